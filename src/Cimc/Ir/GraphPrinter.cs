@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text;
+
+namespace Cimc.Ir;
+
+/// <summary>
+/// The graph's text form (`cimc inspect --emit graph`, `cimc compile --emit graph`): one line per
+/// node with its op, attributes, input and output types. Stable, so golden tests can diff it.
+/// </summary>
+public static class GraphPrinter
+{
+    public static string Print(Graph graph)
+    {
+        IReadOnlyDictionary<string, Ir.TensorType> types = ShapeInference.Infer(graph);
+        var sb = new StringBuilder();
+        sb.Append("graph ").Append(graph.Name).Append('(');
+        sb.AppendJoin(", ", graph.Inputs.Select(i => $"%{i.Name}: {i.Type}"));
+        sb.AppendLine(") {");
+        foreach (Node node in graph.Nodes)
+        {
+            sb.Append("  %").Append(node.Output).Append(": ").Append(types[node.Output])
+              .Append(" = ").Append(node.Op.Mnemonic).Append(Attributes(node.Op))
+              .Append("(%").Append(node.Input).Append(")")
+              .Append("  # ").Append(node.Name).AppendLine();
+        }
+
+        sb.Append("  return ");
+        sb.AppendJoin(", ", graph.Outputs.Select(o => $"%{o.Name}"));
+        sb.AppendLine();
+        sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    private static string Attributes(Op op) => op switch
+    {
+        Dense d => $"[out={d.OutFeatures}, in={d.InFeatures}, bias={(d.Bias is null ? "no" : "yes")}]",
+        LeakyRelu l => $"[alpha={l.Alpha.ToString("R", CultureInfo.InvariantCulture)}]",
+        Softmax s => $"[axis={s.Axis}]",
+        Flatten f => $"[axis={f.Axis}]",
+        Reshape r => $"[shape=({string.Join(",", r.Shape)})]",
+        Relu or Sigmoid or Tanh or Identity => "",
+        _ => throw new InvalidOperationException($"printer has no case for {op.GetType().Name}"),
+    };
+}

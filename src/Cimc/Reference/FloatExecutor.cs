@@ -1,0 +1,226 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Cimc.Data;
+using Cimc.Diagnostics;
+using Cimc.Ir;
+
+namespace Cimc.Reference;
+
+/// <summary>
+/// Runs a float <see cref="Graph"/> on a batch: the reference for what the model computes before
+/// any quantization. Dense layers are dot products over contiguous rows (input row x weight row),
+/// vectorised with <see cref="Vector{T}"/>, and the batch is split across cores.
+/// </summary>
+public static class FloatExecutor
+{
+    public static NdArray Run(Graph graph, NdArray input)
+    {
+        if (graph.Inputs.Length != 1 || graph.Outputs.Length != 1)
+        {
+            throw new CimcException("unsupported-graph", graph.Name, "the float reference runs graphs with one input and one output");
+        }
+
+        TensorType declared = graph.Inputs[0].Type;
+        CheckInput(declared, input);
+        var values = new Dictionary<string, NdArray>(StringComparer.Ordinal) { [graph.Inputs[0].Name] = input };
+        foreach (Node node in graph.Nodes)
+        {
+            values[node.Output] = Apply(node, values[node.Input]);
+        }
+
+        return values[graph.Outputs[0].Name];
+    }
+
+    private static void CheckInput(TensorType declared, NdArray input)
+    {
+        // Accept the declared shape, or any shape with the same per-sample size (e.g. [N,28,28] for [N,784]).
+        long? perSample = declared.ElementsFrom(1);
+        bool sameRank = declared.Rank == input.Rank;
+        bool matches = sameRank && declared.Dims.Zip(input.Shape).All(p => p.First < 0 || p.First == p.Second);
+        if (matches)
+        {
+            return;
+        }
+
+        if (perSample is { } n && input.Rows > 0 && input.RowLength == n)
+        {
+            return;
+        }
+
+        throw new CimcException("input-shape", "input",
+            $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]");
+    }
+
+    public static NdArray Apply(Node node, NdArray x) => node.Op switch
+    {
+        Dense dense => ApplyDense(dense, x),
+        Relu => Map(x, v => v > 0f ? v : 0f),
+        LeakyRelu leaky => Map(x, v => v >= 0f ? v : v * leaky.Alpha),
+        Sigmoid => Map(x, v => (float)(1.0 / (1.0 + Math.Exp(-v)))),
+        Tanh => Map(x, MathF.Tanh),
+        Softmax softmax => ApplySoftmax(softmax, x),
+        Flatten flatten => ApplyFlatten(flatten, x),
+        Reshape reshape => ApplyReshape(node, reshape, x),
+        Identity => x,
+        _ => throw new InvalidOperationException($"float executor has no case for {node.Op.GetType().Name}"),
+    };
+
+    private static NdArray Map(NdArray x, Func<float, float> f)
+    {
+        var y = new float[x.Data.Length];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = f(x.Data[i]);
+        }
+
+        return new NdArray(x.Shape, y);
+    }
+
+    private static NdArray ApplyDense(Dense dense, NdArray x)
+    {
+        int inF = dense.InFeatures, outF = dense.OutFeatures;
+        if (x.Rank == 0 || x.Shape[^1] != inF)
+        {
+            throw new CimcException("input-shape", "dense", $"expected {inF} features, got shape [{string.Join(",", x.Shape)}]");
+        }
+
+        int rows = x.Data.Length / inF;
+        var y = new float[rows * outF];
+        ReadOnlyMemory<float> w = dense.Weight.Memory;
+        float[] xs = x.Data;
+        ReadOnlyMemory<float>? b = dense.Bias?.Memory;
+        Parallel.For(0, (rows + 31) / 32, chunk =>
+        {
+            int end = Math.Min(rows, (chunk + 1) * 32);
+            ReadOnlySpan<float> ws = w.Span;
+            ReadOnlySpan<float> bs = b is { } bm ? bm.Span : default;
+            for (int r = chunk * 32; r < end; r++)
+            {
+                ReadOnlySpan<float> xr = xs.AsSpan(r * inF, inF);
+                Span<float> yr = y.AsSpan(r * outF, outF);
+                for (int o = 0; o < outF; o++)
+                {
+                    float s = Dot(xr, ws.Slice(o * inF, inF));
+                    yr[o] = bs.IsEmpty ? s : s + bs[o];
+                }
+            }
+        });
+        return new NdArray(x.Shape.SetItem(x.Rank - 1, outF), y);
+    }
+
+    /// <summary>Dot product with float32 products accumulated in float32 lanes, as BLAS does.</summary>
+    internal static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int n = a.Length, i = 0;
+        float sum = 0f;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            ReadOnlySpan<Vector<float>> va = MemoryMarshal.Cast<float, Vector<float>>(a);
+            ReadOnlySpan<Vector<float>> vb = MemoryMarshal.Cast<float, Vector<float>>(b);
+            for (int k = 0; k < va.Length; k++)
+            {
+                acc += va[k] * vb[k];
+            }
+
+            sum = Vector.Sum(acc);
+            i = va.Length * Vector<float>.Count;
+        }
+
+        for (; i < n; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    private static NdArray ApplySoftmax(Softmax softmax, NdArray x)
+    {
+        int axis = softmax.Axis < 0 ? softmax.Axis + x.Rank : softmax.Axis;
+        int len = x.Shape[axis];
+        int inner = 1;
+        for (int i = axis + 1; i < x.Rank; i++)
+        {
+            inner *= x.Shape[i];
+        }
+
+        int outer = len == 0 || inner == 0 ? 0 : x.Data.Length / (len * inner);
+        var y = new float[x.Data.Length];
+        for (int o = 0; o < outer; o++)
+        {
+            for (int j = 0; j < inner; j++)
+            {
+                int baseIndex = (o * len * inner) + j;
+                float max = float.NegativeInfinity;
+                for (int k = 0; k < len; k++)
+                {
+                    max = MathF.Max(max, x.Data[baseIndex + (k * inner)]);
+                }
+
+                double total = 0;
+                for (int k = 0; k < len; k++)
+                {
+                    double e = Math.Exp(x.Data[baseIndex + (k * inner)] - max);
+                    y[baseIndex + (k * inner)] = (float)e;
+                    total += e;
+                }
+
+                for (int k = 0; k < len; k++)
+                {
+                    y[baseIndex + (k * inner)] = (float)(y[baseIndex + (k * inner)] / total);
+                }
+            }
+        }
+
+        return new NdArray(x.Shape, y);
+    }
+
+    private static NdArray ApplyFlatten(Flatten flatten, NdArray x)
+    {
+        int axis = flatten.Axis < 0 ? flatten.Axis + x.Rank : flatten.Axis;
+        int outer = 1;
+        for (int i = 0; i < axis; i++)
+        {
+            outer *= x.Shape[i];
+        }
+
+        int inner = outer == 0 ? 0 : x.Data.Length / outer;
+        return new NdArray([outer, inner], x.Data);
+    }
+
+    private static NdArray ApplyReshape(Node node, Reshape reshape, NdArray x)
+    {
+        var dims = new int[reshape.Shape.Length];
+        int inferAt = -1;
+        long known = 1;
+        for (int i = 0; i < dims.Length; i++)
+        {
+            long s = reshape.Shape[i];
+            if (s == -1)
+            {
+                inferAt = i;
+                continue;
+            }
+
+            dims[i] = s == 0 ? x.Shape[i] : (int)s;
+            known *= dims[i];
+        }
+
+        if (inferAt >= 0)
+        {
+            if (known == 0 || x.Data.Length % known != 0)
+            {
+                throw new CimcException("bad-reshape", $"node '{node.Name}'", $"cannot reshape [{string.Join(",", x.Shape)}] to [{string.Join(",", reshape.Shape)}]");
+            }
+
+            dims[inferAt] = (int)(x.Data.Length / known);
+        }
+        else if (known != x.Data.Length)
+        {
+            throw new CimcException("bad-reshape", $"node '{node.Name}'", $"cannot reshape [{string.Join(",", x.Shape)}] to [{string.Join(",", reshape.Shape)}]");
+        }
+
+        return new NdArray([.. dims], x.Data);
+    }
+}
