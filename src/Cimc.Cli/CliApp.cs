@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Cimc.Cli.Commands;
+using Cimc.Diagnostics;
+
+namespace Cimc.Cli;
+
+/// <summary>
+/// The `cimc` command: builds the command tree and runs it with the given writers, so tests can run
+/// it in-process. A user's mistake (<see cref="CimcException"/>, a missing file) prints one line to
+/// the error writer and exits 1; a bug prints one line too (the stack trace with CIMC_DEBUG=1) and exits 70.
+/// </summary>
+public static class CliApp
+{
+    public const int UserError = 1;
+    public const int InternalError = 70;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var context = new CliContext(output, error);
+        RootCommand root = Build(context);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // One line, not the help page: scripts read stderr, people can ask for --help.
+            string command = parsed.CommandResult.Command is RootCommand ? "cimc" : $"cimc {parsed.CommandResult.Command.Name}";
+            error.WriteLine($"cimc: error: {OneLine(parsed.Errors[0].Message)} (see '{command} --help')");
+            return UserError;
+        }
+
+        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parsed.Invoke(config);
+        }
+        catch (CimcException e)
+        {
+            error.WriteLine($"cimc: error: {OneLine(e.Message)}");
+            return UserError;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"cimc: error: {OneLine(e.Message)}");
+            return UserError;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error.WriteLine($"cimc: internal error: {e.GetType().Name}: {OneLine(e.Message)} (please report it; CIMC_DEBUG=1 shows the stack trace)");
+            if (Environment.GetEnvironmentVariable("CIMC_DEBUG") == "1")
+            {
+                error.WriteLine(e.ToString());
+            }
+
+            return InternalError;
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+
+    private static RootCommand Build(CliContext context)
+    {
+        var root = new RootCommand("cimc: compile PyTorch MLPs for crossbar compute-in-memory accelerators, simulate them bit-exactly, and report their costs.");
+        root.Subcommands.Add(InspectCommand.Create(context));
+        root.Subcommands.Add(InferCommand.Create(context));
+        root.Subcommands.Add(AccuracyCommand.Create(context));
+        return root;
+    }
+}
+
+/// <summary>Where commands write: injected so that nothing deep in the code touches Console.</summary>
+public sealed record CliContext(TextWriter Output, TextWriter Error);
