@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Cimc.Cli.Commands;
 using Cimc.Diagnostics;
 
@@ -23,7 +24,8 @@ public static class CliApp
         {
             // One line, not the help page: scripts read stderr, people can ask for --help.
             string command = parsed.CommandResult.Command is RootCommand ? "cimc" : $"cimc {parsed.CommandResult.Command.Name}";
-            error.WriteLine($"cimc: error: {OneLine(parsed.Errors[0].Message)} (see '{command} --help')");
+            ParseError first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            error.WriteLine($"cimc: error: {OneLine(first.Message)} (see '{command} --help')");
             return UserError;
         }
 
