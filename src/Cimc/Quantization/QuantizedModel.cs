@@ -1,0 +1,96 @@
+using System.Collections.Immutable;
+
+namespace Cimc.Quantization;
+
+/// <summary>
+/// How an activation vector is held: unsigned codes in [0, Max], real = Scale * (code - ZeroPoint).
+/// </summary>
+public sealed record ActivationQuant(double Scale, long ZeroPoint, long Max)
+{
+    /// <summary>Bits of the codes (bitlen(Max)): what the DACs stream.</summary>
+    public int Bits => Math.Max(1, IntMath.BitLength(Max));
+
+    /// <summary>Quantizes a float as the host does: clamp(round(x / s) + z, 0, Max).</summary>
+    public long Quantize(double x) => IntMath.Clamp(IntMath.Round(x / Scale) + ZeroPoint, 0, Max);
+
+    public double Dequantize(long code) => Scale * (code - ZeroPoint);
+
+    /// <summary>Scale and zero point for a calibrated range (docs/quantization.md section 2).</summary>
+    public static ActivationQuant ForRange(Range range, int bits)
+    {
+        if (range.Min >= 0)
+        {
+            long max = (1L << bits) - 1;
+            return new ActivationQuant(range.Max > 0 ? range.Max / max : 1.0, 0, max);
+        }
+
+        long q = IntMath.SymmetricMax(bits);
+        double m = Math.Max(Math.Abs(range.Min), Math.Abs(range.Max));
+        return new ActivationQuant(m / q, q, 2 * q);
+    }
+}
+
+/// <summary>
+/// One quantized layer: everything the crossbars and the output stage need, as integers, plus the
+/// scales they came from. Weights are row-major [out, in].
+/// </summary>
+public sealed record QuantizedLayer(
+    string Name,
+    int InFeatures,
+    int OutFeatures,
+    ImmutableArray<int> Weights,
+    int WeightBits,
+    ImmutableArray<double> WeightScales,
+    ImmutableArray<long> Bias,
+    ActivationQuant Input,
+    ActivationKind Activation,
+    float Alpha,
+    ImmutableArray<FixedPoint> Requant,
+    ActivationQuant? PreActivation,
+    ImmutableArray<long> Lut,
+    ActivationQuant? Output,
+    bool IsLast)
+{
+    /// <summary>Qw: the largest weight magnitude.</summary>
+    public long WeightMax => IntMath.SymmetricMax(WeightBits);
+
+    /// <summary>beff[o] = b_q[o] - z_x * sum_i w_q[o,i] (docs/quantization.md section 4).</summary>
+    public ImmutableArray<long> EffectiveBias()
+    {
+        var beff = new long[OutFeatures];
+        for (int o = 0; o < OutFeatures; o++)
+        {
+            long rowSum = 0;
+            for (int i = 0; i < InFeatures; i++)
+            {
+                rowSum += Weights[(o * InFeatures) + i];
+            }
+
+            beff[o] = Bias[o] - (Input.ZeroPoint * rowSum);
+        }
+
+        return [.. beff];
+    }
+
+    /// <summary>True when the layer's result leaves the chip as the raw accumulator.</summary>
+    public bool OutputsAccumulator => IsLast && Output is null;
+}
+
+/// <summary>The quantized network: the input of compile's mapping stage and of the golden model.</summary>
+public sealed record QuantizedModel(string Name, QuantizationOptions Options, ImmutableArray<QuantizedLayer> Layers, bool SoftmaxAtEnd)
+{
+    public ActivationQuant Input => Layers[0].Input;
+
+    /// <summary>How the host turns the last layer's integers into floats: out = (q - zero) * scale.</summary>
+    public (ImmutableArray<double> Scales, ImmutableArray<long> ZeroPoints) OutputDequantization()
+    {
+        QuantizedLayer last = Layers[^1];
+        if (last.OutputsAccumulator)
+        {
+            return ([.. last.WeightScales.Select(sw => last.Input.Scale * sw)], [.. Enumerable.Repeat(0L, last.OutFeatures)]);
+        }
+
+        ActivationQuant y = last.Output!;
+        return ([.. Enumerable.Repeat(y.Scale, last.OutFeatures)], [.. Enumerable.Repeat(y.ZeroPoint, last.OutFeatures)]);
+    }
+}
