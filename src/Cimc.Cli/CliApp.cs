@@ -64,6 +64,7 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(InferCommand.Create(context));
         root.Subcommands.Add(AccuracyCommand.Create(context));
+        root.Subcommands.Add(ArchCommand.Create(context));
         return root;
     }
 }

@@ -1,0 +1,164 @@
+namespace Cimc.Architectures;
+
+// The namespace is plural on purpose: a namespace `Cimc.Architecture` would hide the type
+// `Architecture` from every other `Cimc.*` namespace (the compiler finds the namespace first).
+
+/// <summary>
+/// A spatial compute-in-memory chip, as data: tiles on a 2D mesh network-on-chip, cores in each
+/// tile, crossbars in each core. Every layer's weights stay resident in crossbars, so these
+/// numbers bound what fits. Loaded from JSON (<see cref="ArchitectureJson"/>), checked by
+/// <see cref="ArchitectureValidator"/>; <see cref="Sources"/> says where each figure comes from.
+/// </summary>
+public sealed record Architecture(
+    string Name,
+    string Description,
+    double ClockGhz,
+    ChipSpec Chip,
+    TileSpec Tile,
+    CoreSpec Core,
+    PrecisionSpec DefaultPrecision,
+    SourceMap Sources)
+{
+    /// <summary>Length of one clock cycle in nanoseconds.</summary>
+    public double CycleNs => 1.0 / ClockGhz;
+
+    public int TotalTiles => Chip.Tiles;
+
+    public long TotalCores => (long)Chip.Tiles * Tile.Cores;
+
+    public int CrossbarsPerTile => Tile.Cores * Core.Crossbars;
+
+    public long TotalCrossbars => TotalCores * Core.Crossbars;
+
+    public long TotalCells => TotalCrossbars * Core.Crossbar.Cells;
+
+    /// <summary>Storage in all crossbars, in bits (cells times bits per cell).</summary>
+    public long TotalCellBits => TotalCells * Core.Crossbar.CellBits;
+
+    /// <summary>
+    /// Returns a copy with some crossbar and converter figures replaced (for command-line flags),
+    /// validated like a loaded file; a bad value throws a <see cref="Diagnostics.CimcException"/>
+    /// naming the key, e.g. <c>core.crossbar.rows</c>.
+    /// </summary>
+    public Architecture With(
+        int? cellBits = null,
+        int? dacBits = null,
+        int? adcBits = null,
+        int? rows = null,
+        int? cols = null,
+        int? weightBits = null,
+        int? activationBits = null,
+        SignedWeights? signedWeights = null)
+    {
+        Architecture result = this with
+        {
+            Core = Core with
+            {
+                Crossbar = new CrossbarSpec(rows ?? Core.Crossbar.Rows, cols ?? Core.Crossbar.Cols, cellBits ?? Core.Crossbar.CellBits),
+                Dac = new DacSpec(dacBits ?? Core.Dac.Bits),
+                Adc = Core.Adc with { Bits = adcBits ?? Core.Adc.Bits },
+            },
+            DefaultPrecision = new PrecisionSpec(
+                weightBits ?? DefaultPrecision.WeightBits,
+                activationBits ?? DefaultPrecision.ActivationBits,
+                signedWeights ?? DefaultPrecision.SignedWeights),
+        };
+        ArchitectureValidator.Validate(result);
+        return result;
+    }
+}
+
+/// <summary>The whole chip: how many tiles, where they sit on the mesh, and the network between them.</summary>
+public sealed record ChipSpec(int Tiles, MeshSpec Mesh, NocSpec Noc)
+{
+    /// <summary>Routers on the mesh: one per <see cref="NocSpec.TilesPerRouter"/> tiles (a concentrated mesh when above 1).</summary>
+    public int Routers => (Tiles + Noc.TilesPerRouter - 1) / Noc.TilesPerRouter;
+
+    /// <summary>Where tile <paramref name="tile"/> sits: tiles are placed row-major, X the column, Y the row.</summary>
+    public (int X, int Y) TilePosition(int tile)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tile);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(tile, Tiles);
+        return (tile % Mesh.Width, tile / Mesh.Width);
+    }
+
+    /// <summary>Manhattan distance between two tiles on the mesh (X-Y routing).</summary>
+    public int MeshDistance(int fromTile, int toTile)
+    {
+        (int x0, int y0) = TilePosition(fromTile);
+        (int x1, int y1) = TilePosition(toTile);
+        return Math.Abs(x0 - x1) + Math.Abs(y0 - y1);
+    }
+}
+
+/// <summary>A 2D mesh of tile positions; <c>Width * Height</c> must be at least the tile count.</summary>
+public sealed record MeshSpec(int Width, int Height)
+{
+    public int Positions => Width * Height;
+
+    public override string ToString() => $"{Width}x{Height}";
+}
+
+/// <summary>
+/// The network-on-chip: link width, router latency per hop, and how many tiles share a router
+/// (ISAAC's concentrated mesh has one router per 4 tiles).
+/// </summary>
+public sealed record NocSpec(int LinkBits, int HopLatencyCycles, int TilesPerRouter);
+
+/// <summary>A tile: its cores share one buffer (eDRAM in ISAAC and PUMA) over one bus.</summary>
+public sealed record TileSpec(int Cores, long BufferBytes, int BusBits);
+
+/// <summary>
+/// A core (ISAAC's IMA, PUMA's core): physical crossbars with their converters, shift-and-add units
+/// that combine bit slices, input/output registers that feed and drain the crossbars, a vector ALU,
+/// and a local memory of 64-bit words for activations, partial sums and constants.
+/// </summary>
+public sealed record CoreSpec(
+    int Crossbars,
+    CrossbarSpec Crossbar,
+    DacSpec Dac,
+    AdcSpec Adc,
+    int ShiftAddUnits,
+    int InputRegisterEntries,
+    int OutputRegisterEntries,
+    int VectorLanes,
+    int LocalMemoryWords)
+{
+    /// <summary>Columns that share one ADC: <c>ceil(cols / adc.per_crossbar)</c>.</summary>
+    public int ColumnsPerAdc => (Crossbar.Cols + Adc.PerCrossbar - 1) / Adc.PerCrossbar;
+
+    public int AdcsPerCore => Crossbars * Adc.PerCrossbar;
+
+    /// <summary>Input slices needed to stream an input of <paramref name="activationBits"/> through the DAC.</summary>
+    public int InputSlices(int activationBits) => (activationBits + Dac.Bits - 1) / Dac.Bits;
+}
+
+/// <summary>One physical crossbar: <see cref="Rows"/> word lines (inputs) by <see cref="Cols"/> bit lines (outputs), each cell holding <see cref="CellBits"/> bits.</summary>
+public sealed record CrossbarSpec(int Rows, int Cols, int CellBits)
+{
+    public int Cells => Rows * Cols;
+
+    /// <summary>Conductance levels a cell can hold: 2^cell_bits.</summary>
+    public int Levels => 1 << CellBits;
+
+    public override string ToString() => $"{Rows}x{Cols}";
+}
+
+/// <summary>The row drivers: bits applied per input slice.</summary>
+public sealed record DacSpec(int Bits);
+
+/// <summary>The column converters: resolution and how many per crossbar (columns share them in turn).</summary>
+public sealed record AdcSpec(int Bits, int PerCrossbar);
+
+/// <summary>The precision a compile uses unless told otherwise, and how signed weights are stored.</summary>
+public sealed record PrecisionSpec(int WeightBits, int ActivationBits, SignedWeights SignedWeights);
+
+/// <summary>How a signed weight becomes non-negative conductances.</summary>
+public enum SignedWeights
+{
+    /// <summary>A positive and a negative crossbar; the output is their difference (PUMA).</summary>
+    Differential,
+
+    /// <summary>One crossbar of weights biased to be non-negative; the bias is subtracted digitally (ISAAC).</summary>
+    Offset,
+}

@@ -1,0 +1,202 @@
+using System.Collections.Frozen;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Cimc.Diagnostics;
+
+namespace Cimc.Architectures;
+
+/// <summary>
+/// Reads and writes the architecture JSON format (snake_case keys; docs/architecture.md). Reading
+/// refuses unknown keys (with a suggestion for a likely typo), duplicate and missing keys and values
+/// of the wrong type, naming the key path; then <see cref="ArchitectureValidator"/> checks ranges.
+/// <see cref="Write"/> emits every key, so <c>Parse(Write(a)) == a</c>.
+/// </summary>
+public static class ArchitectureJson
+{
+    // The schema's shape, in the order Write emits it; reading, writing and the sources check all use it.
+    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "sources"];
+    private static readonly string[] ChipKeys = ["tiles", "mesh", "noc"];
+    private static readonly string[] MeshKeys = ["width", "height"];
+    private static readonly string[] NocKeys = ["link_bits", "hop_latency_cycles", "tiles_per_router"];
+    private static readonly string[] TileKeys = ["cores", "buffer_bytes", "bus_bits"];
+    private static readonly string[] CoreKeys = ["crossbars", "crossbar", "dac", "adc", "shift_add_units", "input_register_entries", "output_register_entries", "vector_lanes", "local_memory_words"];
+    private static readonly string[] CrossbarKeys = ["rows", "cols", "cell_bits"];
+    private static readonly string[] DacKeys = ["bits"];
+    private static readonly string[] AdcKeys = ["bits", "per_crossbar"];
+    private static readonly string[] PrecisionKeys = ["weight_bits", "activation_bits", "signed_weights"];
+
+    /// <summary>Every key path of the schema (<c>chip</c>, <c>chip.mesh</c>, <c>chip.mesh.width</c>, ...), for citing sources.</summary>
+    public static FrozenSet<string> KeyPaths { get; } = BuildKeyPaths();
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = false,
+        MaxDepth = 16,
+    };
+
+    /// <summary>Parses and validates an architecture; <paramref name="origin"/> (a file name) locates syntax errors.</summary>
+    public static Architecture Parse(string json, string origin = "architecture")
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            long line = (e.LineNumber ?? 0) + 1;
+            long column = (e.BytePositionInLine ?? 0) + 1;
+            throw new CimcException(ArchitectureValidator.Code, origin, $"invalid JSON at line {line}, column {column}: {Reason(e.Message)}");
+        }
+
+        using (document)
+        {
+            Architecture arch = Read(new JsonObjectReader(document.RootElement, "", RootKeys));
+            ArchitectureValidator.Validate(arch);
+            return arch;
+        }
+    }
+
+    /// <summary>The JSON form of <paramref name="arch"/>, indented, every key present, ending in a newline.</summary>
+    public static string Write(Architecture arch)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", arch.Name);
+            w.WriteString("description", arch.Description);
+            w.WriteNumber("clock_ghz", arch.ClockGhz);
+
+            w.WriteStartObject("chip");
+            w.WriteNumber("tiles", arch.Chip.Tiles);
+            w.WriteStartObject("mesh");
+            w.WriteNumber("width", arch.Chip.Mesh.Width);
+            w.WriteNumber("height", arch.Chip.Mesh.Height);
+            w.WriteEndObject();
+            w.WriteStartObject("noc");
+            w.WriteNumber("link_bits", arch.Chip.Noc.LinkBits);
+            w.WriteNumber("hop_latency_cycles", arch.Chip.Noc.HopLatencyCycles);
+            w.WriteNumber("tiles_per_router", arch.Chip.Noc.TilesPerRouter);
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            w.WriteStartObject("tile");
+            w.WriteNumber("cores", arch.Tile.Cores);
+            w.WriteNumber("buffer_bytes", arch.Tile.BufferBytes);
+            w.WriteNumber("bus_bits", arch.Tile.BusBits);
+            w.WriteEndObject();
+
+            CoreSpec core = arch.Core;
+            w.WriteStartObject("core");
+            w.WriteNumber("crossbars", core.Crossbars);
+            w.WriteStartObject("crossbar");
+            w.WriteNumber("rows", core.Crossbar.Rows);
+            w.WriteNumber("cols", core.Crossbar.Cols);
+            w.WriteNumber("cell_bits", core.Crossbar.CellBits);
+            w.WriteEndObject();
+            w.WriteStartObject("dac");
+            w.WriteNumber("bits", core.Dac.Bits);
+            w.WriteEndObject();
+            w.WriteStartObject("adc");
+            w.WriteNumber("bits", core.Adc.Bits);
+            w.WriteNumber("per_crossbar", core.Adc.PerCrossbar);
+            w.WriteEndObject();
+            w.WriteNumber("shift_add_units", core.ShiftAddUnits);
+            w.WriteNumber("input_register_entries", core.InputRegisterEntries);
+            w.WriteNumber("output_register_entries", core.OutputRegisterEntries);
+            w.WriteNumber("vector_lanes", core.VectorLanes);
+            w.WriteNumber("local_memory_words", core.LocalMemoryWords);
+            w.WriteEndObject();
+
+            w.WriteStartObject("default_precision");
+            w.WriteNumber("weight_bits", arch.DefaultPrecision.WeightBits);
+            w.WriteNumber("activation_bits", arch.DefaultPrecision.ActivationBits);
+            w.WriteString("signed_weights", SignedWeightsName(arch.DefaultPrecision.SignedWeights));
+            w.WriteEndObject();
+
+            w.WriteStartObject("sources");
+            foreach ((string key, string text) in arch.Sources)
+            {
+                w.WriteString(key, text);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    public static string SignedWeightsName(SignedWeights s) => s switch
+    {
+        SignedWeights.Differential => "differential",
+        SignedWeights.Offset => "offset",
+        _ => throw new ArgumentOutOfRangeException(nameof(s), s, null),
+    };
+
+    private static Architecture Read(JsonObjectReader root)
+    {
+        JsonObjectReader chip = root.Object("chip", ChipKeys);
+        JsonObjectReader mesh = chip.Object("mesh", MeshKeys);
+        JsonObjectReader noc = chip.Object("noc", NocKeys);
+        JsonObjectReader tile = root.Object("tile", TileKeys);
+        JsonObjectReader core = root.Object("core", CoreKeys);
+        JsonObjectReader crossbar = core.Object("crossbar", CrossbarKeys);
+        JsonObjectReader dac = core.Object("dac", DacKeys);
+        JsonObjectReader adc = core.Object("adc", AdcKeys);
+        JsonObjectReader precision = root.Object("default_precision", PrecisionKeys);
+        return new Architecture(
+            root.String("name"),
+            root.String("description"),
+            root.Double("clock_ghz"),
+            new ChipSpec(chip.Int("tiles"), new MeshSpec(mesh.Int("width"), mesh.Int("height")), new NocSpec(noc.Int("link_bits"), noc.Int("hop_latency_cycles"), noc.Int("tiles_per_router"))),
+            new TileSpec(tile.Int("cores"), tile.Long("buffer_bytes"), tile.Int("bus_bits")),
+            new CoreSpec(
+                core.Int("crossbars"),
+                new CrossbarSpec(crossbar.Int("rows"), crossbar.Int("cols"), crossbar.Int("cell_bits")),
+                new DacSpec(dac.Int("bits")),
+                new AdcSpec(adc.Int("bits"), adc.Int("per_crossbar")),
+                core.Int("shift_add_units"),
+                core.Int("input_register_entries"),
+                core.Int("output_register_entries"),
+                core.Int("vector_lanes"),
+                core.Int("local_memory_words")),
+            new PrecisionSpec(precision.Int("weight_bits"), precision.Int("activation_bits"), ParseSignedWeights(precision.String("signed_weights"))),
+            root.Has("sources") ? new SourceMap(root.StringMap("sources")) : SourceMap.Empty);
+
+        SignedWeights ParseSignedWeights(string value) => value switch
+        {
+            "differential" => SignedWeights.Differential,
+            "offset" => SignedWeights.Offset,
+            _ => throw ArchitectureValidator.Error("default_precision.signed_weights", $"must be \"differential\" or \"offset\" (got \"{value}\")"),
+        };
+    }
+
+    // System.Text.Json appends "Path: $ | LineNumber: 2 | BytePositionInLine: 4." to its reason; we print our own.
+    private static string Reason(string message)
+    {
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        cut = cut < 0 ? message.IndexOf(" LineNumber:", StringComparison.Ordinal) : cut;
+        return (cut < 0 ? message : message[..cut]).ReplaceLineEndings(" ").Trim();
+    }
+
+    private static FrozenSet<string> BuildKeyPaths()
+    {
+        var paths = new List<string>();
+        void Add(string prefix, string[] keys) => paths.AddRange(keys.Select(k => prefix.Length == 0 ? k : $"{prefix}.{k}"));
+        Add("", RootKeys.Where(k => k != "sources").ToArray());
+        Add("chip", ChipKeys);
+        Add("chip.mesh", MeshKeys);
+        Add("chip.noc", NocKeys);
+        Add("tile", TileKeys);
+        Add("core", CoreKeys);
+        Add("core.crossbar", CrossbarKeys);
+        Add("core.dac", DacKeys);
+        Add("core.adc", AdcKeys);
+        Add("default_precision", PrecisionKeys);
+        return paths.ToFrozenSet(StringComparer.Ordinal);
+    }
+}

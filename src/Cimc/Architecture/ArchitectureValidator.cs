@@ -1,0 +1,106 @@
+using System.Globalization;
+using Cimc.Diagnostics;
+
+namespace Cimc.Architectures;
+
+/// <summary>
+/// Checks the ranges and cross-field rules of an <see cref="Architecture"/>, whether it was read
+/// from JSON or changed by <see cref="Architecture.With"/>. The first problem throws a
+/// <see cref="CimcException"/> whose location is the JSON key path, e.g.
+/// <c>core.crossbar.rows: must be between 2 and 4096 (got 0)</c>.
+/// </summary>
+public static class ArchitectureValidator
+{
+    public const string Code = "bad-architecture";
+
+    public const int MaxCrossbarSize = 4096;
+
+    public static void Validate(Architecture arch)
+    {
+        if (string.IsNullOrWhiteSpace(arch.Name) || arch.Name.Length > 64 || arch.Name.Any(char.IsControl))
+        {
+            throw Error("name", "must be 1 to 64 characters on one line");
+        }
+
+        if (arch.Description.Any(c => c is '\r' or '\n'))
+        {
+            throw Error("description", "must be one line");
+        }
+
+        if (!(arch.ClockGhz > 0 && arch.ClockGhz <= 100))
+        {
+            throw Error("clock_ghz", $"must be above 0 and at most 100 (got {arch.ClockGhz.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        ChipSpec chip = arch.Chip;
+        Range("chip.tiles", chip.Tiles, 1, 1 << 16);
+        Range("chip.mesh.width", chip.Mesh.Width, 1, 1 << 12);
+        Range("chip.mesh.height", chip.Mesh.Height, 1, 1 << 12);
+        if ((long)chip.Mesh.Width * chip.Mesh.Height < chip.Tiles)
+        {
+            throw Error("chip.mesh", $"{chip.Mesh} mesh cannot hold {chip.Tiles} tiles");
+        }
+
+        Range("chip.noc.link_bits", chip.Noc.LinkBits, 1, 4096);
+        Range("chip.noc.hop_latency_cycles", chip.Noc.HopLatencyCycles, 1, 1000);
+        Range("chip.noc.tiles_per_router", chip.Noc.TilesPerRouter, 1, 64);
+
+        Range("tile.cores", arch.Tile.Cores, 1, 1024);
+        Range("tile.buffer_bytes", arch.Tile.BufferBytes, 0, 1L << 34);
+        Range("tile.bus_bits", arch.Tile.BusBits, 1, 4096);
+
+        CoreSpec core = arch.Core;
+        Range("core.crossbars", core.Crossbars, 1, 1024);
+        Range("core.crossbar.rows", core.Crossbar.Rows, 2, MaxCrossbarSize);
+        Range("core.crossbar.cols", core.Crossbar.Cols, 2, MaxCrossbarSize);
+        Range("core.crossbar.cell_bits", core.Crossbar.CellBits, 1, 8);
+        Range("core.dac.bits", core.Dac.Bits, 1, 8);
+        Range("core.adc.bits", core.Adc.Bits, 1, 16);
+        if (core.Adc.PerCrossbar < 1 || core.Adc.PerCrossbar > core.Crossbar.Cols)
+        {
+            throw Error("core.adc.per_crossbar", $"must be between 1 and core.crossbar.cols = {core.Crossbar.Cols} (got {core.Adc.PerCrossbar})");
+        }
+
+        Range("core.shift_add_units", core.ShiftAddUnits, 1, 4096);
+        Range("core.input_register_entries", core.InputRegisterEntries, 1, 1 << 20);
+        Range("core.output_register_entries", core.OutputRegisterEntries, 1, 1 << 20);
+        Range("core.vector_lanes", core.VectorLanes, 1, 4096);
+        Range("core.local_memory_words", core.LocalMemoryWords, 1, 1 << 24);
+
+        // Differential storage spends one bit on the sign, so 2 bits is the least that holds a magnitude.
+        Range("default_precision.weight_bits", arch.DefaultPrecision.WeightBits, 2, 16);
+        Range("default_precision.activation_bits", arch.DefaultPrecision.ActivationBits, 1, 16);
+        if (!Enum.IsDefined(arch.DefaultPrecision.SignedWeights))
+        {
+            throw Error("default_precision.signed_weights", "must be \"differential\" or \"offset\"");
+        }
+
+        if (arch.Chip.Tiles * (long)arch.Tile.Cores * arch.Core.Crossbars > 1L << 24)
+        {
+            throw Error("chip.tiles", $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores x {arch.Core.Crossbars} crossbars exceeds the limit of {1 << 24} crossbars");
+        }
+
+        foreach ((string key, string text) in arch.Sources)
+        {
+            if (key != "general" && !ArchitectureJson.KeyPaths.Contains(key))
+            {
+                throw Error($"sources.{key}", "names no key of the architecture (use a key path such as core.adc, or general)");
+            }
+
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw Error($"sources.{key}", "must not be empty");
+            }
+        }
+    }
+
+    private static void Range(string key, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            throw Error(key, $"must be between {min} and {max} (got {value})");
+        }
+    }
+
+    internal static CimcException Error(string key, string message) => new(Code, key, message);
+}
