@@ -34,17 +34,23 @@ public static class OnnxImporter
                 $"the file is {info.Length} bytes; a single ONNX protobuf is at most 2 GiB (larger models keep weights as external data, which cimc does not read)");
         }
 
+        return Import(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Imports a model held in memory; <paramref name="source"/> is where messages say it came from.</summary>
+    public static Graph Import(byte[] bytes, string source)
+    {
         ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            model = ModelProto.Parser.ParseFrom(bytes);
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new CimcException("onnx-invalid", path, $"not a valid ONNX model: {e.Message}");
+            throw new CimcException("onnx-invalid", source, $"not a valid ONNX model: {e.Message}");
         }
 
-        return Import(model, Path.GetFileNameWithoutExtension(path));
+        return Import(model, Path.GetFileNameWithoutExtension(source));
     }
 
     /// <summary>Imports a parsed model; <paramref name="fallbackName"/> names the graph when the file does not.</summary>
