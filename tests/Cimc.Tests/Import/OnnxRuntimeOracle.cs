@@ -10,7 +10,7 @@ internal static class OnnxRuntimeOracle
     /// <summary>
     /// Runs the model's single input and output. The input is reshaped to the model's rank when only
     /// the per-sample layout differs (e.g. [N,784] data for a [N,1,28,28] model), and converted
-    /// to double for a double input.
+    /// to double for a double input; a double output is returned as float.
     /// </summary>
     public static float[] Run(string modelPath, NdArray input)
     {
@@ -24,7 +24,9 @@ internal static class OnnxRuntimeOracle
         string outputName = session.OutputMetadata.Keys.Single();
         using var runOptions = new RunOptions();
         using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [name], [value], [outputName]);
-        return results[0].GetTensorDataAsSpan<float>().ToArray();
+        return session.OutputMetadata[outputName].ElementDataType == TensorElementType.Double
+            ? Array.ConvertAll(results[0].GetTensorDataAsSpan<double>().ToArray(), v => (float)v)
+            : results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
     private static long[] Shape(int[] declared, NdArray input)
