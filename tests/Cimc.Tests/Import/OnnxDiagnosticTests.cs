@@ -186,6 +186,14 @@ public sealed class OnnxDiagnosticTests
     }
 
     [Fact]
+    public void A_layer_fed_the_wrong_number_of_features_is_refused_at_its_onnx_node()
+    {
+        ModelProto model = Mlp();
+        model.Graph.Initializer[2] = Floats("w2", [3, 5], Random(15, 3));
+        Assert.Equal("node 'fc2' (Gemm, opset 13): input f32[?,6] has 6 features but the weight expects 5", Refused(model));
+    }
+
+    [Fact]
     public void A_truncated_file_is_not_a_valid_onnx_model()
     {
         byte[] bytes = Mlp().ToByteArray();

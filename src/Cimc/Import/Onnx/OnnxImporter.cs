@@ -73,14 +73,15 @@ public static class OnnxImporter
             }
         }
 
-        ValueInfoProto input = Single(graph.Input.Where(i => !initializers.ContainsKey(i.Name)).ToList(), "input", fallbackName);
-        ValueInfoProto output = Single([.. graph.Output], "output", fallbackName);
-
+        List<ValueInfoProto> inputs = [.. graph.Input.Where(i => !initializers.ContainsKey(i.Name))];
         string[] names = [.. graph.Node.Select((n, i) => n.Name.Length > 0 ? n.Name : $"op_{i}")];
         string Where(int i) => $"node '{names[i]}' ({graph.Node[i].OpType}, opset {opset})";
 
-        var defined = new HashSet<string>(initializers.Keys, StringComparer.Ordinal) { input.Name };
+        // Structure first (a cycle or a dangling input says more about a broken file than its input count).
+        var defined = new HashSet<string>(initializers.Keys.Concat(inputs.Select(i => i.Name)), StringComparer.Ordinal);
         int[] order = OnnxGraphSorter.Sort(graph.Node, defined, Where);
+        ValueInfoProto input = Single(inputs, "input", fallbackName);
+        ValueInfoProto output = Single([.. graph.Output], "output", fallbackName);
         int[] live = LiveNodes(graph.Node, order, output.Name);
 
         var lowering = new OnnxLowering(opset, initializers, CountUses(graph.Node, live, output.Name));

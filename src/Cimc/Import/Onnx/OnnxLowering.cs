@@ -156,7 +156,16 @@ internal sealed partial class OnnxLowering
         string output = NewValueName(onnxOut);
         string name = Unique(_nodeNames, _name);
         var node = new Node(name, op, input, output);
-        _types[output] = ShapeInference.InferNode(node, _types[input]);
+        try
+        {
+            _types[output] = ShapeInference.InferNode(node, _types[input]);
+        }
+        catch (CimcException e)
+        {
+            // Point at the ONNX node the user knows ("node 'fc2' (Gemm, opset 13)"), not the cimc op.
+            throw new CimcException(e.Diagnostic with { Location = _where });
+        }
+
         _producer[output] = _nodes.Count;
         _irUses[output] = _onnxUses.GetValueOrDefault(onnxOut);
         _values[onnxOut] = output;
