@@ -98,42 +98,42 @@ internal static class OnnxTensors
         switch (type)
         {
             case DataType.Int64:
-            {
-                var ints = new long[count];
-                for (int i = 0; i < count; i++)
                 {
-                    ints[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
-                }
+                    var ints = new long[count];
+                    for (int i = 0; i < count; i++)
+                    {
+                        ints[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
+                    }
 
-                return OnnxConstant.OfInts(dims, ints);
-            }
+                    return OnnxConstant.OfInts(dims, ints);
+                }
 
             case DataType.Int32:
-            {
-                var ints = new long[count];
-                for (int i = 0; i < count; i++)
                 {
-                    ints[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]);
-                }
+                    var ints = new long[count];
+                    for (int i = 0; i < count; i++)
+                    {
+                        ints[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]);
+                    }
 
-                return OnnxConstant.OfInts(dims, ints);
-            }
+                    return OnnxConstant.OfInts(dims, ints);
+                }
 
             default:
-            {
-                var floats = new float[count];
-                for (int i = 0; i < count; i++)
                 {
-                    floats[i] = type switch
+                    var floats = new float[count];
+                    for (int i = 0; i < count; i++)
                     {
-                        DataType.Float => BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]),
-                        DataType.Double => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]),
-                        _ => (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(i * 2)..]),
-                    };
-                }
+                        floats[i] = type switch
+                        {
+                            DataType.Float => BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]),
+                            DataType.Double => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]),
+                            _ => (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(i * 2)..]),
+                        };
+                    }
 
-                return OnnxConstant.OfFloats(dims, floats);
-            }
+                    return OnnxConstant.OfFloats(dims, floats);
+                }
         }
     }
 
