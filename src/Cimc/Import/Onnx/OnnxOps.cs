@@ -1,0 +1,262 @@
+using System.Collections.Immutable;
+using Cimc.Import.Onnx.Proto;
+using Cimc.Ir;
+using DataType = Cimc.Import.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace Cimc.Import.Onnx;
+
+/// <summary>
+/// One case per supported ONNX op (opsets 9 to 21). Dense layers come from Gemm, from MatMul with a
+/// constant right operand, and from an Add of a constant folded into the Dense before it.
+/// Constants (Constant, Cast of a constant) produce no node; Dropout is dropped (inference).
+/// </summary>
+internal sealed partial class OnnxLowering
+{
+    /// <param name="name">The node's name in cimc (its ONNX name, or a generated one).</param>
+    /// <param name="where">Where diagnostics point: "node 'n' (Op, opset N)".</param>
+    public void Lower(NodeProto node, string name, string where)
+    {
+        _name = name;
+        _where = where;
+        if (node.Domain is not ("" or "ai.onnx"))
+        {
+            throw Problem(node, "onnx-domain", $"operator domain '{node.Domain}' is not supported; cimc reads the default ONNX domain only");
+        }
+
+        RequireSingleOutput(node);
+        switch (node.OpType)
+        {
+            case "Gemm": Gemm(node); break;
+            case "MatMul": MatMul(node); break;
+            case "Add": Add(node); break;
+            case "Relu": Emit(node, new Relu(), Data(node, 0)); break;
+            case "LeakyRelu": Emit(node, new LeakyRelu(Float(node, "alpha", 0.01f)), Data(node, 0)); break;
+            case "Sigmoid": Emit(node, new Sigmoid(), Data(node, 0)); break;
+            case "Tanh": Emit(node, new Tanh(), Data(node, 0)); break;
+            case "Identity": Emit(node, new Identity(), Data(node, 0)); break;
+            case "Softmax": Softmax(node); break;
+            case "Flatten": Emit(node, new Flatten(checked((int)Int(node, "axis", 1))), Data(node, 0)); break;
+            case "Reshape": Reshape(node); break;
+            case "Dropout": Dropout(node); break;
+            case "Constant": _constants[node.Output[0]] = ConstantValue(node); break;
+            case "Cast": Cast(node); break;
+            default: throw Problem(node, "onnx-unsupported-op", "unsupported operator");
+        }
+    }
+
+    /// <summary>Y = alpha * A * B' + beta * C with B' = B or B^T: alpha is folded into W, beta into the bias.</summary>
+    private void Gemm(NodeProto node)
+    {
+        if (Int(node, "transA", 0) != 0)
+        {
+            throw Problem(node, "onnx-gemm-transa", "transA=1 (a transposed input) is not supported");
+        }
+
+        string a = Data(node, 0);
+        if (_types[a].Rank != 2)
+        {
+            throw Problem(node, "onnx-gemm-rank", $"Gemm needs a 2-D input, got {_types[a]}");
+        }
+
+        OnnxConstant b = Constant(node, 1, "weight B");
+        if (b.Dims.Length != 2)
+        {
+            throw Problem(node, "onnx-gemm-weight", $"the weight B must be 2-D, got {b.ShapeText}");
+        }
+
+        // Dense stores W as [out, in]; B is [in, out] unless transB=1.
+        FloatTensor w = b.ToFloatTensor();
+        w = Int(node, "transB", 0) != 0 ? w : w.Transpose();
+        w = w.Scale(Float(node, "alpha", 1f));
+        FloatTensor? bias = null;
+        float beta = Float(node, "beta", 1f);
+        if (HasInput(node, 2) && beta != 0f)
+        {
+            bias = BiasVector(node, Constant(node, 2, "bias C"), w.Shape[0], rank: 2).Scale(beta);
+        }
+
+        Emit(node, new Dense(w, bias), a);
+    }
+
+    /// <summary>A x B with constant 2-D B is a Dense without bias; a following Add may give it one.</summary>
+    private void MatMul(NodeProto node)
+    {
+        string a = Data(node, 0);
+        OnnxConstant b = Constant(node, 1, "right operand");
+        if (b.Dims.Length != 2)
+        {
+            throw Problem(node, "onnx-matmul-weight", $"the constant right operand must be 2-D, got {b.ShapeText}");
+        }
+
+        Emit(node, new Dense(b.ToFloatTensor().Transpose(), null), a);
+    }
+
+    /// <summary>
+    /// The IR has no Add: x + c is accepted only when x is the output of a Dense that nothing else
+    /// reads, and c broadcasts as one value per output feature; c then joins the Dense's bias.
+    /// </summary>
+    private void Add(NodeProto node)
+    {
+        if (node.Input.Count != 2 || !HasInput(node, 0) || !HasInput(node, 1))
+        {
+            throw Problem(node, "onnx-missing-input", "Add needs two inputs");
+        }
+
+        bool firstConstant = IsConstant(node.Input[0]);
+        string data = Data(node, firstConstant ? 1 : 0);
+        OnnxConstant c = Constant(node, firstConstant ? 0 : 1, "addend");
+        if (!_producer.TryGetValue(data, out int at) || _nodes[at].Op is not Dense dense || _irUses[data] != 1)
+        {
+            throw Problem(node, "onnx-add", "Add is supported only as the bias of a MatMul or Gemm whose output nothing else uses");
+        }
+
+        FloatTensor add = BiasVector(node, c, dense.OutFeatures, _types[data].Rank);
+        FloatTensor bias = dense.Bias is null ? add : Sum(dense.Bias, add);
+        string onnxOut = node.Output[0];
+        string output = NewValueName(onnxOut);
+        _nodes[at] = _nodes[at] with { Op = dense with { Bias = bias }, Outputs = [output] };
+        _types[output] = _types[data];
+        _producer[output] = at;
+        _irUses[output] = _onnxUses.GetValueOrDefault(onnxOut);
+        _values[onnxOut] = output;
+    }
+
+    /// <summary>
+    /// A bias broadcast over the last axis: [out], [1, out] (any leading ones) or a single value.
+    /// It may not have more dimensions than the value it is added to (that would change its rank).
+    /// </summary>
+    private FloatTensor BiasVector(NodeProto node, OnnxConstant c, int outFeatures, int rank)
+    {
+        bool perFeature = c.Length == outFeatures && c.Dims.Length >= 1 && c.Dims[^1] == outFeatures;
+        if (c.Dims.Length > rank || !(perFeature || c.Length == 1))
+        {
+            throw Problem(node, "onnx-bias-shape", $"bias of shape {c.ShapeText} does not broadcast as one value per output feature ({outFeatures})");
+        }
+
+        float[] values = c.AsFloats();
+        return FloatTensor.Vector(perFeature ? values : Enumerable.Repeat(values[0], outFeatures).ToArray());
+    }
+
+    private static FloatTensor Sum(FloatTensor a, FloatTensor b)
+    {
+        var s = new float[a.Length];
+        for (int i = 0; i < s.Length; i++)
+        {
+            s[i] = a[i] + b[i];
+        }
+
+        return FloatTensor.Vector(s);
+    }
+
+    /// <summary>
+    /// From opset 13 Softmax works along one axis (default -1). Before, it flattened the input to 2-D
+    /// at the axis (default 1) and normalised each row; that equals a softmax along the last axis
+    /// exactly when the axis is the last one (e.g. any 2-D input with axis 1), the only case cimc takes.
+    /// </summary>
+    private void Softmax(NodeProto node)
+    {
+        string x = Data(node, 0);
+        int axis = checked((int)Int(node, "axis", _opset >= 13 ? -1 : 1));
+        int rank = _types[x].Rank;
+        if (_opset < 13 && (axis < 0 ? axis + rank : axis) != rank - 1)
+        {
+            throw Problem(node, "onnx-softmax-axis",
+                $"before opset 13 Softmax flattens its {rank}-D input from axis {axis}; cimc supports only the last axis (e.g. axis 1 on a 2-D input)");
+        }
+
+        Emit(node, new Ir.Softmax(axis), x);
+    }
+
+    private void Reshape(NodeProto node)
+    {
+        string x = Data(node, 0);
+        OnnxConstant shape = Constant(node, 1, "shape");
+        if (!shape.IsInteger || shape.Dims.Length != 1)
+        {
+            throw Problem(node, "onnx-reshape-shape", $"the shape must be a 1-D integer tensor, got {shape.ShapeText}");
+        }
+
+        long[] dims = shape.Ints!;
+
+        // allowzero=1 (opset 14) makes a 0 a literal empty dimension rather than "copy the input's".
+        if (_opset >= 14 && Int(node, "allowzero", 0) != 0 && dims.Contains(0))
+        {
+            throw Problem(node, "onnx-reshape-allowzero", "allowzero=1 with a 0 in the shape gives an empty tensor, which cimc does not compile");
+        }
+
+        // Bound the fixed dimensions so that shape inference cannot overflow on a hostile shape.
+        Diagnostics.Limits.CheckedElementCount(dims.Where(d => d > 0), _where);
+        Emit(node, new Ir.Reshape([.. dims]), x);
+    }
+
+    /// <summary>At inference Dropout passes its input through; a graph that reads its mask is refused.</summary>
+    private void Dropout(NodeProto node)
+    {
+        string x = Data(node, 0);
+        if (_opset >= 12 && HasInput(node, 2))
+        {
+            OnnxConstant? training = TryConstant(node.Input[2]);
+            if (training is null || training.AsFloats().Any(v => v != 0f))
+            {
+                throw Problem(node, "onnx-dropout-training", "training_mode must be a constant false; cimc compiles inference graphs");
+            }
+        }
+
+        Alias(node, x);
+    }
+
+    private OnnxConstant ConstantValue(NodeProto node)
+    {
+        AttributeProto? a = node.Attribute.FirstOrDefault();
+        if (node.Attribute.Count != 1 || a is null)
+        {
+            throw Problem(node, "onnx-constant", "a Constant needs exactly one value attribute");
+        }
+
+        return a.Name switch
+        {
+            "value" => a.T is null ? throw Problem(node, "onnx-constant", "attribute 'value' holds no tensor") : OnnxTensors.Read(a.T, _where),
+            "value_float" => OnnxConstant.OfFloats([], [a.F]),
+            "value_floats" => OnnxConstant.OfFloats(Dims(a.Floats.Count), [.. a.Floats]),
+            "value_int" => OnnxConstant.OfInts([], [a.I]),
+            "value_ints" => OnnxConstant.OfInts(Dims(a.Ints.Count), [.. a.Ints]),
+            _ => throw Problem(node, "onnx-constant", $"Constant attribute '{a.Name}' is not supported"),
+        };
+    }
+
+    /// <summary>
+    /// A Cast of a constant is folded (typically a float16 weight cast to float). A Cast of the
+    /// computed value to float is kept as an Identity, as cimc computes in float32 anyway.
+    /// </summary>
+    private void Cast(NodeProto node)
+    {
+        var to = (DataType)Int(node, "to", 0);
+        if (!HasInput(node, 0))
+        {
+            throw Problem(node, "onnx-missing-input", "Cast needs an input");
+        }
+
+        OnnxConstant? c = TryConstant(node.Input[0]);
+        if (c is null)
+        {
+            if (to is not (DataType.Float or DataType.Double))
+            {
+                throw Problem(node, "onnx-cast", $"a Cast of the computed value to {OnnxTensors.Name((int)to)} is not supported");
+            }
+
+            Emit(node, new Identity(), Data(node, 0));
+            return;
+        }
+
+        _constants[node.Output[0]] = to switch
+        {
+            DataType.Float or DataType.Double => OnnxConstant.OfFloats(c.Dims, c.AsFloats()),
+            DataType.Float16 => OnnxConstant.OfFloats(c.Dims, Array.ConvertAll(c.AsFloats(), v => (float)(Half)v)),
+            DataType.Int64 or DataType.Int32 => OnnxConstant.OfInts(c.Dims, c.Ints ?? Array.ConvertAll(c.Floats!, ToInteger)),
+            _ => throw Problem(node, "onnx-cast", $"a Cast of a constant to {OnnxTensors.Name((int)to)} is not supported"),
+        };
+    }
+
+    /// <summary>Float to integer casts truncate toward zero; NaN and out-of-range values become 0 here instead of undefined.</summary>
+    private static long ToInteger(float v) => float.IsFinite(v) && Math.Abs(v) < 9.2e18f ? (long)v : 0;
+}
