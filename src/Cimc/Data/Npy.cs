@@ -12,7 +12,7 @@ namespace Cimc.Data;
 /// </summary>
 public static partial class Npy
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     private sealed record Header(string Descr, ImmutableArray<int> Shape, int DataOffset);
 

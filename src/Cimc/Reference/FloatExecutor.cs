@@ -21,7 +21,7 @@ public static class FloatExecutor
         }
 
         TensorType declared = graph.Inputs[0].Type;
-        CheckInput(declared, input);
+        input = Conform(declared, input);
         var values = new Dictionary<string, NdArray>(StringComparer.Ordinal) { [graph.Inputs[0].Name] = input };
         foreach (Node node in graph.Nodes)
         {
@@ -31,20 +31,23 @@ public static class FloatExecutor
         return values[graph.Outputs[0].Name];
     }
 
-    private static void CheckInput(TensorType declared, NdArray input)
+    /// <summary>
+    /// Accepts the declared shape, or any batch with the same per-sample size (e.g. [N,28,28] images
+    /// for a model declared [N,784]), reshaped to the declared shape.
+    /// </summary>
+    public static NdArray Conform(TensorType declared, NdArray input)
     {
-        // Accept the declared shape, or any shape with the same per-sample size (e.g. [N,28,28] for [N,784]).
-        long? perSample = declared.ElementsFrom(1);
         bool sameRank = declared.Rank == input.Rank;
         bool matches = sameRank && declared.Dims.Zip(input.Shape).All(p => p.First < 0 || p.First == p.Second);
         if (matches)
         {
-            return;
+            return input;
         }
 
-        if (perSample is { } n && input.Rows > 0 && input.RowLength == n)
+        long? perSample = declared.ElementsFrom(1);
+        if (perSample is { } n && declared.Rank >= 1 && input.Rank >= 1 && input.RowLength == n)
         {
-            return;
+            return new NdArray([input.Rows, .. declared.Dims.Skip(1)], input.Data);
         }
 
         throw new CimcException("input-shape", "input",
