@@ -110,9 +110,10 @@ internal static class ModuleImporter
     {
         long start = module.Attribute("start_dim") as long? ?? 1;
         long end = module.Attribute("end_dim") as long? ?? -1;
-        if (end != -1)
+        // The IR's Flatten is ONNX's ([batch, rest]); it equals torch's only for start_dim=1, end_dim=-1.
+        if (start != 1 || end != -1)
         {
-            throw new CimcException("unsupported-layer", where, $"Flatten(start_dim={start}, end_dim={end}) is not supported; only end_dim=-1");
+            throw new CimcException("unsupported-layer", where, $"Flatten(start_dim={start}, end_dim={end}) is not supported; only Flatten(1, -1)");
         }
 
         return new Flatten((int)start);

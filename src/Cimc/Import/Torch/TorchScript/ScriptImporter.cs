@@ -1,11 +1,12 @@
-using Cimc.Diagnostics;
 using Cimc.Ir;
 
 namespace Cimc.Import.Torch.TorchScript;
 
-/// <summary>Placeholder: TorchScript support lands with the interpreter.</summary>
+/// <summary>
+/// torch.jit.save archives (traced or scripted): the module tree comes from data.pkl, the
+/// computation from the serialized code, which <see cref="Interpreter"/> runs abstractly.
+/// </summary>
 internal static class ScriptImporter
 {
-    public static Graph Import(TorchArchive archive, string graphName) =>
-        throw new CimcException("unsupported-format", archive.Path, $"TorchScript import of '{graphName}' is not available yet");
+    public static Graph Import(TorchArchive archive, string graphName) => Interpreter.Run(archive, graphName);
 }
