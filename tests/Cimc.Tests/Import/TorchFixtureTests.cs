@@ -12,23 +12,29 @@ public sealed class TorchFixtureTests
 {
     private static readonly string[] TorchFormats = ["torchscript", "state_dict", "module"];
 
-    public static TheoryData<string> TorchFixtures()
-    {
-        string manifest = TestPaths.Fixture("manifest.json");
-        var data = new TheoryData<string>();
-        if (!File.Exists(manifest))
-        {
-            // A missing manifest must fail, not pass vacuously: the test below reports it.
-            data.Add("<missing manifest.json>");
-            return data;
-        }
+    private static string ExtraDir => Path.Combine(TestPaths.Fixtures, "torch-extra");
 
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(manifest));
-        foreach (JsonElement f in doc.RootElement.GetProperty("fixtures").EnumerateArray())
+    /// <summary>Torch entries of the shared manifest and of torch-extra's, as (folder, name).</summary>
+    public static TheoryData<string, string> TorchFixtures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string dir in new[] { TestPaths.Fixtures, ExtraDir })
         {
-            if (TorchFormats.Contains(f.GetProperty("format").GetString()))
+            string manifest = Path.Combine(dir, "manifest.json");
+            if (!File.Exists(manifest))
             {
-                data.Add(f.GetProperty("name").GetString()!);
+                // A missing manifest must fail, not pass vacuously: the test below reports it.
+                data.Add(dir, "<missing manifest.json>");
+                continue;
+            }
+
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(manifest));
+            foreach (JsonElement f in doc.RootElement.GetProperty("fixtures").EnumerateArray())
+            {
+                if (TorchFormats.Contains(f.GetProperty("format").GetString()))
+                {
+                    data.Add(Path.GetFileName(dir), f.GetProperty("name").GetString()!);
+                }
             }
         }
 
@@ -37,18 +43,22 @@ public sealed class TorchFixtureTests
 
     [Theory]
     [MemberData(nameof(TorchFixtures))]
-    public void A_torch_fixture_computes_the_pytorch_output_within_1e4(string name)
+    public void A_torch_fixture_computes_the_pytorch_output_within_1e4(string folder, string name)
     {
-        Assert.True(File.Exists(TestPaths.Fixture("manifest.json")), $"missing {TestPaths.Fixture("manifest.json")}");
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("manifest.json")));
+        string dir = folder == "torch-extra" ? ExtraDir : TestPaths.Fixtures;
+        string manifest = Path.Combine(dir, "manifest.json");
+        Assert.True(File.Exists(manifest), $"missing {manifest}");
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(manifest));
         JsonElement f = doc.RootElement.GetProperty("fixtures").EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
         string? activation = f.GetProperty("activation").ValueKind == JsonValueKind.String ? f.GetProperty("activation").GetString() : null;
         var options = new ImportOptions(activation is null ? null : ImportOptions.ParseActivation(activation));
 
-        Graph graph = TorchImporter.Import(TestPaths.Fixture(f.GetProperty("file").GetString()!), options);
-        GraphVerifier.EnsureValid(graph);
-        NdArray input = Npy.Read(TestPaths.Fixture(f.GetProperty("input").GetString()!));
-        NdArray expected = Npy.Read(TestPaths.Fixture(f.GetProperty("expected").GetString()!));
+        Graph graph = TorchImporter.Import(Path.Combine(dir, f.GetProperty("file").GetString()!), options);
+        Assert.Empty(GraphVerifier.Verify(graph));
+        Assert.Equal("input", graph.Inputs[0].Name);
+        Assert.Equal("output", graph.Outputs[0].Name);
+        NdArray input = Npy.Read(Path.Combine(dir, f.GetProperty("input").GetString()!));
+        NdArray expected = Npy.Read(Path.Combine(dir, f.GetProperty("expected").GetString()!));
         NdArray actual = FloatExecutor.Run(graph, input);
 
         AssertClose(expected, actual);

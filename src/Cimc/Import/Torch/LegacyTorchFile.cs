@@ -38,6 +38,13 @@ internal sealed class LegacyTorchFile : TorchFile
         var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
         object? StorageOf(object? pid)
         {
+            // Legacy whole modules name their class as ('module', cls, source_file, source); the class
+            // went through the allow-list when unpickled, and the source text is ignored.
+            if (pid is PyTuple { Count: >= 2 } m && m[0] is "module" && m[1] is PyGlobal { Kind: GlobalKind.ModuleClass } cls)
+            {
+                return cls;
+            }
+
             if (pid is PyTuple { Count: >= 6 } t && t[5] is not null)
             {
                 throw new CimcException("unsupported-format", Path, "legacy storage views are not supported; re-save with a current torch");

@@ -9,6 +9,8 @@ namespace Cimc.Import.Torch.TorchScript;
 /// </summary>
 internal sealed partial class Interpreter
 {
+    private const string BranchMessage = "the data path branches (a tensor is used again after later layers, as in a residual connection); cimc imports chains of layers";
+
     private Activation Emit(object? input, Op op, string hint, int line, int? rank = null)
     {
         if (input is not Activation a)
@@ -18,7 +20,7 @@ internal sealed partial class Interpreter
 
         if (a.Index != _chain.Count)
         {
-            throw Unsupported(line, "the data path branches (a tensor is used again after later layers); cimc imports chains of layers");
+            throw Unsupported(line, BranchMessage);
         }
 
         _chain.Add(_module.Length > 0 ? _module : hint, op);
@@ -66,6 +68,11 @@ internal sealed partial class Interpreter
         if (left is long or double && right is long or double)
         {
             return Arithmetic("+", left, alpha == 1 ? right : Arithmetic("*", right, alpha, line), line);
+        }
+
+        if (left is Activation && right is Activation)
+        {
+            throw Unsupported(line, BranchMessage);
         }
 
         (object? act, object? constant, double scale) = left is Activation ? (left, right, alpha) : right is Activation && alpha == 1 ? (right, left, 1.0) : (null, null, 0);
