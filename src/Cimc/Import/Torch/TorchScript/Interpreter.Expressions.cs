@@ -7,7 +7,28 @@ namespace Cimc.Import.Torch.TorchScript;
 /// <summary>Expression evaluation: names, attributes, calls, operators, literals.</summary>
 internal sealed partial class Interpreter
 {
+    /// <summary>
+    /// Bounds the interpreter's total recursion (expressions inside calls inside expressions), so
+    /// hostile code ends in a diagnostic well before the thread's stack would.
+    /// </summary>
     private object? Eval(Expr e, Dictionary<string, object?> locals)
+    {
+        if (++_evalDepth > MaxEvalDepth)
+        {
+            throw Unsupported(e.Line, $"expressions and calls nest deeper than {MaxEvalDepth}");
+        }
+
+        try
+        {
+            return EvalCore(e, locals);
+        }
+        finally
+        {
+            _evalDepth--;
+        }
+    }
+
+    private object? EvalCore(Expr e, Dictionary<string, object?> locals)
     {
         switch (e)
         {

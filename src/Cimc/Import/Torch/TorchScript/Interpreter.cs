@@ -17,7 +17,8 @@ namespace Cimc.Import.Torch.TorchScript;
 internal sealed partial class Interpreter
 {
     private const int MaxSteps = 1_000_000;
-    private const int MaxCallDepth = 100;
+    private const int MaxCallDepth = 32;
+    private const int MaxEvalDepth = 1000;
 
     private static readonly HashSet<string> GlobalNames = new(StringComparer.Ordinal)
     {
@@ -34,6 +35,7 @@ internal sealed partial class Interpreter
     private readonly Dictionary<object, FloatTensor> _tensors = new(ReferenceEqualityComparer.Instance);
     private int _steps;
     private int _callDepth;
+    private int _evalDepth;
     private string _file;
     private string _module = "";
 
