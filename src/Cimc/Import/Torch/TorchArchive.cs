@@ -1,0 +1,134 @@
+using System.IO.Compression;
+using Cimc.Diagnostics;
+using Cimc.Import.Torch.Pickle;
+
+namespace Cimc.Import.Torch;
+
+/// <summary>
+/// The zip form of torch.save and torch.jit.save: `&lt;top&gt;/data.pkl` holds the object, storages
+/// are entries `&lt;top&gt;/data/&lt;key&gt;`, and TorchScript adds `constants.pkl` and `code/`. The top
+/// folder is named after the saved file, so it is found rather than assumed.
+/// </summary>
+internal sealed class TorchArchive : TorchFile
+{
+    private readonly ZipArchive _zip;
+    private readonly Dictionary<string, ZipArchiveEntry> _entries = new(StringComparer.Ordinal);
+
+    private TorchArchive(string path, ZipArchive zip, string prefix)
+        : base(path)
+    {
+        _zip = zip;
+        Prefix = prefix;
+        foreach (ZipArchiveEntry e in zip.Entries)
+        {
+            if (e.FullName.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _entries.TryAdd(e.FullName[prefix.Length..], e);
+            }
+        }
+    }
+
+    /// <summary>The top folder with its slash, e.g. "model/".</summary>
+    public string Prefix { get; }
+
+    /// <summary>TorchScript archives carry the module's code next to its data.</summary>
+    public bool IsTorchScript => _entries.Keys.Any(k => k.StartsWith("code/", StringComparison.Ordinal)) || Has("constants.pkl");
+
+    public static TorchArchive Open(string path)
+    {
+        ZipArchive zip;
+        try
+        {
+            zip = ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CimcException("bad-archive", path, $"not a readable PyTorch zip archive ({e.Message})");
+        }
+
+        try
+        {
+            // `data.pkl` one folder deep; a few writers put it at the root.
+            ZipArchiveEntry? pkl = zip.Entries
+                .Where(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal))
+                .Where(e => e.FullName == "data.pkl" || (e.FullName.Count(c => c == '/') == 1 && e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)))
+                .OrderBy(e => e.FullName.Length)
+                .FirstOrDefault();
+            if (pkl is null)
+            {
+                throw new CimcException("bad-archive", path, "the zip archive has no data.pkl; it is not a torch.save file");
+            }
+
+            var archive = new TorchArchive(path, zip, pkl.FullName[..^"data.pkl".Length]);
+            archive.Root = archive.LoadPickle("data.pkl");
+            return archive;
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    public bool Has(string relative) => _entries.ContainsKey(relative);
+
+    /// <summary>Relative names of the entries under a folder, e.g. "code/".</summary>
+    public IEnumerable<string> EntriesUnder(string folder) =>
+        _entries.Keys.Where(k => k.StartsWith(folder, StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+
+    public object? LoadPickle(string relative)
+    {
+        string location = $"{Path}: {Prefix}{relative}";
+        byte[] bytes = ReadEntry(relative, 256L * 1024 * 1024, location);
+        return PickleMachine.Load(bytes, location, pid => TensorRebuild.StorageFromPersistentId(pid, location));
+    }
+
+    public string ReadText(string relative, string location) =>
+        System.Text.Encoding.UTF8.GetString(ReadEntry(relative, 16L * 1024 * 1024, location));
+
+    protected override byte[] ReadStorage(StorageRef storage, long bytes, string location)
+    {
+        string entry = $"data/{storage.Key}";
+        if (!_entries.TryGetValue(entry, out ZipArchiveEntry? e))
+        {
+            throw new CimcException("bad-archive", location, $"storage entry '{Prefix}{entry}' is missing");
+        }
+
+        CheckStorageSize(e.Length, bytes, storage, location);
+        return ReadEntry(entry, bytes, location, exactly: bytes);
+    }
+
+    /// <summary>Reads an entry after checking its declared size; reads no more than that size.</summary>
+    private byte[] ReadEntry(string relative, long maxBytes, string location, long? exactly = null)
+    {
+        if (!_entries.TryGetValue(relative, out ZipArchiveEntry? e))
+        {
+            throw new CimcException("bad-archive", location, $"entry '{Prefix}{relative}' is missing");
+        }
+
+        long length = exactly ?? e.Length;
+        if (length > maxBytes || length > Array.MaxLength)
+        {
+            throw new CimcException("bad-archive", location, $"entry '{e.FullName}' declares {e.Length} bytes, more than cimc reads");
+        }
+
+        var buffer = new byte[length];
+        try
+        {
+            using Stream s = e.Open();
+            int read = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            if (read < buffer.Length)
+            {
+                throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is truncated ({read} of {length} bytes)");
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is corrupt ({ex.Message})");
+        }
+
+        return buffer;
+    }
+
+    public override void Dispose() => _zip.Dispose();
+}
