@@ -64,6 +64,8 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(InferCommand.Create(context));
         root.Subcommands.Add(AccuracyCommand.Create(context));
+        root.Subcommands.Add(AsmCommand.Create(context));
+        root.Subcommands.Add(DisasmCommand.Create(context));
         return root;
     }
 }
