@@ -35,26 +35,26 @@ internal sealed partial class Machine
                     _state[slot] = CoreState.Halted;
                     return;
                 case Opcode.Load:
-                {
-                    int tile = _p.Arch.TileOf(core);
-                    long[] buffer = Buffer(tile);
-                    Local(slot, pc, op.F0, op.F2, size, "dst");
-                    Remote(slot, pc, op.F1, op.F2, buffer.Length, "src");
-                    buffer.AsSpan((int)op.F1, (int)op.F2).CopyTo(mem.AsSpan((int)op.F0));
-                    Touch(slot, op.F0 + op.F2);
-                    break;
-                }
+                    {
+                        int tile = _p.Arch.TileOf(core);
+                        long[] buffer = Buffer(tile);
+                        Local(slot, pc, op.F0, op.F2, size, "dst");
+                        Remote(slot, pc, op.F1, op.F2, buffer.Length, "src");
+                        buffer.AsSpan((int)op.F1, (int)op.F2).CopyTo(mem.AsSpan((int)op.F0));
+                        Touch(slot, op.F0 + op.F2);
+                        break;
+                    }
 
                 case Opcode.Store:
-                {
-                    int tile = _p.Arch.TileOf(core);
-                    long[] buffer = Buffer(tile);
-                    Remote(slot, pc, op.F0, op.F2, buffer.Length, "dst");
-                    Local(slot, pc, op.F1, op.F2, size, "src");
-                    mem.AsSpan((int)op.F1, (int)op.F2).CopyTo(buffer.AsSpan((int)op.F0));
-                    TouchBuffer(tile, op.F0 + op.F2);
-                    break;
-                }
+                    {
+                        int tile = _p.Arch.TileOf(core);
+                        long[] buffer = Buffer(tile);
+                        Remote(slot, pc, op.F0, op.F2, buffer.Length, "dst");
+                        Local(slot, pc, op.F1, op.F2, size, "src");
+                        mem.AsSpan((int)op.F1, (int)op.F2).CopyTo(buffer.AsSpan((int)op.F0));
+                        TouchBuffer(tile, op.F0 + op.F2);
+                        break;
+                    }
 
                 case Opcode.Set:
                     Local(slot, pc, op.F0, 1, size, "dst");
@@ -70,77 +70,77 @@ internal sealed partial class Machine
                     Touch(slot, op.F0 + op.F1);
                     break;
                 case Opcode.VCopy:
-                {
-                    Local(slot, pc, op.F0, op.F2, size, "dst");
-                    Local(slot, pc, op.F1, op.F2, size, "src");
-                    long dst = op.F0, src = op.F1;
-                    for (long i = 0; i < op.F2; i++)
                     {
-                        mem[dst + i] = mem[src + i];
-                    }
+                        Local(slot, pc, op.F0, op.F2, size, "dst");
+                        Local(slot, pc, op.F1, op.F2, size, "src");
+                        long dst = op.F0, src = op.F1;
+                        for (long i = 0; i < op.F2; i++)
+                        {
+                            mem[dst + i] = mem[src + i];
+                        }
 
-                    Touch(slot, dst + op.F2);
-                    break;
-                }
+                        Touch(slot, dst + op.F2);
+                        break;
+                    }
 
                 case Opcode.VAdd:
-                {
-                    long dst = op.F0, a = op.F1, b = op.F2, len = op.F3;
-                    Local(slot, pc, dst, len, size, "dst");
-                    Local(slot, pc, a, len, size, "a");
-                    Local(slot, pc, b, len, size, "b");
-                    for (long i = 0; i < len; i++)
                     {
-                        mem[dst + i] = unchecked(mem[a + i] + mem[b + i]);
-                    }
+                        long dst = op.F0, a = op.F1, b = op.F2, len = op.F3;
+                        Local(slot, pc, dst, len, size, "dst");
+                        Local(slot, pc, a, len, size, "a");
+                        Local(slot, pc, b, len, size, "b");
+                        for (long i = 0; i < len; i++)
+                        {
+                            mem[dst + i] = unchecked(mem[a + i] + mem[b + i]);
+                        }
 
-                    Touch(slot, dst + len);
-                    break;
-                }
+                        Touch(slot, dst + len);
+                        break;
+                    }
 
                 case Opcode.VSum:
-                {
-                    Local(slot, pc, op.F0, 1, size, "dst");
-                    Local(slot, pc, op.F1, op.F2, size, "src");
-                    long sum = 0;
-                    foreach (long v in mem.AsSpan((int)op.F1, (int)op.F2))
                     {
-                        sum = unchecked(sum + v);
-                    }
+                        Local(slot, pc, op.F0, 1, size, "dst");
+                        Local(slot, pc, op.F1, op.F2, size, "src");
+                        long sum = 0;
+                        foreach (long v in mem.AsSpan((int)op.F1, (int)op.F2))
+                        {
+                            sum = unchecked(sum + v);
+                        }
 
-                    mem[op.F0] = sum;
-                    Touch(slot, op.F0 + 1);
-                    break;
-                }
+                        mem[op.F0] = sum;
+                        Touch(slot, op.F0 + 1);
+                        break;
+                    }
 
                 case Opcode.VAxpy:
-                {
-                    long dst = op.F0, s = op.F1, imm = op.F2, len = op.F3;
-                    Local(slot, pc, dst, len, size, "dst");
-                    Local(slot, pc, s, 1, size, "s");
-                    for (long i = 0; i < len; i++)
                     {
-                        // mem[s] is read for every i: dst may cover s (ascending order is the definition).
-                        mem[dst + i] = unchecked(mem[dst + i] + imm * mem[s]);
-                    }
+                        long dst = op.F0, s = op.F1, imm = op.F2, len = op.F3;
+                        Local(slot, pc, dst, len, size, "dst");
+                        Local(slot, pc, s, 1, size, "s");
+                        for (long i = 0; i < len; i++)
+                        {
+                            // mem[s] is read for every i: dst may cover s (ascending order is the definition).
+                            mem[dst + i] = unchecked(mem[dst + i] + imm * mem[s]);
+                        }
 
-                    Touch(slot, dst + len);
-                    break;
-                }
+                        Touch(slot, dst + len);
+                        break;
+                    }
 
                 case Opcode.VMax:
-                {
-                    long dst = op.F0, src = op.F1, imm = op.F2, len = op.F3;
-                    Local(slot, pc, dst, len, size, "dst");
-                    Local(slot, pc, src, len, size, "src");
-                    for (long i = 0; i < len; i++)
                     {
-                        mem[dst + i] = Math.Max(mem[src + i], imm);
-                    }
+                        long dst = op.F0, src = op.F1, imm = op.F2, len = op.F3;
+                        Local(slot, pc, dst, len, size, "dst");
+                        Local(slot, pc, src, len, size, "src");
+                        for (long i = 0; i < len; i++)
+                        {
+                            mem[dst + i] = Math.Max(mem[src + i], imm);
+                        }
 
-                    Touch(slot, dst + len);
-                    break;
-                }
+                        Touch(slot, dst + len);
+                        break;
+                    }
 
                 case Opcode.VRequant:
                     VRequant(slot, pc, in op, mem);
@@ -149,52 +149,52 @@ internal sealed partial class Machine
                     VLut(slot, pc, in op, mem);
                     break;
                 case Opcode.Send:
-                {
-                    long to = op.F0, src = op.F1, len = op.F2, tag = op.F3;
-                    if (to >= _p.Arch.TotalCores)
                     {
-                        throw Fault(slot, pc, $"core {to} does not exist (the chip has {_p.Arch.TotalCores})");
-                    }
+                        long to = op.F0, src = op.F1, len = op.F2, tag = op.F3;
+                        if (to >= _p.Arch.TotalCores)
+                        {
+                            throw Fault(slot, pc, $"core {to} does not exist (the chip has {_p.Arch.TotalCores})");
+                        }
 
-                    Local(slot, pc, src, len, size, "src");
-                    long key = ChannelKey(core, to, tag);
-                    if (!_channels.TryGetValue(key, out Queue<long[]>? queue))
-                    {
-                        _channels[key] = queue = new Queue<long[]>();
-                    }
+                        Local(slot, pc, src, len, size, "src");
+                        long key = ChannelKey(core, to, tag);
+                        if (!_channels.TryGetValue(key, out Queue<long[]>? queue))
+                        {
+                            _channels[key] = queue = new Queue<long[]>();
+                        }
 
-                    queue.Enqueue(mem.AsSpan((int)src, (int)len).ToArray());
-                    break;
-                }
+                        queue.Enqueue(mem.AsSpan((int)src, (int)len).ToArray());
+                        break;
+                    }
 
                 case Opcode.Recv:
-                {
-                    long from = op.F0, dst = op.F1, len = op.F2, tag = op.F3;
-                    if (from >= _p.Arch.TotalCores)
                     {
-                        throw Fault(slot, pc, $"core {from} does not exist (the chip has {_p.Arch.TotalCores})");
-                    }
+                        long from = op.F0, dst = op.F1, len = op.F2, tag = op.F3;
+                        if (from >= _p.Arch.TotalCores)
+                        {
+                            throw Fault(slot, pc, $"core {from} does not exist (the chip has {_p.Arch.TotalCores})");
+                        }
 
-                    if (!_channels.TryGetValue(ChannelKey(from, core, tag), out Queue<long[]>? queue) || queue.Count == 0)
-                    {
-                        _executed--; // a blocked recv has not executed yet
-                        _pc[slot] = pc;
-                        _state[slot] = CoreState.Blocked;
-                        return;
-                    }
+                        if (!_channels.TryGetValue(ChannelKey(from, core, tag), out Queue<long[]>? queue) || queue.Count == 0)
+                        {
+                            _executed--; // a blocked recv has not executed yet
+                            _pc[slot] = pc;
+                            _state[slot] = CoreState.Blocked;
+                            return;
+                        }
 
-                    long[] message = queue.Peek();
-                    if (message.Length != len)
-                    {
-                        throw Fault(slot, pc, $"message from core {from} tag {tag} has {message.Length} words, recv expects {len}");
-                    }
+                        long[] message = queue.Peek();
+                        if (message.Length != len)
+                        {
+                            throw Fault(slot, pc, $"message from core {from} tag {tag} has {message.Length} words, recv expects {len}");
+                        }
 
-                    Local(slot, pc, dst, len, size, "dst");
-                    queue.Dequeue();
-                    message.CopyTo(mem.AsSpan((int)dst));
-                    Touch(slot, dst + len);
-                    break;
-                }
+                        Local(slot, pc, dst, len, size, "dst");
+                        queue.Dequeue();
+                        message.CopyTo(mem.AsSpan((int)dst));
+                        Touch(slot, dst + len);
+                        break;
+                    }
 
                 default:
                     throw new InvalidOperationException($"simulator: no case for opcode {op.Op}");

@@ -47,7 +47,7 @@ internal sealed partial class Machine
         _pc = new int[program.SlotCount];
         _state = new CoreState[program.SlotCount];
         _mvmAcc = new long[arch.Cols];
-        _mvmPlanes = new ulong[arch.DacBits * ((arch.Rows + 63) >> 6)];
+        _mvmPlanes = new ulong[MvmKernel.ScratchWords(arch.Rows)];
     }
 
     /// <summary>Instructions executed by the last <see cref="Run"/>.</summary>

@@ -37,7 +37,7 @@ public sealed class MvmKernelTests(ITestOutputHelper output)
     {
         CrossbarPlanes planes = CrossbarPlanes.Build(levels, xbRows, xbCols, cellBits);
         var acc = new long[cols];
-        MvmKernel.Accumulate(planes, x, ibits, dacBits, adcBits, shift, acc, new ulong[dacBits * ((xbRows + 63) / 64)]);
+        MvmKernel.Accumulate(planes, x, ibits, dacBits, adcBits, shift, acc, new ulong[MvmKernel.ScratchWords(xbRows)]);
         return acc;
     }
 
@@ -87,10 +87,12 @@ public sealed class MvmKernelTests(ITestOutputHelper output)
         CrossbarPlanes planes = CrossbarPlanes.Build(levels, 128, 128, 2);
         long[] x = [.. Enumerable.Range(0, 128).Select(_ => random.NextInt64(256))];
         var acc = new long[128];
-        var scratch = new ulong[4 * 2];
+        var scratch = new ulong[MvmKernel.ScratchWords(128)];
         foreach (int dacBits in new[] { 1, 2 })
         {
-            for (int i = 0; i < 1000; i++)
+            // Long enough for tiered compilation to reach optimized code, as in a long simulation.
+            var warmup = Stopwatch.StartNew();
+            while (warmup.ElapsedMilliseconds < 400)
             {
                 MvmKernel.Accumulate(planes, x, 8, dacBits, 8, 0, acc, scratch);
             }
