@@ -65,6 +65,8 @@ public static class CliApp
         root.Subcommands.Add(InferCommand.Create(context));
         root.Subcommands.Add(AccuracyCommand.Create(context));
         root.Subcommands.Add(ArchCommand.Create(context));
+        root.Subcommands.Add(AsmCommand.Create(context));
+        root.Subcommands.Add(DisasmCommand.Create(context));
         return root;
     }
 }

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+
+namespace Cimc.Isa;
+
+/// <summary>
+/// <see cref="ProgramImage"/> to text assembly, in the canonical form the assembler reads back to
+/// the same image: fields in table order, doubles in round-trip ("R") format, invariant culture.
+/// </summary>
+public static class Disassembler
+{
+    public static string Disassemble(ProgramImage program)
+    {
+        var sb = new StringBuilder();
+        sb.Append(".arch");
+        foreach ((string name, int value) in program.Arch.Items())
+        {
+            sb.Append(' ').Append(name).Append('=').Append(Int(value));
+        }
+
+        sb.Append('\n');
+        InputSpec i = program.Input;
+        sb.Append($".input tile={Int(i.Tile)} addr={Int(i.Addr)} len={Int(i.Len)} scale={Real(i.Scale)} zero_point={Int(i.ZeroPoint)} qmin={Int(i.QMin)} qmax={Int(i.QMax)}\n");
+        OutputSpec o = program.Output;
+        sb.Append($".output tile={Int(o.Tile)} addr={Int(o.Addr)} len={Int(o.Len)}\n");
+        sb.Append(".output_scale");
+        foreach (double s in o.Scales)
+        {
+            sb.Append(' ').Append(Real(s));
+        }
+
+        sb.Append("\n.output_zero_point");
+        foreach (long z in o.ZeroPoints)
+        {
+            sb.Append(' ').Append(Int(z));
+        }
+
+        sb.Append('\n');
+        foreach (CoreProgram core in program.Cores)
+        {
+            sb.Append($"\n.core {Int(core.Core)}\n");
+            foreach (DataSegment segment in core.Data)
+            {
+                sb.Append($".data {Int(core.Core)} addr={Int(segment.Addr)}\n");
+                sb.AppendJoin(", ", segment.Values.Select(Int)).Append('\n');
+            }
+
+            foreach (Instruction instruction in core.Code)
+            {
+                sb.Append(instruction.ToString()).Append('\n');
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Real(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

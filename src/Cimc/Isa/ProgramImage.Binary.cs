@@ -1,0 +1,156 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Text;
+
+namespace Cimc.Isa;
+
+/// <summary>program.bin: see docs/isa.md, "program.bin", for the byte layout.</summary>
+public sealed partial record ProgramImage
+{
+    public const string Magic = "CIMCPRG1";
+    public const int Version = 1;
+
+    public byte[] ToBytes()
+    {
+        Validate();
+        using var stream = new MemoryStream();
+        using var w = new BinaryWriter(stream, Encoding.ASCII);
+        // BinaryWriter is little-endian on every platform.
+        w.Write(Encoding.ASCII.GetBytes(Magic));
+        w.Write(Version);
+        foreach ((_, int value) in Arch.Items())
+        {
+            w.Write(value);
+        }
+
+        w.Write(Input.Tile);
+        w.Write(Input.Addr);
+        w.Write(Input.Len);
+        w.Write(Input.Scale);
+        w.Write(Input.ZeroPoint);
+        w.Write(Input.QMin);
+        w.Write(Input.QMax);
+        w.Write(Output.Tile);
+        w.Write(Output.Addr);
+        w.Write(Output.Len);
+        foreach (double s in Output.Scales)
+        {
+            w.Write(s);
+        }
+
+        foreach (long z in Output.ZeroPoints)
+        {
+            w.Write(z);
+        }
+
+        w.Write(Cores.Length);
+        Span<byte> buffer = stackalloc byte[InstructionSet.InstructionBytes];
+        foreach (CoreProgram core in Cores)
+        {
+            w.Write(core.Core);
+            w.Write(core.Code.Length);
+            foreach (Instruction instruction in core.Code)
+            {
+                InstructionEncoding.Encode(instruction, buffer);
+                w.Write(buffer);
+            }
+
+            w.Write(core.Data.Length);
+            foreach (DataSegment segment in core.Data)
+            {
+                w.Write(segment.Addr);
+                w.Write(segment.Values.Length);
+                foreach (long v in segment.Values)
+                {
+                    w.Write(v);
+                }
+            }
+        }
+
+        w.Flush();
+        return stream.ToArray();
+    }
+
+    public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+
+    public static ProgramImage Load(string path) => FromBytes(BinaryFiles.ReadAll(path, "bad-program-file"), path);
+
+    /// <summary>Reads and validates program.bin; anything malformed is a one-line CimcException.</summary>
+    public static ProgramImage FromBytes(ReadOnlySpan<byte> bytes, string location = "program.bin")
+    {
+        var r = new BinaryCursor(bytes, location, "bad-program-file");
+        if (!r.Take(8, "magic").SequenceEqual(Encoding.ASCII.GetBytes(Magic)))
+        {
+            throw r.Error($"not a cimc program (magic is not {Magic})");
+        }
+
+        int version = r.ReadInt32("version");
+        if (version != Version)
+        {
+            throw r.Error($"unsupported version {version} (expected {Version})");
+        }
+
+        var archValues = new int[ArchHeader.Names.Count];
+        for (int i = 0; i < archValues.Length; i++)
+        {
+            archValues[i] = r.ReadInt32(ArchHeader.Names[i]);
+        }
+
+        ArchHeader arch = ArchHeader.FromValues(archValues);
+        arch.Validate(location);
+        var input = new InputSpec(r.ReadInt32("input tile"), r.ReadInt32("input addr"), r.ReadInt32("input len"),
+            r.ReadDouble("input scale"), r.ReadInt64("input zero point"), r.ReadInt64("input qmin"), r.ReadInt64("input qmax"));
+        int outTile = r.ReadInt32("output tile");
+        int outAddr = r.ReadInt32("output addr");
+        int outLen = r.ReadCount("output len", 16);
+        var scales = new double[outLen];
+        for (int i = 0; i < outLen; i++)
+        {
+            scales[i] = r.ReadDouble("output scale");
+        }
+
+        var zeroPoints = new long[outLen];
+        for (int i = 0; i < outLen; i++)
+        {
+            zeroPoints[i] = r.ReadInt64("output zero point");
+        }
+
+        var output = new OutputSpec(outTile, outAddr, outLen, [.. scales], [.. zeroPoints]);
+        // Smallest core record: id, instruction count, segment count.
+        int coreCount = r.ReadCount("core count", 12);
+        var cores = ImmutableArray.CreateBuilder<CoreProgram>(coreCount);
+        for (int c = 0; c < coreCount; c++)
+        {
+            int id = r.ReadInt32("core id");
+            int codeCount = r.ReadCount($"core {id} instruction count", InstructionSet.InstructionBytes);
+            var code = ImmutableArray.CreateBuilder<Instruction>(codeCount);
+            for (int pc = 0; pc < codeCount; pc++)
+            {
+                code.Add(InstructionEncoding.Decode(r.Take(InstructionSet.InstructionBytes, "instruction"), $"{location}: core {id} pc {pc}"));
+            }
+
+            int segmentCount = r.ReadCount($"core {id} data segment count", 8);
+            var data = ImmutableArray.CreateBuilder<DataSegment>(segmentCount);
+            for (int s = 0; s < segmentCount; s++)
+            {
+                int addr = r.ReadInt32("segment addr");
+                int len = r.ReadCount("segment length", 8);
+                ReadOnlySpan<byte> raw = r.Take(8L * len, "segment values");
+                var values = new long[len];
+                for (int i = 0; i < len; i++)
+                {
+                    values[i] = BinaryPrimitives.ReadInt64LittleEndian(raw.Slice(8 * i, 8));
+                }
+
+                data.Add(new DataSegment(addr, [.. values]));
+            }
+
+            cores.Add(new CoreProgram(id, code.MoveToImmutable(), data.MoveToImmutable()));
+        }
+
+        r.ExpectEnd();
+        var program = new ProgramImage(arch, input, output, cores.MoveToImmutable());
+        program.Validate(location);
+        return program;
+    }
+}

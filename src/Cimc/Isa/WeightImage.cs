@@ -1,0 +1,141 @@
+using System.Collections.Immutable;
+using System.Text;
+using Cimc.Diagnostics;
+
+namespace Cimc.Isa;
+
+/// <summary>Which crossbar: global core id and crossbar index within the core.</summary>
+public readonly record struct CrossbarId(int Core, int Crossbar) : IComparable<CrossbarId>
+{
+    public int CompareTo(CrossbarId other) =>
+        Core != other.Core ? Core.CompareTo(other.Core) : Crossbar.CompareTo(other.Crossbar);
+
+    public override string ToString() => $"core {Core} xb {Crossbar}";
+}
+
+/// <summary>
+/// The conductance levels programmed into the crossbars: for each programmed crossbar, Rows * Cols
+/// cell levels in [0, 2^CellBits), row-major ([row][col]). Binary form weights.bin, see docs/isa.md.
+/// Construction validates dimensions and levels and takes a copy, so the image is immutable.
+/// </summary>
+public sealed class WeightImage
+{
+    public const string Magic = "CIMCWGT1";
+    public const int Version = 1;
+
+    public WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, byte[]>> crossbars)
+        : this(rows, cols, cellBits, crossbars.Select(kv => KeyValuePair.Create(kv.Key, ImmutableArray.Create(kv.Value))), "weights")
+    {
+    }
+
+    private WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ImmutableArray<byte>>> crossbars, string location)
+    {
+        if (rows is < 1 or > 8191 || cols is < 1 or > 8191 || cellBits is < 1 or > 8)
+        {
+            throw new CimcException("bad-weights", location, $"rows {rows}, cols {cols}, cell_bits {cellBits} outside [1, 8191], [1, 8191], [1, 8]");
+        }
+
+        Rows = rows;
+        Cols = cols;
+        CellBits = cellBits;
+        var builder = ImmutableSortedDictionary.CreateBuilder<CrossbarId, ImmutableArray<byte>>();
+        foreach ((CrossbarId id, ImmutableArray<byte> levels) in crossbars)
+        {
+            if (id.Core < 0 || id.Crossbar < 0)
+            {
+                throw new CimcException("bad-weights", location, $"{id}: negative id");
+            }
+
+            if (levels.Length != rows * cols)
+            {
+                throw new CimcException("bad-weights", location, $"{id}: {levels.Length} levels, expected rows * cols = {rows * cols}");
+            }
+
+            int limit = 1 << cellBits;
+            int bad = levels.AsSpan().IndexOfAnyInRange((byte)Math.Min(limit, 255), (byte)255);
+            if (cellBits < 8 && bad >= 0)
+            {
+                throw new CimcException("bad-weights", location,
+                    $"{id}: level {levels[bad]} at row {bad / cols} col {bad % cols} does not fit in {cellBits} cell bits");
+            }
+
+            if (!builder.TryAdd(id, levels))
+            {
+                throw new CimcException("bad-weights", location, $"{id} is programmed twice");
+            }
+        }
+
+        Crossbars = builder.ToImmutable();
+    }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public int CellBits { get; }
+
+    /// <summary>Levels per programmed crossbar, row-major, in (core, crossbar) order.</summary>
+    public ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>> Crossbars { get; }
+
+    public byte Level(CrossbarId id, int row, int col) => Crossbars[id][row * Cols + col];
+
+    public byte[] ToBytes()
+    {
+        using var stream = new MemoryStream();
+        using var w = new BinaryWriter(stream, Encoding.ASCII);
+        w.Write(Encoding.ASCII.GetBytes(Magic));
+        w.Write(Version);
+        w.Write(Rows);
+        w.Write(Cols);
+        w.Write(CellBits);
+        w.Write(Crossbars.Count);
+        foreach ((CrossbarId id, ImmutableArray<byte> levels) in Crossbars)
+        {
+            w.Write(id.Core);
+            w.Write(id.Crossbar);
+            w.Write(levels.AsSpan());
+        }
+
+        w.Flush();
+        return stream.ToArray();
+    }
+
+    public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+
+    public static WeightImage Load(string path) => FromBytes(BinaryFiles.ReadAll(path, "bad-weights-file"), path);
+
+    /// <summary>Reads and validates weights.bin; anything malformed is a one-line CimcException.</summary>
+    public static WeightImage FromBytes(ReadOnlySpan<byte> bytes, string location = "weights.bin")
+    {
+        var r = new BinaryCursor(bytes, location, "bad-weights-file");
+        if (!r.Take(8, "magic").SequenceEqual(Encoding.ASCII.GetBytes(Magic)))
+        {
+            throw r.Error($"not a cimc weight image (magic is not {Magic})");
+        }
+
+        int version = r.ReadInt32("version");
+        if (version != Version)
+        {
+            throw r.Error($"unsupported version {version} (expected {Version})");
+        }
+
+        int rows = r.ReadInt32("rows");
+        int cols = r.ReadInt32("cols");
+        int cellBits = r.ReadInt32("cell_bits");
+        if (rows is < 1 or > 8191 || cols is < 1 or > 8191 || cellBits is < 1 or > 8)
+        {
+            throw r.Error($"rows {rows}, cols {cols}, cell_bits {cellBits} outside [1, 8191], [1, 8191], [1, 8]");
+        }
+
+        int count = r.ReadCount("crossbar count", 8L + (long)rows * cols);
+        var crossbars = new List<KeyValuePair<CrossbarId, ImmutableArray<byte>>>(count);
+        for (int i = 0; i < count; i++)
+        {
+            var id = new CrossbarId(r.ReadInt32("core id"), r.ReadInt32("crossbar index"));
+            crossbars.Add(KeyValuePair.Create(id, ImmutableArray.Create(r.Take((long)rows * cols, $"{id} levels"))));
+        }
+
+        r.ExpectEnd();
+        return new WeightImage(rows, cols, cellBits, crossbars, location);
+    }
+}

@@ -1,0 +1,121 @@
+using Cimc.Isa;
+
+namespace Cimc.Simulation;
+
+/// <summary>The instructions with more than a line of semantics: mvm, vrequant, vlut.</summary>
+internal sealed partial class Machine
+{
+    private void Mvm(int slot, int pc, in DecodedOp op, long[] mem)
+    {
+        int xb = (int)op.F0, rows = (int)op.F3, cols = (int)op.F4, ibits = (int)op.F5, shift = (int)op.F6;
+        long src = op.F1, dst = op.F2;
+        ArchHeader arch = _p.Arch;
+        if (xb >= arch.CrossbarsPerCore)
+        {
+            throw Fault(slot, pc, $"crossbar {xb} does not exist (a core has {arch.CrossbarsPerCore})");
+        }
+
+        CrossbarPlanes planes = _p.Crossbars[slot][xb] ?? throw Fault(slot, pc, $"crossbar {xb} of core {_p.CoreIds[slot]} is not programmed in the weight image");
+        if (rows > arch.Rows || cols > arch.Cols)
+        {
+            throw Fault(slot, pc, $"{rows}x{cols} exceeds the {arch.Rows}x{arch.Cols} crossbar");
+        }
+
+        Local(slot, pc, src, rows, mem.Length, "src");
+        Local(slot, pc, dst, cols, mem.Length, "dst");
+        ReadOnlySpan<long> x = mem.AsSpan((int)src, rows);
+        long limit = 1L << ibits;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if ((ulong)x[i] >= (ulong)limit)
+            {
+                throw Fault(slot, pc, $"input mem[{src + i}] = {x[i]} is outside [0, 2^{ibits})");
+            }
+        }
+
+        Span<long> acc = _mvmAcc.AsSpan(0, cols);
+        MvmKernel.Accumulate(planes, x, ibits, arch.DacBits, arch.AdcBits, shift, acc, _mvmPlanes);
+        Span<long> outputs = mem.AsSpan((int)dst, cols);
+        if (op.F7 != 0)
+        {
+            for (int o = 0; o < cols; o++)
+            {
+                outputs[o] = unchecked(outputs[o] - acc[o]);
+            }
+        }
+        else
+        {
+            for (int o = 0; o < cols; o++)
+            {
+                outputs[o] = unchecked(outputs[o] + acc[o]);
+            }
+        }
+
+        Touch(slot, dst + cols);
+    }
+
+    /// <summary>
+    /// v = (x * m_i + (r_i > 0 ? 2^(r_i-1) : 0)) >> r_i exactly in Int128 (floor shift), + zp, clamped to [lo, hi].
+    /// Elements are processed in ascending order, reading params for each.
+    /// </summary>
+    private void VRequant(int slot, int pc, in DecodedOp op, long[] mem)
+    {
+        long dst = op.F0, src = op.F1, prm = op.F2, len = op.F3;
+        Local(slot, pc, dst, len, mem.Length, "dst");
+        Local(slot, pc, src, len, mem.Length, "src");
+        Local(slot, pc, prm, 3 + (2 * len), mem.Length, "params");
+        for (long i = 0; i < len; i++)
+        {
+            long zp = mem[prm], lo = mem[prm + 1], hi = mem[prm + 2];
+            long m = mem[prm + 3 + (2 * i)], r = mem[prm + 4 + (2 * i)];
+            if (m < 0 || r < 0 || r > 126)
+            {
+                throw Fault(slot, pc, $"element {i}: multiplier {m} must be >= 0 and shift {r} in [0, 126]");
+            }
+
+            if (lo > hi)
+            {
+                throw Fault(slot, pc, $"clamp range [{lo}, {hi}] is empty");
+            }
+
+            Int128 v = (Int128)mem[src + i] * m;
+            if (r > 0)
+            {
+                v += Int128.One << (int)(r - 1);
+            }
+
+            v >>= (int)r;
+            v += zp;
+            mem[dst + i] = v < lo ? lo : v > hi ? hi : (long)v;
+        }
+
+        Touch(slot, dst + len);
+    }
+
+    private void VLut(int slot, int pc, in DecodedOp op, long[] mem)
+    {
+        long dst = op.F0, src = op.F1, table = op.F2, len = op.F3;
+        Local(slot, pc, dst, len, mem.Length, "dst");
+        Local(slot, pc, src, len, mem.Length, "src");
+        Local(slot, pc, table, 2, mem.Length, "table");
+        for (long i = 0; i < len; i++)
+        {
+            long tableBase = mem[table], tableSize = mem[table + 1];
+            if (tableSize < 0 || tableSize > mem.Length)
+            {
+                throw Fault(slot, pc, $"table size {tableSize} is invalid");
+            }
+
+            Local(slot, pc, table + 2, tableSize, mem.Length, "table entries");
+            long j = unchecked(mem[src + i] - tableBase);
+            if (mem[src + i] < tableBase || j >= tableSize)
+            {
+                throw Fault(slot, pc, $"index mem[{src + i}] = {mem[src + i]} is outside the table [{tableBase}, {tableBase}+{tableSize})");
+            }
+
+            mem[dst + i] = mem[table + 2 + j];
+        }
+
+        Touch(slot, dst + len);
+    }
+}

@@ -1,0 +1,172 @@
+using Cimc.Diagnostics;
+using Cimc.Isa;
+
+namespace Cimc.Simulation;
+
+/// <summary>
+/// The mutable state of one simulated chip (local memories, tile buffers, channels, program
+/// counters) and the interpreter: the executable definition of each instruction's semantics
+/// (docs/isa.md). One instance per worker thread; <see cref="Run"/> resets it, so it is reused
+/// across samples. Memories are cleared only up to the highest word written, which keeps the reset
+/// cheap for large memories.
+/// </summary>
+internal sealed partial class Machine
+{
+    private enum CoreState : byte
+    {
+        Ready,
+        Blocked,
+        Halted,
+    }
+
+    private readonly CompiledProgram _p;
+    private readonly long[][] _mem;
+    private readonly int[] _memHigh;
+    private readonly long[]?[] _buffers;
+    private readonly int[] _bufferHigh;
+    private readonly int[] _pc;
+    private readonly CoreState[] _state;
+    private readonly Dictionary<long, Queue<long[]>> _channels = [];
+    private readonly long[] _mvmAcc;
+    private readonly ulong[] _mvmPlanes;
+    private long _executed;
+
+    public Machine(CompiledProgram program)
+    {
+        _p = program;
+        ArchHeader arch = program.Arch;
+        _mem = new long[program.SlotCount][];
+        for (int s = 0; s < _mem.Length; s++)
+        {
+            _mem[s] = new long[arch.LocalWords];
+        }
+
+        _memHigh = new int[program.SlotCount];
+        _buffers = new long[]?[arch.Tiles];
+        _bufferHigh = new int[arch.Tiles];
+        _pc = new int[program.SlotCount];
+        _state = new CoreState[program.SlotCount];
+        _mvmAcc = new long[arch.Cols];
+        _mvmPlanes = new ulong[MvmKernel.ScratchWords(arch.Rows)];
+    }
+
+    /// <summary>Instructions executed by the last <see cref="Run"/>.</summary>
+    public long Executed => _executed;
+
+    /// <summary>Runs one sample from a fresh state and returns the output codes.</summary>
+    public long[] Run(ReadOnlySpan<long> inputCodes)
+    {
+        InputSpec input = _p.Program.Input;
+        if (inputCodes.Length != input.Len)
+        {
+            throw new CimcException("bad-input", "input", $"expected {input.Len} input codes, got {inputCodes.Length}");
+        }
+
+        Reset();
+        long[] inBuffer = Buffer(input.Tile);
+        inputCodes.CopyTo(inBuffer.AsSpan(input.Addr));
+        TouchBuffer(input.Tile, input.Addr + input.Len);
+        Schedule();
+        OutputSpec output = _p.Program.Output;
+        return Buffer(output.Tile).AsSpan(output.Addr, output.Len).ToArray();
+    }
+
+    private void Reset()
+    {
+        _executed = 0;
+        _channels.Clear();
+        for (int s = 0; s < _mem.Length; s++)
+        {
+            _mem[s].AsSpan(0, _memHigh[s]).Clear();
+            _memHigh[s] = 0;
+            foreach (DataSegment segment in _p.Data[s])
+            {
+                segment.Values.AsSpan().CopyTo(_mem[s].AsSpan(segment.Addr));
+                Touch(s, segment.Addr + segment.Values.Length);
+            }
+
+            _pc[s] = 0;
+            _state[s] = CoreState.Ready;
+        }
+
+        for (int t = 0; t < _buffers.Length; t++)
+        {
+            _buffers[t]?.AsSpan(0, _bufferHigh[t]).Clear();
+            _bufferHigh[t] = 0;
+        }
+    }
+
+    /// <summary>
+    /// Round-robin: each core runs until it halts or blocks on recv. Sends never block, so a full
+    /// round in which no core executes anything while some have not halted is a deadlock.
+    /// </summary>
+    private void Schedule()
+    {
+        while (true)
+        {
+            bool progress = false;
+            bool allHalted = true;
+            for (int s = 0; s < _state.Length; s++)
+            {
+                if (_state[s] == CoreState.Halted)
+                {
+                    continue;
+                }
+
+                long before = _executed;
+                Step(s);
+                progress |= _executed != before;
+                allHalted &= _state[s] == CoreState.Halted;
+            }
+
+            if (allHalted)
+            {
+                return;
+            }
+
+            if (!progress)
+            {
+                throw Deadlock();
+            }
+        }
+    }
+
+    private CimcException Deadlock()
+    {
+        var waits = new List<string>();
+        for (int s = 0; s < _state.Length; s++)
+        {
+            if (_state[s] == CoreState.Blocked)
+            {
+                DecodedOp op = _p.Code[s][_pc[s]];
+                waits.Add($"core {_p.CoreIds[s]} pc {_pc[s]} waits in recv for {op.F2} words from core {op.F0} tag {op.F3}");
+            }
+        }
+
+        return new CimcException("simulation-deadlock", "simulation",
+            $"no core can progress: {string.Join("; ", waits)}");
+    }
+
+    private long[] Buffer(int tile) => _buffers[tile] ??= new long[_p.Arch.BufferWords];
+
+    private void Touch(int slot, long end)
+    {
+        if (end > _memHigh[slot])
+        {
+            _memHigh[slot] = (int)end;
+        }
+    }
+
+    private void TouchBuffer(int tile, long end)
+    {
+        if (end > _bufferHigh[tile])
+        {
+            _bufferHigh[tile] = (int)end;
+        }
+    }
+
+    private CimcException Fault(int slot, int pc, string message) =>
+        new("simulation-fault", $"core {_p.CoreIds[slot]} pc {pc} ({(pc < _p.Instructions[slot].Length ? _p.Instructions[slot][pc].Mnemonic : "end of code")})", message);
+
+    private static long ChannelKey(long from, long to, long tag) => (from << 32) | (to << 16) | tag;
+}
