@@ -23,7 +23,13 @@ public static class CliApp
         if (parsed.Errors.Count > 0)
         {
             // One line, not the help page: scripts read stderr, people can ask for --help.
-            string command = parsed.CommandResult.Command is RootCommand ? "cimc" : $"cimc {parsed.CommandResult.Command.Name}";
+            var names = new List<string>();
+            for (SymbolResult? r = parsed.CommandResult; r is CommandResult c; r = r.Parent)
+            {
+                names.Insert(0, c.Command is RootCommand ? "cimc" : c.Command.Name);
+            }
+
+            string command = string.Join(' ', names);
             ParseError first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
             error.WriteLine($"cimc: error: {OneLine(first.Message)} (see '{command} --help')");
             return UserError;
@@ -67,6 +73,8 @@ public static class CliApp
         root.Subcommands.Add(ArchCommand.Create(context));
         root.Subcommands.Add(AsmCommand.Create(context));
         root.Subcommands.Add(DisasmCommand.Create(context));
+        root.Subcommands.Add(CompileCommand.Create(context));
+        root.Subcommands.Add(RunCommand.Create(context));
         return root;
     }
 }

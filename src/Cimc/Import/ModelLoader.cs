@@ -43,6 +43,7 @@ public static class ModelLoader
         Graph graph = isZip || isPickle
             ? TorchImporter.Import(path, options)
             : OnnxImporter.Import(path);
-        return GraphVerifier.EnsureValid(graph);
+        // Exporters name graphs generically ("torch_jit", "main_graph"); the file name says more.
+        return GraphVerifier.EnsureValid(graph with { Name = Path.GetFileNameWithoutExtension(path) });
     }
 }

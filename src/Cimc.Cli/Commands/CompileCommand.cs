@@ -1,0 +1,85 @@
+using System.CommandLine;
+using Cimc.Architectures;
+using Cimc.Ir;
+using Cimc.Isa;
+using Cimc.Mapping;
+using Cimc.Quantization;
+
+namespace Cimc.Cli.Commands;
+
+/// <summary>
+/// `cimc compile MODEL --arch PRESET|FILE -o DIR [--weight-bits N] [--activation-bits N]
+/// [--activation A] [--json] [--emit graph|quantized|mapped|asm]`: writes program.asm, program.bin,
+/// weights.bin and summary.json, or prints one stage's text form.
+/// </summary>
+internal static class CompileCommand
+{
+    public static Command Create(CliContext context)
+    {
+        Argument<string> model = CommonOptions.Model();
+        Option<string?> activation = CommonOptions.Activation();
+        Option<bool> json = CommonOptions.Json();
+        var output = new Option<string?>("--output", "-o") { Description = "output folder" };
+        var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped or asm" };
+        emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "asm");
+        var binder = new CompileOptionsBinder();
+        var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
+        binder.AddTo(command, archRequired: true);
+        command.SetAction(parse =>
+        {
+            string modelPath = parse.GetValue(model)!;
+            string? emitStage = parse.GetValue(emit);
+            string? outDir = parse.GetValue(output);
+            if (emitStage is null && outDir is null)
+            {
+                throw new Diagnostics.CimcException("bad-option", "-o", "give an output folder with -o DIR (or --emit STAGE to print a stage)");
+            }
+
+            Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
+            Architecture arch = binder.LoadArchitecture(parse);
+            QuantizationOptions options = binder.Quantization(parse, arch);
+            CompileStage stop = emitStage switch
+            {
+                "graph" => CompileStage.Graph,
+                "quantized" => CompileStage.Quantized,
+                "mapped" => CompileStage.Mapped,
+                _ => CompileStage.Asm,
+            };
+            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop);
+            switch (emitStage)
+            {
+                case "graph":
+                    context.Output.Write(GraphPrinter.Print(c.Graph));
+                    return 0;
+                case "quantized":
+                    context.Output.Write(QuantizedPrinter.Print(c.Quantized!));
+                    return 0;
+                case "mapped":
+                    context.Output.Write(MappedPrinter.Print(c.Placed!));
+                    return 0;
+                case "asm":
+                    context.Output.Write(Disassembler.Disassemble(c.Program!));
+                    return 0;
+            }
+
+            CompileSummary summary = c.Summary();
+            Directory.CreateDirectory(outDir!);
+            File.WriteAllText(Path.Combine(outDir!, "program.asm"), Disassembler.Disassemble(c.Program!));
+            c.Program!.Save(Path.Combine(outDir!, "program.bin"));
+            c.Weights!.Save(Path.Combine(outDir!, "weights.bin"));
+            File.WriteAllText(Path.Combine(outDir!, "summary.json"), CommonOptions.ToJson(summary) + "\n");
+            if (parse.GetValue(json))
+            {
+                context.Output.WriteLine(CommonOptions.ToJson(summary));
+            }
+            else
+            {
+                context.Output.WriteLine($"compiled {summary.Model} for {summary.Arch}: {summary.CrossbarsUsed} of {summary.CrossbarsAvailable} crossbars " +
+                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores, {summary.Instructions} instructions -> {outDir}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

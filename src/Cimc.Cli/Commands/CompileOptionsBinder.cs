@@ -1,0 +1,79 @@
+using System.CommandLine;
+using Cimc.Architectures;
+using Cimc.Data;
+using Cimc.Diagnostics;
+using Cimc.Quantization;
+
+namespace Cimc.Cli.Commands;
+
+/// <summary>
+/// The options that choose a chip and a quantization, shared by compile, accuracy (and later
+/// simulate), so they are spelled and checked one way everywhere.
+/// </summary>
+internal sealed class CompileOptionsBinder
+{
+    public Option<string> Arch { get; } = new("--arch") { Description = "architecture preset (isaac, puma, edge) or a JSON file" };
+
+    public Option<int?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's)" };
+
+    public Option<int?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's)" };
+
+    public Option<int?> CellBits { get; } = new("--cell-bits") { Description = "bits per crossbar cell (overrides the architecture)" };
+
+    public Option<int?> DacBits { get; } = new("--dac-bits") { Description = "DAC bits per input slice (overrides the architecture)" };
+
+    public Option<int?> AdcBits { get; } = new("--adc-bits") { Description = "ADC resolution in bits (overrides the architecture)" };
+
+    public Option<string?> Granularity { get; } = new("--granularity") { Description = "weight scales: per-tensor or per-channel (default per-channel)" };
+
+    public Option<string?> SignedWeights { get; } = new("--signed-weights") { Description = "signed weight encoding: differential or offset (default: the architecture's)" };
+
+    public Option<string?> Calibration { get; } = new("--calibration") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
+
+    public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
+
+    public void AddTo(Command command, bool archRequired)
+    {
+        Arch.Required = archRequired;
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationDivideBy })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public Architecture LoadArchitecture(ParseResult parse) =>
+        ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(
+            cellBits: parse.GetValue(CellBits), dacBits: parse.GetValue(DacBits), adcBits: parse.GetValue(AdcBits));
+
+    public QuantizationOptions Quantization(ParseResult parse, Architecture arch) =>
+        Compiler.OptionsFor(
+            arch,
+            parse.GetValue(WeightBits),
+            parse.GetValue(ActivationBits),
+            parse.GetValue(Granularity) is { } g ? QuantizationOptions.ParseGranularity(g) : Cimc.Quantization.Granularity.PerChannel,
+            parse.GetValue(SignedWeights) is { } s ? QuantizationOptions.ParseEncoding(s) : null);
+
+    /// <summary>The calibration set: --calibration, else calibration.npy beside the model, else null.</summary>
+    public NdArray? LoadCalibration(ParseResult parse, string modelPath)
+    {
+        string? path = parse.GetValue(Calibration);
+        if (path is null)
+        {
+            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "calibration.npy");
+            if (!File.Exists(beside))
+            {
+                return null;
+            }
+
+            path = beside;
+        }
+
+        double divisor = parse.GetValue(CalibrationDivideBy);
+        if (!(divisor > 0) || double.IsInfinity(divisor))
+        {
+            throw new CimcException("bad-option", "--calibration-divide-by", $"must be a positive number, got {divisor}");
+        }
+
+        return DataFiles.ReadArray(path).DivideBy((float)divisor);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+
+namespace Cimc;
+
+/// <summary>
+/// What `summary.json` holds. Field names are a contract (scripts read them): crossbars_used,
+/// crossbars_available, utilization, layers[...]. Crossbar counts follow docs/quantization.md
+/// section 7: ceil(in / R) * ceil(out / C) * S * P per layer.
+/// </summary>
+public sealed record CompileSummary(
+    string Model,
+    string Arch,
+    int WeightBits,
+    int ActivationBits,
+    string Granularity,
+    string SignedWeights,
+    CompileSummary.CrossbarInfo Crossbar,
+    int CrossbarsUsed,
+    long CrossbarsAvailable,
+    double Utilization,
+    double ChipUtilization,
+    int CoresUsed,
+    long CoresAvailable,
+    int TilesUsed,
+    bool AdcCanSaturate,
+    int Instructions,
+    bool HostSoftmax,
+    ImmutableArray<CompileSummary.LayerInfo> Layers)
+{
+    public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
+
+    public sealed record LayerInfo(
+        string Name,
+        int InFeatures,
+        int OutFeatures,
+        string Activation,
+        int StoredWeightBits,
+        int Slices,
+        int Polarities,
+        int RowBlocks,
+        int ColBlocks,
+        int InputBits,
+        int InputSlices,
+        int Crossbars,
+        string Formula,
+        double Utilization,
+        ImmutableArray<int> Cores);
+
+    public static CompileSummary Of(Compilation c)
+    {
+        MappedModel mapped = c.Mapped ?? throw new InvalidOperationException("summary needs a mapped compilation");
+        PlacedModel placed = c.Placed!;
+        CrossbarGeometry g = mapped.Geometry;
+        QuantizationOptions o = mapped.Model.Options;
+        long cellsUsed = mapped.Layers.Sum(l => (long)l.Layer.InFeatures * l.Layer.OutFeatures * l.Slices * l.Polarities);
+        var layers = placed.Layers.Select(pl =>
+        {
+            MappedLayer l = pl.Mapped;
+            QuantizedLayer q = l.Layer;
+            string formula = $"ceil({q.InFeatures}/{g.Rows}) * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities} = {l.Crossbars}";
+            return new LayerInfo(q.Name, q.InFeatures, q.OutFeatures, q.Activation.ToString().ToLowerInvariant(), l.StoredWeightBits, l.Slices,
+                l.Polarities, l.RowBlocks, l.ColBlocks, l.InputBits, IntMath.CeilDiv(l.InputBits, g.DacBits), l.Crossbars, formula,
+                l.Utilization(g), pl.Cores);
+        }).ToImmutableArray();
+        return new CompileSummary(
+            c.Graph.Name,
+            c.Architecture.Name,
+            o.WeightBits,
+            o.ActivationBits,
+            o.Granularity == Quantization.Granularity.PerTensor ? "per-tensor" : "per-channel",
+            o.SignedWeights.ToString().ToLowerInvariant(),
+            new CrossbarInfo(g.Rows, g.Cols, g.CellBits, g.DacBits, g.AdcBits),
+            mapped.Crossbars,
+            c.Architecture.TotalCrossbars,
+            (double)cellsUsed / ((double)mapped.Crossbars * g.Rows * g.Cols),
+            mapped.Crossbars / (double)c.Architecture.TotalCrossbars,
+            placed.CoresUsed,
+            c.Architecture.TotalCores,
+            placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.TileOf).Distinct().Count(),
+            !g.CannotSaturate,
+            c.Program?.Cores.Sum(p => p.Code.Length) ?? 0,
+            mapped.Model.SoftmaxAtEnd,
+            layers);
+    }
+}

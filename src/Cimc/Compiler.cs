@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using Cimc.Architectures;
+using Cimc.Codegen;
+using Cimc.Data;
+using Cimc.Diagnostics;
+using Cimc.Ir;
+using Cimc.Isa;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+
+namespace Cimc;
+
+/// <summary>The stages of compilation, in order; `--emit` stops after one of them.</summary>
+public enum CompileStage
+{
+    Graph,
+    Quantized,
+    Mapped,
+    Asm,
+}
+
+/// <summary>Everything a compile produced, stage by stage; later stages are null when it stopped early.</summary>
+public sealed record Compilation(
+    Graph Graph,
+    Architecture Architecture,
+    LayerChain? Chain = null,
+    QuantizedModel? Quantized = null,
+    MappedModel? Mapped = null,
+    PlacedModel? Placed = null,
+    ProgramImage? Program = null,
+    WeightImage? Weights = null)
+{
+    public CompileSummary Summary() => CompileSummary.Of(this);
+}
+
+/// <summary>
+/// The one entry point for compiling a model for a chip: the command line, benchmarks and tests all
+/// call it, so a design point is compiled and evaluated in one process. The pipeline, in order:
+/// canonicalize -> quantize (calibrated) -> map onto crossbars -> place on cores -> schedule and emit.
+/// </summary>
+public static class Compiler
+{
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    {
+        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch);
+        if (stopAfter == CompileStage.Graph)
+        {
+            return result;
+        }
+
+        LayerChain chain = LayerChain.FromGraph(graph);
+        if (calibration is null)
+        {
+            throw new CimcException("no-calibration", "--calibration",
+                "quantization needs calibration samples: pass --calibration FILE (.npy, .csv or IDX of sample inputs) or put calibration.npy beside the model");
+        }
+
+        QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
+        result = result with { Chain = chain, Quantized = quantized };
+        if (stopAfter == CompileStage.Quantized)
+        {
+            return result;
+        }
+
+        MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
+        PlacedModel placed = Placer.Place(mapped, Shape(arch));
+        result = result with { Mapped = mapped, Placed = placed };
+        if (stopAfter == CompileStage.Mapped)
+        {
+            return result;
+        }
+
+        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch));
+        return result with { Program = program, Weights = weights };
+    }
+
+    /// <summary>The quantization options a chip implies, with command-line overrides.</summary>
+    public static QuantizationOptions OptionsFor(Architecture arch, int? weightBits = null, int? activationBits = null,
+        Granularity granularity = Granularity.PerChannel, SignedWeightEncoding? signedWeights = null) =>
+        new QuantizationOptions(
+            weightBits ?? arch.DefaultPrecision.WeightBits,
+            activationBits ?? arch.DefaultPrecision.ActivationBits,
+            granularity,
+            signedWeights ?? (arch.DefaultPrecision.SignedWeights == SignedWeights.Offset ? SignedWeightEncoding.Offset : SignedWeightEncoding.Differential)).Validate();
+
+    public static CrossbarGeometry Geometry(Architecture arch) =>
+        new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);
+
+    public static ChipShape Shape(Architecture arch) =>
+        new(arch.Chip.Tiles, arch.Tile.Cores, arch.Core.Crossbars);
+
+    public static ArchHeader Header(Architecture arch) =>
+        new(arch.Chip.Tiles, arch.Tile.Cores, arch.Core.Crossbars, arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols,
+            arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
+            arch.Core.LocalMemoryWords, (int)Math.Min(int.MaxValue, arch.Tile.BufferBytes / 8));
+}

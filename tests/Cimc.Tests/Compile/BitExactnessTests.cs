@@ -1,0 +1,147 @@
+using Cimc.Architectures;
+using Cimc.Data;
+using Cimc.Ir;
+using Cimc.Quantization;
+using Cimc.Simulation;
+using Cimc.Tests.Golden;
+using CsCheck;
+
+namespace Cimc.Tests.Compile;
+
+/// <summary>
+/// The compiled program, run by the simulator from its binary form, equals the golden model bit for
+/// bit, over random networks, crossbars, converters, precisions and signed-weight encodings.
+/// </summary>
+public sealed class BitExactnessTests
+{
+    /// <summary>One random design point, derived from a seed so that CsCheck's failing seed reproduces it.</summary>
+    internal sealed record DesignPoint(int[] Widths, string[] Activations, int Rows, int Cols, int CellBits, int DacBits, int AdcBits,
+        int WeightBits, int ActivationBits, SignedWeightEncoding Encoding, Granularity Granularity, int Seed)
+    {
+        public static DesignPoint From(int seed, int maxWidth)
+        {
+            var rng = new Random(seed);
+            int layers = rng.Next(1, 4);
+            int[] widths = [.. Enumerable.Range(0, layers + 1).Select(_ => rng.Next(1, maxWidth + 1))];
+            string[] acts = [.. Enumerable.Range(0, layers).Select(_ => new[] { "relu", "none", "sigmoid", "tanh", "leaky" }[rng.Next(5)])];
+            int rows = 16 << rng.Next(0, 6), cols = 16 << rng.Next(0, 6);
+            return new DesignPoint(widths, acts, Math.Min(rows, 512), Math.Min(cols, 512), rng.Next(1, 5), rng.Next(1, 5), rng.Next(1, 13),
+                rng.Next(1, 17), rng.Next(1, 17), rng.Next(2) == 0 ? SignedWeightEncoding.Differential : SignedWeightEncoding.Offset,
+                rng.Next(2) == 0 ? Granularity.PerChannel : Granularity.PerTensor, seed);
+        }
+
+        public (Graph Graph, NdArray Calibration, NdArray Inputs) Network()
+        {
+            var rng = new Random(Seed);
+            var b = new GraphBuilder($"random{Seed}", TensorType.Float(TensorType.Dynamic, Widths[0]));
+            for (int l = 0; l < Activations.Length; l++)
+            {
+                int inF = Widths[l], outF = Widths[l + 1];
+                float[] w = [.. Enumerable.Range(0, inF * outF).Select(_ => (float)((rng.NextDouble() - 0.5) * 4 / Math.Sqrt(inF)))];
+                FloatTensor? bias = rng.Next(3) == 0 ? null : FloatTensor.Vector([.. Enumerable.Range(0, outF).Select(_ => (float)(rng.NextDouble() - 0.5))]);
+                b.Add($"fc{l}", new Dense(FloatTensor.Matrix(outF, inF, w), bias));
+                Op? act = Activations[l] switch
+                {
+                    "relu" => new Relu(),
+                    "sigmoid" => new Sigmoid(),
+                    "tanh" => new Tanh(),
+                    "leaky" => new LeakyRelu(0.1f),
+                    _ => null,
+                };
+                if (act is not null)
+                {
+                    b.Add($"act{l}", act);
+                }
+            }
+
+            bool signedInput = rng.Next(2) == 0;
+            NdArray Samples(int n) => new([n, Widths[0]], [.. Enumerable.Range(0, n * Widths[0]).Select(_ => (float)(signedInput ? (rng.NextDouble() * 2) - 1 : rng.NextDouble()))]);
+            NdArray calibration = Samples(16);
+
+            // Inputs a little beyond the calibrated range exercise the clamps.
+            NdArray inputs = Samples(4).DivideBy(0.8f);
+            return (b.Build(), calibration, inputs);
+        }
+
+        public Architecture Architecture()
+        {
+            Architecture edge = ArchitectureCatalog.Preset("edge");
+            Architecture a = edge.With(cellBits: CellBits, dacBits: DacBits, adcBits: AdcBits, rows: Rows, cols: Cols);
+            return a with
+            {
+                Chip = a.Chip with { Tiles = 64, Mesh = new MeshSpec(8, 8) },
+                Tile = a.Tile with { Cores = 64, BufferBytes = 1 << 20 },
+                Core = a.Core with { Crossbars = 64, LocalMemoryWords = 1 << 20 },
+            };
+        }
+    }
+
+    internal static (long[][] Simulated, long[][] Golden, bool Saturated) Check(DesignPoint p)
+    {
+        (Graph graph, NdArray calibration, NdArray inputs) = p.Network();
+        Architecture arch = p.Architecture();
+        var options = new QuantizationOptions(p.WeightBits, p.ActivationBits, p.Granularity, p.Encoding);
+        Compilation c = Compiler.Compile(graph, arch, options, calibration);
+
+        // The simulator runs the program as read back from its binary form.
+        var program = Cimc.Isa.ProgramImage.FromBytes(c.Program!.ToBytes());
+        var weights = Cimc.Isa.WeightImage.FromBytes(c.Weights!.ToBytes());
+        var simulator = new FunctionalSimulator(program, weights);
+        var xbar = new CrossbarParams(p.Rows, p.Cols, p.CellBits, p.DacBits, p.AdcBits);
+        var simulated = new long[inputs.Rows][];
+        var golden = new long[inputs.Rows][];
+        bool saturated = false;
+        for (int r = 0; r < inputs.Rows; r++)
+        {
+            long[] codes = GoldenModel.QuantizeInput(c.Quantized!, inputs.Row(r));
+            simulated[r] = simulator.RunCodes(codes);
+            golden[r] = GoldenModel.RunCodes(c.Quantized!, xbar, codes);
+            saturated |= !GoldenModel.IdealAccumulators(c.Quantized!.Layers[0], codes)
+                .SequenceEqual(GoldenModel.RunCodes(c.Quantized! with { Layers = [LastLayerView(c.Quantized!.Layers[0])] }, xbar, codes));
+        }
+
+        return (simulated, golden, saturated);
+    }
+
+    /// <summary>The first layer alone, as a last layer without activation, so its accumulators are the output.</summary>
+    private static QuantizedLayer LastLayerView(QuantizedLayer layer) =>
+        layer with { IsLast = true, Activation = ActivationKind.None, Requant = [], PreActivation = null, Lut = [], Output = null };
+
+    [Fact]
+    public void Simulated_programs_equal_the_golden_model_bit_for_bit_on_random_design_points()
+    {
+        int saturating = 0;
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            DesignPoint p = DesignPoint.From(seed, maxWidth: 120);
+            (long[][] sim, long[][] gold, bool saturated) = Check(p);
+            for (int r = 0; r < sim.Length; r++)
+            {
+                Assert.Equal(gold[r], sim[r]);
+            }
+
+            if (saturated)
+            {
+                Interlocked.Increment(ref saturating);
+            }
+        }, iter: 60, threads: 1);
+
+        // The random space must include saturating ADCs, or this test would not cover them.
+        Assert.InRange(saturating, 5, 60);
+    }
+
+    [Fact]
+    public void Wide_layers_up_to_1500_features_stay_bit_exact()
+    {
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            DesignPoint p = DesignPoint.From(seed, maxWidth: 1500) with { WeightBits = 1 + (seed % 8), CellBits = 4, Rows = 512, Cols = 512 };
+            p = p with { Widths = [.. p.Widths.Take(3)], Activations = [.. p.Activations.Take(2)] };
+            (long[][] sim, long[][] gold, _) = Check(p);
+            for (int r = 0; r < sim.Length; r++)
+            {
+                Assert.Equal(gold[r], sim[r]);
+            }
+        }, iter: 6, threads: 1);
+    }
+}
