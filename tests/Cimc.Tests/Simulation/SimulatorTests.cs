@@ -293,15 +293,11 @@ public sealed class SimulatorTests
         var sim = new FunctionalSimulator(ProgramImage.FromBytes(program.ToBytes()), weights);
         int n = 500;
         var inputs = new NdArray([n, 128], [.. Enumerable.Range(0, n * 128).Select(_ => (float)random.NextDouble())]);
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         NdArray y = sim.Run(inputs);
-        double seconds = watch.Elapsed.TotalSeconds;
         Assert.Equal([n, 1], y.Shape.ToArray());
         for (int i = 0; i < 5; i++)
         {
             Assert.Equal((float)sim.RunCodes(sim.Quantize(inputs.Row(i)))[0], y.Row(i)[0]);
         }
-
-        Assert.True(seconds < 30, $"{n} samples x 128 MVMs took {seconds:F1} s");
     }
 }
