@@ -1231,8 +1231,8 @@ def main():
         f.write("\n")
     print(f"  {len(fx.entries)} model fixtures written and verified", flush=True)
     print("C) hostile files", flush=True)
-    if HOSTILE_DIR.exists():
-        shutil.rmtree(HOSTILE_DIR)
+    for old in previous_outputs(HOSTILE_DIR):
+        old.unlink()
     make_hostile()
     if not args.skip_fashion:
         print("A) Fashion-MNIST example", flush=True)
@@ -1240,16 +1240,16 @@ def main():
     print(f"done in {time.time() - t0:.0f}s")
 
 
-def previous_outputs():
-    """Files named by an existing tests/fixtures/manifest.json (model, input and expected files)."""
-    path = FIXTURE_DIR / "manifest.json"
+def previous_outputs(directory=FIXTURE_DIR):
+    """Files named by directory/manifest.json from the last run; nothing else is ever deleted."""
+    path = directory / "manifest.json"
     if not path.exists():
         return []
-    names = set()
-    for e in json.loads(path.read_text()).get("fixtures", []):
-        names.update(e[k] for k in ("file", "input", "expected"))
-    return [FIXTURE_DIR / n for n in sorted(names)
-            if "/" not in n and "\\" not in n and (FIXTURE_DIR / n).is_file()]
+    names, m = set(), json.loads(path.read_text())
+    for e in m.get("fixtures", []) + m.get("files", []):
+        names.update(e[k] for k in ("file", "input", "expected") if k in e)
+    return [directory / n for n in sorted(names)
+            if "/" not in n and "\\" not in n and (directory / n).is_file()]
 
 
 if __name__ == "__main__":

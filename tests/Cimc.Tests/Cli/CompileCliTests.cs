@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Cimc.Data;
+using Cimc.Isa;
+
+namespace Cimc.Tests.Cli;
+
+/// <summary>`cimc compile`, `cimc run` and `cimc accuracy --arch` as a user runs them.</summary>
+public sealed class CompileCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cimc-compile-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Example(string name) => Path.Combine(TestPaths.Examples, "fashion-mnist", name);
+
+    [Fact]
+    public void Compile_writes_the_program_weights_and_a_summary_whose_counts_follow_the_formula()
+    {
+        (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "-o", _dir);
+        Assert.True(exit == 0, error);
+        foreach (string file in new[] { "program.asm", "program.bin", "weights.bin", "summary.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(_dir, file)), file);
+        }
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "summary.json")));
+        JsonElement root = doc.RootElement;
+
+        // edge: 128x128 crossbars, 2-bit cells, 8-bit weights, differential: 7 magnitude bits -> 4 slices x 2 polarities.
+        int[][] shapes = [[784, 256], [256, 128], [128, 10]];
+        int total = 0;
+        JsonElement[] layers = [.. root.GetProperty("layers").EnumerateArray()];
+        for (int l = 0; l < 3; l++)
+        {
+            int expected = ((shapes[l][0] + 127) / 128) * ((shapes[l][1] + 127) / 128) * 4 * 2;
+            Assert.Equal(expected, layers[l].GetProperty("crossbars").GetInt32());
+            total += expected;
+        }
+
+        Assert.Equal(total, root.GetProperty("crossbars_used").GetInt32());
+        Assert.Equal(256, root.GetProperty("crossbars_available").GetInt32());
+        Assert.InRange(root.GetProperty("utilization").GetDouble(), 0.01, 1.0);
+
+        // The text and binary forms agree.
+        ProgramImage fromBinary = ProgramImage.Load(Path.Combine(_dir, "program.bin"));
+        Assert.Equal(fromBinary, Assembler.AssembleFile(Path.Combine(_dir, "program.asm")));
+    }
+
+    [Fact]
+    public void Run_gives_the_same_outputs_as_accuracy_s_in_process_simulation()
+    {
+        Assert.Equal(0, CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "isaac", "--weight-bits", "8", "--activation-bits", "8", "-o", _dir).Exit);
+        string outPath = Path.Combine(_dir, "y.npy");
+        (int exit, _, string error) = CliRunner.Run("run", _dir, "--input", Example("sample.npy"), "--output", outPath);
+        Assert.True(exit == 0, error);
+        NdArray y = Npy.Read(outPath);
+        Assert.Equal(new[] { 16, 10 }, y.Shape.ToArray());
+        NdArray logits = Npy.Read(Example("sample_logits.npy"));
+        int[] labels = [.. Npy.ReadLabels(Example("sample_labels.npy")).Values];
+        int agree = Enumerable.Range(0, 16).Count(i => Evaluation.Accuracy.ArgMax(y.Row(i)) == Evaluation.Accuracy.ArgMax(logits.Row(i)));
+        Assert.InRange(agree, 15, 16);
+        Assert.Equal(16, labels.Length);
+    }
+
+    [Theory]
+    [InlineData("graph", "dense[out=256, in=784")]
+    [InlineData("quantized", "codes [0, 255]")]
+    [InlineData("mapped", "core 0 xb 0")]
+    [InlineData("asm", "mvm ")]
+    public void Emit_stops_after_a_stage_and_prints_it(string stage, string expected)
+    {
+        (int exit, string output, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--emit", stage);
+        Assert.True(exit == 0, error);
+        Assert.Contains(expected, output);
+    }
+
+    [Fact]
+    public void A_network_too_big_for_the_chip_fails_with_one_line_naming_both_counts()
+    {
+        (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--weight-bits", "16", "--cell-bits", "1", "-o", _dir);
+        Assert.Equal(1, exit);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Matches("needs [0-9]+ crossbars .* the chip has 256 crossbars", error);
+    }
+
+    [Fact]
+    public void Compiled_for_isaac_at_8_bits_the_full_test_set_keeps_accuracy_within_one_point_of_float()
+    {
+        (int exit, string output, string error) = CliRunner.Run("accuracy", Example("mlp.onnx"), "--arch", "isaac",
+            "--weight-bits", "8", "--activation-bits", "8",
+            "--images", Example("t10k-images-idx3-ubyte.gz"), "--labels", Example("t10k-labels-idx1-ubyte.gz"), "--divide-by", "255", "--json");
+        Assert.True(exit == 0, error);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        double chip = doc.RootElement.GetProperty("accuracy").GetDouble();
+        double fp = doc.RootElement.GetProperty("float_accuracy").GetDouble();
+        Assert.Equal(10000, doc.RootElement.GetProperty("total").GetInt32());
+        Assert.InRange(chip, fp - 0.01, 1.0);
+    }
+}
