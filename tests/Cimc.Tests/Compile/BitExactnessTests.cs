@@ -26,7 +26,7 @@ public sealed class BitExactnessTests
             string[] acts = [.. Enumerable.Range(0, layers).Select(_ => new[] { "relu", "none", "sigmoid", "tanh", "leaky" }[rng.Next(5)])];
             int rows = 16 << rng.Next(0, 6), cols = 16 << rng.Next(0, 6);
             return new DesignPoint(widths, acts, Math.Min(rows, 512), Math.Min(cols, 512), rng.Next(1, 5), rng.Next(1, 5), rng.Next(1, 13),
-                rng.Next(1, 17), rng.Next(1, 17), rng.Next(2) == 0 ? SignedWeightEncoding.Differential : SignedWeightEncoding.Offset,
+                rng.Next(1, 17), rng.Next(1, 17), (SignedWeightEncoding)rng.Next(3),
                 rng.Next(2) == 0 ? Granularity.PerChannel : Granularity.PerTensor, seed);
         }
 
