@@ -26,16 +26,26 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> Granularity { get; } = new("--granularity") { Description = "weight scales: per-tensor or per-channel (default per-channel)" };
 
-    public Option<string?> SignedWeights { get; } = new("--signed-weights") { Description = "signed weight encoding: differential or offset (default: the architecture's)" };
+    public Option<string?> SignedWeights { get; } = new("--signed-weights") { Description = "signed weight encoding: differential, offset or twos-complement (default: the architecture's)" };
 
-    public Option<string?> Calibration { get; } = new("--calibration") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
+    public Option<string?> Calibration { get; } = new("--calibration") { Description = "how activation ranges are calibrated: minmax (default), percentile:P or mse" };
+
+    public Option<string?> CalibrationData { get; } = new("--calibration-data") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
+
+    public Option<string?> Precision { get; } = new("--precision") { Description = "JSON file of per-layer weight_bits/activation_bits (mixed precision)" };
+
+    public Option<bool> Asymmetric { get; } = new("--asymmetric") { Description = "asymmetric activation ranges (zero points over all 2^b codes) instead of symmetric" };
+
+    public Option<string?> AdcRange { get; } = new("--adc-range") { Description = "ADC step: unit (saturating, default), full (never saturates) or calibrated (covers calibration sums)" };
+
+    public Option<int?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read (default: all)" };
 
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
     public void AddTo(Command command, bool archRequired)
     {
         Arch.Required = archRequired;
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationDivideBy })
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead })
         {
             command.Options.Add(option);
         }
@@ -45,18 +55,59 @@ internal sealed class CompileOptionsBinder
         ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(
             cellBits: parse.GetValue(CellBits), dacBits: parse.GetValue(DacBits), adcBits: parse.GetValue(AdcBits));
 
-    public QuantizationOptions Quantization(ParseResult parse, Architecture arch) =>
-        Compiler.OptionsFor(
+    public QuantizationOptions Quantization(ParseResult parse, Architecture arch)
+    {
+        QuantizationOptions options = Compiler.OptionsFor(
             arch,
             parse.GetValue(WeightBits),
             parse.GetValue(ActivationBits),
             parse.GetValue(Granularity) is { } g ? QuantizationOptions.ParseGranularity(g) : Cimc.Quantization.Granularity.PerChannel,
             parse.GetValue(SignedWeights) is { } s ? QuantizationOptions.ParseEncoding(s) : null);
+        options = options with
+        {
+            Calibration = CalibrationMethodOrFile(parse) is { Method: { } method } ? method : options.Calibration,
+            AsymmetricActivations = parse.GetValue(Asymmetric),
+            AdcRange = parse.GetValue(AdcRange) is { } r ? QuantizationOptions.ParseAdcRange(r) : Cimc.Quantization.AdcRange.Unit,
+            RowsPerRead = parse.GetValue(RowsPerRead) ?? 0,
+        };
+        if (parse.GetValue(RowsPerRead) is < 1)
+        {
+            throw new CimcException("bad-option", "--rows-per-read", "must be at least 1");
+        }
+
+        // A precision file's defaults give way to explicit --weight-bits / --activation-bits.
+        if (parse.GetValue(Precision) is { } file)
+        {
+            options = PrecisionFile.Apply(options, file);
+            options = options with
+            {
+                WeightBits = parse.GetValue(WeightBits) ?? options.WeightBits,
+                ActivationBits = parse.GetValue(ActivationBits) ?? options.ActivationBits,
+            };
+        }
+
+        return options.Validate();
+    }
+
+    /// <summary>
+    /// --calibration names a method; an existing file there is taken as calibration data, as
+    /// --calibration-data, so that older command lines keep working.
+    /// </summary>
+    private (CalibrationMethod? Method, string? File) CalibrationMethodOrFile(ParseResult parse)
+    {
+        string? value = parse.GetValue(Calibration);
+        if (value is null)
+        {
+            return (null, null);
+        }
+
+        return File.Exists(value) ? (null, value) : (CalibrationMethod.Parse(value), null);
+    }
 
     /// <summary>The calibration set: --calibration, else calibration.npy beside the model, else null.</summary>
     public NdArray? LoadCalibration(ParseResult parse, string modelPath)
     {
-        string? path = parse.GetValue(Calibration);
+        string? path = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
         if (path is null)
         {
             string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "calibration.npy");
