@@ -377,9 +377,11 @@ public static class GoldenModel
             throw Contradiction(layer, "has weights, bias or scales of the wrong length");
         }
 
-        if (layer.WeightBits != model.Options.WeightBits)
+        // Mixed precision: a layer's bits come from the per-layer table, else the global option.
+        int expectedBits = model.Options.BitsFor(l, layer.Name).WeightBits;
+        if (layer.WeightBits != expectedBits)
         {
-            throw Contradiction(layer, $"has {layer.WeightBits}-bit weights but the options say {model.Options.WeightBits}");
+            throw Contradiction(layer, $"has {layer.WeightBits}-bit weights but the options say {expectedBits}");
         }
 
         if (l > 0 && model.Layers[l - 1].Output != layer.Input)
