@@ -7,27 +7,114 @@ namespace Cimc.Quantization;
 /// <summary>
 /// The quantize pass: float layer chain + calibration samples + options -> <see cref="QuantizedModel"/>.
 /// Follows docs/quantization.md sections 2 to 5 step by step; nothing here knows about crossbars.
+/// Where the model carries its own quantization (section 8: a fake_quant on an activation, integer
+/// weights on a dense) that is used instead of calibrated ranges and computed weight scales; the
+/// calibration set may then be null if every range it would give is already known.
 /// </summary>
 public static class Quantizer
 {
-    public static QuantizedModel Quantize(LayerChain chain, NdArray calibration, QuantizationOptions options)
+    public static QuantizedModel Quantize(LayerChain chain, NdArray? calibration, QuantizationOptions options)
     {
         options.Validate();
-        ImmutableArray<LayerRanges> ranges = Calibration.MinMax(chain, calibration);
+        ImmutableArray<LayerRanges> ranges;
+        if (calibration is not null)
+        {
+            ranges = Calibration.MinMax(chain, calibration);
+        }
+        else if (NeedsCalibration(chain))
+        {
+            throw new CimcException("no-calibration", "--calibration",
+                "quantization needs calibration samples: pass --calibration FILE (.npy, .csv or IDX of sample inputs) or put calibration.npy beside the model");
+        }
+        else
+        {
+            ranges = [.. chain.Layers.Select(_ => new LayerRanges(default, default, default))];
+        }
+
         var layers = ImmutableArray.CreateBuilder<QuantizedLayer>(chain.Layers.Length);
-        ActivationQuant input = ActivationQuant.ForRange(ranges[0].Input, options.ActivationBits);
+        var notes = ImmutableArray.CreateBuilder<string>();
+        ChainLayer first = chain.Layers[0];
+        ActivationQuant input = first.InputQuant is { } fileInput
+            ? ActivationQuant.FromFile(fileInput)
+            : ActivationQuant.ForRange(ranges[0].Input, options.ActivationBits);
         for (int l = 0; l < chain.Layers.Length; l++)
         {
             bool isLast = l == chain.Layers.Length - 1;
-            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], ranges[l], input, options, isLast);
+            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], ranges[l], input, options, isLast, notes);
             layers.Add(layer);
             input = layer.Output ?? input;
         }
 
-        return new QuantizedModel(chain.Name, options, layers.MoveToImmutable(), chain.SoftmaxAtEnd);
+        if (chain.Layers[^1] is { Activation: ActivationKind.None, OutputQuant: not null } last)
+        {
+            notes.Add($"layer {last.Name}: the file quantizes the network output; cimc returns the accumulator, dequantized by the host, instead");
+        }
+
+        return new QuantizedModel(chain.Name, options, layers.MoveToImmutable(), chain.SoftmaxAtEnd) { Notes = notes.ToImmutable() };
     }
 
-    private static QuantizedLayer QuantizeLayer(ChainLayer layer, LayerRanges range, ActivationQuant input, QuantizationOptions options, bool isLast)
+    /// <summary>True unless the file gave every activation quantization the quantizer would calibrate.</summary>
+    public static bool NeedsCalibration(LayerChain chain)
+    {
+        if (chain.Layers[0].InputQuant is null)
+        {
+            return true;
+        }
+
+        for (int l = 0; l < chain.Layers.Length; l++)
+        {
+            ChainLayer layer = chain.Layers[l];
+            bool accumulatorOut = l == chain.Layers.Length - 1 && layer.Activation == ActivationKind.None;
+            if ((!accumulatorOut && layer.OutputQuant is null) || (layer.UsesLookupTable && layer.PreActivationQuant is null))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static QuantizedLayer QuantizeLayer(ChainLayer layer, LayerRanges range, ActivationQuant input, QuantizationOptions options, bool isLast, ImmutableArray<string>.Builder notes)
+    {
+        if (FileWeights(layer, options, notes) is { } fromFile)
+        {
+            return OutputStage(layer, range, input, options, isLast, fromFile.Weights, fromFile.Scales, fromFile.Bits);
+        }
+
+        (int[] weights, double[] scales) = QuantizeWeights(layer, options);
+        return OutputStage(layer, range, input, options, isLast, weights, scales, options.WeightBits);
+    }
+
+    /// <summary>
+    /// The file's integer weights, when cimc's symmetric scheme can hold them as they are: every zero
+    /// point 0 and no value at the type's lowest (int8 -128), so w_q is in [-Qw, Qw] with Qw = QMax.
+    /// Otherwise null, with a note: the weights are requantized from their dequantized float values.
+    /// </summary>
+    private static (int[] Weights, double[] Scales, int Bits)? FileWeights(ChainLayer layer, QuantizationOptions options, ImmutableArray<string>.Builder notes)
+    {
+        if (layer.Dense.Quantized is not { } q)
+        {
+            return null;
+        }
+
+        bool symmetric = q.QMin < 0 && q.QMin == -q.QMax - 1 && q.ZeroPoints.All(z => z == 0);
+        if (!symmetric || q.Values.Any(v => v < -q.QMax))
+        {
+            notes.Add($"layer {layer.Name}: the file's integer weights are not symmetric (zero point 0, values in [-{Math.Abs(q.QMax)}, {q.QMax}]); requantized from their float values");
+            return null;
+        }
+
+        int outF = layer.Dense.OutFeatures, bits = IntMath.BitLength(q.QMax) + 1;
+        if (bits != options.WeightBits)
+        {
+            notes.Add($"layer {layer.Name}: keeps the file's {bits}-bit weights (the options ask for {options.WeightBits} bits)");
+        }
+
+        double[] scales = [.. Enumerable.Range(0, outF).Select(o => (double)q.ScaleOf(o))];
+        return ([.. q.Values], scales, bits);
+    }
+
+    private static (int[] Weights, double[] Scales) QuantizeWeights(ChainLayer layer, QuantizationOptions options)
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
         long qw = IntMath.SymmetricMax(options.WeightBits);
@@ -63,6 +150,15 @@ public static class Quantizer
             }
         }
 
+        return (weights, scales);
+    }
+
+    /// <summary>Bias, requantization and (for lookup-table activations) the table; file activation quantization first.</summary>
+    private static QuantizedLayer OutputStage(ChainLayer layer, LayerRanges range, ActivationQuant input, QuantizationOptions options, bool isLast,
+        int[] weights, double[] scales, int weightBits)
+    {
+        int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
+
         var bias = new long[outF];
         if (layer.Dense.Bias is { } b)
         {
@@ -73,7 +169,7 @@ public static class Quantizer
         }
 
         var common = new QuantizedLayer(
-            layer.Name, inF, outF, [.. weights], options.WeightBits, [.. scales], [.. bias], input,
+            layer.Name, inF, outF, [.. weights], weightBits, [.. scales], [.. bias], input,
             layer.Activation, layer.Alpha, [], null, [], null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)
@@ -81,13 +177,17 @@ public static class Quantizer
             return common;
         }
 
-        ActivationQuant output = ActivationQuant.ForRange(range.Output, options.ActivationBits);
+        ActivationQuant output = layer.OutputQuant is { } fileOutput
+            ? ActivationQuant.FromFile(fileOutput)
+            : ActivationQuant.ForRange(range.Output, options.ActivationBits);
         if (!layer.UsesLookupTable)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
         }
 
-        ActivationQuant pre = ActivationQuant.ForRange(range.PreActivation, options.ActivationBits);
+        ActivationQuant pre = layer.PreActivationQuant is { } filePre
+            ? ActivationQuant.FromFile(filePre)
+            : ActivationQuant.ForRange(range.PreActivation, options.ActivationBits);
         var lut = new long[pre.Max + 1];
         for (long t = 0; t <= pre.Max; t++)
         {
