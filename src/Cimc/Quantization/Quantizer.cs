@@ -97,10 +97,13 @@ public static class Quantizer
             return null;
         }
 
-        bool symmetric = q.QMin < 0 && q.QMin == -q.QMax - 1 && q.ZeroPoints.All(z => z == 0);
-        if (!symmetric || q.Values.Any(v => v < -q.QMax))
+        string? why = q.QMin >= 0 ? $"are unsigned ([{q.QMin}, {q.QMax}])"
+            : q.ZeroPoints.Any(z => z != 0) ? "have a nonzero zero point"
+            : q.Values.Any(v => v < -q.QMax) ? $"use {-q.QMax - 1}, outside cimc's symmetric [-{q.QMax}, {q.QMax}]"
+            : null;
+        if (why is not null)
         {
-            notes.Add($"layer {layer.Name}: the file's integer weights are not symmetric (zero point 0, values in [-{Math.Abs(q.QMax)}, {q.QMax}]); requantized from their float values");
+            notes.Add($"layer {layer.Name}: the file's integer weights {why}; requantized from their float values");
             return null;
         }
 
