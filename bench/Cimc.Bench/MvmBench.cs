@@ -42,7 +42,7 @@ public static class MvmBench
             log.WriteLine($"  mvm 128x128, {dacBits}-bit DAC ...");
             for (int i = 0; i < Pool; i++)
             {
-                MvmKernel.Accumulate(planes, inputs[i], InputBits, dacBits, AdcBits, 0, acc, scratch);
+                MvmKernel.Accumulate(planes, inputs[i], InputBits, dacBits, AdcBits, 0, 0, 0, acc, scratch);
                 if (!acc.AsSpan().SequenceEqual(Naive(levels, inputs[i], dacBits)))
                 {
                     throw new InvalidOperationException($"mvm bench: the kernel and the naive definition disagree ({dacBits}-bit DAC)");
@@ -54,7 +54,7 @@ public static class MvmBench
             {
                 for (int i = 0; i < batch; i++)
                 {
-                    MvmKernel.Accumulate(planes, inputs[i % Pool], InputBits, dacBits, AdcBits, 0, acc, scratch);
+                    MvmKernel.Accumulate(planes, inputs[i % Pool], InputBits, dacBits, AdcBits, 0, 0, 0, acc, scratch);
                 }
             }, settings.MvmWarmups, settings.MvmRepetitions);
 
