@@ -75,6 +75,7 @@ public static class CliApp
         root.Subcommands.Add(DisasmCommand.Create(context));
         root.Subcommands.Add(CompileCommand.Create(context));
         root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(SimulateCommand.Create(context));
         return root;
     }
 }
