@@ -35,11 +35,19 @@ public static class CostModel
         Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, Math.Ceiling((double)cols / arch.Core.Adc.PerCrossbar) * Adc(arch).LatencyNs);
 
     /// <summary>
-    /// One mvm: K = ceil(ibits / dac_bits) slices through a read -> convert -> shift-and-add
-    /// pipeline, plus 2 slice times to fill it (PUMA's form: 100 ns x (16 + 2) = 1.8 us at 16 bits).
+    /// One mvm: K = ceil(ibits / dac_bits) slices, each read in G row groups (rows per read), through a
+    /// read -> convert -> shift-and-add pipeline, plus 2 slice times to fill it (PUMA's form:
+    /// 100 ns x (16 + 2) = 1.8 us at 16 bits with G = 1).
     /// </summary>
-    public static double MvmNs(Architecture arch, long cols, long ibits) =>
-        (Math.Ceiling((double)ibits / arch.Core.Dac.Bits) + 2) * SliceNs(arch, cols);
+    public static double MvmNs(Architecture arch, long cols, long ibits, long groups = 1) =>
+        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + 2) * SliceNs(arch, cols);
+
+    /// <summary>Row groups one mvm reads: ceil(rows / group), or 1 when all rows are read at once.</summary>
+    public static long RowGroups(Isa.Instruction mvm) =>
+        mvm["group"] is > 0 and var g ? (mvm["rows"] + g - 1) / g : 1;
+
+    /// <summary>Duration of one mvm instruction.</summary>
+    public static double MvmNs(Architecture arch, Isa.Instruction mvm) => MvmNs(arch, mvm["cols"], mvm["ibits"], RowGroups(mvm));
 
     /// <summary>Every dynamic energy term of one inference: the counts times the per-event costs.</summary>
     public static ImmutableArray<EnergyTerm> Dynamic(Architecture arch, EventCounts c)

@@ -72,13 +72,14 @@ internal static class EventCounter
                 {
                     case Opcode.Mvm:
                         {
-                            long k = a.Slices(i["ibits"]), rows = i["rows"], cols = i["cols"];
+                            // Each input slice is read once per row group (rows per read), each read converted.
+                            long k = a.Slices(i["ibits"]), rows = i["rows"], cols = i["cols"], g = CostModel.RowGroups(i);
                             mvms++;
-                            reads += k;
+                            reads += k * g;
                             dac += rows * k;
-                            sh += cols * k;
-                            adc += cols * k;
-                            sa += cols * k;
+                            sh += cols * k * g;
+                            adc += cols * k * g;
+                            sa += cols * k * g;
                             mem += rows + (2 * cols); // inputs read once into the row drivers; outputs read-modify-written
                             break;
                         }

@@ -126,7 +126,7 @@ public sealed record PerformanceReport(
             foreach (Instruction i in core.Code.Where(i => i.Opcode == Opcode.Mvm))
             {
                 var key = (core.Core, (int)i["xb"]);
-                busy[key] = busy.GetValueOrDefault(key) + (arch is null ? 0 : CostModel.MvmNs(arch, i["cols"], i["ibits"]));
+                busy[key] = busy.GetValueOrDefault(key) + (arch is null ? 0 : CostModel.MvmNs(arch, i));
             }
         }
 
@@ -153,7 +153,7 @@ public sealed record PerformanceReport(
             EventCounts c = EventCounter.Count(input, analysis, cores.Contains);
             double nj = CostModel.Dynamic(input.Arch, c).Sum(t => t.EnergyPj) / 1000;
             var mvms = input.Program.Cores.Where(p => cores.Contains(p.Core)).SelectMany(p => p.Code).Where(i => i.Opcode == Opcode.Mvm).ToList();
-            double mvmNs = mvms.Select(i => CostModel.MvmNs(input.Arch, i["cols"], i["ibits"])).DefaultIfEmpty(0).Max();
+            double mvmNs = mvms.Select(i => CostModel.MvmNs(input.Arch, i)).DefaultIfEmpty(0).Max();
             return new LayerReport(layer.Name, layer.InFeatures, layer.OutFeatures, layer.Cores,
                 [.. layer.Cores.Select(core => crossbars.Keys.Count(k => k.Core == core))],
                 c.Mvms, c.AdcConversions, mvmNs, LowerBound(input, analysis, cores), nj);

@@ -118,7 +118,7 @@ public sealed partial class TimingSimulator
                             (start, pred) = (xbFree[s, xb], xbEvent[s, xb]);
                         }
 
-                        double done = start + CostModel.MvmNs(arch, i["cols"], i["ibits"]);
+                        double done = start + CostModel.MvmNs(arch, i);
                         int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, start, done, pred, -1));
                         (xbFree[s, xb], xbEvent[s, xb]) = (done, id);
                         xbBusy[s, xb] += done - start;

@@ -49,6 +49,35 @@ public sealed class EventCountTests
         Assert.Equal(comp.Mapped.Crossbars, report.CrossbarsUsed);
     }
 
+    /// <summary>With g rows per read, each input slice of a crossbar is read and converted once per row group.</summary>
+    [Theory]
+    [InlineData("isaac", 32)]
+    [InlineData("edge", 50)]
+    public void Rows_per_read_multiply_reads_and_conversions_by_the_row_groups(string preset, int rowsPerRead)
+    {
+        Architecture arch = ArchitectureCatalog.Preset(preset);
+        var options = Compiler.OptionsFor(arch) with { RowsPerRead = rowsPerRead };
+        Compilation comp = PerformanceFixtures.Compile(arch, options, 3, () => new Relu(), 300, 130, 10);
+        PerformanceReport report = PerformanceFixtures.Evaluate(comp);
+        int cols = arch.Core.Crossbar.Cols, d = arch.Core.Dac.Bits;
+        long reads = 0, conversions = 0;
+        foreach (Cimc.Placement.PlacedLayer placed in comp.Placed!.Layers)
+        {
+            MappedLayer layer = placed.Mapped;
+            int k = (layer.InputBits + d - 1) / d;
+            foreach (CrossbarBlock block in layer.Blocks)
+            {
+                int groups = (block.RowCount + rowsPerRead - 1) / rowsPerRead;
+                reads += (long)k * groups;
+                conversions += (long)k * groups * block.ColCount;
+            }
+        }
+
+        Assert.Equal(reads, report.Counts["crossbar_reads"]);
+        Assert.Equal(conversions, report.Counts["adc_conversions"]);
+        Assert.True(reads > comp.Mapped!.Crossbars * 8, "row groups must add reads");
+    }
+
     [Theory]
     [InlineData("isaac")]
     [InlineData("puma")]

@@ -10,7 +10,10 @@ namespace Cimc.Tests.Performance;
 internal static class PerformanceFixtures
 {
     /// <summary>A random MLP with the given widths and activation, compiled for <paramref name="arch"/>.</summary>
-    public static Compilation Compile(Architecture arch, int seed, Func<Op>? activation, params int[] widths)
+    public static Compilation Compile(Architecture arch, int seed, Func<Op>? activation, params int[] widths) =>
+        Compile(arch, Compiler.OptionsFor(arch), seed, activation, widths);
+
+    public static Compilation Compile(Architecture arch, Cimc.Quantization.QuantizationOptions options, int seed, Func<Op>? activation, params int[] widths)
     {
         var rng = new Random(seed);
         var b = new GraphBuilder($"mlp{seed}", TensorType.Float(TensorType.Dynamic, widths[0]));
@@ -26,7 +29,7 @@ internal static class PerformanceFixtures
         }
 
         float[] x = [.. Enumerable.Range(0, 16 * widths[0]).Select(_ => (float)rng.NextDouble())];
-        return Compiler.Compile(b.Build(), arch, Compiler.OptionsFor(arch), new NdArray([16, widths[0]], x));
+        return Compiler.Compile(b.Build(), arch, options, new NdArray([16, widths[0]], x));
     }
 
     /// <summary>PUMA's MLP-L4 benchmark: 1024-1024-2048-1024-10, sigmoid, no bias, random weights.</summary>
