@@ -124,9 +124,11 @@ internal static class SearchPrecisionCommand
     }
 }
 
-/// <summary>Energy per inference for the search; filled in by the cost model.</summary>
+/// <summary>Energy per inference for the search, from the cost model (docs/cost-model.md).</summary>
 internal static class EnergyObjective
 {
     public static double EnergyNj(Compilation c) =>
-        throw new CimcException("not-available", "--objective energy", "the energy objective needs the cost model (issue 4), which is not merged yet; use --objective crossbars");
+        c.Architecture.Costs is null
+            ? throw new CimcException("no-costs", "--objective energy", $"architecture '{c.Architecture.Name}' has no costs object; the energy objective needs one")
+            : Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(c), c.Graph.Name).EnergyNj;
 }
