@@ -82,7 +82,12 @@ public static class Compiler
             weightBits ?? arch.DefaultPrecision.WeightBits,
             activationBits ?? arch.DefaultPrecision.ActivationBits,
             granularity,
-            signedWeights ?? (arch.DefaultPrecision.SignedWeights == SignedWeights.Offset ? SignedWeightEncoding.Offset : SignedWeightEncoding.Differential)).Validate();
+            signedWeights ?? arch.DefaultPrecision.SignedWeights switch
+            {
+                SignedWeights.Offset => SignedWeightEncoding.Offset,
+                SignedWeights.TwosComplement => SignedWeightEncoding.TwosComplement,
+                _ => SignedWeightEncoding.Differential,
+            }).Validate();
 
     public static CrossbarGeometry Geometry(Architecture arch) =>
         new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);

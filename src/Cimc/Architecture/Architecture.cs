@@ -159,9 +159,12 @@ public sealed record PrecisionSpec(int WeightBits, int ActivationBits, SignedWei
 /// <summary>How a signed weight becomes non-negative conductances.</summary>
 public enum SignedWeights
 {
-    /// <summary>A positive and a negative crossbar; the output is their difference (PUMA).</summary>
+    /// <summary>A positive and a negative crossbar; the output is their difference.</summary>
     Differential,
 
-    /// <summary>One crossbar of weights biased to be non-negative; the bias is subtracted digitally (ISAAC).</summary>
+    /// <summary>One crossbar of weights biased to be non-negative; the bias is subtracted digitally (ISAAC, PUMA).</summary>
     Offset,
+
+    /// <summary>Two's-complement bit slices; the sign bit's slice counts negatively.</summary>
+    TwosComplement,
 }

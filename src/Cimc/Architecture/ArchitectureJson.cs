@@ -139,6 +139,7 @@ public static class ArchitectureJson
     {
         SignedWeights.Differential => "differential",
         SignedWeights.Offset => "offset",
+        SignedWeights.TwosComplement => "twos-complement",
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, null),
     };
 
@@ -177,7 +178,8 @@ public static class ArchitectureJson
         {
             "differential" => SignedWeights.Differential,
             "offset" => SignedWeights.Offset,
-            _ => throw ArchitectureValidator.Error("default_precision.signed_weights", $"must be \"differential\" or \"offset\" (got \"{value}\")"),
+            "twos-complement" => SignedWeights.TwosComplement,
+            _ => throw ArchitectureValidator.Error("default_precision.signed_weights", $"must be \"differential\", \"offset\" or \"twos-complement\" (got \"{value}\")"),
         };
     }
 

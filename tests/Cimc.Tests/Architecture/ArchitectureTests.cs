@@ -60,7 +60,7 @@ public sealed class ArchitectureTests
         Assert.Equal(16, puma.Core.Crossbars);
         Assert.Equal(64, puma.Core.ColumnsPerAdc);
         Assert.Equal(8, puma.Tile.Cores);
-        Assert.Equal(SignedWeights.Differential, puma.DefaultPrecision.SignedWeights);
+        Assert.Equal(SignedWeights.Offset, puma.DefaultPrecision.SignedWeights);
     }
 
     [Fact]
