@@ -54,8 +54,12 @@ public sealed record Instruction
 
     public static Instruction Set(long dst, long imm) => Create(Opcode.Set, dst, imm);
 
+    /// <summary>An mvm reading all rows at once with a unit ADC step (group 0, ashift 0).</summary>
     public static Instruction Mvm(long xb, long src, long dst, long rows, long cols, long ibits, long shift, bool neg) =>
-        Create(Opcode.Mvm, xb, src, dst, rows, cols, ibits, shift, neg ? 1 : 0);
+        Mvm(xb, src, dst, rows, cols, ibits, shift, neg, group: 0, ashift: 0);
+
+    public static Instruction Mvm(long xb, long src, long dst, long rows, long cols, long ibits, long shift, bool neg, long group, long ashift) =>
+        Create(Opcode.Mvm, xb, src, dst, rows, cols, ibits, shift, neg ? 1 : 0, group, ashift);
 
     public static Instruction VClear(long dst, long len) => Create(Opcode.VClear, dst, len);
 

@@ -8,7 +8,8 @@ namespace Cimc.Isa;
 public sealed partial record ProgramImage
 {
     public const string Magic = "CIMCPRG1";
-    public const int Version = 1;
+    /// <summary>Version 2 added mvm's group and ashift fields; readers accept only this version.</summary>
+    public const int Version = 2;
 
     public byte[] ToBytes()
     {
@@ -87,7 +88,8 @@ public sealed partial record ProgramImage
         int version = r.ReadInt32("version");
         if (version != Version)
         {
-            throw r.Error($"unsupported version {version} (expected {Version})");
+            // Version 1 encoded mvm without group/ashift; its bits would decode to different fields.
+            throw r.Error($"unsupported version {version} (expected {Version}; recompile the model to update the program)");
         }
 
         var archValues = new int[ArchHeader.Names.Count];

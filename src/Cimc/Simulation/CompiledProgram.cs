@@ -15,6 +15,8 @@ internal readonly struct DecodedOp(Instruction instruction)
     public readonly long F5 = Field(instruction, 5);
     public readonly long F6 = Field(instruction, 6);
     public readonly long F7 = Field(instruction, 7);
+    public readonly long F8 = Field(instruction, 8);
+    public readonly long F9 = Field(instruction, 9);
 
     private static long Field(Instruction instruction, int i) => i < instruction.Fields.Length ? instruction.Fields[i] : 0;
 }

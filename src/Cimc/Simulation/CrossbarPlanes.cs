@@ -32,6 +32,18 @@ internal sealed class CrossbarPlanes
     /// <summary>Layout [col][cell bit][word].</summary>
     public ulong[] Planes { get; }
 
+    /// <summary>The level of cell (row, col), read back from the planes.</summary>
+    public int Level(int row, int col)
+    {
+        int level = 0;
+        for (int b = 0; b < CellBits; b++)
+        {
+            level |= (int)((Planes[((col * CellBits) + b) * Words + (row >> 6)] >> (row & 63)) & 1) << b;
+        }
+
+        return level;
+    }
+
     /// <summary>From row-major levels ([row][col]).</summary>
     public static CrossbarPlanes Build(ReadOnlySpan<byte> levels, int rows, int cols, int cellBits)
     {
@@ -58,9 +70,10 @@ internal sealed class CrossbarPlanes
 }
 
 /// <summary>
-/// The MVM datapath, bit-exact: per input slice k (dac_bits wide), p_o = sum_i s_i * G[i][o] computed
-/// as sum_u sum_b 2^(u+b) popcount(inplane_u AND colplane_(o,b)); the ADC saturates p_o at
-/// 2^adc_bits - 1; the code is shifted by shift + dac_bits*k (modulo 2^64) and accumulated.
+/// The MVM datapath, bit-exact: per input slice k (dac_bits wide) and row group g (group rows read at
+/// once, 0 = all), p = sum_{i in g} s_i * G[i][o] computed as sum_u sum_b 2^(u+b) popcount(inplane_u
+/// AND colplane_(o,b) AND groupmask); the ADC rounds p to steps of 2^ashift (half up) and saturates
+/// at 2^adc_bits - 1; the code is shifted by ashift + shift + dac_bits*k (modulo 2^64) and accumulated.
 /// </summary>
 internal static class MvmKernel
 {
@@ -68,14 +81,14 @@ internal static class MvmKernel
     public static int ScratchWords(int rows) => 48 * ((rows + 63) >> 6);
 
     /// <summary>
-    /// acc[o] = sum_k (adc(p_o,k) << (shift + dacBits*k)) mod 2^64 for o &lt; acc.Length, inputs x
-    /// (already checked to lie in [0, 2^ibits)). The input planes of all slices are built first, then
-    /// each column's planes are read once and combined with every slice.
+    /// acc[o] = sum_k sum_g (adc(p_(o,k,g)) << (ashift + shift + dacBits*k)) mod 2^64 for o &lt; acc.Length,
+    /// inputs x (already checked to lie in [0, 2^ibits)). The input planes of all slices are built
+    /// first, then each column's planes are read once and combined with every slice and group.
     /// </summary>
     // Fully optimized from the first call: tiered code for this hot loop measured ~3x slower.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Accumulate(CrossbarPlanes xb, ReadOnlySpan<long> x, int ibits, int dacBits, int adcBits, int shift,
-        Span<long> acc, Span<ulong> scratch)
+        int group, int ashift, Span<long> acc, Span<ulong> scratch)
     {
         int rows = x.Length;
         int words = (rows + 63) >> 6;
@@ -83,25 +96,16 @@ internal static class MvmKernel
         int stride = xb.Words;
         int colStride = cellBits * stride;
         long adcMax = (1L << adcBits) - 1;
+        long half = ashift > 0 ? 1L << (ashift - 1) : 0;
         int slices = (ibits + dacBits - 1) / dacBits;
+        int groupRows = group == 0 || group >= rows ? Math.Max(rows, 1) : group;
+        int groups = (rows + groupRows - 1) / groupRows;
 
-        // Input bit j of x_i (slice j / d, DAC bit j % d) goes to plane j: plane index = k*d + u.
         int planeCount = slices * dacBits;
-        Span<ulong> inp = scratch[..(planeCount * words)];
-        inp.Clear();
-        for (int i = 0; i < rows; i++)
-        {
-            ulong v = (ulong)x[i];
-            ulong bit = 1UL << (i & 63);
-            int w = i >> 6;
-            while (v != 0)
-            {
-                inp[(BitOperations.TrailingZeroCount(v) * words) + w] |= bit;
-                v &= v - 1;
-            }
-        }
+        Span<ulong> inp = BuildInputPlanes(x, planeCount, scratch);
 
-        // Planes that are all zero contribute nothing: list the others, grouped by slice.
+        // Planes that are all zero contribute nothing (p = 0 gives code 0 even after rounding), nor
+        // do slices shifted out of the 64-bit word: list the others, grouped by slice.
         Span<int> active = stackalloc int[48];
         Span<int> sliceEnd = stackalloc int[32];
         int activeCount = 0;
@@ -110,7 +114,7 @@ internal static class MvmKernel
             for (int u = 0; u < dacBits; u++)
             {
                 int plane = (k * dacBits) + u;
-                if (shift + (dacBits * k) < 64 && inp.Slice(plane * words, words).ContainsAnyExcept(0UL))
+                if (ashift + shift + (dacBits * k) < 64 && inp.Slice(plane * words, words).ContainsAnyExcept(0UL))
                 {
                     active[activeCount++] = plane;
                 }
@@ -131,38 +135,80 @@ internal static class MvmKernel
         {
             ref ulong col = ref Unsafe.Add(ref planes, o * colStride);
             long total = 0;
-            int a = 0;
+            int first = 0;
             for (int k = 0; k < slices; k++)
             {
                 int end = sliceEnd[k];
-                if (a == end)
+                if (first == end)
                 {
                     continue;
                 }
 
-                long p = 0;
-                for (; a < end; a++)
+                for (int g = 0; g < groups; g++)
                 {
-                    int plane = active[a];
-                    int u = plane - (k * dacBits);
-                    ref ulong xin = ref Unsafe.Add(ref inBase, plane * words);
-                    for (int b = 0; b < cellBits; b++)
+                    int start = g * groupRows, stop = Math.Min(rows, start + groupRows);
+                    long p = 0;
+                    for (int a = first; a < end; a++)
                     {
-                        ref ulong cp = ref Unsafe.Add(ref col, b * stride);
-                        long count = BitOperations.PopCount(xin & cp);
-                        for (int w = 1; w < words; w++)
+                        int plane = active[a];
+                        int u = plane - (k * dacBits);
+                        ref ulong xin = ref Unsafe.Add(ref inBase, plane * words);
+                        for (int b = 0; b < cellBits; b++)
                         {
-                            count += BitOperations.PopCount(Unsafe.Add(ref xin, w) & Unsafe.Add(ref cp, w));
+                            p += CountRows(ref xin, ref Unsafe.Add(ref col, b * stride), start, stop) << (u + b);
                         }
-
-                        p += count << (u + b);
                     }
+
+                    long code = Math.Min((p + half) >> ashift, adcMax);
+                    total += code << (ashift + shift + (dacBits * k));
                 }
 
-                total += (p < adcMax ? p : adcMax) << (shift + (dacBits * k));
+                first = end;
             }
 
             acc[o] = total;
         }
+    }
+
+    /// <summary>Input bit j of x_i (slice j / d, DAC bit j % d) goes to plane j (index k*d + u), 64 rows a word.</summary>
+    internal static Span<ulong> BuildInputPlanes(ReadOnlySpan<long> x, int planeCount, Span<ulong> scratch)
+    {
+        int words = (x.Length + 63) >> 6;
+        Span<ulong> inp = scratch[..(planeCount * words)];
+        inp.Clear();
+        for (int i = 0; i < x.Length; i++)
+        {
+            ulong v = (ulong)x[i];
+            ulong bit = 1UL << (i & 63);
+            int w = i >> 6;
+            while (v != 0)
+            {
+                inp[(BitOperations.TrailingZeroCount(v) * words) + w] |= bit;
+                v &= v - 1;
+            }
+        }
+
+        return inp;
+    }
+
+    /// <summary>popcount(x AND c) over rows [start, stop): whole words inside, masks at the two ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static long CountRows(ref ulong x, ref ulong c, int start, int stop)
+    {
+        int w0 = start >> 6, w1 = (stop - 1) >> 6;
+        ulong m0 = ~0UL << (start & 63);
+        ulong m1 = (stop & 63) == 0 ? ~0UL : (1UL << (stop & 63)) - 1;
+        if (w0 == w1)
+        {
+            return BitOperations.PopCount(Unsafe.Add(ref x, w0) & Unsafe.Add(ref c, w0) & m0 & m1);
+        }
+
+        long count = BitOperations.PopCount(Unsafe.Add(ref x, w0) & Unsafe.Add(ref c, w0) & m0);
+        for (int w = w0 + 1; w < w1; w++)
+        {
+            count += BitOperations.PopCount(Unsafe.Add(ref x, w) & Unsafe.Add(ref c, w));
+        }
+
+        return count + BitOperations.PopCount(Unsafe.Add(ref x, w1) & Unsafe.Add(ref c, w1) & m1);
     }
 }

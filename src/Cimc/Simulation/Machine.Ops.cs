@@ -8,6 +8,7 @@ internal sealed partial class Machine
     private void Mvm(int slot, int pc, in DecodedOp op, long[] mem)
     {
         int xb = (int)op.F0, rows = (int)op.F3, cols = (int)op.F4, ibits = (int)op.F5, shift = (int)op.F6;
+        int group = (int)op.F8, ashift = (int)op.F9;
         long src = op.F1, dst = op.F2;
         ArchHeader arch = _p.Arch;
         if (xb >= arch.CrossbarsPerCore)
@@ -34,7 +35,7 @@ internal sealed partial class Machine
         }
 
         Span<long> acc = _mvmAcc.AsSpan(0, cols);
-        MvmKernel.Accumulate(planes, x, ibits, arch.DacBits, arch.AdcBits, shift, acc, _mvmPlanes);
+        MvmKernel.Accumulate(planes, x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _mvmPlanes);
         Span<long> outputs = mem.AsSpan((int)dst, cols);
         if (op.F7 != 0)
         {

@@ -26,7 +26,7 @@ public sealed class AssemblyTests
 
         .core 1
         recv core=0, dst=0, len=4, tag=7
-        mvm xb=0, src=0, dst=8, rows=4, cols=4, ibits=8, shift=0, neg=1
+        mvm xb=0, src=0, dst=8, rows=4, cols=4, ibits=8, shift=0, neg=1, group=0, ashift=0
         send core=0, src=8, len=2, tag=9
         halt
         """;

@@ -44,7 +44,7 @@ public sealed class InstructionSetTests
     [Fact]
     public void Encode_then_decode_is_the_identity_on_random_instructions()
     {
-        Gen.Select(Gen.Int[0, InstructionSet.All.Length - 1], Gen.ULong.Array[8])
+        Gen.Select(Gen.Int[0, InstructionSet.All.Length - 1], Gen.ULong.Array[10])
             .Sample((index, raw) =>
             {
                 Instruction instruction = IsaSamples.FromRaw(InstructionSet.All[index], raw);
@@ -92,6 +92,30 @@ public sealed class InstructionSetTests
         Assert.Equal(3, mvm["xb"]);
         Assert.Equal(64, mvm["cols"]);
         Assert.Equal(1, mvm["neg"]);
-        Assert.Equal("mvm xb=3, src=10, dst=20, rows=128, cols=64, ibits=8, shift=2, neg=1", mvm.ToString());
+        Assert.Equal("mvm xb=3, src=10, dst=20, rows=128, cols=64, ibits=8, shift=2, neg=1, group=0, ashift=0", mvm.ToString());
+    }
+
+    [Fact]
+    public void Mvm_group_and_ashift_survive_assembly_and_program_bin_and_default_to_zero()
+    {
+        Instruction old = Instruction.Mvm(3, 10, 20, 128, 64, 8, 2, true);
+        Assert.Equal(0, old["group"]);
+        Assert.Equal(0, old["ashift"]);
+        Instruction grouped = Instruction.Mvm(0, 0, 8, 4, 4, 2, 1, false, group: 3, ashift: 5);
+        Assert.Equal("mvm xb=0, src=0, dst=8, rows=4, cols=4, ibits=2, shift=1, neg=0, group=3, ashift=5", grouped.ToString());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Instruction.Mvm(0, 0, 0, 1, 1, 1, 0, false, group: 8192, ashift: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Instruction.Mvm(0, 0, 0, 1, 1, 1, 0, false, group: 0, ashift: 64));
+        var program = Assembler.Assemble(IsaSamples.OneCoreHeader) with { Cores = [new CoreProgram(0, [grouped, Instruction.Halt()], [])] };
+        Assert.Equal(program, Assembler.Assemble(Disassembler.Disassemble(program)));
+        Assert.Equal(program, ProgramImage.FromBytes(program.ToBytes()));
+    }
+
+    [Fact]
+    public void A_version_1_program_bin_is_refused_with_a_hint_to_recompile()
+    {
+        byte[] bytes = (Assembler.Assemble(IsaSamples.OneCoreHeader) with { Cores = [new CoreProgram(0, [Instruction.Halt()], [])] }).ToBytes();
+        bytes[8] = 1;
+        var e = Assert.Throws<CimcException>(() => ProgramImage.FromBytes(bytes));
+        Assert.Contains("unsupported version 1 (expected 2", e.Message);
     }
 }

@@ -145,9 +145,9 @@ public sealed class SimulatorTests
 
             .core 0
             load dst=0, src=0, len=4
-            mvm xb=0, src=0, dst=10, rows=4, cols=3, ibits=2, shift=1, neg=0
-            mvm xb=0, src=0, dst=20, rows=4, cols=3, ibits=2, shift=1, neg=0
-            mvm xb=0, src=0, dst=20, rows=4, cols=3, ibits=2, shift=0, neg=1
+            mvm xb=0, src=0, dst=10, rows=4, cols=3, ibits=2, shift=1, neg=0, group=0, ashift=0
+            mvm xb=0, src=0, dst=20, rows=4, cols=3, ibits=2, shift=1, neg=0, group=0, ashift=0
+            mvm xb=0, src=0, dst=20, rows=4, cols=3, ibits=2, shift=0, neg=1, group=0, ashift=0
             store dst=8, src=10, len=3
             store dst=11, src=20, len=1
             halt
@@ -189,9 +189,9 @@ public sealed class SimulatorTests
     [InlineData("store dst=62, src=0, len=4", "outside the tile buffer")]
     [InlineData("vcopy dst=0, src=61, len=4", "outside local memory")]
     [InlineData("vrequant dst=0, src=0, params=60, len=4", "params range")]
-    [InlineData("mvm xb=1, src=0, dst=0, rows=4, cols=4, ibits=8, shift=0, neg=0", "not programmed")]
-    [InlineData("mvm xb=2, src=0, dst=0, rows=4, cols=4, ibits=8, shift=0, neg=0", "does not exist")]
-    [InlineData("mvm xb=0, src=0, dst=0, rows=5, cols=4, ibits=8, shift=0, neg=0", "exceeds the 4x4 crossbar")]
+    [InlineData("mvm xb=1, src=0, dst=0, rows=4, cols=4, ibits=8, shift=0, neg=0, group=0, ashift=0", "not programmed")]
+    [InlineData("mvm xb=2, src=0, dst=0, rows=4, cols=4, ibits=8, shift=0, neg=0, group=0, ashift=0", "does not exist")]
+    [InlineData("mvm xb=0, src=0, dst=0, rows=5, cols=4, ibits=8, shift=0, neg=0, group=0, ashift=0", "exceeds the 4x4 crossbar")]
     [InlineData("send core=1, src=0, len=1, tag=0", "core 1 does not exist")]
     [InlineData("send core=0, src=0, len=2, tag=0\nrecv core=0, dst=0, len=1, tag=0", "has 2 words, recv expects 1")]
     [InlineData("nop", "without halt")]
