@@ -64,8 +64,10 @@ public static class Compiler
         }
 
         MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
+        IReadOnlyList<long[][]>? codes = options.AdcRange == AdcRange.Calibrated ? AdcRangeSelection.LayerInputCodes(chain, quantized, calibration) : null;
+        mapped = AdcRangeSelection.Apply(mapped, options, codes);
         PlacedModel placed = Placer.Place(mapped, Shape(arch));
-        result = result with { Mapped = mapped, Placed = placed };
+        result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };
         if (stopAfter == CompileStage.Mapped)
         {
             return result;

@@ -5,8 +5,10 @@ using Cimc.Architectures;
 using Cimc.Data;
 using Cimc.Diagnostics;
 using Cimc.Evaluation;
+using Cimc.Exploration;
 using Cimc.Ir;
 using Cimc.Quantization;
+using Cimc.Reporting;
 using Cimc.Reference;
 using Cimc.Simulation;
 
@@ -30,6 +32,8 @@ internal static class AccuracyCommand
         var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model, images, labels, divideBy, limit, activation, json };
         var binder = new CompileOptionsBinder();
         binder.AddTo(command, archRequired: false);
+        command.Options.Add(binder.SweepCsv);
+        command.Options.Add(binder.SweepPlot);
         command.SetAction(parse =>
         {
             double divisor = parse.GetValue(divideBy);
@@ -60,11 +64,15 @@ internal static class AccuracyCommand
                 return 0;
             }
 
-            Architecture arch = binder.LoadArchitecture(parse);
-            QuantizationOptions options = binder.Quantization(parse, arch);
-            Compilation c = Compiler.Compile(graph, arch, options, binder.LoadCalibration(parse, parse.GetValue(model)!));
-            var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
-            AccuracyResult chip = Accuracy.Evaluate(batch => simulator.Run(batch), x, y);
+            NdArray? calibration = binder.LoadCalibration(parse, parse.GetValue(model)!);
+            IReadOnlyList<CompileOptionsBinder.DesignChoice> grid = binder.Grid(parse);
+            if (grid.Count > 1)
+            {
+                RunSweep(context, parse, parse.GetValue(json), binder, grid, graph, calibration, x, y, floatResult);
+                return 0;
+            }
+
+            (Architecture arch, QuantizationOptions options, Compilation c, AccuracyResult chip) = EvaluatePoint(parse, binder, grid[0], graph, calibration, x, y);
             int agree = chip.Predictions.Zip(floatResult.Predictions).Count(p => p.First == p.Second);
             CompileSummary summary = c.Summary();
             Report(context, parse.GetValue(json), new AccuracyReport(chip.Accuracy, chip.Correct, chip.Total, floatResult.Accuracy, parse.GetValue(model)!)
@@ -73,7 +81,7 @@ internal static class AccuracyCommand
                 Arch = arch.Name,
                 WeightBits = options.WeightBits,
                 ActivationBits = options.ActivationBits,
-                SignedWeights = options.SignedWeights.ToString().ToLowerInvariant(),
+                SignedWeights = QuantizationOptions.EncodingName(options.SignedWeights),
                 CrossbarsUsed = summary.CrossbarsUsed,
                 AgreementWithFloat = (double)agree / chip.Total,
             });
@@ -81,6 +89,47 @@ internal static class AccuracyCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Compiles one design point and measures the compiled program's accuracy on the simulator.</summary>
+    private static (Architecture Arch, QuantizationOptions Options, Compilation Compilation, AccuracyResult Result) EvaluatePoint(
+        ParseResult parse, CompileOptionsBinder binder, CompileOptionsBinder.DesignChoice choice, Graph graph, NdArray? calibration, NdArray x, Labels y)
+    {
+        Architecture arch = binder.LoadArchitecture(parse, choice);
+        QuantizationOptions options = binder.Quantization(parse, arch, choice);
+        Compilation c = Compiler.Compile(graph, arch, options, calibration);
+        var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
+        return (arch, options, c, Accuracy.Evaluate(batch => simulator.Run(batch), x, y));
+    }
+
+    /// <summary>Every combination of the listed settings: a table, a CSV file and an SVG plot of accuracy against crossbars.</summary>
+    private static void RunSweep(CliContext context, ParseResult parse, bool json, CompileOptionsBinder binder, IReadOnlyList<CompileOptionsBinder.DesignChoice> grid,
+        Graph graph, NdArray? calibration, NdArray x, Labels y, AccuracyResult floatResult)
+    {
+        var points = new List<SweepPoint>();
+        foreach (CompileOptionsBinder.DesignChoice choice in grid)
+        {
+            (Architecture arch, QuantizationOptions options, Compilation c, AccuracyResult chip) = EvaluatePoint(parse, binder, choice, graph, calibration, x, y);
+            CompileSummary summary = c.Summary();
+            points.Add(new SweepPoint(options.WeightBits, options.ActivationBits, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
+                QuantizationOptions.EncodingName(options.SignedWeights), options.AdcRange.ToString().ToLowerInvariant(),
+                summary.CrossbarsUsed, summary.AdcCanSaturate, chip.Accuracy, floatResult.Accuracy));
+        }
+
+        string csv = parse.GetValue(binder.SweepCsv)!, plot = parse.GetValue(binder.SweepPlot)!;
+        File.WriteAllText(csv, SweepTable.Csv(points));
+        File.WriteAllText(plot, SvgScatter.Render(
+            $"accuracy against crossbars ({points.Count} configurations)", "crossbars", "accuracy (%)",
+            [.. points.Select(p => new SvgScatter.Point(p.Crossbars, p.Accuracy * 100, p.Label, p.LossPoints < 1))],
+            floatResult.Accuracy * 100, "float"));
+        if (json)
+        {
+            context.Output.WriteLine(CommonOptions.ToJson(new { FloatAccuracy = floatResult.Accuracy, Points = points, Csv = csv, Plot = plot }));
+            return;
+        }
+
+        context.Output.Write(SweepTable.Table(points));
+        context.Output.WriteLine($"wrote {csv} and {plot}");
     }
 
     private static void Report(CliContext context, bool json, AccuracyReport report)

@@ -14,49 +14,152 @@ internal sealed class CompileOptionsBinder
 {
     public Option<string> Arch { get; } = new("--arch") { Description = "architecture preset (isaac, puma, edge) or a JSON file" };
 
-    public Option<int?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's)" };
+    public Option<string?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's); cimc accuracy takes a list, e.g. 4,6,8" };
 
-    public Option<int?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's)" };
+    public Option<string?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's); cimc accuracy takes a list, e.g. 4,6,8" };
 
-    public Option<int?> CellBits { get; } = new("--cell-bits") { Description = "bits per crossbar cell (overrides the architecture)" };
+    public Option<string?> CellBits { get; } = new("--cell-bits") { Description = "bits per crossbar cell (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
 
-    public Option<int?> DacBits { get; } = new("--dac-bits") { Description = "DAC bits per input slice (overrides the architecture)" };
+    public Option<string?> DacBits { get; } = new("--dac-bits") { Description = "DAC bits per input slice (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
 
-    public Option<int?> AdcBits { get; } = new("--adc-bits") { Description = "ADC resolution in bits (overrides the architecture)" };
+    public Option<string?> AdcBits { get; } = new("--adc-bits") { Description = "ADC resolution in bits (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
 
     public Option<string?> Granularity { get; } = new("--granularity") { Description = "weight scales: per-tensor or per-channel (default per-channel)" };
 
-    public Option<string?> SignedWeights { get; } = new("--signed-weights") { Description = "signed weight encoding: differential or offset (default: the architecture's)" };
+    public Option<string?> SignedWeights { get; } = new("--signed-weights") { Description = "signed weight encoding: differential, offset or twos-complement (default: the architecture's)" };
 
-    public Option<string?> Calibration { get; } = new("--calibration") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
+    public Option<string?> Calibration { get; } = new("--calibration") { Description = "how activation ranges are calibrated: minmax (default), percentile:P or mse" };
+
+    public Option<string?> CalibrationData { get; } = new("--calibration-data") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
+
+    public Option<string?> Precision { get; } = new("--precision") { Description = "JSON file of per-layer weight_bits/activation_bits (mixed precision)" };
+
+    public Option<bool> Asymmetric { get; } = new("--asymmetric") { Description = "asymmetric activation ranges (zero points over all 2^b codes) instead of symmetric" };
+
+    public Option<string?> AdcRange { get; } = new("--adc-range") { Description = "ADC step: unit (saturating, default), full (never saturates) or calibrated (covers calibration sums)" };
+
+    public Option<string> SweepCsv { get; } = new("--csv") { Description = "where a sweep writes its table as CSV", DefaultValueFactory = _ => "accuracy-sweep.csv" };
+
+    public Option<string> SweepPlot { get; } = new("--plot") { Description = "where a sweep writes its SVG plot", DefaultValueFactory = _ => "accuracy-sweep.svg" };
+
+    public Option<int?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read (default: all)" };
 
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
     public void AddTo(Command command, bool archRequired)
     {
         Arch.Required = archRequired;
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationDivideBy })
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead })
         {
             command.Options.Add(option);
         }
     }
 
-    public Architecture LoadArchitecture(ParseResult parse) =>
-        ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(
-            cellBits: parse.GetValue(CellBits), dacBits: parse.GetValue(DacBits), adcBits: parse.GetValue(AdcBits));
+    /// <summary>One point of a design grid: the values that `cimc accuracy` may sweep (null = default).</summary>
+    public sealed record DesignChoice(int? WeightBits, int? ActivationBits, int? CellBits, int? DacBits, int? AdcBits, string? SignedWeights, string? AdcRange);
 
-    public QuantizationOptions Quantization(ParseResult parse, Architecture arch) =>
-        Compiler.OptionsFor(
+    /// <summary>Every combination of the listed values (one point when nothing is a list).</summary>
+    public IReadOnlyList<DesignChoice> Grid(ParseResult parse)
+    {
+        IReadOnlyList<int?> Ints(Option<string?> option) => ParseList(parse.GetValue(option), option.Name, ParseBits);
+        IReadOnlyList<string?> Words(Option<string?> option) => ParseList(parse.GetValue(option), option.Name, (v, _) => v);
+        return [..
+            from w in Ints(WeightBits)
+            from a in Ints(ActivationBits)
+            from c in Ints(CellBits)
+            from d in Ints(DacBits)
+            from adc in Ints(AdcBits)
+            from sw in Words(SignedWeights)
+            from range in Words(AdcRange)
+            select new DesignChoice(w, a, c, d, adc, sw, range)];
+    }
+
+    /// <summary>The single design point of a command that compiles once.</summary>
+    public DesignChoice Single(ParseResult parse)
+    {
+        IReadOnlyList<DesignChoice> grid = Grid(parse);
+        return grid.Count == 1 ? grid[0]
+            : throw new CimcException("bad-option", "options", "lists of values (e.g. --adc-bits 4,6,8) are for cimc accuracy sweeps; give one value here");
+    }
+
+    private static IReadOnlyList<T?> ParseList<T>(string? text, string option, Func<string, string, T> parseOne)
+    {
+        if (text is null)
+        {
+            return [default];
+        }
+
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length == 0
+            ? throw new CimcException("bad-option", option, "needs a value")
+            : [.. parts.Select(p => (T?)parseOne(p, option)).Distinct()];
+    }
+
+    private static int? ParseBits(string text, string option) =>
+        int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v)
+            ? v
+            : throw new CimcException("bad-option", option, $"'{text}' is not a whole number");
+
+    public Architecture LoadArchitecture(ParseResult parse) => LoadArchitecture(parse, Single(parse));
+
+    public Architecture LoadArchitecture(ParseResult parse, DesignChoice choice) =>
+        ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(cellBits: choice.CellBits, dacBits: choice.DacBits, adcBits: choice.AdcBits);
+
+    public QuantizationOptions Quantization(ParseResult parse, Architecture arch) => Quantization(parse, arch, Single(parse));
+
+    public QuantizationOptions Quantization(ParseResult parse, Architecture arch, DesignChoice choice)
+    {
+        QuantizationOptions options = Compiler.OptionsFor(
             arch,
-            parse.GetValue(WeightBits),
-            parse.GetValue(ActivationBits),
+            choice.WeightBits,
+            choice.ActivationBits,
             parse.GetValue(Granularity) is { } g ? QuantizationOptions.ParseGranularity(g) : Cimc.Quantization.Granularity.PerChannel,
-            parse.GetValue(SignedWeights) is { } s ? QuantizationOptions.ParseEncoding(s) : null);
+            choice.SignedWeights is { } s ? QuantizationOptions.ParseEncoding(s) : null);
+        options = options with
+        {
+            Calibration = CalibrationMethodOrFile(parse) is { Method: { } method } ? method : options.Calibration,
+            AsymmetricActivations = parse.GetValue(Asymmetric),
+            AdcRange = choice.AdcRange is { } r ? QuantizationOptions.ParseAdcRange(r) : Cimc.Quantization.AdcRange.Unit,
+            RowsPerRead = parse.GetValue(RowsPerRead) ?? 0,
+        };
+        if (parse.GetValue(RowsPerRead) is < 1)
+        {
+            throw new CimcException("bad-option", "--rows-per-read", "must be at least 1");
+        }
+
+        // A precision file's defaults give way to explicit --weight-bits / --activation-bits.
+        if (parse.GetValue(Precision) is { } file)
+        {
+            options = PrecisionFile.Apply(options, file);
+            options = options with
+            {
+                WeightBits = choice.WeightBits ?? options.WeightBits,
+                ActivationBits = choice.ActivationBits ?? options.ActivationBits,
+            };
+        }
+
+        return options.Validate();
+    }
+
+    /// <summary>
+    /// --calibration names a method; an existing file there is taken as calibration data, as
+    /// --calibration-data, so that older command lines keep working.
+    /// </summary>
+    private (CalibrationMethod? Method, string? File) CalibrationMethodOrFile(ParseResult parse)
+    {
+        string? value = parse.GetValue(Calibration);
+        if (value is null)
+        {
+            return (null, null);
+        }
+
+        return File.Exists(value) ? (null, value) : (CalibrationMethod.Parse(value), null);
+    }
 
     /// <summary>The calibration set: --calibration, else calibration.npy beside the model, else null.</summary>
     public NdArray? LoadCalibration(ParseResult parse, string modelPath)
     {
-        string? path = parse.GetValue(Calibration);
+        string? path = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
         if (path is null)
         {
             string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "calibration.npy");

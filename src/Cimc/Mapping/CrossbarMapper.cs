@@ -23,23 +23,71 @@ public static class CrossbarMapper
         return new MappedModel(model, geometry, encoding, layers.MoveToImmutable());
     }
 
-    /// <summary>Bits of the stored (non-negative) weight for an encoding.</summary>
+    /// <summary>Bits of the stored weight for an encoding (docs/quantization.md section 6).</summary>
     public static int StoredBits(long weightMax, SignedWeightEncoding encoding) => encoding switch
     {
         SignedWeightEncoding.Differential => IntMath.BitLength(weightMax),
-        _ => IntMath.BitLength(2 * weightMax),
+        SignedWeightEncoding.Offset => IntMath.BitLength(2 * weightMax),
+        _ => IntMath.BitLength(weightMax) + 1,
     };
+
+    /// <summary>One array of cells: which polarity, which shift, and the cell level of a weight.</summary>
+    private sealed record Plane(int Polarity, int Slice, int Shift, Func<long, long> Level);
+
+    /// <summary>The weight planes of an encoding, in the order blocks are laid out.</summary>
+    private static List<Plane> Planes(long qw, SignedWeightEncoding encoding, int cellBits)
+    {
+        long mask = (1L << cellBits) - 1;
+        var planes = new List<Plane>();
+        switch (encoding)
+        {
+            case SignedWeightEncoding.Differential:
+                int slices = IntMath.CeilDiv(IntMath.BitLength(qw), cellBits);
+                foreach (int polarity in new[] { 1, -1 })
+                {
+                    for (int j = 0; j < slices; j++)
+                    {
+                        int shift = cellBits * j;
+                        planes.Add(new Plane(polarity, j, shift, w => (Math.Max(polarity * w, 0) >> shift) & mask));
+                    }
+                }
+
+                break;
+            case SignedWeightEncoding.Offset:
+                for (int j = 0; j < IntMath.CeilDiv(IntMath.BitLength(2 * qw), cellBits); j++)
+                {
+                    int shift = cellBits * j;
+                    planes.Add(new Plane(1, j, shift, w => ((w + qw) >> shift) & mask));
+                }
+
+                break;
+            default:
+                // Two's complement of B bits: the low B-1 bits in positive slices, the sign bit alone
+                // in a slice that counts -2^(B-1).
+                int low = IntMath.BitLength(qw);
+                long lowMask = (1L << low) - 1;
+                int lowSlices = IntMath.CeilDiv(low, cellBits);
+                for (int j = 0; j < lowSlices; j++)
+                {
+                    int shift = cellBits * j;
+                    planes.Add(new Plane(1, j, shift, w => ((w & lowMask) >> shift) & mask));
+                }
+
+                planes.Add(new Plane(-1, lowSlices, low, w => w < 0 ? 1 : 0));
+                break;
+        }
+
+        return planes;
+    }
 
     private static MappedLayer MapLayer(int index, QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding)
     {
         long qw = layer.WeightMax;
-        int storedBits = StoredBits(qw, encoding);
-        int slices = IntMath.CeilDiv(storedBits, g.CellBits);
-        int[] polarities = encoding == SignedWeightEncoding.Differential ? [1, -1] : [1];
+        List<Plane> planes = Planes(qw, encoding, g.CellBits);
+        int polarities = encoding == SignedWeightEncoding.Differential ? 2 : 1;
         int rowBlocks = IntMath.CeilDiv(layer.InFeatures, g.Rows);
         int colBlocks = IntMath.CeilDiv(layer.OutFeatures, g.Cols);
-        int cellMask = (1 << g.CellBits) - 1;
-        var blocks = ImmutableArray.CreateBuilder<CrossbarBlock>(rowBlocks * colBlocks * slices * polarities.Length);
+        var blocks = ImmutableArray.CreateBuilder<CrossbarBlock>(rowBlocks * colBlocks * planes.Count);
 
         // Column block outermost so that consecutive crossbars (placed on the same core) share outputs.
         for (int cb = 0; cb < colBlocks; cb++)
@@ -48,28 +96,23 @@ public static class CrossbarMapper
             for (int rb = 0; rb < rowBlocks; rb++)
             {
                 int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
-                foreach (int polarity in polarities)
+                foreach (Plane plane in planes)
                 {
-                    for (int slice = 0; slice < slices; slice++)
+                    var levels = new byte[g.Rows * g.Cols];
+                    for (int r = 0; r < rowCount; r++)
                     {
-                        var levels = new byte[g.Rows * g.Cols];
-                        for (int r = 0; r < rowCount; r++)
+                        for (int c = 0; c < colCount; c++)
                         {
-                            for (int c = 0; c < colCount; c++)
-                            {
-                                long w = layer.Weights[((colStart + c) * layer.InFeatures) + rowStart + r];
-                                long stored = encoding == SignedWeightEncoding.Offset ? w + qw : Math.Max(polarity * w, 0);
-                                levels[(r * g.Cols) + c] = (byte)((stored >> (g.CellBits * slice)) & cellMask);
-                            }
+                            levels[(r * g.Cols) + c] = (byte)plane.Level(layer.Weights[((colStart + c) * layer.InFeatures) + rowStart + r]);
                         }
-
-                        blocks.Add(new CrossbarBlock(index, rb, cb, polarity, slice, rowStart, rowCount, colStart, colCount, levels));
                     }
+
+                    blocks.Add(new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount, levels));
                 }
             }
         }
 
-        return new MappedLayer(layer, storedBits, slices, polarities.Length, rowBlocks, colBlocks,
+        return new MappedLayer(layer, StoredBits(qw, encoding), planes.Count / polarities, polarities, rowBlocks, colBlocks,
             layer.Input.Bits, layer.EffectiveBias(), blocks.MoveToImmutable());
     }
 }

@@ -4,8 +4,9 @@ using Cimc.Quantization;
 namespace Cimc.Mapping;
 
 /// <summary>
-/// One crossbar's worth of a layer: a row block x column block of one polarity and one weight slice.
-/// Levels are the cell values, row-major over the crossbar's full Rows x Cols (unused cells are 0).
+/// One crossbar's worth of a layer: a row block x column block of one weight slice. Its results are
+/// shifted left by <see cref="Shift"/> and added (Polarity +1) or subtracted (-1). Levels are the cell
+/// values, row-major over the crossbar's full Rows x Cols (unused cells are 0).
 /// </summary>
 public sealed record CrossbarBlock(
     int Layer,
@@ -13,15 +14,12 @@ public sealed record CrossbarBlock(
     int ColBlock,
     int Polarity,
     int Slice,
+    int Shift,
     int RowStart,
     int RowCount,
     int ColStart,
     int ColCount,
-    byte[] Levels)
-{
-    /// <summary>Shift of this slice's results in the shift-and-add: c * slice.</summary>
-    public int Shift(int cellBits) => cellBits * Slice;
-}
+    byte[] Levels);
 
 /// <summary>A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7).</summary>
 public sealed record MappedLayer(

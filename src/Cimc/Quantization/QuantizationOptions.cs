@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Globalization;
 using Cimc.Diagnostics;
 
 namespace Cimc.Quantization;
@@ -17,7 +19,69 @@ public enum SignedWeightEncoding
 
     /// <summary>One array of w + Qw, with the offset times the input sum subtracted digitally.</summary>
     Offset,
+
+    /// <summary>One array of the two's-complement bits; the sign bit's slice counts negatively.</summary>
+    TwosComplement,
 }
+
+/// <summary>How the ADC's step is chosen (docs/quantization.md section 6).</summary>
+public enum AdcRange
+{
+    /// <summary>One step per unit of level x digit; sums beyond 2^a - 1 saturate.</summary>
+    Unit,
+
+    /// <summary>The step is the smallest power of two that covers the largest possible sum: never saturates, rounds.</summary>
+    Full,
+
+    /// <summary>The step is the smallest power of two that covers the largest sum seen on calibration data.</summary>
+    Calibrated,
+}
+
+/// <summary>How activation ranges are found from calibration samples (docs/quantization.md section 2).</summary>
+public abstract record CalibrationMethod
+{
+    public static CalibrationMethod Parse(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        if (t == "minmax")
+        {
+            return new MinMaxCalibration();
+        }
+
+        if (t == "mse")
+        {
+            return new MseCalibration();
+        }
+
+        if (t.StartsWith("percentile:", StringComparison.Ordinal)
+            && double.TryParse(t["percentile:".Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p > 50 && p <= 100)
+        {
+            return new PercentileCalibration(p);
+        }
+
+        throw new CimcException("bad-option", "--calibration", $"unknown calibration '{text}'; expected minmax, percentile:P (50 < P <= 100) or mse");
+    }
+}
+
+public sealed record MinMaxCalibration : CalibrationMethod
+{
+    public override string ToString() => "minmax";
+}
+
+/// <summary>Clips at the P-th percentile (and the (100-P)-th below).</summary>
+public sealed record PercentileCalibration(double Percentile) : CalibrationMethod
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"percentile:{Percentile}");
+}
+
+/// <summary>Chooses the clipping range that minimizes the mean squared quantization error.</summary>
+public sealed record MseCalibration : CalibrationMethod
+{
+    public override string ToString() => "mse";
+}
+
+/// <summary>Bits for one layer, overriding the global ones (mixed precision).</summary>
+public sealed record LayerPrecision(int? WeightBits, int? ActivationBits);
 
 /// <summary>The quantization scheme; docs/quantization.md defines each choice exactly.</summary>
 public sealed record QuantizationOptions(
@@ -26,26 +90,65 @@ public sealed record QuantizationOptions(
     Granularity Granularity = Granularity.PerChannel,
     SignedWeightEncoding SignedWeights = SignedWeightEncoding.Differential)
 {
+    public CalibrationMethod Calibration { get; init; } = new MinMaxCalibration();
+
+    /// <summary>Activations use the full code range with a zero point (asymmetric) instead of a symmetric range.</summary>
+    public bool AsymmetricActivations { get; init; }
+
+    public AdcRange AdcRange { get; init; } = AdcRange.Unit;
+
+    /// <summary>Crossbar rows activated per read; 0 means all rows of the crossbar.</summary>
+    public int RowsPerRead { get; init; }
+
+    /// <summary>Per-layer bits by layer name or by index ("0", "1", ...).</summary>
+    public ImmutableDictionary<string, LayerPrecision> PerLayer { get; init; } = ImmutableDictionary<string, LayerPrecision>.Empty;
+
+    /// <summary>Weight and input-activation bits of layer <paramref name="index"/> named <paramref name="name"/>.</summary>
+    public (int WeightBits, int ActivationBits) BitsFor(int index, string name)
+    {
+        LayerPrecision? p = PerLayer.GetValueOrDefault(name) ?? PerLayer.GetValueOrDefault(index.ToString(CultureInfo.InvariantCulture));
+        return (p?.WeightBits ?? WeightBits, p?.ActivationBits ?? ActivationBits);
+    }
+
     public QuantizationOptions Validate()
     {
-        if (WeightBits is < 1 or > 16)
+        CheckBits("--weight-bits", WeightBits);
+        CheckBits("--activation-bits", ActivationBits);
+        foreach ((string layer, LayerPrecision p) in PerLayer)
         {
-            throw new CimcException("bad-option", "--weight-bits", $"must be between 1 and 16 (got {WeightBits})");
+            if (p.WeightBits is int w)
+            {
+                CheckBits($"--precision: layer '{layer}' weight_bits", w);
+            }
+
+            if (p.ActivationBits is int a)
+            {
+                CheckBits($"--precision: layer '{layer}' activation_bits", a);
+            }
         }
 
-        if (ActivationBits is < 1 or > 16)
+        if (RowsPerRead < 0)
         {
-            throw new CimcException("bad-option", "--activation-bits", $"must be between 1 and 16 (got {ActivationBits})");
+            throw new CimcException("bad-option", "--rows-per-read", $"must be at least 1 (got {RowsPerRead})");
         }
 
         return this;
+    }
+
+    private static void CheckBits(string where, int bits)
+    {
+        if (bits is < 1 or > 16)
+        {
+            throw new CimcException("bad-option", where, $"must be between 1 and 16 (got {bits})");
+        }
     }
 
     public static SignedWeightEncoding ParseEncoding(string text) => text.ToLowerInvariant() switch
     {
         "differential" => SignedWeightEncoding.Differential,
         "offset" => SignedWeightEncoding.Offset,
-        _ => throw new CimcException("bad-option", "--signed-weights", $"unknown encoding '{text}'; expected differential or offset"),
+        "twos-complement" or "twos_complement" => SignedWeightEncoding.TwosComplement,
+        _ => throw new CimcException("bad-option", "--signed-weights", $"unknown encoding '{text}'; expected differential, offset or twos-complement"),
     };
 
     public static Granularity ParseGranularity(string text) => text.ToLowerInvariant() switch
@@ -53,5 +156,20 @@ public sealed record QuantizationOptions(
         "per-tensor" => Granularity.PerTensor,
         "per-channel" => Granularity.PerChannel,
         _ => throw new CimcException("bad-option", "--granularity", $"unknown granularity '{text}'; expected per-tensor or per-channel"),
+    };
+
+    public static AdcRange ParseAdcRange(string text) => text.ToLowerInvariant() switch
+    {
+        "unit" => AdcRange.Unit,
+        "full" => AdcRange.Full,
+        "calibrated" => AdcRange.Calibrated,
+        _ => throw new CimcException("bad-option", "--adc-range", $"unknown ADC range '{text}'; expected unit, full or calibrated"),
+    };
+
+    public static string EncodingName(SignedWeightEncoding e) => e switch
+    {
+        SignedWeightEncoding.Differential => "differential",
+        SignedWeightEncoding.Offset => "offset",
+        _ => "twos-complement",
     };
 }

@@ -15,13 +15,23 @@ public sealed record ActivationQuant(double Scale, long ZeroPoint, long Max)
 
     public double Dequantize(long code) => Scale * (code - ZeroPoint);
 
-    /// <summary>Scale and zero point for a calibrated range (docs/quantization.md section 2).</summary>
-    public static ActivationQuant ForRange(Range range, int bits)
+    /// <summary>
+    /// Scale and zero point for a calibrated range (docs/quantization.md section 2): unsigned when the
+    /// range is non-negative, else symmetric around a zero point, or asymmetric over all 2^b codes.
+    /// </summary>
+    public static ActivationQuant ForRange(Range range, int bits, bool asymmetric = false)
     {
+        long full = (1L << bits) - 1;
         if (range.Min >= 0)
         {
-            long max = (1L << bits) - 1;
-            return new ActivationQuant(range.Max > 0 ? range.Max / max : 1.0, 0, max);
+            return new ActivationQuant(range.Max > 0 ? range.Max / full : 1.0, 0, full);
+        }
+
+        if (asymmetric)
+        {
+            double lo = Math.Min(range.Min, 0), hi = Math.Max(range.Max, 0);
+            double scale = (hi - lo) / full;
+            return new ActivationQuant(scale, IntMath.Clamp(IntMath.Round(-lo / scale), 0, full), full);
         }
 
         long q = IntMath.SymmetricMax(bits);
@@ -51,6 +61,12 @@ public sealed record QuantizedLayer(
     ActivationQuant? Output,
     bool IsLast)
 {
+    /// <summary>ADC step is 2^AdcShift units (docs/quantization.md section 6); 0 for a unit step.</summary>
+    public int AdcShift { get; init; }
+
+    /// <summary>Crossbar rows activated per read; 0 means all rows of the crossbar.</summary>
+    public int RowsPerRead { get; init; }
+
     /// <summary>Qw: the largest weight magnitude.</summary>
     public long WeightMax => IntMath.SymmetricMax(WeightBits);
 

@@ -13,13 +13,19 @@ public static class Quantizer
     public static QuantizedModel Quantize(LayerChain chain, NdArray calibration, QuantizationOptions options)
     {
         options.Validate();
-        ImmutableArray<LayerRanges> ranges = Calibration.MinMax(chain, calibration);
-        var layers = ImmutableArray.CreateBuilder<QuantizedLayer>(chain.Layers.Length);
-        ActivationQuant input = ActivationQuant.ForRange(ranges[0].Input, options.ActivationBits);
-        for (int l = 0; l < chain.Layers.Length; l++)
+        ImmutableArray<LayerSamples> samples = Calibration.Collect(chain, calibration);
+        int count = chain.Layers.Length;
+
+        // A layer's activation bits are those of its input (what its DACs stream); its output takes
+        // the next layer's, and the last layer keeps its own.
+        var bits = Enumerable.Range(0, count).Select(l => options.BitsFor(l, chain.Layers[l].Name)).ToArray();
+        var layers = ImmutableArray.CreateBuilder<QuantizedLayer>(count);
+        ActivationQuant input = Quantize(samples[0].Input, bits[0].ActivationBits, options);
+        for (int l = 0; l < count; l++)
         {
-            bool isLast = l == chain.Layers.Length - 1;
-            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], ranges[l], input, options, isLast);
+            bool isLast = l == count - 1;
+            int outputBits = isLast ? bits[l].ActivationBits : bits[l + 1].ActivationBits;
+            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], samples[l], input, bits[l].WeightBits, outputBits, options, isLast);
             layers.Add(layer);
             input = layer.Output ?? input;
         }
@@ -27,10 +33,13 @@ public static class Quantizer
         return new QuantizedModel(chain.Name, options, layers.MoveToImmutable(), chain.SoftmaxAtEnd);
     }
 
-    private static QuantizedLayer QuantizeLayer(ChainLayer layer, LayerRanges range, ActivationQuant input, QuantizationOptions options, bool isLast)
+    private static ActivationQuant Quantize(float[] values, int bits, QuantizationOptions options) =>
+        ActivationQuant.ForRange(Calibration.RangeOf(values, options.Calibration, bits, options.AsymmetricActivations), bits, options.AsymmetricActivations);
+
+    private static QuantizedLayer QuantizeLayer(ChainLayer layer, LayerSamples samples, ActivationQuant input, int weightBits, int outputBits, QuantizationOptions options, bool isLast)
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
-        long qw = IntMath.SymmetricMax(options.WeightBits);
+        long qw = IntMath.SymmetricMax(weightBits);
         ReadOnlySpan<float> w = layer.Dense.Weight.Span;
 
         // Weight scales: per tensor or per output row.
@@ -73,7 +82,7 @@ public static class Quantizer
         }
 
         var common = new QuantizedLayer(
-            layer.Name, inF, outF, [.. weights], options.WeightBits, [.. scales], [.. bias], input,
+            layer.Name, inF, outF, [.. weights], weightBits, [.. scales], [.. bias], input,
             layer.Activation, layer.Alpha, [], null, [], null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)
@@ -81,13 +90,13 @@ public static class Quantizer
             return common;
         }
 
-        ActivationQuant output = ActivationQuant.ForRange(range.Output, options.ActivationBits);
+        ActivationQuant output = Quantize(samples.Output, outputBits, options);
         if (!layer.UsesLookupTable)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
         }
 
-        ActivationQuant pre = ActivationQuant.ForRange(range.PreActivation, options.ActivationBits);
+        ActivationQuant pre = Quantize(samples.PreActivation, outputBits, options);
         var lut = new long[pre.Max + 1];
         for (long t = 0; t <= pre.Max; t++)
         {

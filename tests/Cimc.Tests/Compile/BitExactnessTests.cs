@@ -18,6 +18,33 @@ public sealed class BitExactnessTests
     internal sealed record DesignPoint(int[] Widths, string[] Activations, int Rows, int Cols, int CellBits, int DacBits, int AdcBits,
         int WeightBits, int ActivationBits, SignedWeightEncoding Encoding, Granularity Granularity, int Seed)
     {
+        /// <summary>The scheme choices beyond bits and encoding, also drawn from the seed.</summary>
+        public QuantizationOptions Options()
+        {
+            var rng = new Random(Seed ^ 0x5eed);
+            CalibrationMethod calibration = rng.Next(3) switch
+            {
+                0 => new MinMaxCalibration(),
+                1 => new PercentileCalibration(90 + (rng.NextDouble() * 10)),
+                _ => new MseCalibration(),
+            };
+            var perLayer = System.Collections.Immutable.ImmutableDictionary.CreateBuilder<string, LayerPrecision>();
+            for (int l = 0; l < Activations.Length; l++)
+            {
+                if (rng.Next(2) == 0)
+                {
+                    perLayer[l.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new LayerPrecision(rng.Next(1, 17), rng.Next(1, 17));
+                }
+            }
+
+            return new QuantizationOptions(WeightBits, ActivationBits, Granularity, Encoding)
+            {
+                Calibration = calibration,
+                AsymmetricActivations = rng.Next(2) == 0,
+                PerLayer = perLayer.ToImmutable(),
+            };
+        }
+
         public static DesignPoint From(int seed, int maxWidth)
         {
             var rng = new Random(seed);
@@ -26,7 +53,7 @@ public sealed class BitExactnessTests
             string[] acts = [.. Enumerable.Range(0, layers).Select(_ => new[] { "relu", "none", "sigmoid", "tanh", "leaky" }[rng.Next(5)])];
             int rows = 16 << rng.Next(0, 6), cols = 16 << rng.Next(0, 6);
             return new DesignPoint(widths, acts, Math.Min(rows, 512), Math.Min(cols, 512), rng.Next(1, 5), rng.Next(1, 5), rng.Next(1, 13),
-                rng.Next(1, 17), rng.Next(1, 17), rng.Next(2) == 0 ? SignedWeightEncoding.Differential : SignedWeightEncoding.Offset,
+                rng.Next(1, 17), rng.Next(1, 17), (SignedWeightEncoding)rng.Next(3),
                 rng.Next(2) == 0 ? Granularity.PerChannel : Granularity.PerTensor, seed);
         }
 
@@ -80,7 +107,7 @@ public sealed class BitExactnessTests
     {
         (Graph graph, NdArray calibration, NdArray inputs) = p.Network();
         Architecture arch = p.Architecture();
-        var options = new QuantizationOptions(p.WeightBits, p.ActivationBits, p.Granularity, p.Encoding);
+        QuantizationOptions options = p.Options();
         Compilation c = Compiler.Compile(graph, arch, options, calibration);
 
         // The simulator runs the program as read back from its binary form.

@@ -147,18 +147,19 @@ public static class GoldenModel
         int inF = layer.InFeatures, outF = layer.OutFeatures;
         long qw = Contract.Q(layer.WeightBits);
         bool differential = encoding == SignedWeightEncoding.Differential;
+        bool offset = encoding == SignedWeightEncoding.Offset;
 
-        // Stored weight width and slices; input bits and slices.
-        int storedBits = differential ? Contract.BitLen(qw) : Contract.BitLen(2 * qw);
-        int weightSlices = Contract.CeilDiv(storedBits, xbar.CellBits);
+        // Input bits and slices; the ADC's step 2^s and rows per read (section 6).
         int inputBits = Math.Max(1, Contract.BitLen(layer.Input.Max));
         int inputSlices = Contract.CeilDiv(inputBits, xbar.DacBits);
         int rowBlocks = Contract.CeilDiv(inF, xbar.Rows);
+        int rowsPerRead = layer.RowsPerRead > 0 && layer.RowsPerRead < xbar.Rows ? layer.RowsPerRead : xbar.Rows;
+        int step = layer.AdcShift;
         long cellMask = (1L << xbar.CellBits) - 1, digitMask = (1L << xbar.DacBits) - 1;
         long adcMax = (1L << xbar.AdcBits) - 1;
 
-        // The stored (non-negative) weights of each polarity.
-        var polarities = new List<(int Sign, long[] Stored)>();
+        // The stored (non-negative) weights of each array: its sign, its slices and the shift of its first slice.
+        var polarities = new List<(int Sign, long[] Stored, int Slices, int BaseShift)>();
         if (differential)
         {
             long[] plus = new long[outF * inF], minus = new long[outF * inF];
@@ -169,10 +170,11 @@ public static class GoldenModel
                 minus[k] = Math.Max(-w, 0);
             }
 
-            polarities.Add((+1, plus));
-            polarities.Add((-1, minus));
+            int slices = Contract.CeilDiv(Contract.BitLen(qw), xbar.CellBits);
+            polarities.Add((+1, plus, slices, 0));
+            polarities.Add((-1, minus, slices, 0));
         }
-        else
+        else if (offset)
         {
             long[] shifted = new long[outF * inF];
             for (int k = 0; k < shifted.Length; k++)
@@ -180,7 +182,23 @@ public static class GoldenModel
                 shifted[k] = CheckedWeight(layer, k, qw) + qw;
             }
 
-            polarities.Add((+1, shifted));
+            polarities.Add((+1, shifted, Contract.CeilDiv(Contract.BitLen(2 * qw), xbar.CellBits), 0));
+        }
+        else
+        {
+            // Two's complement in B = bitlen(Qw) + 1 bits: w = low - 2^(B-1) * sign.
+            int lowBits = Contract.BitLen(qw);
+            long[] low = new long[outF * inF], sign = new long[outF * inF];
+            for (int k = 0; k < low.Length; k++)
+            {
+                long w = CheckedWeight(layer, k, qw);
+                long pattern = w < 0 ? w + (1L << (lowBits + 1)) : w;
+                low[k] = pattern & ((1L << lowBits) - 1);
+                sign[k] = pattern >> lowBits;
+            }
+
+            polarities.Add((+1, low, Contract.CeilDiv(lowBits, xbar.CellBits), 0));
+            polarities.Add((-1, sign, 1, lowBits));
         }
 
         var result = new CrossbarSum[outF];
@@ -190,28 +208,33 @@ public static class GoldenModel
             for (int rb = 0; rb < rowBlocks; rb++)
             {
                 int first = xbar.Rows * rb, end = Math.Min(inF, xbar.Rows * (rb + 1));
-                foreach ((int sign, long[] stored) in polarities)
+                foreach ((int sign, long[] stored, int weightSlices, int baseShift) in polarities)
                 {
                     for (int j = 0; j < weightSlices; j++)
                     {
                         for (int k = 0; k < inputSlices; k++)
                         {
-                            long sum = 0;
-                            for (int i = first; i < end; i++)
+                            for (int group = first; group < end; group += rowsPerRead)
                             {
-                                long slice = (stored[(o * inF) + i] >> (xbar.CellBits * j)) & cellMask;
-                                long digit = (inputCodes[i] >> (xbar.DacBits * k)) & digitMask;
-                                sum = checked(sum + (slice * digit));
-                            }
+                                long sum = 0;
+                                for (int i = group; i < Math.Min(end, group + rowsPerRead); i++)
+                                {
+                                    long slice = (stored[(o * inF) + i] >> (xbar.CellBits * j)) & cellMask;
+                                    long digit = (inputCodes[i] >> (xbar.DacBits * k)) & digitMask;
+                                    sum = checked(sum + (slice * digit));
+                                }
 
-                            Int128 converted = (Int128)Math.Min(sum, adcMax) << ((xbar.CellBits * j) + (xbar.DacBits * k));
-                            if (sign > 0)
-                            {
-                                positive += converted;
-                            }
-                            else
-                            {
-                                negative += converted;
+                                // The ADC counts steps of 2^s, rounding half up, and saturates at 2^a - 1 steps.
+                                long steps = step == 0 ? sum : (sum + (1L << (step - 1))) >> step;
+                                Int128 converted = (Int128)Math.Min(steps, adcMax) << (step + baseShift + (xbar.CellBits * j) + (xbar.DacBits * k));
+                                if (sign > 0)
+                                {
+                                    positive += converted;
+                                }
+                                else
+                                {
+                                    negative += converted;
+                                }
                             }
                         }
                     }
@@ -219,7 +242,7 @@ public static class GoldenModel
             }
 
             Int128 correction = 0;
-            if (!differential)
+            if (offset)
             {
                 for (int i = 0; i < inF; i++)
                 {
@@ -354,9 +377,11 @@ public static class GoldenModel
             throw Contradiction(layer, "has weights, bias or scales of the wrong length");
         }
 
-        if (layer.WeightBits != model.Options.WeightBits)
+        // Mixed precision: a layer's bits come from the per-layer table, else the global option.
+        int expectedBits = model.Options.BitsFor(l, layer.Name).WeightBits;
+        if (layer.WeightBits != expectedBits)
         {
-            throw Contradiction(layer, $"has {layer.WeightBits}-bit weights but the options say {model.Options.WeightBits}");
+            throw Contradiction(layer, $"has {layer.WeightBits}-bit weights but the options say {expectedBits}");
         }
 
         if (l > 0 && model.Layers[l - 1].Output != layer.Input)

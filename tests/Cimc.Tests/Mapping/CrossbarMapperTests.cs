@@ -35,6 +35,8 @@ public sealed class CrossbarMapperTests
     [InlineData(100, 10, 16, 32, 1, 4, SignedWeightEncoding.Differential)]
     [InlineData(1500, 3, 512, 64, 3, 7, SignedWeightEncoding.Offset)]
     [InlineData(5, 1, 16, 16, 4, 1, SignedWeightEncoding.Differential)]
+    [InlineData(300, 70, 64, 32, 2, 8, SignedWeightEncoding.TwosComplement)]
+    [InlineData(17, 9, 16, 16, 3, 1, SignedWeightEncoding.TwosComplement)]
     public void Crossbar_count_equals_the_documented_formula(int inF, int outF, int rows, int cols, int cellBits, int weightBits, SignedWeightEncoding encoding)
     {
         (Graph graph, NdArray calibration) = RandomMlp(inF + outF, inF, outF);
@@ -42,17 +44,22 @@ public sealed class CrossbarMapperTests
         MappedModel mapped = CrossbarMapper.Map(q, new CrossbarGeometry(rows, cols, cellBits, 1, 8));
 
         long qw = Math.Max(1, (1L << (weightBits - 1)) - 1);
-        long stored = encoding == SignedWeightEncoding.Differential ? qw : 2 * qw;
-        int storedBits = 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)stored);
-        int slices = (storedBits + cellBits - 1) / cellBits;
-        int polarities = encoding == SignedWeightEncoding.Differential ? 2 : 1;
-        int expected = ((inF + rows - 1) / rows) * ((outF + cols - 1) / cols) * slices * polarities;
+        static int BitLen(long v) => 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)v);
+        int planes = encoding switch
+        {
+            SignedWeightEncoding.Differential => 2 * ((BitLen(qw) + cellBits - 1) / cellBits),
+            SignedWeightEncoding.Offset => (BitLen(2 * qw) + cellBits - 1) / cellBits,
+            _ => ((BitLen(qw) + cellBits - 1) / cellBits) + 1,
+        };
+        int expected = ((inF + rows - 1) / rows) * ((outF + cols - 1) / cols) * planes;
         Assert.Equal(expected, mapped.Layers[0].Crossbars);
     }
 
     [Theory]
     [InlineData(SignedWeightEncoding.Differential, 2)]
     [InlineData(SignedWeightEncoding.Offset, 3)]
+    [InlineData(SignedWeightEncoding.TwosComplement, 2)]
+    [InlineData(SignedWeightEncoding.TwosComplement, 3)]
     public void Slices_recombine_to_the_quantized_weights(SignedWeightEncoding encoding, int cellBits)
     {
         (Graph graph, NdArray calibration) = RandomMlp(3, 40, 20);
@@ -68,7 +75,7 @@ public sealed class CrossbarMapperTests
                 {
                     int level = b.Levels[(r * g.Cols) + c];
                     Assert.InRange(level, 0, (1 << cellBits) - 1);
-                    rebuilt[((b.ColStart + c) * 40) + b.RowStart + r] += b.Polarity * ((long)level << (cellBits * b.Slice));
+                    rebuilt[((b.ColStart + c) * 40) + b.RowStart + r] += b.Polarity * ((long)level << b.Shift);
                 }
             }
         }
