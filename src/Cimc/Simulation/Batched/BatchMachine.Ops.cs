@@ -19,12 +19,23 @@ internal sealed partial class BatchMachine
             Span<long> y = Rows(slot, dst + i, 1);
             for (int b = 0; b < n; b++)
             {
-                y[b] = Requant(x[b], m[b], r[b], zp[b], lo[b], hi[b]);
+                long xb = x[b], mb = m[b], rb = r[b], z = zp[b], l = lo[b], h = hi[b];
+                // The common case in 64 bits: |x| <= 2^31, 0 <= m <= 2^31, r <= 62, |zp| <= 2^61 cannot overflow.
+                if ((ulong)mb <= 1UL << 31 && (ulong)rb <= 62 && (ulong)unchecked(xb + (1L << 31)) <= 1UL << 32 &&
+                    (ulong)unchecked(z + (1L << 61)) <= 1UL << 62 && l <= h)
+                {
+                    long v = (((xb * mb) + ((1L << (int)rb) >> 1)) >> (int)rb) + z;
+                    y[b] = v < l ? l : v > h ? h : v;
+                }
+                else
+                {
+                    y[b] = Requant(xb, mb, rb, z, l, h);
+                }
             }
         }
     }
 
-    /// <summary>clamp(((x * m + round) >> r) + zp, lo, hi) exactly; in 64 bits when the product cannot overflow.</summary>
+    /// <summary>clamp(((x * m + round) >> r) + zp, lo, hi) exactly in 128 bits, as the reference computes it.</summary>
     private static long Requant(long x, long m, long r, long zp, long lo, long hi)
     {
         if (m < 0 || r < 0 || r > 126 || lo > hi)
@@ -32,29 +43,13 @@ internal sealed partial class BatchMachine
             throw new BatchFallbackException("vrequant parameters");
         }
 
-        Int128 v;
-        if (m <= 1L << 31 && x >= -(1L << 31) && x <= 1L << 31 && r <= 62)
+        Int128 v = (Int128)x * m;
+        if (r > 0)
         {
-            // |x * m| <= 2^62 and the rounding term <= 2^61: no 64-bit overflow, and >> is a floor.
-            long w = x * m;
-            if (r > 0)
-            {
-                w += 1L << (int)(r - 1);
-            }
-
-            v = (Int128)(w >> (int)r) + zp;
-        }
-        else
-        {
-            v = (Int128)x * m;
-            if (r > 0)
-            {
-                v += Int128.One << (int)(r - 1);
-            }
-
-            v = (v >> (int)r) + zp;
+            v += Int128.One << (int)(r - 1);
         }
 
+        v = (v >> (int)r) + zp;
         return v < lo ? lo : v > hi ? hi : (long)v;
     }
 

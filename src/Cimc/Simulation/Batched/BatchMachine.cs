@@ -27,7 +27,7 @@ internal sealed partial class BatchMachine
     private readonly long[][] _buffers;
     private readonly int[] _pc;
     private readonly CoreState[] _state;
-    private readonly Dictionary<long, Queue<long[]>> _channels = [];
+    private readonly Dictionary<long, Queue<(long[] Message, int Length)>> _channels = [];
     private readonly BatchScratch _scratch = new();
     private int _n;
     private long _executed;
