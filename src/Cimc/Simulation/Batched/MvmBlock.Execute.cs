@@ -13,13 +13,20 @@ internal sealed partial class MvmBlock
     /// </summary>
     public void Execute(Span<long> mem, int n, int adcBits, BatchScratch scratch)
     {
-        // A copy: the serial members and corrections read inputs after the product wrote outputs.
-        Span<long> x = scratch.Inputs(Rows * n);
-        mem.Slice(Src * n, Rows * n).CopyTo(x);
+        ReadOnlySpan<long> x = mem.Slice(Src * n, Rows * n);
         CheckRange(x, Ibits);
         if (Rows == 0 || Cols == 0)
         {
             return;
+        }
+
+        bool perSample = Corrected.Length > 0 || Serial.Length > 0;
+        if (perSample)
+        {
+            // A copy: the serial members and corrections read inputs after the product wrote outputs.
+            Span<long> copy = scratch.Inputs(Rows * n);
+            x.CopyTo(copy);
+            x = copy;
         }
 
         if (Packed is not null && MinShift < 64)
@@ -29,7 +36,7 @@ internal sealed partial class MvmBlock
             FloatGemm.MultiplyAdd(Packed, Rows, Cols, packed, n, mem, Dst, MinShift);
         }
 
-        if (Corrected.Length == 0 && Serial.Length == 0)
+        if (!perSample)
         {
             return;
         }
