@@ -75,6 +75,9 @@ public static class CliApp
         root.Subcommands.Add(DisasmCommand.Create(context));
         root.Subcommands.Add(CompileCommand.Create(context));
         root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(SearchPrecisionCommand.Create(context));
+        root.Subcommands.Add(SimulateCommand.Create(context));
+        root.Subcommands.Add(ReportCommand.Create(context));
         return root;
     }
 }

@@ -49,13 +49,9 @@ public static class Compiler
             return result;
         }
 
+        // A model that carries its own quantization (QDQ) may need no calibration samples; the
+        // quantizer says so when one is missing.
         LayerChain chain = LayerChain.FromGraph(graph);
-        if (calibration is null)
-        {
-            throw new CimcException("no-calibration", "--calibration",
-                "quantization needs calibration samples: pass --calibration FILE (.npy, .csv or IDX of sample inputs) or put calibration.npy beside the model");
-        }
-
         QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
         result = result with { Chain = chain, Quantized = quantized };
         if (stopAfter == CompileStage.Quantized)
@@ -64,7 +60,9 @@ public static class Compiler
         }
 
         MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
-        IReadOnlyList<long[][]>? codes = options.AdcRange == AdcRange.Calibrated ? AdcRangeSelection.LayerInputCodes(chain, quantized, calibration) : null;
+        IReadOnlyList<long[][]>? codes = options.AdcRange != AdcRange.Calibrated ? null
+            : calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
+            : AdcRangeSelection.LayerInputCodes(chain, quantized, calibration);
         mapped = AdcRangeSelection.Apply(mapped, options, codes);
         PlacedModel placed = Placer.Place(mapped, Shape(arch));
         result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };

@@ -8,6 +8,8 @@ namespace Cimc.Architectures;
 /// tile, crossbars in each core. Every layer's weights stay resident in crossbars, so these
 /// numbers bound what fits. Loaded from JSON (<see cref="ArchitectureJson"/>), checked by
 /// <see cref="ArchitectureValidator"/>; <see cref="Sources"/> says where each figure comes from.
+/// <see cref="Costs"/> (optional in a file) holds energy, latency and area per component; the
+/// performance model (src/Cimc/Performance) refuses an architecture without it.
 /// </summary>
 public sealed record Architecture(
     string Name,
@@ -17,7 +19,8 @@ public sealed record Architecture(
     TileSpec Tile,
     CoreSpec Core,
     PrecisionSpec DefaultPrecision,
-    SourceMap Sources)
+    SourceMap Sources,
+    CostSpec? Costs = null)
 {
     /// <summary>Length of one clock cycle in nanoseconds.</summary>
     public double CycleNs => 1.0 / ClockGhz;

@@ -15,7 +15,7 @@ namespace Cimc.Architectures;
 public static class ArchitectureJson
 {
     // The schema's shape, in the order Write emits it; reading, writing and the sources check all use it.
-    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "sources"];
+    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "costs", "sources"];
     private static readonly string[] ChipKeys = ["tiles", "mesh", "noc"];
     private static readonly string[] MeshKeys = ["width", "height"];
     private static readonly string[] NocKeys = ["link_bits", "hop_latency_cycles", "tiles_per_router"];
@@ -117,6 +117,11 @@ public static class ArchitectureJson
             w.WriteString("signed_weights", SignedWeightsName(arch.DefaultPrecision.SignedWeights));
             w.WriteEndObject();
 
+            if (arch.Costs is not null)
+            {
+                CostJson.Write(w, arch.Costs);
+            }
+
             w.WriteStartObject("sources");
             foreach ((string key, string text) in arch.Sources)
             {
@@ -165,7 +170,8 @@ public static class ArchitectureJson
                 core.Int("vector_lanes"),
                 core.Int("local_memory_words")),
             new PrecisionSpec(precision.Int("weight_bits"), precision.Int("activation_bits"), ParseSignedWeights(precision.String("signed_weights"))),
-            root.Has("sources") ? new SourceMap(root.StringMap("sources")) : SourceMap.Empty);
+            root.Has("sources") ? new SourceMap(root.StringMap("sources")) : SourceMap.Empty,
+            root.Has("costs") ? CostJson.Read(root.Object("costs", [.. CostJson.Groups.Select(g => g.Key)])) : null);
 
         SignedWeights ParseSignedWeights(string value) => value switch
         {
@@ -187,7 +193,8 @@ public static class ArchitectureJson
     {
         var paths = new List<string>();
         void Add(string prefix, string[] keys) => paths.AddRange(keys.Select(k => prefix.Length == 0 ? k : $"{prefix}.{k}"));
-        Add("", RootKeys.Where(k => k != "sources").ToArray());
+        Add("", RootKeys.Where(k => k is not "sources" and not "costs").ToArray());
+        paths.AddRange(CostJson.KeyPaths());
         Add("chip", ChipKeys);
         Add("chip.mesh", MeshKeys);
         Add("chip.noc", NocKeys);

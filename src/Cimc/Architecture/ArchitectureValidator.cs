@@ -80,6 +80,11 @@ public static class ArchitectureValidator
             throw Error("chip.tiles", $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores x {arch.Core.Crossbars} crossbars exceeds the limit of {1 << 24} crossbars");
         }
 
+        if (arch.Costs is not null)
+        {
+            CostJson.Validate(arch.Costs);
+        }
+
         foreach ((string key, string text) in arch.Sources)
         {
             if (key != "general" && !ArchitectureJson.KeyPaths.Contains(key))

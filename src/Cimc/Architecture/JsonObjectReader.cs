@@ -44,6 +44,18 @@ internal sealed class JsonObjectReader
 
     public JsonObjectReader Object(string key, IReadOnlyList<string> allowed) => new(Get(key), Key(key), allowed);
 
+    /// <summary>An array of objects, each read strictly with <paramref name="allowed"/> keys; paths are <c>key[i].field</c>.</summary>
+    public IReadOnlyList<JsonObjectReader> Objects(string key, IReadOnlyList<string> allowed)
+    {
+        JsonElement value = Get(key);
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw Error(Key(key), $"must be an array (got {Kind(value)})");
+        }
+
+        return [.. value.EnumerateArray().Select((e, i) => new JsonObjectReader(e, $"{Key(key)}[{i}]", allowed))];
+    }
+
     public string String(string key)
     {
         JsonElement value = Get(key);

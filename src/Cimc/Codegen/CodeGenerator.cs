@@ -69,7 +69,7 @@ public static class CodeGenerator
             {
                 CrossbarBlock b = pb.Block;
                 Stream(pb.Core).Add(Instruction.Mvm(pb.Crossbar, mem.Input + b.RowStart, mem.Acc + b.ColStart,
-                    b.RowCount, b.ColCount, layer.Mapped.InputBits, b.Shift, b.Polarity < 0));
+                    b.RowCount, b.ColCount, layer.Mapped.InputBits, b.Shift, b.Polarity < 0, q.RowsPerRead, q.AdcShift));
             }
 
             // 3. Partial sums travel to the lead, which adds them.

@@ -33,7 +33,8 @@ public static class GraphPrinter
 
     private static string Attributes(Op op) => op switch
     {
-        Dense d => $"[out={d.OutFeatures}, in={d.InFeatures}, bias={(d.Bias is null ? "no" : "yes")}]",
+        Dense d => $"[out={d.OutFeatures}, in={d.InFeatures}, bias={(d.Bias is null ? "no" : "yes")}{IntegerWeights(d.Quantized)}]",
+        FakeQuant q => string.Create(CultureInfo.InvariantCulture, $"[scale={q.Scale:R}, zero_point={q.ZeroPoint}, range=[{q.QMin},{q.QMax}]]"),
         LeakyRelu l => $"[alpha={l.Alpha.ToString("R", CultureInfo.InvariantCulture)}]",
         Softmax s => $"[axis={s.Axis}]",
         Flatten f => $"[axis={f.Axis}]",
@@ -41,4 +42,7 @@ public static class GraphPrinter
         Relu or Sigmoid or Tanh or Identity => "",
         _ => throw new InvalidOperationException($"printer has no case for {op.GetType().Name}"),
     };
+
+    private static string IntegerWeights(IntegerWeights? q) => q is null ? ""
+        : $", weights=int[{q.QMin},{q.QMax}] {(q.PerChannel ? "per-channel" : "per-tensor")}";
 }

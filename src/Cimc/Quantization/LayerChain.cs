@@ -14,8 +14,13 @@ public enum ActivationKind
     Tanh,
 }
 
-/// <summary>One dense layer and the activation that follows it.</summary>
-public sealed record ChainLayer(string Name, Dense Dense, ActivationKind Activation, float Alpha)
+/// <summary>
+/// One dense layer and the activation that follows it. The quantization the file gave the layer's
+/// input, pre-activation and output (a <see cref="FakeQuant"/> at that point of the graph) rides
+/// along; the quantizer prefers it to calibrated ranges (docs/quantization.md section 8).
+/// </summary>
+public sealed record ChainLayer(string Name, Dense Dense, ActivationKind Activation, float Alpha,
+    FakeQuant? InputQuant = null, FakeQuant? PreActivationQuant = null, FakeQuant? OutputQuant = null)
 {
     /// <summary>Activations computed by a lookup table over the quantized pre-activation.</summary>
     public bool UsesLookupTable => Activation is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
@@ -24,7 +29,9 @@ public sealed record ChainLayer(string Name, Dense Dense, ActivationKind Activat
 /// <summary>
 /// A float graph canonicalized to Dense + activation pairs (docs/quantization.md section 1).
 /// Before: flatten -> dense -> relu -> dropout -> dense -> softmax. After: [dense+relu, dense+none],
-/// softmax applied by the host.
+/// softmax applied by the host. A fake_quant becomes the quantization of the point where it sits:
+/// before the first dense, the network input; after a dense, its output, or its pre-activation
+/// once an activation follows; after an activation, the layer's output (and the next layer's input).
 /// </summary>
 public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, bool SoftmaxAtEnd)
 {
@@ -38,6 +45,7 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
         IReadOnlyDictionary<string, TensorType> types = ShapeInference.Infer(graph);
         var layers = ImmutableArray.CreateBuilder<ChainLayer>();
         bool softmaxAtEnd = false;
+        FakeQuant? inputQuant = null;
         for (int n = 0; n < graph.Nodes.Length; n++)
         {
             Node node = graph.Nodes[n];
@@ -50,7 +58,14 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
             switch (node.Op)
             {
                 case Dense dense:
-                    layers.Add(new ChainLayer(node.Name, dense, ActivationKind.None, 0f));
+                    FakeQuant? before = layers.Count == 0 ? inputQuant : layers[^1].OutputQuant;
+                    layers.Add(new ChainLayer(node.Name, dense, ActivationKind.None, 0f, before));
+                    break;
+                case FakeQuant fq when layers.Count == 0:
+                    inputQuant = Single(inputQuant, fq, where);
+                    break;
+                case FakeQuant fq:
+                    layers[^1] = layers[^1] with { OutputQuant = Single(layers[^1].OutputQuant, fq, where) };
                     break;
                 case Identity:
                     break;
@@ -79,7 +94,14 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
                         Sigmoid => (ActivationKind.Sigmoid, 0f),
                         _ => (ActivationKind.Tanh, 0f),
                     };
-                    layers[^1] = layers[^1] with { Activation = kind, Alpha = alpha };
+                    // A fake_quant between the dense and its activation quantized the pre-activation.
+                    layers[^1] = layers[^1] with
+                    {
+                        Activation = kind,
+                        Alpha = alpha,
+                        PreActivationQuant = layers[^1].OutputQuant,
+                        OutputQuant = null,
+                    };
                     break;
                 default:
                     throw new CimcException("unsupported-for-compile", where, "this op cannot be compiled to crossbars");
@@ -93,6 +115,11 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
 
         return new LayerChain(graph.Name, layers.ToImmutable(), softmaxAtEnd);
     }
+
+    /// <summary>Two fake quantizations of one value compose to something cimc cannot hold, unless they are the same.</summary>
+    private static FakeQuant Single(FakeQuant? existing, FakeQuant next, string where) =>
+        existing is null || existing == next ? next
+            : throw new CimcException("unsupported-for-compile", where, "a second, different quantization of the same value cannot be compiled");
 
     /// <summary>The activation function in float, for calibration and lookup tables.</summary>
     public static double Apply(ActivationKind kind, float alpha, double v) => kind switch

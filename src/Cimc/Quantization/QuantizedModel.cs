@@ -16,6 +16,13 @@ public sealed record ActivationQuant(double Scale, long ZeroPoint, long Max)
     public double Dequantize(long code) => Scale * (code - ZeroPoint);
 
     /// <summary>
+    /// The file's quantization of an activation as unsigned codes (docs/quantization.md section 8):
+    /// codes are the file's integers shifted by -QMin, so uint8 keeps its zero point and int8 z
+    /// becomes z + 128; the codes span [0, QMax - QMin].
+    /// </summary>
+    public static ActivationQuant FromFile(Ir.FakeQuant q) => new(q.Scale, q.ZeroPoint - q.QMin, q.QMax - q.QMin);
+
+    /// <summary>
     /// Scale and zero point for a calibrated range (docs/quantization.md section 2): unsigned when the
     /// range is non-negative, else symmetric around a zero point, or asymmetric over all 2^b codes.
     /// </summary>
@@ -95,6 +102,9 @@ public sealed record QuantizedLayer(
 /// <summary>The quantized network: the input of compile's mapping stage and of the golden model.</summary>
 public sealed record QuantizedModel(string Name, QuantizationOptions Options, ImmutableArray<QuantizedLayer> Layers, bool SoftmaxAtEnd)
 {
+    /// <summary>Where the quantizer departed from what the model file asked for, one line each (shown by --emit quantized).</summary>
+    public ImmutableArray<string> Notes { get; init; } = [];
+
     public ActivationQuant Input => Layers[0].Input;
 
     /// <summary>How the host turns the last layer's integers into floats: out = (q - zero) * scale.</summary>

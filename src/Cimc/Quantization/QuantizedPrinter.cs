@@ -34,6 +34,11 @@ public static class QuantizedPrinter
             sb.AppendLine("  softmax on the host");
         }
 
+        foreach (string note in model.Notes)
+        {
+            sb.Append("  note: ").AppendLine(note);
+        }
+
         return sb.ToString();
     }
 

@@ -65,6 +65,7 @@ public static class FloatExecutor
         Flatten flatten => ApplyFlatten(flatten, x),
         Reshape reshape => ApplyReshape(node, reshape, x),
         Identity => x,
+        FakeQuant q => Map(x, q.Apply),
         _ => throw new InvalidOperationException($"float executor has no case for {node.Op.GetType().Name}"),
     };
 

@@ -61,7 +61,7 @@ public sealed class UnseenModelAccuracyTests
         [
             "accuracy", model, "--arch", "isaac", "--weight-bits", "8", "--activation-bits", "8",
             "--images", Example("t10k-images-idx3-ubyte.gz"), "--labels", Example("t10k-labels-idx1-ubyte.gz"), "--divide-by", "255",
-            "--calibration", Example("calibration.npy"),
+            "--calibration-data", Example("calibration.npy"),
         ];
         if (activation is not null)
         {

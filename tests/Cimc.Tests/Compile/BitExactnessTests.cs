@@ -42,6 +42,8 @@ public sealed class BitExactnessTests
                 Calibration = calibration,
                 AsymmetricActivations = rng.Next(2) == 0,
                 PerLayer = perLayer.ToImmutable(),
+                AdcRange = (AdcRange)rng.Next(3),
+                RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, Rows + 1) : 0,
             };
         }
 

@@ -10,11 +10,13 @@ internal static class OnnxRuntimeOracle
     /// <summary>
     /// Runs the model's single input and output. The input is reshaped to the model's rank when only
     /// the per-sample layout differs (e.g. [N,784] data for a [N,1,28,28] model), and converted
-    /// to double for a double input; a double output is returned as float.
+    /// to double for a double input; a double output is returned as float. ONNX Runtime optimizes
+    /// the graph by default; QDQ models are then fused into integer kernels (QLinearMatMul), so tests
+    /// of the ops' own semantics pass <see cref="GraphOptimizationLevel.ORT_DISABLE_ALL"/>.
     /// </summary>
-    public static float[] Run(string modelPath, NdArray input)
+    public static float[] Run(string modelPath, NdArray input, GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = optimization };
         using var session = new InferenceSession(modelPath, options);
         (string name, NodeMetadata meta) = session.InputMetadata.Single();
         long[] shape = Shape(meta.Dimensions, input);

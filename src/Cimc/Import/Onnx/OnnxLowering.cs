@@ -57,6 +57,12 @@ internal sealed partial class OnnxLowering
             throw new CimcException("onnx-constant-output", $"graph output '{onnxName}'", "is a constant; cimc compiles graphs whose output depends on the input");
         }
 
+        if (_quantized.ContainsKey(onnxName))
+        {
+            throw new CimcException("onnx-quantized-output", $"graph output '{onnxName}'",
+                "is quantized integers; cimc compiles graphs with a float output (end the graph with a DequantizeLinear)");
+        }
+
         if (!_values.TryGetValue(onnxName, out string? name))
         {
             throw new CimcException("onnx-dangling-output", $"graph output '{onnxName}'", "is not produced by any node");
@@ -133,6 +139,11 @@ internal sealed partial class OnnxLowering
         if (IsConstant(onnxName))
         {
             throw Problem(node, "onnx-constant-input", $"input '{onnxName}' is a constant; cimc needs this input to be computed from the graph input");
+        }
+
+        if (_quantized.ContainsKey(onnxName))
+        {
+            throw Problem(node, "onnx-quantized-input", $"input '{onnxName}' is quantized integers; cimc reads them only through a DequantizeLinear");
         }
 
         return _values[onnxName];

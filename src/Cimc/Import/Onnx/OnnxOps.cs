@@ -9,6 +9,7 @@ namespace Cimc.Import.Onnx;
 /// One case per supported ONNX op (opsets 9 to 21). Dense layers come from Gemm, from MatMul with a
 /// constant right operand, and from an Add of a constant folded into the Dense before it.
 /// Constants (Constant, Cast of a constant) produce no node; Dropout is dropped (inference).
+/// QuantizeLinear, DequantizeLinear and Clip of quantized integers are in OnnxQdq.cs.
 /// </summary>
 internal sealed partial class OnnxLowering
 {
@@ -18,6 +19,12 @@ internal sealed partial class OnnxLowering
     {
         _name = name;
         _where = where;
+        if (IsIntegerOp(node))
+        {
+            throw Problem(node, "onnx-integer-op",
+                $"{node.OpType} computes on integers, which cimc does not import; export the quantized model in the QDQ format (QuantizeLinear/DequantizeLinear around float ops, e.g. ONNX Runtime's quantize_static with QuantFormat.QDQ)");
+        }
+
         if (node.Domain is not ("" or "ai.onnx"))
         {
             throw Problem(node, "onnx-domain", $"operator domain '{node.Domain}' is not supported; cimc reads the default ONNX domain only");
@@ -33,13 +40,16 @@ internal sealed partial class OnnxLowering
             case "LeakyRelu": Emit(node, new LeakyRelu(Float(node, "alpha", 0.01f)), Data(node, 0)); break;
             case "Sigmoid": Emit(node, new Sigmoid(), Data(node, 0)); break;
             case "Tanh": Emit(node, new Tanh(), Data(node, 0)); break;
-            case "Identity": Emit(node, new Identity(), Data(node, 0)); break;
+            case "Identity": IdentityOp(node); break;
             case "Softmax": Softmax(node); break;
             case "Flatten": Emit(node, new Flatten(checked((int)Int(node, "axis", 1))), Data(node, 0)); break;
             case "Reshape": Reshape(node); break;
             case "Dropout": Dropout(node); break;
             case "Constant": _constants[node.Output[0]] = ConstantValue(node); break;
             case "Cast": Cast(node); break;
+            case "QuantizeLinear" when _opset >= 10: QuantizeLinear(node); break;
+            case "DequantizeLinear" when _opset >= 10: DequantizeLinear(node); break;
+            case "Clip": Clip(node); break;
             default: throw Problem(node, "onnx-unsupported-op", "unsupported operator");
         }
     }
@@ -67,7 +77,8 @@ internal sealed partial class OnnxLowering
         // Dense stores W as [out, in]; B is [in, out] unless transB=1.
         FloatTensor w = b.ToFloatTensor();
         w = Int(node, "transB", 0) != 0 ? w : w.Transpose();
-        w = w.Scale(Float(node, "alpha", 1f));
+        float alpha = Float(node, "alpha", 1f);
+        w = w.Scale(alpha);
         FloatTensor? bias = null;
         float beta = Float(node, "beta", 1f);
         if (HasInput(node, 2) && beta != 0f)
@@ -75,7 +86,9 @@ internal sealed partial class OnnxLowering
             bias = BiasVector(node, Constant(node, 2, "bias C"), w.Shape[0], rank: 2).Scale(beta);
         }
 
-        Emit(node, new Dense(w, bias), a);
+        // The file's integers stay valid only if alpha does not rescale them.
+        IntegerWeights? quantized = alpha == 1f ? WeightsOf(b, transposed: Int(node, "transB", 0) == 0) : null;
+        Emit(node, new Dense(w, bias, quantized), a);
     }
 
     /// <summary>A x B with constant 2-D B is a Dense without bias; a following Add may give it one.</summary>
@@ -88,7 +101,7 @@ internal sealed partial class OnnxLowering
             throw Problem(node, "onnx-matmul-weight", $"the constant right operand must be 2-D, got {b.ShapeText}");
         }
 
-        Emit(node, new Dense(b.ToFloatTensor().Transpose(), null), a);
+        Emit(node, new Dense(b.ToFloatTensor().Transpose(), null, WeightsOf(b, transposed: true)), a);
     }
 
     /// <summary>
@@ -252,7 +265,7 @@ internal sealed partial class OnnxLowering
         {
             DataType.Float or DataType.Double => OnnxConstant.OfFloats(c.Dims, c.AsFloats()),
             DataType.Float16 => OnnxConstant.OfFloats(c.Dims, Array.ConvertAll(c.AsFloats(), v => (float)(Half)v)),
-            DataType.Int64 or DataType.Int32 => OnnxConstant.OfInts(c.Dims, c.Ints ?? Array.ConvertAll(c.Floats!, ToInteger)),
+            DataType.Int64 or DataType.Int32 => OnnxConstant.OfInts(c.Dims, c.Ints ?? Array.ConvertAll(c.Floats!, ToInteger), to),
             _ => throw Problem(node, "onnx-cast", $"a Cast of a constant to {OnnxTensors.Name((int)to)} is not supported"),
         };
     }

@@ -10,9 +10,11 @@ namespace Cimc.Import.Onnx;
 /// <summary>
 /// A constant of the ONNX graph (an initializer, a Constant node, a folded Cast) before it becomes
 /// part of an op: floating-point data is held as float32 (cimc's weight precision), integer data
-/// (Reshape shapes) as int64. Exactly one of <see cref="Floats"/> and <see cref="Ints"/> is set.
+/// (Reshape shapes, quantized weights) as int64 with the file's integer <see cref="Type"/>.
+/// Exactly one of <see cref="Floats"/> and <see cref="Ints"/> is set. A float constant that a
+/// DequantizeLinear computed from integers remembers them in <see cref="Dequantized"/>.
 /// </summary>
-internal sealed record OnnxConstant(ImmutableArray<long> Dims, float[]? Floats, long[]? Ints)
+internal sealed record OnnxConstant(ImmutableArray<long> Dims, float[]? Floats, long[]? Ints, DataType Type = DataType.Float, DequantizedOrigin? Dequantized = null)
 {
     public bool IsInteger => Ints is not null;
 
@@ -22,7 +24,7 @@ internal sealed record OnnxConstant(ImmutableArray<long> Dims, float[]? Floats, 
 
     public static OnnxConstant OfFloats(ImmutableArray<long> dims, float[] data) => new(dims, data, null);
 
-    public static OnnxConstant OfInts(ImmutableArray<long> dims, long[] data) => new(dims, null, data);
+    public static OnnxConstant OfInts(ImmutableArray<long> dims, long[] data, DataType type = DataType.Int64) => new(dims, null, data, type);
 
     /// <summary>The values as float32, converting integers if needed (an integer weight is unusual but valid).</summary>
     public float[] AsFloats() => Floats ?? Array.ConvertAll(Ints!, v => (float)v);
@@ -53,9 +55,10 @@ internal static class OnnxTensors
         {
             DataType.Float or DataType.Int32 => 4,
             DataType.Double or DataType.Int64 => 8,
-            DataType.Float16 => 2,
+            DataType.Float16 or DataType.Int16 or DataType.Uint16 => 2,
+            DataType.Int8 or DataType.Uint8 => 1,
             _ => throw new CimcException("onnx-data-type", location,
-                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64 and int32 tensors"),
+                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64, int32, int16, uint16, int8 and uint8 tensors"),
         };
 
         if (!tensor.RawData.IsEmpty)
@@ -108,15 +111,22 @@ internal static class OnnxTensors
                     return OnnxConstant.OfInts(dims, ints);
                 }
 
-            case DataType.Int32:
+            case DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8:
                 {
                     var ints = new long[count];
                     for (int i = 0; i < count; i++)
                     {
-                        ints[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]);
+                        ints[i] = type switch
+                        {
+                            DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
+                            DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
+                            DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
+                            DataType.Int8 => (sbyte)raw[i],
+                            _ => raw[i],
+                        };
                     }
 
-                    return OnnxConstant.OfInts(dims, ints);
+                    return OnnxConstant.OfInts(dims, ints, type);
                 }
 
             default:
@@ -138,8 +148,9 @@ internal static class OnnxTensors
     }
 
     /// <summary>
-    /// Typed fields: float in float_data, double in double_data, int64 in int64_data, and int32 and
-    /// float16 in int32_data (float16 as its 16 bits in the low half of each value).
+    /// Typed fields: float in float_data, double in double_data, int64 in int64_data, and int32,
+    /// the narrower integers and float16 in int32_data (float16 as its 16 bits in the low half of
+    /// each value; a narrow integer is cast to its type, as ONNX Runtime reads it).
     /// </summary>
     private static OnnxConstant FromTyped(TensorProto tensor, ImmutableArray<long> dims, DataType type, long count, string location)
     {
@@ -163,7 +174,11 @@ internal static class OnnxTensors
             DataType.Double => OnnxConstant.OfFloats(dims, [.. tensor.DoubleData.Select(d => (float)d)]),
             DataType.Float16 => OnnxConstant.OfFloats(dims, [.. tensor.Int32Data.Select(bits => (float)BitConverter.UInt16BitsToHalf((ushort)bits))]),
             DataType.Int64 => OnnxConstant.OfInts(dims, [.. tensor.Int64Data]),
-            _ => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)v)]),
+            DataType.Int16 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(short)v)], type),
+            DataType.Uint16 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(ushort)v)], type),
+            DataType.Int8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(sbyte)v)], type),
+            DataType.Uint8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(byte)v)], type),
+            _ => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)v)], type),
         };
     }
 

@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Cimc.Architectures;
+using Cimc.Data;
+using Cimc.Diagnostics;
+using Cimc.Evaluation;
+using Cimc.Exploration;
+using Cimc.Ir;
+using Cimc.Quantization;
+using Cimc.Reference;
+using Cimc.Simulation;
+
+namespace Cimc.Cli.Commands;
+
+/// <summary>
+/// `cimc search-precision MODEL --arch A --images P --labels P [--max-loss POINTS] [--objective crossbars|energy] [-o FILE]`:
+/// finds per-layer bits that minimize crossbars (or energy) while the compiled program stays within
+/// the allowed accuracy loss of the float model, and writes them as a `--precision` file.
+/// </summary>
+internal static class SearchPrecisionCommand
+{
+    public static Command Create(CliContext context)
+    {
+        Argument<string> model = CommonOptions.Model();
+        Option<string?> activation = CommonOptions.Activation();
+        Option<bool> json = CommonOptions.Json();
+        var images = new Option<string>("--images") { Description = "validation images (IDX, .gz, .npy or .csv)", Required = true };
+        var labels = new Option<string>("--labels") { Description = "validation labels", Required = true };
+        var divideBy = new Option<double>("--divide-by") { Description = "divide every input value by D", DefaultValueFactory = _ => 1.0 };
+        var limit = new Option<int>("--limit") { Description = "samples used per evaluation", DefaultValueFactory = _ => 2000 };
+        var maxLoss = new Option<double>("--max-loss") { Description = "allowed accuracy loss against float, in points", DefaultValueFactory = _ => 1.0 };
+        var objective = new Option<string>("--objective") { Description = "what to minimize: crossbars or energy", DefaultValueFactory = _ => "crossbars" };
+        objective.AcceptOnlyFromAmong("crossbars", "energy");
+        var output = new Option<string>("--output", "-o") { Description = "where to write the per-layer precision (JSON)", DefaultValueFactory = _ => "precision.json" };
+        var command = new Command("search-precision", "Search per-layer bits that minimize crossbars or energy within an accuracy loss.")
+        {
+            model, images, labels, divideBy, limit, maxLoss, objective, output, activation, json,
+        };
+        var binder = new CompileOptionsBinder();
+        binder.AddTo(command, archRequired: true);
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(limit) < 1 || !(parse.GetValue(maxLoss) >= 0) || !(parse.GetValue(divideBy) > 0))
+            {
+                throw new CimcException("bad-option", "search-precision", "--limit must be >= 1, --max-loss >= 0 and --divide-by > 0");
+            }
+
+            Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
+            NdArray x = DataFiles.ReadArray(parse.GetValue(images)!).Take(parse.GetValue(limit)).DivideBy((float)parse.GetValue(divideBy));
+            Labels all = DataFiles.ReadLabels(parse.GetValue(labels)!);
+            var y = new Labels([.. all.Values.Take(x.Rows)]);
+            NdArray? calibration = binder.LoadCalibration(parse, parse.GetValue(model)!);
+            Architecture arch = binder.LoadArchitecture(parse);
+            QuantizationOptions baseOptions = binder.Quantization(parse, arch);
+            SearchObjective goal = parse.GetValue(objective) == "energy" ? SearchObjective.Energy : SearchObjective.Crossbars;
+            double floatAccuracy = Accuracy.Evaluate(b => FloatExecutor.Run(graph, b), x, y).Accuracy;
+            LayerChain chain = LayerChain.FromGraph(graph);
+
+            (double Accuracy, double Cost) Evaluate(ImmutableArray<LayerPrecision> layers)
+            {
+                QuantizationOptions options = baseOptions with { PerLayer = PrecisionSearch.ToOptions(layers) };
+                Compilation c = Compiler.Compile(graph, arch, options, calibration);
+                var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
+                double accuracy = Accuracy.Evaluate(b => simulator.Run(b), x, y).Accuracy;
+                double cost = goal == SearchObjective.Crossbars ? c.Summary().CrossbarsUsed : EnergyObjective.EnergyNj(c);
+                return (accuracy, cost);
+            }
+
+            int start = PrecisionSearch.Ladder[0];
+            (PrecisionCandidate best, IReadOnlyList<PrecisionCandidate> tried) =
+                PrecisionSearch.Run(chain.Layers.Length, start, floatAccuracy, parse.GetValue(maxLoss), goal, Evaluate);
+            string file = parse.GetValue(output)!;
+            File.WriteAllText(file, PrecisionJson(chain, best.Layers));
+            string unit = goal == SearchObjective.Crossbars ? "crossbars" : "nJ per inference";
+            PrecisionCandidate first = tried[0];
+            if (parse.GetValue(json))
+            {
+                context.Output.WriteLine(CommonOptions.ToJson(new
+                {
+                    FloatAccuracy = floatAccuracy,
+                    Accuracy = best.Accuracy,
+                    Objective = goal.ToString().ToLowerInvariant(),
+                    Cost = best.Cost,
+                    UniformCost = first.Cost,
+                    UniformBits = start,
+                    Evaluations = tried.Count,
+                    Layers = chain.Layers.Select((l, i) => new { l.Name, best.Layers[i].WeightBits, best.Layers[i].ActivationBits }),
+                    Output = file,
+                }));
+                return 0;
+            }
+
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"float accuracy {floatAccuracy:P2} on {x.Rows} samples; allowed loss {parse.GetValue(maxLoss)} points; {tried.Count} compiled programs evaluated"));
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"uniform {start}-bit: {first.Cost:0.###} {unit}, accuracy {first.Accuracy:P2}"));
+            for (int i = 0; i < chain.Layers.Length; i++)
+            {
+                context.Output.WriteLine($"  {chain.Layers[i].Name}: {best.Layers[i].WeightBits}-bit weights, {best.Layers[i].ActivationBits}-bit activations");
+            }
+
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"found: {best.Cost:0.###} {unit} ({(1 - (best.Cost / first.Cost)):P1} less), accuracy {best.Accuracy:P2}; wrote {file}"));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The result in the `--precision` file format, by layer name.</summary>
+    private static string PrecisionJson(LayerChain chain, ImmutableArray<LayerPrecision> layers)
+    {
+        var sb = new StringBuilder("{\n  \"layers\": {\n");
+        for (int i = 0; i < layers.Length; i++)
+        {
+            string name = System.Text.Json.JsonSerializer.Serialize(chain.Layers[i].Name);
+            sb.Append(CultureInfo.InvariantCulture, $"    {name}: {{ \"weight_bits\": {layers[i].WeightBits}, \"activation_bits\": {layers[i].ActivationBits} }}");
+            sb.Append(i + 1 < layers.Length ? ",\n" : "\n");
+        }
+
+        sb.Append("  }\n}\n");
+        return sb.ToString();
+    }
+}
+
+/// <summary>Energy per inference for the search; filled in by the cost model.</summary>
+internal static class EnergyObjective
+{
+    public static double EnergyNj(Compilation c) =>
+        throw new CimcException("not-available", "--objective energy", "the energy objective needs the cost model (issue 4), which is not merged yet; use --objective crossbars");
+}

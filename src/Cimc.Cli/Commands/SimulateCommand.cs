@@ -1,0 +1,114 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Cimc.Architectures;
+using Cimc.Diagnostics;
+using Cimc.Isa;
+using Cimc.Performance;
+
+namespace Cimc.Cli.Commands;
+
+/// <summary>
+/// `cimc simulate DIR|MODEL [--arch PRESET|FILE] [--batch N] [--json] [-o DIR]`: timing, energy and
+/// area of a compiled program. Given a folder from `cimc compile`, it reads program.bin and
+/// summary.json (the architecture defaults to the one compiled for) and writes report.json into that
+/// folder; given a model, it compiles it first (same options as compile) and writes report.json into
+/// -o DIR, or the current directory.
+/// </summary>
+internal static class SimulateCommand
+{
+    public const int DefaultBatch = 16;
+
+    public static Command Create(CliContext context)
+    {
+        var target = new Argument<string>("DIR|MODEL") { Description = "a folder written by cimc compile, or a model file to compile first" };
+        Option<string?> activation = CommonOptions.Activation();
+        Option<bool> json = CommonOptions.Json();
+        var batch = new Option<int>("--batch") { Description = $"inferences streamed through the pipeline (default {DefaultBatch})", DefaultValueFactory = _ => DefaultBatch };
+        var output = new Option<string?>("--output", "-o") { Description = "where report.json goes when given a model (default: the current directory)" };
+        var binder = new CompileOptionsBinder();
+        var command = new Command("simulate", "Timing, energy and area of a compiled program on its chip.") { target, activation, json, batch, output };
+        binder.AddTo(command, archRequired: false);
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(target)!;
+            (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
+                ? FromFolder(path, parse, binder)
+                : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
+            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
+            string text = CommonOptions.ToJson(report);
+            Directory.CreateDirectory(outDir);
+            string file = Path.Combine(outDir, "report.json");
+            File.WriteAllText(file, text + "\n");
+            context.Output.Write(parse.GetValue(json) ? text + "\n" : Table(report, file));
+            return 0;
+        });
+        return command;
+    }
+
+    private static (PerformanceInput, string, string) FromFolder(string folder, ParseResult parse, CompileOptionsBinder binder)
+    {
+        ProgramImage program = ProgramImage.Load(Path.Combine(folder, "program.bin"));
+        string summaryPath = Path.Combine(folder, "summary.json");
+        if (!File.Exists(summaryPath))
+        {
+            throw new CimcException("file-not-found", summaryPath, "no summary.json (expected the output of cimc compile)");
+        }
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(summaryPath));
+        JsonElement root = doc.RootElement;
+        string model = root.GetProperty("model").GetString() ?? "model";
+        Architecture arch = parse.GetValue(binder.Arch) is null
+            ? ArchitectureCatalog.Load(root.GetProperty("arch").GetString()!)
+            : binder.LoadArchitecture(parse);
+        var layers = root.GetProperty("layers").EnumerateArray().Select(l => new LayerSpan(
+            l.GetProperty("name").GetString()!,
+            l.GetProperty("in_features").GetInt32(),
+            l.GetProperty("out_features").GetInt32(),
+            [.. l.GetProperty("cores").EnumerateArray().Select(c => c.GetInt32())])).ToImmutableArray();
+        return (new PerformanceInput(program, arch, layers), model, folder);
+    }
+
+    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    {
+        if (parse.GetValue(binder.Arch) is null)
+        {
+            throw new CimcException("bad-option", "--arch", "give the chip to compile for with --arch PRESET|FILE");
+        }
+
+        Architecture arch = binder.LoadArchitecture(parse);
+        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath));
+        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
+    }
+
+    /// <summary>The human form: headline figures against the lower bound, the breakdowns, the critical path.</summary>
+    public static string Table(PerformanceReport r, string file)
+    {
+        var sb = new StringBuilder();
+        void Line(string label, string text) => sb.Append(CultureInfo.InvariantCulture, $"{label,-22} {text}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{r.Model} on {r.Arch}: {r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, batch {r.Batch}\n");
+        Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x)");
+        Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0})");
+        Line("energy", $"{r.EnergyNj:N1} nJ per inference ({r.TopsPerW:0.###} TOPS/W)");
+        foreach ((string k, double v) in r.EnergyBreakdownNj)
+        {
+            Line($"  {k}", $"{v:N2} nJ ({(r.EnergyNj > 0 ? v / r.EnergyNj : 0):P1})");
+        }
+
+        Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2)");
+        foreach ((string k, double v) in r.AreaBreakdownMm2)
+        {
+            Line($"  {k}", $"{v:N3} mm^2 ({v / r.AreaMm2:P1})");
+        }
+
+        Line("utilization", $"crossbars {r.CrossbarUtilization:P1} busy, ADCs {r.AdcUtilization:P1}");
+        Line("busiest resource", $"{r.BusiestResource} ({r.BusiestUtilization:P1} busy)");
+        Line("critical path", string.Join(", ", r.CriticalPathNs.Select(kv => $"{kv.Key} {Ns(kv.Value)}")));
+        Line("report", file);
+        return sb.ToString();
+    }
+
+    private static string Ns(double ns) => ns >= 1e6 ? $"{ns / 1e6:0.###} ms" : ns >= 1e3 ? $"{ns / 1e3:0.###} us" : $"{ns:0.#} ns";
+}

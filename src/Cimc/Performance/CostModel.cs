@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using Cimc.Architectures;
+
+namespace Cimc.Performance;
+
+/// <summary>One line of the energy account: Events x CostPj = EnergyPj, charged to a component.</summary>
+public sealed record EnergyTerm(string Component, string Event, long Events, double CostPj)
+{
+    public double EnergyPj => Events * CostPj;
+}
+
+/// <summary>A share of area or of leakage power, by component.</summary>
+public sealed record Share(string Component, double Value);
+
+/// <summary>
+/// The cost formulas of docs/cost-model.md, in one place: the latency of an mvm, the energy of each
+/// event, the area of the chip and the leakage power of the hardware a program uses.
+/// </summary>
+public static class CostModel
+{
+    /// <summary>Energy components in report order (leakage is added by the report).</summary>
+    public static readonly ImmutableArray<string> Components =
+        ["crossbar", "adc", "dac", "sample_hold", "shift_add", "buffers", "network", "alu", "leakage"];
+
+    public static AdcCost Adc(Architecture arch) => arch.Costs!.Adc.For(arch.Core.Adc.Bits)!;
+
+    /// <summary>Each extra DAC bit roughly doubles a DAC's energy and area (MNSIM tables): 2^(dac_bits - 1).</summary>
+    public static double DacScale(Architecture arch) => Math.Pow(2, arch.Core.Dac.Bits - 1);
+
+    /// <summary>
+    /// Time of one input slice on one crossbar: the read, or the ADCs converting the columns they
+    /// serve in turn (ceil(cols / adc.per_crossbar) each), whichever is slower (they pipeline).
+    /// </summary>
+    public static double SliceNs(Architecture arch, long cols) =>
+        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, Math.Ceiling((double)cols / arch.Core.Adc.PerCrossbar) * Adc(arch).LatencyNs);
+
+    /// <summary>
+    /// One mvm: K = ceil(ibits / dac_bits) slices, each read in G row groups (rows per read), through a
+    /// read -> convert -> shift-and-add pipeline, plus 2 slice times to fill it (PUMA's form:
+    /// 100 ns x (16 + 2) = 1.8 us at 16 bits with G = 1).
+    /// </summary>
+    public static double MvmNs(Architecture arch, long cols, long ibits, long groups = 1) =>
+        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + 2) * SliceNs(arch, cols);
+
+    /// <summary>Row groups one mvm reads: ceil(rows / group), or 1 when all rows are read at once.</summary>
+    public static long RowGroups(Isa.Instruction mvm) =>
+        mvm["group"] is > 0 and var g ? (mvm["rows"] + g - 1) / g : 1;
+
+    /// <summary>Duration of one mvm instruction.</summary>
+    public static double MvmNs(Architecture arch, Isa.Instruction mvm) => MvmNs(arch, mvm["cols"], mvm["ibits"], RowGroups(mvm));
+
+    /// <summary>Every dynamic energy term of one inference: the counts times the per-event costs.</summary>
+    public static ImmutableArray<EnergyTerm> Dynamic(Architecture arch, EventCounts c)
+    {
+        CostSpec k = arch.Costs!;
+        return
+        [
+            new("crossbar", "crossbar_reads", c.CrossbarReads, k.Crossbar.ReadEnergyPj),
+            new("adc", "adc_conversions", c.AdcConversions, Adc(arch).EnergyPj),
+            new("dac", "dac_drives", c.DacDrives, k.Dac.EnergyPj * DacScale(arch)),
+            new("sample_hold", "sample_holds", c.SampleHolds, k.SampleHold.EnergyPj),
+            new("shift_add", "shift_adds", c.ShiftAdds, k.ShiftAdd.EnergyPj),
+            new("buffers", "local_memory_accesses", c.LocalMemoryAccesses, k.LocalMemory.AccessEnergyPj),
+            new("buffers", "tile_buffer_accesses", c.TileBufferAccesses, k.TileBuffer.AccessEnergyPj),
+            new("network", "tile_bus_bits", c.TileBusBits, k.TileBus.EnergyPj),
+            new("network", "router_bits", c.RouterBits, k.Noc.RouterEnergyPjPerBit),
+            new("network", "link_bits", c.LinkBits, k.Noc.LinkEnergyPjPerBit),
+            new("alu", "alu_adds", c.AluAdds, k.Alu.AddEnergyPj),
+            new("alu", "alu_muls", c.AluMuls, k.Alu.MulEnergyPj),
+            new("alu", "alu_lookups", c.AluLookups, k.Alu.LookupEnergyPj),
+        ];
+    }
+
+    /// <summary>Area of one core's parts (local memory at its configured size).</summary>
+    public static ImmutableArray<Share> CoreArea(Architecture arch)
+    {
+        CostSpec k = arch.Costs!;
+        CoreSpec core = arch.Core;
+        int x = core.Crossbars;
+        return
+        [
+            new("crossbar", x * k.Crossbar.AreaMm2),
+            new("adc", x * core.Adc.PerCrossbar * Adc(arch).AreaMm2),
+            new("dac", x * core.Crossbar.Rows * k.Dac.AreaMm2 * DacScale(arch)),
+            new("sample_hold", x * core.Crossbar.Cols * k.SampleHold.AreaMm2),
+            new("shift_add", core.ShiftAddUnits * k.ShiftAdd.AreaMm2),
+            new("local_memory", core.LocalMemoryWords / 1024.0 * k.LocalMemory.AreaMm2PerKword),
+            new("alu", core.VectorLanes * k.Alu.AreaMm2PerLane),
+        ];
+    }
+
+    /// <summary>Area of the whole chip by component: every core and tile, and the routers.</summary>
+    public static ImmutableArray<Share> ChipArea(Architecture arch)
+    {
+        CostSpec k = arch.Costs!;
+        long cores = arch.TotalCores;
+        return
+        [
+            .. CoreArea(arch).Select(s => s with { Value = s.Value * cores }),
+            new("tile_buffer", arch.Chip.Tiles * k.TileBuffer.AreaMm2),
+            new("tile_bus", arch.Chip.Tiles * k.TileBus.AreaMm2),
+            new("router", arch.Chip.Routers * k.Noc.RouterAreaMm2),
+        ];
+    }
+
+    /// <summary>
+    /// Leakage power (mW) of the hardware the program uses: every core with a program (all its
+    /// converters and units; local memory only for the words its program touches, the rest power-gated),
+    /// the tiles holding those cores, and the routers its messages pass.
+    /// </summary>
+    public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, IEnumerable<int> usedCores)
+    {
+        CostSpec k = arch.Costs!;
+        CoreSpec core = arch.Core;
+        int x = core.Crossbars;
+        double perCore = (x * k.Crossbar.LeakageMw) + (x * core.Adc.PerCrossbar * Adc(arch).LeakageMw)
+            + (x * core.Crossbar.Rows * k.Dac.LeakageMw * DacScale(arch)) + (x * core.Crossbar.Cols * k.SampleHold.LeakageMw)
+            + (core.ShiftAddUnits * k.ShiftAdd.LeakageMw) + (core.VectorLanes * k.Alu.LeakageMwPerLane);
+        var cores = usedCores.ToList();
+        double memory = cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
+        var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
+        var positions = tiles.Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).ToHashSet();
+        int routers = positions.Select(p => p / arch.Chip.Noc.TilesPerRouter).Distinct().Count();
+        return
+        [
+            new("cores", cores.Count * perCore),
+            new("local_memory", memory),
+            new("tiles", tiles.Count * (k.TileBuffer.LeakageMw + k.TileBus.LeakageMw)),
+            new("routers", routers * k.Noc.RouterLeakageMw),
+        ];
+    }
+}

@@ -1,0 +1,167 @@
+using Cimc.Isa;
+
+namespace Cimc.Performance;
+
+/// <summary>
+/// Events of one inference, the multiplicands of every energy figure (docs/cost-model.md section 2).
+/// Per mvm with r rows, c columns and K = ceil(ibits / dac_bits) input slices: K crossbar reads,
+/// r*K DAC drives, c*K sample-and-holds, c*K ADC conversions, c*K shift-and-adds.
+/// </summary>
+public sealed record EventCounts(
+    long Instructions,
+    long Mvms,
+    long CrossbarReads,
+    long DacDrives,
+    long SampleHolds,
+    long AdcConversions,
+    long ShiftAdds,
+    long LocalMemoryAccesses,
+    long TileBufferAccesses,
+    long TileBusBits,
+    long Messages,
+    long NetworkMessages,
+    long NetworkBytes,
+    long Hops,
+    long RouterBits,
+    long LinkBits,
+    long AluAdds,
+    long AluMuls,
+    long AluLookups)
+{
+    /// <summary>snake_case name and value of each count, in declaration order (report.json `counts`).</summary>
+    public IEnumerable<(string Name, long Value)> Items()
+    {
+        yield return ("instructions", Instructions);
+        yield return ("mvms", Mvms);
+        yield return ("crossbar_reads", CrossbarReads);
+        yield return ("dac_drives", DacDrives);
+        yield return ("sample_holds", SampleHolds);
+        yield return ("adc_conversions", AdcConversions);
+        yield return ("shift_adds", ShiftAdds);
+        yield return ("local_memory_accesses", LocalMemoryAccesses);
+        yield return ("tile_buffer_accesses", TileBufferAccesses);
+        yield return ("tile_bus_bits", TileBusBits);
+        yield return ("messages", Messages);
+        yield return ("network_messages", NetworkMessages);
+        yield return ("network_bytes", NetworkBytes);
+        yield return ("hops", Hops);
+        yield return ("router_bits", RouterBits);
+        yield return ("link_bits", LinkBits);
+        yield return ("alu_adds", AluAdds);
+        yield return ("alu_muls", AluMuls);
+        yield return ("alu_lookups", AluLookups);
+    }
+}
+
+/// <summary>Counts the events of every instruction of a straight-line program, once per inference.</summary>
+internal static class EventCounter
+{
+    public static EventCounts Count(PerformanceInput input, ProgramAnalysis a, Func<int, bool>? include = null)
+    {
+        long instructions = 0, mvms = 0, reads = 0, dac = 0, sh = 0, adc = 0, sa = 0, mem = 0, buffer = 0, bus = 0;
+        long messages = 0, netMessages = 0, netBits = 0, hops = 0, routerBits = 0, linkBits = 0, adds = 0, muls = 0, lookups = 0;
+        int accessBits = input.Costs.TileBuffer.AccessBits;
+        foreach (CoreProgram core in input.Program.Cores.Where(c => include is null || include(c.Core)))
+        {
+            for (int pc = 0; pc < core.Code.Length; pc++)
+            {
+                Instruction i = core.Code[pc];
+                instructions++;
+                long len = i.Spec.IndexOf("len") >= 0 ? i["len"] : 0;
+                switch (i.Opcode)
+                {
+                    case Opcode.Mvm:
+                        {
+                            // Each input slice is read once per row group (rows per read), each read converted.
+                            long k = a.Slices(i["ibits"]), rows = i["rows"], cols = i["cols"], g = CostModel.RowGroups(i);
+                            mvms++;
+                            reads += k * g;
+                            dac += rows * k;
+                            sh += cols * k * g;
+                            adc += cols * k * g;
+                            sa += cols * k * g;
+                            mem += rows + (2 * cols); // inputs read once into the row drivers; outputs read-modify-written
+                            break;
+                        }
+
+                    case Opcode.Load or Opcode.Store:
+                        {
+                            long bits = len * (i.Opcode == Opcode.Load ? a.InputBits : a.StoreBits[(core.Core, pc)]);
+                            buffer += CeilDiv(bits, accessBits);
+                            bus += bits;
+                            mem += len;
+                            break;
+                        }
+
+                    case Opcode.Set:
+                        mem += 1;
+                        break;
+                    case Opcode.VClear:
+                        mem += len;
+                        break;
+                    case Opcode.VCopy:
+                        mem += 2 * len;
+                        break;
+                    case Opcode.VAdd:
+                        mem += 3 * len;
+                        adds += len;
+                        break;
+                    case Opcode.VSum:
+                        mem += len + 1;
+                        adds += len;
+                        break;
+                    case Opcode.VAxpy:
+                        mem += (2 * len) + 1;
+                        muls += len;
+                        adds += len;
+                        break;
+                    case Opcode.VMax:
+                        mem += 2 * len;
+                        adds += len; // a compare costs what an add does (PUMA's "other" ALU op)
+                        break;
+                    case Opcode.VRequant:
+                        mem += (2 * len) + 3 + (2 * len); // src, dst, header, (m, r) per element
+                        muls += len;
+                        adds += 2 * len; // round-and-shift, then zero point and clamp
+                        break;
+                    case Opcode.VLut:
+                        mem += (3 * len) + 2; // index read, table read, result write; table header
+                        lookups += len;
+                        break;
+                    case Opcode.Send:
+                        {
+                            Message m = a.Messages[(core.Core, pc)];
+                            messages++;
+                            mem += len;
+                            if (m.Route.SameTile)
+                            {
+                                // Through the tile buffer: written by the sender, read by the receiver.
+                                buffer += 2 * CeilDiv(m.Bits, accessBits);
+                                bus += 2 * m.Bits;
+                            }
+                            else
+                            {
+                                netMessages++;
+                                netBits += m.Bits;
+                                hops += m.Route.Hops;
+                                routerBits += m.Bits * m.Route.Routers;
+                                linkBits += m.Bits * m.Route.Hops;
+                                bus += 2 * m.Bits; // source and destination tile buses
+                            }
+
+                            break;
+                        }
+
+                    case Opcode.Recv:
+                        mem += len;
+                        break;
+                }
+            }
+        }
+
+        return new EventCounts(instructions, mvms, reads, dac, sh, adc, sa, mem, buffer, bus, messages, netMessages,
+            CeilDiv(netBits, 8), hops, routerBits, linkBits, adds, muls, lookups);
+    }
+
+    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+}

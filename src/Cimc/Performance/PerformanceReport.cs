@@ -1,0 +1,162 @@
+using System.Collections.Immutable;
+using Cimc.Architectures;
+using Cimc.Isa;
+
+namespace Cimc.Performance;
+
+/// <summary>One line of the energy account in report.json: count x pJ per event = pJ.</summary>
+public sealed record EnergyLine(string Component, string Event, long Count, double CostPj, double EnergyPj);
+
+/// <summary>Per-layer figures: where it sits, what it does, what its cores spend (dynamic energy).</summary>
+public sealed record LayerReport(
+    string Name,
+    int InFeatures,
+    int OutFeatures,
+    ImmutableArray<int> Cores,
+    ImmutableArray<int> CrossbarsPerCore,
+    long Mvms,
+    long AdcConversions,
+    double MvmNs,
+    double LowerBoundNs,
+    double EnergyNj);
+
+/// <summary>
+/// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
+/// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
+/// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
+/// (energy_lines), plus leakage = leakage_power_mw x the time per inference.
+/// </summary>
+public sealed record PerformanceReport(
+    string Model,
+    string Arch,
+    int Batch,
+    double LatencyNs,
+    double ThroughputPerS,
+    double LowerBoundLatencyNs,
+    double UpperBoundThroughputPerS,
+    double MakespanNs,
+    double EnergyNj,
+    Dictionary<string, double> EnergyBreakdownNj,
+    ImmutableArray<EnergyLine> EnergyLines,
+    double LeakagePowerMw,
+    Dictionary<string, double> LeakageBreakdownMw,
+    double AreaMm2,
+    Dictionary<string, double> AreaBreakdownMm2,
+    Dictionary<string, long> Counts,
+    long Macs,
+    double TopsPerW,
+    double TopsPerMm2,
+    double CrossbarUtilization,
+    double AdcUtilization,
+    int CoresUsed,
+    int CrossbarsUsed,
+    string BusiestResource,
+    double BusiestUtilization,
+    Dictionary<string, double> CriticalPathNs,
+    ImmutableArray<PathStep> CriticalPath,
+    ImmutableArray<LayerReport> Layers)
+{
+    /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
+    public static PerformanceReport Evaluate(PerformanceInput input, string model)
+    {
+        ProgramAnalysis analysis = ProgramAnalysis.Of(input);
+        Architecture arch = input.Arch;
+        // Latency and its critical path from one inference alone; throughput, utilization and the
+        // busiest resource from the stream, where later inferences contend with earlier ones.
+        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis);
+        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis);
+        EventCounts counts = analysis.Counts;
+
+        ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
+        var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
+        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, analysis, usedCores);
+        double leakageMw = leakage.Sum(l => l.Value);
+        double perInferenceNs = timing.MakespanNs / input.Batch;
+        double leakagePj = leakageMw * perInferenceNs; // mW x ns = pJ
+        var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
+        energy["leakage"] = leakagePj / 1000;
+        double energyNj = energy.Values.Sum();
+
+        ImmutableArray<Share> area = CostModel.ChipArea(arch);
+        double areaMm2 = area.Sum(a => a.Value);
+        double ops = 2.0 * input.Macs;
+        var crossbars = Crossbars(input);
+        double adcCapacity = crossbars.Count * arch.Core.Adc.PerCrossbar * timing.MakespanNs / CostModel.Adc(arch).LatencyNs;
+        ImmutableArray<LayerReport> layers = LayerReports(input, analysis, crossbars);
+        double lowerBound = layers.IsEmpty ? LowerBound(input, analysis, null) : layers.Sum(l => l.LowerBoundNs);
+        double maxCrossbarNs = crossbars.Values.DefaultIfEmpty(0).Max();
+
+        return new PerformanceReport(
+            model,
+            arch.Name,
+            input.Batch,
+            single.LatencyNs,
+            timing.ThroughputPerS,
+            lowerBound,
+            maxCrossbarNs > 0 ? 1e9 / maxCrossbarNs : double.PositiveInfinity,
+            timing.MakespanNs,
+            energyNj,
+            energy,
+            [.. terms.Select(t => new EnergyLine(t.Component, t.Event, t.Events, t.CostPj, t.EnergyPj))],
+            leakageMw,
+            leakage.ToDictionary(l => l.Component, l => l.Value),
+            areaMm2,
+            area.ToDictionary(a => a.Component, a => a.Value),
+            counts.Items().ToDictionary(c => c.Name, c => c.Value),
+            input.Macs,
+            energyNj > 0 ? ops / (energyNj * 1e-9) / 1e12 : 0,
+            areaMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaMm2 : 0,
+            crossbars.Count > 0 ? timing.CrossbarBusyNs / (crossbars.Count * timing.MakespanNs) : 0,
+            adcCapacity > 0 ? counts.AdcConversions * (double)input.Batch / adcCapacity : 0,
+            usedCores.Count,
+            crossbars.Count,
+            timing.BusiestResource,
+            timing.BusiestUtilization,
+            single.CriticalPathNs.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
+            single.CriticalPath,
+            layers);
+    }
+
+    /// <summary>Busy time per inference of every programmed crossbar (core, crossbar): the sum of its mvms.</summary>
+    private static Dictionary<(int Core, int Xb), double> Crossbars(ProgramImage program, Func<int, bool>? include = null, Architecture? arch = null)
+    {
+        var busy = new Dictionary<(int, int), double>();
+        foreach (CoreProgram core in program.Cores.Where(c => include is null || include(c.Core)))
+        {
+            foreach (Instruction i in core.Code.Where(i => i.Opcode == Opcode.Mvm))
+            {
+                var key = (core.Core, (int)i["xb"]);
+                busy[key] = busy.GetValueOrDefault(key) + (arch is null ? 0 : CostModel.MvmNs(arch, i));
+            }
+        }
+
+        return busy;
+    }
+
+    private static Dictionary<(int Core, int Xb), double> Crossbars(PerformanceInput input) => Crossbars(input.Program, null, input.Arch);
+
+    /// <summary>
+    /// The time the crossbars need, ignoring communication: layers run one after the other (each needs
+    /// the previous one's output), and within a layer the busiest crossbar sets the pace.
+    /// </summary>
+    private static double LowerBound(PerformanceInput input, ProgramAnalysis analysis, ISet<int>? cores)
+    {
+        var busy = Crossbars(input.Program, cores is null ? null : cores.Contains, input.Arch);
+        return busy.Values.DefaultIfEmpty(0).Max();
+    }
+
+    private static ImmutableArray<LayerReport> LayerReports(PerformanceInput input, ProgramAnalysis analysis, Dictionary<(int Core, int Xb), double> crossbars)
+    {
+        return [.. input.Layers.Select(layer =>
+        {
+            var cores = layer.Cores.ToHashSet();
+            EventCounts c = EventCounter.Count(input, analysis, cores.Contains);
+            double nj = CostModel.Dynamic(input.Arch, c).Sum(t => t.EnergyPj) / 1000;
+            var mvms = input.Program.Cores.Where(p => cores.Contains(p.Core)).SelectMany(p => p.Code).Where(i => i.Opcode == Opcode.Mvm).ToList();
+            double mvmNs = mvms.Select(i => CostModel.MvmNs(input.Arch, i)).DefaultIfEmpty(0).Max();
+            return new LayerReport(layer.Name, layer.InFeatures, layer.OutFeatures, layer.Cores,
+                [.. layer.Cores.Select(core => crossbars.Keys.Count(k => k.Core == core))],
+                c.Mvms, c.AdcConversions, mvmNs, LowerBound(input, analysis, cores), nj);
+        })];
+    }
+}

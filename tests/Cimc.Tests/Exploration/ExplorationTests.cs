@@ -1,0 +1,73 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Cimc.Exploration;
+using Cimc.Quantization;
+using Cimc.Tests.Cli;
+
+namespace Cimc.Tests.Exploration;
+
+public sealed class ExplorationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cimc-explore-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Example(string name) => Path.Combine(TestPaths.Examples, "fashion-mnist", name);
+
+    [Fact]
+    public void The_search_lowers_each_layer_until_the_accuracy_budget_binds()
+    {
+        // Accuracy falls by 2 points per bit below 5 in layer 0 and 0.2 per bit below 8 elsewhere;
+        // the cost is the total weight bits. With a 1-point budget layer 0 stays at 5 bits.
+        (double, double) Evaluate(ImmutableArray<LayerPrecision> layers)
+        {
+            double loss = (Math.Max(0, 5 - layers[0].WeightBits!.Value) * 2) + layers.Skip(1).Sum(l => (8 - l.WeightBits!.Value) * 0.2);
+            return (0.9 - (loss / 100), layers.Sum(l => l.WeightBits!.Value));
+        }
+
+        (PrecisionCandidate best, IReadOnlyList<PrecisionCandidate> tried) = PrecisionSearch.Run(3, 8, 0.9, 1.0, SearchObjective.Crossbars, Evaluate);
+        Assert.Equal(5, best.Layers[0].WeightBits);
+        Assert.True((0.9 - best.Accuracy) * 100 <= 1.0 + 1e-9);
+        Assert.True(best.Layers.Skip(1).Sum(l => 8 - l.WeightBits!.Value) <= 5);
+        Assert.All(best.Layers, l => Assert.Equal(8, l.ActivationBits));
+        Assert.True(tried.Count > 3);
+    }
+
+    [Fact]
+    public void A_sweep_over_bits_writes_a_table_a_csv_and_an_svg_plot_and_fewer_adc_bits_cost_accuracy()
+    {
+        string csv = Path.Combine(_dir, "s.csv"), svg = Path.Combine(_dir, "s.svg");
+        (int exit, string output, string error) = CliRunner.Run("accuracy", Example("mlp.onnx"), "--arch", "isaac",
+            "--weight-bits", "8", "--activation-bits", "8", "--adc-bits", "3,8", "--limit", "300",
+            "--images", Example("t10k-images-idx3-ubyte.gz"), "--labels", Example("t10k-labels-idx1-ubyte.gz"), "--divide-by", "255",
+            "--csv", csv, "--plot", svg, "--json");
+        Assert.True(exit == 0, error);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        JsonElement[] points = [.. doc.RootElement.GetProperty("points").EnumerateArray()];
+        Assert.Equal(2, points.Length);
+        double acc3 = points.Single(p => p.GetProperty("adc_bits").GetInt32() == 3).GetProperty("accuracy").GetDouble();
+        double acc8 = points.Single(p => p.GetProperty("adc_bits").GetInt32() == 8).GetProperty("accuracy").GetDouble();
+        Assert.True(acc3 < acc8 - 0.05, $"3-bit ADC {acc3}, 8-bit ADC {acc8}");
+        Assert.Equal(3, File.ReadAllLines(csv).Length);
+        Assert.StartsWith("weight_bits,activation_bits", File.ReadAllText(csv));
+        string plot = File.ReadAllText(svg);
+        Assert.StartsWith("<svg", plot);
+        Assert.Equal(2, plot.Split("<circle").Length - 1);
+    }
+
+    [Fact]
+    public void Search_precision_writes_a_file_that_compile_accepts()
+    {
+        string file = Path.Combine(_dir, "p.json");
+        (int exit, string output, string error) = CliRunner.Run("search-precision", Example("mlp.onnx"), "--arch", "edge", "--limit", "200",
+            "--images", Example("t10k-images-idx3-ubyte.gz"), "--labels", Example("t10k-labels-idx1-ubyte.gz"), "--divide-by", "255",
+            "--max-loss", "2", "-o", file, "--json");
+        Assert.True(exit == 0, error);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        Assert.True(doc.RootElement.GetProperty("cost").GetDouble() <= doc.RootElement.GetProperty("uniform_cost").GetDouble());
+        (int compiled, string summary, string compileError) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--precision", file, "--json", "-o", Path.Combine(_dir, "out"));
+        Assert.True(compiled == 0, compileError);
+        using JsonDocument s = JsonDocument.Parse(summary);
+        Assert.Equal(doc.RootElement.GetProperty("cost").GetDouble(), s.RootElement.GetProperty("crossbars_used").GetInt32());
+    }
+}
