@@ -1,6 +1,6 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick]`: runs the three cases, prints the
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick]`: runs the four cases, prints the
 // tables and writes bench/results.md. Only --quick is understood; anything else is refused.
 TextWriter output = Console.Out;
 if (args.Any(a => a != "--quick"))
@@ -22,7 +22,10 @@ IReadOnlyList<SimulatorRow> sim = SimulatorBench.Run(settings, root, output);
 output.WriteLine("3. MVM kernel");
 IReadOnlyList<MvmRow> mvm = MvmBench.Run(settings, output);
 
-string markdown = Report.Markdown(settings, compile, sim, mvm);
+output.WriteLine("4. fast simulator vs ONNX Runtime (Fashion-MNIST)");
+string onnxRuntime = OnnxRuntimeBench.Run(settings, root, output);
+
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime;
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");

@@ -1,0 +1,208 @@
+using System.Buffers;
+using System.Numerics;
+using Cimc.Isa;
+
+namespace Cimc.Simulation.Batched;
+
+/// <summary>
+/// The batched interpreter loop: each case applies docs/isa.md's definition to every sample. Element
+/// loops keep the reference's ascending order one row (one address, all samples) at a time, so
+/// overlapping ranges behave as they do per sample.
+/// </summary>
+internal sealed partial class BatchMachine
+{
+    private void Step(int slot)
+    {
+        DecodedOp[] code = _p.Code[slot];
+        MvmBlock?[] blocks = _plan.Blocks[slot];
+        int core = _p.CoreIds[slot];
+        int n = _n;
+        int pc = _pc[slot];
+        while (true)
+        {
+            if ((uint)pc >= (uint)code.Length)
+            {
+                throw new BatchFallbackException("ran past the end of the code");
+            }
+
+            if (++_executed > _p.InstructionLimit)
+            {
+                throw new BatchFallbackException("instruction limit");
+            }
+
+            ref readonly DecodedOp op = ref code[pc];
+            switch (op.Op)
+            {
+                case Opcode.Nop:
+                    break;
+                case Opcode.Halt:
+                    _pc[slot] = pc;
+                    _state[slot] = CoreState.Halted;
+                    return;
+                case Opcode.Load:
+                    BufferRows(_p.Arch.TileOf(core), op.F1, op.F2).CopyTo(Rows(slot, op.F0, op.F2));
+                    break;
+                case Opcode.Store:
+                    Rows(slot, op.F1, op.F2).CopyTo(BufferRows(_p.Arch.TileOf(core), op.F0, op.F2));
+                    break;
+                case Opcode.Set:
+                    Rows(slot, op.F0, 1).Fill(op.F1);
+                    break;
+                case Opcode.Mvm:
+                    {
+                        MvmBlock block = blocks[pc] ?? throw new BatchFallbackException("mvm fault");
+                        block.Execute(_mem[slot].AsSpan(0, _plan.MemWords[slot] * n), n, _p.Arch.AdcBits, _scratch);
+                        _executed += block.Count - 1;
+                        pc += block.Count - 1;
+                        break;
+                    }
+
+                case Opcode.VClear:
+                    Rows(slot, op.F0, op.F1).Clear();
+                    break;
+                case Opcode.VCopy:
+                    Rows(slot, op.F0, op.F2);
+                    Rows(slot, op.F1, op.F2);
+                    for (long i = 0; i < op.F2; i++)
+                    {
+                        Rows(slot, op.F1 + i, 1).CopyTo(Rows(slot, op.F0 + i, 1));
+                    }
+
+                    break;
+                case Opcode.VAdd:
+                    Rows(slot, op.F0, op.F3);
+                    Rows(slot, op.F1, op.F3);
+                    Rows(slot, op.F2, op.F3);
+                    for (long i = 0; i < op.F3; i++)
+                    {
+                        Add(Rows(slot, op.F1 + i, 1), Rows(slot, op.F2 + i, 1), Rows(slot, op.F0 + i, 1));
+                    }
+
+                    break;
+                case Opcode.VSum:
+                    VSum(slot, in op);
+                    break;
+                case Opcode.VAxpy:
+                    Rows(slot, op.F0, op.F3);
+                    Rows(slot, op.F1, 1);
+                    for (long i = 0; i < op.F3; i++)
+                    {
+                        Axpy(op.F2, Rows(slot, op.F1, 1), Rows(slot, op.F0 + i, 1));
+                    }
+
+                    break;
+                case Opcode.VMax:
+                    Rows(slot, op.F0, op.F3);
+                    Rows(slot, op.F1, op.F3);
+                    for (long i = 0; i < op.F3; i++)
+                    {
+                        Max(Rows(slot, op.F1 + i, 1), op.F2, Rows(slot, op.F0 + i, 1));
+                    }
+
+                    break;
+                case Opcode.VRequant:
+                    VRequant(slot, in op);
+                    break;
+                case Opcode.VLut:
+                    VLut(slot, in op);
+                    break;
+                case Opcode.Send:
+                    {
+                        if (op.F0 >= _p.Arch.TotalCores)
+                        {
+                            throw new BatchFallbackException("send to a missing core");
+                        }
+
+                        long key = ChannelKey(core, op.F0, op.F3);
+                        if (!_channels.TryGetValue(key, out Queue<(long[], int)>? queue))
+                        {
+                            _channels[key] = queue = new Queue<(long[], int)>();
+                        }
+
+                        // Messages are [len x n] tiles: pooled, as allocating them measured slower than the copy.
+                        Span<long> rows = Rows(slot, op.F1, op.F2);
+                        long[] message = ArrayPool<long>.Shared.Rent(rows.Length);
+                        rows.CopyTo(message);
+                        queue.Enqueue((message, rows.Length));
+                        break;
+                    }
+
+                case Opcode.Recv:
+                    {
+                        if (op.F0 >= _p.Arch.TotalCores)
+                        {
+                            throw new BatchFallbackException("recv from a missing core");
+                        }
+
+                        if (!_channels.TryGetValue(ChannelKey(op.F0, core, op.F3), out Queue<(long[], int)>? queue) || queue.Count == 0)
+                        {
+                            _executed--; // a blocked recv has not executed yet
+                            _pc[slot] = pc;
+                            _state[slot] = CoreState.Blocked;
+                            return;
+                        }
+
+                        if (queue.Peek().Item2 != op.F2 * n)
+                        {
+                            throw new BatchFallbackException("message length");
+                        }
+
+                        (long[] message, int length) = queue.Dequeue();
+                        message.AsSpan(0, length).CopyTo(Rows(slot, op.F1, op.F2));
+                        ArrayPool<long>.Shared.Return(message);
+                        break;
+                    }
+
+                default:
+                    throw new InvalidOperationException($"batched simulator: no case for opcode {op.Op}");
+            }
+
+            pc++;
+            _state[slot] = CoreState.Ready;
+        }
+    }
+
+    private static void Add(ReadOnlySpan<long> a, ReadOnlySpan<long> b, Span<long> dst)
+    {
+        int i = 0;
+        for (; i + Vector<long>.Count <= dst.Length; i += Vector<long>.Count)
+        {
+            (new Vector<long>(a[i..]) + new Vector<long>(b[i..])).CopyTo(dst[i..]);
+        }
+
+        for (; i < dst.Length; i++)
+        {
+            dst[i] = unchecked(a[i] + b[i]);
+        }
+    }
+
+    private static void Axpy(long imm, ReadOnlySpan<long> s, Span<long> dst)
+    {
+        for (int i = 0; i < dst.Length; i++)
+        {
+            dst[i] = unchecked(dst[i] + (imm * s[i]));
+        }
+    }
+
+    private static void Max(ReadOnlySpan<long> src, long imm, Span<long> dst)
+    {
+        for (int i = 0; i < dst.Length; i++)
+        {
+            dst[i] = Math.Max(src[i], imm);
+        }
+    }
+
+    private void VSum(int slot, in DecodedOp op)
+    {
+        Span<long> dst = Rows(slot, op.F0, 1);
+        Span<long> src = Rows(slot, op.F1, op.F2);
+        Span<long> sum = _scratch.Acc(_n);
+        sum.Clear();
+        for (long i = 0; i < op.F2; i++)
+        {
+            Add(sum, src.Slice((int)(i * _n), _n), sum);
+        }
+
+        sum.CopyTo(dst);
+    }
+}

@@ -1,0 +1,162 @@
+using Cimc.Isa;
+
+namespace Cimc.Simulation.Batched;
+
+/// <summary>
+/// Runs a program for a batch of n samples at once. Programs have no data-dependent control flow,
+/// so every sample executes the same instruction sequence and the cores interleave the same way;
+/// each instruction is executed over a [len x n] tile of memory, word a of sample b at a*n + b
+/// (address-major, so a vector instruction is a loop over contiguous rows and an mvm's inputs are
+/// a matrix ready for a GEMM). The scheduler is the reference's round-robin. Anything the
+/// reference would report as an error (a fault, a deadlock, the instruction limit) throws
+/// <see cref="BatchFallbackException"/> instead, and the caller reruns the batch on the reference
+/// (<see cref="Machine"/>), which stays the definition of every instruction.
+/// </summary>
+internal sealed partial class BatchMachine
+{
+    private enum CoreState : byte
+    {
+        Ready,
+        Blocked,
+        Halted,
+    }
+
+    private readonly CompiledProgram _p;
+    private readonly BatchPlan _plan;
+    private readonly long[][] _mem;
+    private readonly long[][] _buffers;
+    private readonly int[] _pc;
+    private readonly CoreState[] _state;
+    private readonly Dictionary<long, Queue<(long[] Message, int Length)>> _channels = [];
+    private readonly BatchScratch _scratch = new();
+    private int _n;
+    private long _executed;
+
+    public BatchMachine(CompiledProgram program, BatchPlan plan, int capacity)
+    {
+        _p = program;
+        _plan = plan;
+        Capacity = capacity;
+        _mem = [.. plan.MemWords.Select(w => new long[(long)w * capacity])];
+        _buffers = [.. plan.BufferWords.Select(w => new long[(long)w * capacity])];
+        _pc = new int[program.SlotCount];
+        _state = new CoreState[program.SlotCount];
+    }
+
+    /// <summary>The largest batch this machine holds.</summary>
+    public int Capacity { get; }
+
+    /// <summary>
+    /// Runs n samples: inputs are n rows of .input len codes, outputs receives n rows of .output len
+    /// codes. Throws <see cref="BatchFallbackException"/> where the reference would report an error.
+    /// </summary>
+    public void Run(ReadOnlySpan<long> inputs, int n, Span<long> outputs)
+    {
+        if (n < 1 || n > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), n, $"a batch holds 1 to {Capacity} samples");
+        }
+
+        _n = n;
+        Reset();
+        InputSpec input = _p.Program.Input;
+        long[] inBuffer = _buffers[input.Tile];
+        for (int b = 0; b < n; b++)
+        {
+            for (int i = 0; i < input.Len; i++)
+            {
+                inBuffer[((input.Addr + i) * n) + b] = inputs[(b * input.Len) + i];
+            }
+        }
+
+        Schedule();
+        OutputSpec output = _p.Program.Output;
+        long[] outBuffer = _buffers[output.Tile];
+        for (int b = 0; b < n; b++)
+        {
+            for (int o = 0; o < output.Len; o++)
+            {
+                outputs[(b * output.Len) + o] = outBuffer[((output.Addr + o) * n) + b];
+            }
+        }
+    }
+
+    private void Reset()
+    {
+        int n = _n;
+        _executed = 0;
+        _channels.Clear();
+        for (int s = 0; s < _mem.Length; s++)
+        {
+            // Only words the program can read before writing need their initial value.
+            int[] addrs = _plan.InitAddrs[s];
+            long[] values = _plan.InitValues[s];
+            for (int j = 0; j < addrs.Length; j++)
+            {
+                _mem[s].AsSpan(addrs[j] * n, n).Fill(values[j]);
+            }
+
+            _pc[s] = 0;
+            _state[s] = CoreState.Ready;
+        }
+
+        for (int t = 0; t < _buffers.Length; t++)
+        {
+            _buffers[t].AsSpan(0, _plan.BufferWords[t] * n).Clear();
+        }
+    }
+
+    private void Schedule()
+    {
+        while (true)
+        {
+            bool progress = false;
+            bool allHalted = true;
+            for (int s = 0; s < _state.Length; s++)
+            {
+                if (_state[s] == CoreState.Halted)
+                {
+                    continue;
+                }
+
+                long before = _executed;
+                Step(s);
+                progress |= _executed != before;
+                allHalted &= _state[s] == CoreState.Halted;
+            }
+
+            if (allHalted)
+            {
+                return;
+            }
+
+            if (!progress)
+            {
+                throw new BatchFallbackException("deadlock");
+            }
+        }
+    }
+
+    /// <summary>The rows [addr, addr+len) of core memory, all samples; outside the planned words is a fault.</summary>
+    private Span<long> Rows(int slot, long addr, long len)
+    {
+        if (addr + len > _plan.MemWords[slot])
+        {
+            throw new BatchFallbackException("local memory range");
+        }
+
+        return _mem[slot].AsSpan((int)(addr * _n), (int)(len * _n));
+    }
+
+    private Span<long> BufferRows(int tile, long addr, long len)
+    {
+        if (addr + len > _plan.BufferWords[tile])
+        {
+            throw new BatchFallbackException("tile buffer range");
+        }
+
+        return _buffers[tile].AsSpan((int)(addr * _n), (int)(len * _n));
+    }
+
+    private static long ChannelKey(long from, long to, long tag) => (from << 32) | (to << 16) | tag;
+}
