@@ -8,8 +8,8 @@ using Cimc.Evaluation;
 using Cimc.Exploration;
 using Cimc.Ir;
 using Cimc.Quantization;
-using Cimc.Reporting;
 using Cimc.Reference;
+using Cimc.Reporting;
 using Cimc.Simulation;
 
 namespace Cimc.Cli.Commands;

@@ -81,7 +81,7 @@ public sealed class ArchitectureJsonErrorTests
     public void An_unknown_signed_weight_encoding_is_refused()
     {
         CimcException e = Refused(r => r["default_precision"]!["signed_weights"] = "twos");
-        Assert.Equal("default_precision.signed_weights: must be \"differential\" or \"offset\" (got \"twos\")", e.Message);
+        Assert.Equal("default_precision.signed_weights: must be \"differential\", \"offset\" or \"twos-complement\" (got \"twos\")", e.Message);
     }
 
     [Fact]
