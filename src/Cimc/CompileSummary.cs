@@ -30,6 +30,9 @@ public sealed record CompileSummary(
     bool HostSoftmax,
     ImmutableArray<CompileSummary.LayerInfo> Layers)
 {
+    /// <summary>Device non-idealities recorded by `cimc compile` for `cimc run`; null for ideal crossbars.</summary>
+    public Simulation.Devices.DeviceModel? Device { get; init; }
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(

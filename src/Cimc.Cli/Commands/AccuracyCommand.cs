@@ -11,6 +11,7 @@ using Cimc.Quantization;
 using Cimc.Reference;
 using Cimc.Reporting;
 using Cimc.Simulation;
+using Cimc.Simulation.Devices;
 
 namespace Cimc.Cli.Commands;
 
@@ -34,6 +35,8 @@ internal static class AccuracyCommand
         binder.AddTo(command, archRequired: false);
         command.Options.Add(binder.SweepCsv);
         command.Options.Add(binder.SweepPlot);
+        var device = new DeviceOptionsBinder();
+        device.AddTo(command, withSeeds: true);
         command.SetAction(parse =>
         {
             double divisor = parse.GetValue(divideBy);
@@ -68,11 +71,12 @@ internal static class AccuracyCommand
             IReadOnlyList<CompileOptionsBinder.DesignChoice> grid = binder.Grid(parse);
             if (grid.Count > 1)
             {
-                RunSweep(context, parse, parse.GetValue(json), binder, grid, graph, calibration, x, y, floatResult);
+                RunSweep(context, parse, parse.GetValue(json), binder, device, grid, graph, calibration, x, y, floatResult);
                 return 0;
             }
 
-            (Architecture arch, QuantizationOptions options, Compilation c, AccuracyResult chip) = EvaluatePoint(parse, binder, grid[0], graph, calibration, x, y);
+            (Architecture arch, QuantizationOptions options, Compilation c, SeededAccuracy seeded) = EvaluatePoint(parse, binder, device, grid[0], graph, calibration, x, y);
+            AccuracyResult chip = seeded.First;
             int agree = chip.Predictions.Zip(floatResult.Predictions).Count(p => p.First == p.Second);
             CompileSummary summary = c.Summary();
             Report(context, parse.GetValue(json), new AccuracyReport(chip.Accuracy, chip.Correct, chip.Total, floatResult.Accuracy, parse.GetValue(model)!)
@@ -84,36 +88,55 @@ internal static class AccuracyCommand
                 SignedWeights = QuantizationOptions.EncodingName(options.SignedWeights),
                 CrossbarsUsed = summary.CrossbarsUsed,
                 AgreementWithFloat = (double)agree / chip.Total,
-            });
+                AccuracyStd = seeded.Std,
+                Seeds = seeded.Seeds,
+                Accuracies = seeded.Accuracies,
+                Device = seeded.Device,
+            } with { Accuracy = seeded.Mean });
 
             return 0;
         });
         return command;
     }
 
-    /// <summary>Compiles one design point and measures the compiled program's accuracy on the simulator.</summary>
-    private static (Architecture Arch, QuantizationOptions Options, Compilation Compilation, AccuracyResult Result) EvaluatePoint(
-        ParseResult parse, CompileOptionsBinder binder, CompileOptionsBinder.DesignChoice choice, Graph graph, NdArray? calibration, NdArray x, Labels y)
+    /// <summary>Accuracy over one or more device seeds: the mean, its standard deviation, each run.</summary>
+    private sealed record SeededAccuracy(AccuracyResult First, double Mean, double Std, IReadOnlyList<ulong> Seeds, IReadOnlyList<double> Accuracies, DeviceModel? Device);
+
+    /// <summary>
+    /// Compiles one design point and measures the compiled program's accuracy on the simulator, once
+    /// per device seed (an ideal device needs only one run: it is deterministic).
+    /// </summary>
+    private static (Architecture Arch, QuantizationOptions Options, Compilation Compilation, SeededAccuracy Result) EvaluatePoint(
+        ParseResult parse, CompileOptionsBinder binder, DeviceOptionsBinder deviceOptions, CompileOptionsBinder.DesignChoice choice, Graph graph, NdArray? calibration, NdArray x, Labels y)
     {
         Architecture arch = binder.LoadArchitecture(parse, choice);
         QuantizationOptions options = binder.Quantization(parse, arch, choice);
         Compilation c = Compiler.Compile(graph, arch, options, calibration);
-        var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
-        return (arch, options, c, Accuracy.Evaluate(batch => simulator.Run(batch), x, y));
+        DeviceModel device = deviceOptions.Device(parse);
+        IReadOnlyList<ulong> seeds = device.IsIdeal ? [device.Seed] : deviceOptions.SeedList(parse);
+        var results = seeds.Select(seed =>
+        {
+            var simulator = new FunctionalSimulator(c.Program!, c.Weights!, device.WithSeed(seed));
+            return Accuracy.Evaluate(batch => simulator.Run(batch), x, y);
+        }).ToList();
+        double[] accuracies = [.. results.Select(r => r.Accuracy)];
+        double mean = accuracies.Average();
+        double std = accuracies.Length < 2 ? 0 : Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (accuracies.Length - 1));
+        return (arch, options, c, new SeededAccuracy(results[0], mean, std, seeds, accuracies, device.IsIdeal ? null : device));
     }
 
     /// <summary>Every combination of the listed settings: a table, a CSV file and an SVG plot of accuracy against crossbars.</summary>
-    private static void RunSweep(CliContext context, ParseResult parse, bool json, CompileOptionsBinder binder, IReadOnlyList<CompileOptionsBinder.DesignChoice> grid,
+    private static void RunSweep(CliContext context, ParseResult parse, bool json, CompileOptionsBinder binder, DeviceOptionsBinder device, IReadOnlyList<CompileOptionsBinder.DesignChoice> grid,
         Graph graph, NdArray? calibration, NdArray x, Labels y, AccuracyResult floatResult)
     {
         var points = new List<SweepPoint>();
         foreach (CompileOptionsBinder.DesignChoice choice in grid)
         {
-            (Architecture arch, QuantizationOptions options, Compilation c, AccuracyResult chip) = EvaluatePoint(parse, binder, choice, graph, calibration, x, y);
+            (Architecture arch, QuantizationOptions options, Compilation c, SeededAccuracy chip) = EvaluatePoint(parse, binder, device, choice, graph, calibration, x, y);
             CompileSummary summary = c.Summary();
             points.Add(new SweepPoint(options.WeightBits, options.ActivationBits, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
                 QuantizationOptions.EncodingName(options.SignedWeights), options.AdcRange.ToString().ToLowerInvariant(),
-                summary.CrossbarsUsed, summary.AdcCanSaturate, chip.Accuracy, floatResult.Accuracy));
+                summary.CrossbarsUsed, summary.AdcCanSaturate, chip.Mean, floatResult.Accuracy) { AccuracyStd = chip.Std });
         }
 
         string csv = parse.GetValue(binder.SweepCsv)!, plot = parse.GetValue(binder.SweepPlot)!;
@@ -162,4 +185,13 @@ internal sealed record AccuracyReport(double Accuracy, int Correct, int Total, d
     public int? CrossbarsUsed { get; init; }
 
     public double? AgreementWithFloat { get; init; }
+
+    /// <summary>Standard deviation of the accuracy over device seeds (0 for an ideal device).</summary>
+    public double? AccuracyStd { get; init; }
+
+    public IReadOnlyList<ulong>? Seeds { get; init; }
+
+    public IReadOnlyList<double>? Accuracies { get; init; }
+
+    public DeviceModel? Device { get; init; }
 }

@@ -25,6 +25,8 @@ internal static class CompileCommand
         var binder = new CompileOptionsBinder();
         var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
         binder.AddTo(command, archRequired: true);
+        var device = new DeviceOptionsBinder();
+        device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
             string modelPath = parse.GetValue(model)!;
@@ -67,7 +69,8 @@ internal static class CompileCommand
             File.WriteAllText(Path.Combine(outDir!, "program.asm"), Disassembler.Disassemble(c.Program!));
             c.Program!.Save(Path.Combine(outDir!, "program.bin"));
             c.Weights!.Save(Path.Combine(outDir!, "weights.bin"));
-            File.WriteAllText(Path.Combine(outDir!, "summary.json"), CommonOptions.ToJson(summary) + "\n");
+            // A device given at compile time is recorded; cimc run DIR applies it.
+            File.WriteAllText(Path.Combine(outDir!, "summary.json"), CommonOptions.ToJson(device.AnyGiven(parse) ? summary with { Device = device.Device(parse) } : summary) + "\n");
             if (parse.GetValue(json))
             {
                 context.Output.WriteLine(CommonOptions.ToJson(summary));

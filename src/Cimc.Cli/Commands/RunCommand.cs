@@ -4,6 +4,7 @@ using Cimc.Data;
 using Cimc.Diagnostics;
 using Cimc.Isa;
 using Cimc.Simulation;
+using Cimc.Simulation.Devices;
 
 namespace Cimc.Cli.Commands;
 
@@ -16,10 +17,15 @@ internal static class RunCommand
         var input = new Option<string>("--input") { Description = "inputs (.npy, .csv or IDX), batch first, as the float model takes them", Required = true };
         var output = new Option<string>("--output") { Description = "where to write the dequantized outputs (.npy, float32)", Required = true };
         var command = new Command("run", "Run a compiled program in the bit-exact simulator.") { dir, input, output };
+        var compileOptions = new CompileOptionsBinder();
+        compileOptions.AddTo(command, archRequired: false);
+        var device = new DeviceOptionsBinder();
+        device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
             string folder = parse.GetValue(dir)!;
-            (FunctionalSimulator simulator, bool softmax) = Open(folder);
+            CheckCompiledWith(folder, parse, compileOptions);
+            (FunctionalSimulator simulator, bool softmax) = Open(folder, device.AnyGiven(parse) ? device.Device(parse) : null);
             NdArray x = DataFiles.ReadArray(parse.GetValue(input)!);
             NdArray y = Simulate(simulator, x, softmax);
             Npy.Write(parse.GetValue(output)!, y);
@@ -29,7 +35,39 @@ internal static class RunCommand
         return command;
     }
 
-    public static (FunctionalSimulator Simulator, bool HostSoftmax) Open(string folder)
+    /// <summary>
+    /// A compiled program's quantization is fixed: run accepts compile's options only to check that
+    /// they match what DIR was compiled with (summary.json), and says to recompile otherwise.
+    /// </summary>
+    private static void CheckCompiledWith(string folder, ParseResult parse, CompileOptionsBinder options)
+    {
+        string path = Path.Combine(folder, "summary.json");
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
+        JsonElement root = doc.RootElement;
+        void Check(string? given, string option, JsonElement actual)
+        {
+            if (given is not null && actual.ValueKind != JsonValueKind.Undefined && given != actual.ToString())
+            {
+                throw new CimcException("recompile", option, $"{folder} was compiled with {option} {actual}; run cimc compile again to change it");
+            }
+        }
+
+        JsonElement Field(JsonElement e, string name) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) ? v : default;
+        Check(parse.GetValue(options.WeightBits), "--weight-bits", Field(root, "weight_bits"));
+        Check(parse.GetValue(options.ActivationBits), "--activation-bits", Field(root, "activation_bits"));
+        Check(parse.GetValue(options.SignedWeights), "--signed-weights", Field(root, "signed_weights"));
+        Check(parse.GetValue(options.Granularity), "--granularity", Field(root, "granularity"));
+        Check(parse.GetValue(options.CellBits), "--cell-bits", Field(Field(root, "crossbar"), "cell_bits"));
+        Check(parse.GetValue(options.DacBits), "--dac-bits", Field(Field(root, "crossbar"), "dac_bits"));
+        Check(parse.GetValue(options.AdcBits), "--adc-bits", Field(Field(root, "crossbar"), "adc_bits"));
+    }
+
+    public static (FunctionalSimulator Simulator, bool HostSoftmax) Open(string folder, DeviceModel? device = null)
     {
         if (!Directory.Exists(folder))
         {
@@ -46,6 +84,12 @@ internal static class RunCommand
             {
                 using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(summary));
                 softmax = doc.RootElement.TryGetProperty("host_softmax", out JsonElement e) && e.ValueKind == JsonValueKind.True;
+
+                // The device recorded at compile time applies unless the command line gives one.
+                if (device is null && doc.RootElement.TryGetProperty("device", out JsonElement d) && d.ValueKind == JsonValueKind.Object)
+                {
+                    device = JsonSerializer.Deserialize<DeviceModel>(d.GetRawText(), CommonOptions.JsonOptions)?.Validate();
+                }
             }
             catch (JsonException e)
             {
@@ -53,7 +97,7 @@ internal static class RunCommand
             }
         }
 
-        return (new FunctionalSimulator(program, weights), softmax);
+        return (new FunctionalSimulator(program, weights, device), softmax);
     }
 
     /// <summary>Runs the simulator on a batch and applies the host's final softmax when the model ends with one.</summary>

@@ -31,6 +31,9 @@ internal static class SimulateCommand
         var binder = new CompileOptionsBinder();
         var command = new Command("simulate", "Timing, energy and area of a compiled program on its chip.") { target, activation, json, batch, output };
         binder.AddTo(command, archRequired: false);
+
+        // Accepted like everywhere; cimc's cost model charges the same time and energy for any device.
+        new DeviceOptionsBinder().AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(target)!;

@@ -17,6 +17,9 @@ public sealed record SweepPoint(
     double Accuracy,
     double FloatAccuracy)
 {
+    /// <summary>Standard deviation over device seeds; 0 for an ideal device.</summary>
+    public double AccuracyStd { get; init; }
+
     /// <summary>Accuracy lost against the float model, in percentage points.</summary>
     public double LossPoints => (FloatAccuracy - Accuracy) * 100;
 
@@ -27,12 +30,12 @@ public sealed record SweepPoint(
 public static class SweepTable
 {
     private static readonly string[] Header =
-        ["weight_bits", "activation_bits", "cell_bits", "dac_bits", "adc_bits", "signed_weights", "adc_range", "crossbars", "adc_can_saturate", "accuracy", "float_accuracy", "loss_points", "within_1_point"];
+        ["weight_bits", "activation_bits", "cell_bits", "dac_bits", "adc_bits", "signed_weights", "adc_range", "crossbars", "adc_can_saturate", "accuracy", "accuracy_std", "float_accuracy", "loss_points", "within_1_point"];
 
     private static string[] Cells(SweepPoint p) =>
     [
         I(p.WeightBits), I(p.ActivationBits), I(p.CellBits), I(p.DacBits), I(p.AdcBits), p.SignedWeights, p.AdcRange, I(p.Crossbars),
-        p.AdcCanSaturate ? "yes" : "no", F(p.Accuracy), F(p.FloatAccuracy), p.LossPoints.ToString("F2", CultureInfo.InvariantCulture), p.LossPoints < 1 ? "yes" : "no",
+        p.AdcCanSaturate ? "yes" : "no", F(p.Accuracy), F(p.AccuracyStd), F(p.FloatAccuracy), p.LossPoints.ToString("F2", CultureInfo.InvariantCulture), p.LossPoints < 1 ? "yes" : "no",
     ];
 
     public static string Csv(IEnumerable<SweepPoint> points)

@@ -27,7 +27,7 @@ internal readonly struct DecodedOp(Instruction instruction)
 /// </summary>
 internal sealed class CompiledProgram
 {
-    public CompiledProgram(ProgramImage program, WeightImage weights, long instructionLimit)
+    public CompiledProgram(ProgramImage program, WeightImage weights, long instructionLimit, Devices.DeviceModel? device = null)
     {
         program.Validate();
         ArchHeader arch = program.Arch;
@@ -72,7 +72,33 @@ internal sealed class CompiledProgram
                 Crossbars[slot][id.Crossbar] = CrossbarPlanes.Build(levels.AsSpan(), arch.Rows, arch.Cols, arch.CellBits);
             }
         }
+
+        // A non-ideal device realizes every programmed crossbar once, from the seed.
+        Device = device is { IsIdeal: false } ? device.Validate() : null;
+        if (Device is not null)
+        {
+            Analog = new Devices.AnalogCrossbar?[SlotCount][];
+            for (int s = 0; s < SlotCount; s++)
+            {
+                Analog[s] = new Devices.AnalogCrossbar?[arch.CrossbarsPerCore];
+            }
+
+            foreach ((CrossbarId id, var levels) in weights.Crossbars)
+            {
+                int slot = SlotOfCore[id.Core];
+                if (slot >= 0)
+                {
+                    Analog[slot][id.Crossbar] = Devices.AnalogCrossbar.Program(levels.AsSpan(), arch.Rows, arch.Cols, arch.CellBits, Device, id.Core, id.Crossbar);
+                }
+            }
+        }
     }
+
+    /// <summary>The non-ideal device the reads go through, or null for ideal (digital) crossbars.</summary>
+    public Devices.DeviceModel? Device { get; }
+
+    /// <summary>The device's realization of each crossbar, when <see cref="Device"/> is set.</summary>
+    public Devices.AnalogCrossbar?[][]? Analog { get; }
 
     public ProgramImage Program { get; }
 

@@ -27,8 +27,17 @@ public sealed class FunctionalSimulator
     private int _fallbacks;
 
     public FunctionalSimulator(ProgramImage program, WeightImage weights, long instructionLimit = DefaultInstructionLimit)
+        : this(program, weights, null, instructionLimit)
     {
-        _compiled = new CompiledProgram(program, weights, instructionLimit);
+    }
+
+    /// <summary>
+    /// A simulator whose crossbars go through a non-ideal device (docs/nonidealities.md); with an
+    /// ideal or null device it is the plain bit-exact simulator.
+    /// </summary>
+    public FunctionalSimulator(ProgramImage program, WeightImage weights, Devices.DeviceModel? device, long instructionLimit = DefaultInstructionLimit)
+    {
+        _compiled = new CompiledProgram(program, weights, instructionLimit, device);
         _batchPlan = new Lazy<BatchPlan>(() => new BatchPlan(_compiled));
     }
 
@@ -137,6 +146,13 @@ public sealed class FunctionalSimulator
 
         var output = new long[(long)n * outLen];
         long[] inputs = codes.ToArray();
+        if (_compiled.Device is not null)
+        {
+            // Analog reads run on the reference interpreter, sample by sample, in parallel.
+            RunAnalog(inputs, n, output);
+            return output;
+        }
+
         int batch = BatchCapacity;
         int batches = (n + batch - 1) / batch;
         try
@@ -207,7 +223,7 @@ public sealed class FunctionalSimulator
                 long[] output;
                 try
                 {
-                    output = machine.Run(inputs.Slice(b * inLen, inLen));
+                    output = machine.Run(inputs.Slice(b * inLen, inLen), first + b);
                 }
                 catch (CimcException e)
                 {
@@ -220,6 +236,24 @@ public sealed class FunctionalSimulator
         finally
         {
             _machines.Add(machine);
+        }
+    }
+
+    private void RunAnalog(long[] inputs, int n, long[] output)
+    {
+        int inLen = Program.Input.Len, outLen = Program.Output.Len;
+        const int Chunk = 64;
+        try
+        {
+            Parallel.For(0, (n + Chunk - 1) / Chunk, c =>
+            {
+                int first = c * Chunk, count = Math.Min(Chunk, n - first);
+                RunOnReference(inputs.AsSpan(first * inLen, count * inLen), count, first, output.AsSpan(first * outLen, count * outLen));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.OfType<CimcException>().FirstOrDefault() is { } first)
+        {
+            throw first;
         }
     }
 

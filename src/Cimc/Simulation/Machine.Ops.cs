@@ -35,7 +35,14 @@ internal sealed partial class Machine
         }
 
         Span<long> acc = _mvmAcc.AsSpan(0, cols);
-        MvmKernel.Accumulate(planes, x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _mvmPlanes);
+        if (_p.Analog?[slot][xb] is { } analog)
+        {
+            analog.Accumulate(x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _p.Device!, _sample, _p.CoreIds[slot], xb, pc, _analogSums, _analogSquares);
+        }
+        else
+        {
+            MvmKernel.Accumulate(planes, x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _mvmPlanes);
+        }
         Span<long> outputs = mem.AsSpan((int)dst, cols);
         if (op.F7 != 0)
         {

@@ -29,7 +29,10 @@ internal sealed partial class Machine
     private readonly Dictionary<long, Queue<long[]>> _channels = [];
     private readonly long[] _mvmAcc;
     private readonly ulong[] _mvmPlanes;
+    private readonly float[] _analogSums;
+    private readonly float[] _analogSquares;
     private long _executed;
+    private ulong _sample;
 
     public Machine(CompiledProgram program)
     {
@@ -48,14 +51,20 @@ internal sealed partial class Machine
         _state = new CoreState[program.SlotCount];
         _mvmAcc = new long[arch.Cols];
         _mvmPlanes = new ulong[MvmKernel.ScratchWords(arch.Rows)];
+        _analogSums = new float[arch.Cols + 16];
+        _analogSquares = new float[arch.Cols + 16];
     }
 
     /// <summary>Instructions executed by the last <see cref="Run"/>.</summary>
     public long Executed => _executed;
 
-    /// <summary>Runs one sample from a fresh state and returns the output codes.</summary>
-    public long[] Run(ReadOnlySpan<long> inputCodes)
+    /// <summary>
+    /// Runs one sample from a fresh state and returns the output codes. The sample index keys the
+    /// read noise of a non-ideal device, so that a sample's noise does not depend on the batching.
+    /// </summary>
+    public long[] Run(ReadOnlySpan<long> inputCodes, long sampleIndex = 0)
     {
+        _sample = (ulong)sampleIndex;
         InputSpec input = _p.Program.Input;
         if (inputCodes.Length != input.Len)
         {
