@@ -143,7 +143,8 @@ internal static class AccuracyCommand
         File.WriteAllText(csv, SweepTable.Csv(points));
         File.WriteAllText(plot, SvgScatter.Render(
             $"accuracy against crossbars ({points.Count} configurations)", "crossbars", "accuracy (%)",
-            [.. points.Select(p => new SvgScatter.Point(p.Crossbars, p.Accuracy * 100, p.Label, p.LossPoints < 1))],
+            [.. points.Select(p => new SvgScatter.Point(p.Crossbars, p.Accuracy * 100, p.Label, p.LossPoints < 1,
+                ShowLabel: p == points.Where(q => q.Crossbars == p.Crossbars).MaxBy(q => q.Accuracy)))],
             floatResult.Accuracy * 100, "float"));
         if (json)
         {

@@ -10,7 +10,8 @@ namespace Cimc.Reporting;
 /// </summary>
 public static class SvgScatter
 {
-    public sealed record Point(double X, double Y, string Label, bool Highlight);
+    /// <summary>A point; its label shows on hover, and beside the point when <paramref name="ShowLabel"/> is set.</summary>
+    public sealed record Point(double X, double Y, string Label, bool Highlight, bool ShowLabel = true);
 
     public static string Render(string title, string xLabel, string yLabel, IReadOnlyList<Point> points, double? referenceY = null, string? referenceLabel = null)
     {
@@ -49,7 +50,11 @@ public static class SvgScatter
         {
             string color = p.Highlight ? "#1a7f37" : "#555";
             sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{N(Sx(p.X))}\" cy=\"{N(Sy(p.Y))}\" r=\"4\" fill=\"{color}\"><title>{Esc(p.Label)}</title></circle>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(p.X) + 6)}\" y=\"{N(Sy(p.Y) - 6)}\" font-size=\"9\" fill=\"{color}\">{Esc(p.Label)}</text>");
+            if (p.ShowLabel)
+            {
+                bool right = Sx(p.X) > Width * 0.7;
+                sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(p.X) + (right ? -6 : 6))}\" y=\"{N(Sy(p.Y) - 6)}\" font-size=\"9\" fill=\"{color}\" text-anchor=\"{(right ? "end" : "start")}\">{Esc(p.Label)}</text>");
+            }
         }
 
         sb.Append("</svg>\n");
