@@ -22,19 +22,28 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 }
 
 /// <summary>
-/// Broadcast through tile buffers: how a layer's input vector reaches its cores. A producer sends
-/// each piece once per destination tile, to that tile's hub (the tile's lowest core of the layer),
-/// and only the rows that tile's cores read. The hub receives the pieces into its input region; if
-/// the tile holds other cores of the layer, it stores the rows in a tile-buffer region of its own
-/// (no other layer or I/O uses it), then sends each of them a one-word signal, after which they
-/// <c>load</c> their rows. The first layer's cores on the network input's tile load straight from
-/// the input; its lead loads what the other tiles need as well and is their single producer.
-/// Guarantees: network messages into a layer = sum over pieces of the tiles that read them (for one
-/// producer: the number of tiles, not cores); one signal per non-hub core; every core's input rows
-/// hold the layer input before its first mvm.
+/// Broadcast through tile buffers: how a layer's input vector reaches its cores. Each tile holding
+/// cores of the layer has a hub (its lowest core of the layer); the hubs form a ring in tile order.
+/// Producers cut their pieces into chunks of at most one crossbar's rows and send each chunk once,
+/// chunk i to hub i mod T (T hubs); every chunk then travels the ring once, each hub receiving it,
+/// forwarding it to the next hub (unless that hub is where it entered), and, if its tile holds
+/// other cores of the layer, storing the rows its tile reads in a tile-buffer region of its own (no
+/// other layer or I/O uses it). After the last chunk a hub sends each of those cores a one-word
+/// signal, after which they <c>load</c> their rows. The first layer's cores on the network input's
+/// tile load straight from the input; its lead loads what the other tiles read as well and is the
+/// only producer of the others.
+/// Why a ring of chunks rather than one send per tile from each producer: with 32-bit links,
+/// per-tile sends carry the vector once per destination tile over the same mesh links between two
+/// layers (MLP-L4 layer 2: 8 tiles x 1024 x 16 bits = 4,096 cycles on one link), and a chain fed at
+/// one end floods its first tile. On the ring each chunk crosses each tile once, producers inject in
+/// parallel at different tiles, and a hub handles chunks in the order they reach it (those that
+/// entered nearest first), so the tiles' transfers overlap.
+/// Guarantees: every chunk enters each tile of the layer exactly once (one producer: as many
+/// messages per chunk as tiles, not cores); one signal per non-hub core; every core's input rows
+/// hold the layer input before its first mvm; receives on each channel match its sends in order.
 /// <code>
 /// before: lead --send--> every core of the next layer (one message per core)
-/// after:  root --send--> hub(tile) --store--> buffer; hub --signal--> peer; peer --load--> rows
+/// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
 /// </code>
 /// </summary>
 internal sealed class InputBroadcast : IVectorSink
@@ -42,23 +51,28 @@ internal sealed class InputBroadcast : IVectorSink
     private const int SignalTag = 0x2000;
 
     private readonly LayerCores layer;
-    private readonly ImmutableArray<TileGroup> groups;
+    private readonly ImmutableArray<TileGroup> ring;
+    private readonly (int Lo, int Hi) rows;
+    private readonly int chunkWords;
     private readonly TileGroup? direct;
     private readonly int inputAddr;
+    private int delivered;
 
-    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> groups, TileGroup? direct, int inputAddr)
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords)
     {
         this.layer = layer;
-        this.groups = groups;
+        this.ring = ring;
         this.direct = direct;
         this.inputAddr = inputAddr;
+        this.chunkWords = chunkWords;
+        rows = ring.IsEmpty ? (0, 0) : (ring.Min(g => g.Lo), ring.Max(g => g.Hi));
     }
 
     /// <summary>Plans the layer's tile groups and allocates their buffer regions. For the first layer, <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>.</summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords)
     {
         bool first = layer.Index == 0;
-        var groups = ImmutableArray.CreateBuilder<TileGroup>();
+        var ring = ImmutableArray.CreateBuilder<TileGroup>();
         TileGroup? direct = null;
         foreach (ImmutableArray<CoreSpan> cores in layer.ByTile())
         {
@@ -70,25 +84,21 @@ internal sealed class InputBroadcast : IVectorSink
             }
 
             int region = cores.Length > 1 ? buffers.Allocate(tile, $"layer '{layer.Name}' input", hi - lo) : -1;
-            groups.Add(new TileGroup(tile, cores, lo, hi, region));
+            ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, groups.ToImmutable(), direct, inputAddr);
+        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords);
     }
 
-    /// <summary>Tag of the input pieces of layer l (its index); signals use their own range.</summary>
+    /// <summary>Tag of the input chunks of layer l (its index); signals use their own range.</summary>
     private int Tag => layer.Index;
 
-    /// <summary>Producer side: one send per hub whose tile reads any of [start, end).</summary>
+    /// <summary>Producer side: each chunk of [start, end) the ring reads, once, to its entry hub. Called in piece order.</summary>
     public void Deliver(Emitter em, int core, int start, int end, int src)
     {
-        foreach (TileGroup g in groups)
+        foreach ((int s, int e) in Chunks(start, end))
         {
-            (int s, int e) = (Math.Max(start, g.Lo), Math.Min(end, g.Hi));
-            if (s < e)
-            {
-                em[core].Add(Instruction.Send(g.Hub, src + (s - start), e - s, Tag));
-            }
+            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src + (s - start), e - s, Tag));
         }
     }
 
@@ -107,11 +117,9 @@ internal sealed class InputBroadcast : IVectorSink
         Piece? fromLead = null;
         foreach (CoreSpan c in direct.Cores)
         {
-            (int lo, int hi) = c.Core == lead
-                ? (groups.Select(g => g.Lo).Append(c.RowLo).Min(), groups.Select(g => g.Hi).Append(c.RowHi).Max())
-                : (c.RowLo, c.RowHi);
+            (int lo, int hi) = c.Core == lead && !ring.IsEmpty ? (Math.Min(c.RowLo, rows.Lo), Math.Max(c.RowHi, rows.Hi)) : (c.RowLo, c.RowHi);
             em[c.Core].Add(Instruction.Load(mem.Input + lo, inputAddr + lo, hi - lo));
-            if (c.Core == lead && !groups.IsEmpty)
+            if (c.Core == lead && !ring.IsEmpty)
             {
                 Deliver(em, lead, lo, hi, mem.Input + lo);
                 fromLead = new Piece(lead, lo, hi);
@@ -121,38 +129,59 @@ internal sealed class InputBroadcast : IVectorSink
         return fromLead;
     }
 
-    /// <summary>Consumer side: hubs receive the pieces (in the order their producers send them) and share them; the other cores wait and load.</summary>
+    /// <summary>Consumer side: hubs receive, forward and store the chunks; the other cores wait and load.</summary>
     public void Receive(Emitter em, CoreMemoryLayout mem, IReadOnlyList<Piece> pieces)
     {
-        foreach (TileGroup g in groups)
+        var chunks = pieces.SelectMany(p => Chunks(p.Start, p.End).Select(c => (p.Core, c.Lo, c.Hi))).ToList();
+        int t = ring.Length;
+        for (int j = 0; j < t; j++)
         {
+            TileGroup g = ring[j];
             List<Instruction> hub = em[g.Hub];
-            foreach (Piece p in pieces)
+
+            // Distance d from the entry hub: chunks that entered here first, then those from farther back.
+            for (int d = 0; d < t; d++)
             {
-                (int s, int e) = (Math.Max(p.Start, g.Lo), Math.Min(p.End, g.Hi));
-                if (s < e)
+                int entry = (j - d + t) % t;
+                for (int i = entry; i < chunks.Count; i += t)
                 {
-                    hub.Add(Instruction.Recv(p.Core, mem.Input + s, e - s, Tag));
+                    (int producer, int s, int e) = chunks[i];
+                    hub.Add(Instruction.Recv(d == 0 ? producer : ring[(j - 1 + t) % t].Hub, mem.Input + s, e - s, Tag));
+                    if (d + 1 < t)
+                    {
+                        hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, mem.Input + s, e - s, Tag));
+                    }
+
+                    if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
+                    {
+                        hub.Add(Instruction.Store(g.Region + (ss - g.Lo), mem.Input + ss, se - ss));
+                    }
                 }
             }
 
-            if (g.Region < 0)
-            {
-                continue;
-            }
-
-            hub.Add(Instruction.Store(g.Region, mem.Input + g.Lo, g.Hi - g.Lo));
             foreach (CoreSpan peer in g.Peers)
             {
                 hub.Add(Instruction.Send(peer.Core, mem.Signal, 1, SignalTag + Tag));
-            }
-
-            foreach (CoreSpan peer in g.Peers)
-            {
                 em[peer.Core].Add(Instruction.Recv(g.Hub, mem.Signal, 1, SignalTag + Tag));
                 em[peer.Core].Add(Instruction.Load(mem.Input + peer.RowLo, g.Region + (peer.RowLo - g.Lo), peer.RowHi - peer.RowLo));
             }
         }
+    }
+
+    /// <summary>The part of [start, end) the ring reads, cut at multiples of the chunk size.</summary>
+    private IEnumerable<(int Lo, int Hi)> Chunks(int start, int end)
+    {
+        (int lo, int hi) = (Math.Max(start, rows.Lo), Math.Min(end, rows.Hi));
+        for (int s = lo; s < hi; s = ((s / chunkWords) + 1) * chunkWords)
+        {
+            yield return (s, Math.Min(hi, ((s / chunkWords) + 1) * chunkWords));
+        }
+    }
+
+    private static (int, int)? Overlap(int start, int end, (int Lo, int Hi) range)
+    {
+        (int s, int e) = (Math.Max(start, range.Lo), Math.Min(end, range.Hi));
+        return s < e ? (s, e) : null;
     }
 }
 

@@ -43,7 +43,7 @@ public static class CodeGenerator
         var buffers = new TileBuffers(arch.BufferWords);
         int inputAddr = buffers.Allocate(inputTile, "network input", inF);
         int outputAddr = buffers.Allocate(outputTile, "network output", outF);
-        var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr)).ToImmutableArray();
+        var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr, arch.Rows)).ToImmutableArray();
         buffers.CheckCapacity();
         var output = new OutputGather(arch, last.Lead, outputAddr, memory[^1].Result);
 
