@@ -48,7 +48,7 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// </summary>
 internal sealed class InputBroadcast : IVectorSink
 {
-    private const int SignalTag = 0x2000;
+    internal const int SignalTag = 0x2000;
 
     private readonly LayerCores layer;
     private readonly ImmutableArray<TileGroup> ring;

@@ -17,7 +17,7 @@ namespace Cimc.Codegen;
 /// </summary>
 internal static class Reduction
 {
-    private const int PartialTag = 0x4000;
+    internal const int PartialTag = 0x4000;
 
     /// <summary>Levels of the tree over n cores: ceil(log2 n).</summary>
     public static int Depth(int n) => n <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(n - 1));
