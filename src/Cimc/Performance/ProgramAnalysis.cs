@@ -17,10 +17,12 @@ public sealed record Message(int From, int To, int Tag, int Words, int ElementBi
 /// moves 64-bit words, but hardware would move only the bits a value has):
 /// <list type="bullet">
 /// <item>a message whose receiver feeds it to an <c>mvm</c> carries activation codes of that mvm's <c>ibits</c>;</item>
-/// <item>any other message carries partial sums of the sender's accumulator width
-///   <c>adc_bits + max shift + max ibits + ceil(log2 mvms) + 1</c> (sign), at most 64;</item>
-/// <item>a <c>load</c> moves input codes (bits of the input's largest code); a <c>store</c> moves
-///   activation codes after a requantization on that core, else accumulators.</item>
+/// <item>otherwise a value keeps its width as it moves: a message or <c>store</c> of words last written
+///   by a <c>load</c>, <c>vrequant</c> or <c>vlut</c> carries codes (bits of the input's largest code;
+///   all layers use the same activation bits), of words last written by a <c>recv</c> what that message
+///   carried (so a relayed or buffered activation stays a code), and of anything else partial sums of
+///   the core's accumulator width <c>adc_bits + max shift + max ibits + ceil(log2 mvms) + 1</c> (sign), at most 64;</item>
+/// <item>a <c>load</c> moves input codes.</item>
 /// </list>
 /// </summary>
 public sealed class ProgramAnalysis
@@ -42,47 +44,52 @@ public sealed class ProgramAnalysis
         AccumulatorBitsByCore = accumulator.ToImmutableDictionary();
         WordsUsedByCore = wordsUsed.ToImmutableDictionary();
 
-        // Message widths are decided by the receiver; the k-th send on a channel matches its k-th recv.
-        var recvBits = new Dictionary<(int, int, int), Queue<int>>();
+        // The k-th send on a channel is matched by its k-th recv.
+        var sendsOn = new Dictionary<(int, int, int), List<(int Core, int Pc)>>();
+        var recvsOn = new Dictionary<(int, int, int), List<(int Core, int Pc)>>();
         foreach (CoreProgram core in p.Cores)
         {
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
                 Instruction i = core.Code[pc];
-                if (i.Opcode == Opcode.Recv)
+                if (i.Opcode is Opcode.Send or Opcode.Recv)
                 {
-                    int from = (int)i["core"];
-                    int bits = ConsumerIbits(core, pc) ?? AccumulatorBitsByCore.GetValueOrDefault(from, 64);
-                    var key = (from, core.Core, (int)i["tag"]);
-                    (recvBits.TryGetValue(key, out var q) ? q : recvBits[key] = new Queue<int>()).Enqueue(bits);
+                    var key = i.Opcode == Opcode.Send ? (core.Core, (int)i["core"], (int)i["tag"]) : ((int)i["core"], core.Core, (int)i["tag"]);
+                    var lists = i.Opcode == Opcode.Send ? sendsOn : recvsOn;
+                    (lists.TryGetValue(key, out var list) ? list : lists[key] = []).Add((core.Core, pc));
                 }
             }
         }
 
+        foreach ((var key, var sends) in sendsOn)
+        {
+            var recvs = recvsOn.GetValueOrDefault(key) ?? [];
+            for (int k = 0; k < sends.Count; k++)
+            {
+                receiverOf[sends[k]] = k < recvs.Count ? recvs[k] : null;
+                if (k < recvs.Count)
+                {
+                    senderOf[recvs[k]] = sends[k];
+                }
+            }
+        }
+
+        coresById = p.Cores.ToDictionary(c => c.Core);
         var messages = ImmutableDictionary.CreateBuilder<(int Core, int Pc), Message>();
         var storeBits = ImmutableDictionary.CreateBuilder<(int Core, int Pc), int>();
         foreach (CoreProgram core in p.Cores)
         {
-            bool requantized = false;
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
                 Instruction i = core.Code[pc];
-                switch (i.Opcode)
+                if (i.Opcode == Opcode.Send)
                 {
-                    case Opcode.Send:
-                        {
-                            int to = (int)i["core"], tag = (int)i["tag"];
-                            int bits = recvBits.TryGetValue((core.Core, to, tag), out var q) && q.Count > 0 ? q.Dequeue() : AccumulatorBitsByCore[core.Core];
-                            messages[(core.Core, pc)] = new Message(core.Core, to, tag, (int)i["len"], bits, Mesh.RouteBetween(core.Core, to));
-                            break;
-                        }
-
-                    case Opcode.VRequant or Opcode.VLut:
-                        requantized = true;
-                        break;
-                    case Opcode.Store:
-                        storeBits[(core.Core, pc)] = requantized ? InputBits : AccumulatorBitsByCore[core.Core];
-                        break;
+                    int to = (int)i["core"], tag = (int)i["tag"];
+                    messages[(core.Core, pc)] = new Message(core.Core, to, tag, (int)i["len"], MessageBits((core.Core, pc)), Mesh.RouteBetween(core.Core, to));
+                }
+                else if (i.Opcode == Opcode.Store)
+                {
+                    storeBits[(core.Core, pc)] = SourceBits(core, pc, i["src"], i["src"] + i["len"]);
                 }
             }
         }
@@ -91,6 +98,11 @@ public sealed class ProgramAnalysis
         StoreBits = storeBits.ToImmutable();
         Counts = EventCounter.Count(input, this);
     }
+
+    private readonly Dictionary<(int Core, int Pc), (int Core, int Pc)?> receiverOf = [];
+    private readonly Dictionary<(int Core, int Pc), (int Core, int Pc)> senderOf = [];
+    private readonly Dictionary<(int Core, int Pc), int> messageBits = [];
+    private readonly Dictionary<int, CoreProgram> coresById;
 
     public Architecture Arch { get; }
 
@@ -120,6 +132,62 @@ public sealed class ProgramAnalysis
 
     /// <summary>Input slices of an mvm: ceil(ibits / dac_bits).</summary>
     public int Slices(long ibits) => IntMath.CeilDiv((int)ibits, Arch.Core.Dac.Bits);
+
+    /// <summary>
+    /// Bits per word of a message: the ibits of the mvm its receiver feeds it to, else the width of
+    /// what the sender sends (<see cref="SourceBits"/>).
+    /// </summary>
+    private int MessageBits((int Core, int Pc) send)
+    {
+        if (messageBits.TryGetValue(send, out int known))
+        {
+            return known;
+        }
+
+        CoreProgram sender = coresById[send.Core];
+        Instruction i = sender.Code[send.Pc];
+        int? ibits = receiverOf.GetValueOrDefault(send) is { } recv ? ConsumerIbits(coresById[recv.Core], recv.Pc) : null;
+        int bits = ibits ?? SourceBits(sender, send.Pc, i["src"], i["src"] + i["len"]);
+        messageBits[send] = bits;
+        return bits;
+    }
+
+    /// <summary>
+    /// Width of the words in mem[lo, hi) of a core just before pc, by what wrote them last: codes
+    /// (the input's bits) after a load, vrequant or vlut; what the message carried after a recv;
+    /// the core's accumulator width after any arithmetic (or if nothing wrote them).
+    /// </summary>
+    private int SourceBits(CoreProgram core, int pc, long lo, long hi)
+    {
+        for (int k = pc - 1; k >= 0; k--)
+        {
+            Instruction w = core.Code[k];
+            (long start, long end) = Written(w);
+            if (start >= hi || end <= lo)
+            {
+                continue;
+            }
+
+            return w.Opcode switch
+            {
+                Opcode.Load or Opcode.VRequant or Opcode.VLut => InputBits,
+                Opcode.Recv when senderOf.TryGetValue((core.Core, k), out var send) => MessageBits(send),
+                _ => AccumulatorBitsByCore[core.Core],
+            };
+        }
+
+        return AccumulatorBitsByCore[core.Core];
+    }
+
+    /// <summary>The local-memory words an instruction writes, [start, end).</summary>
+    private static (long Start, long End) Written(Instruction i) => i.Opcode switch
+    {
+        Opcode.Load or Opcode.Recv or Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy
+            or Opcode.VRequant or Opcode.VLut => (i["dst"], i["dst"] + i["len"]),
+        Opcode.Mvm => (i["dst"], i["dst"] + i["cols"]),
+        Opcode.VSum or Opcode.Set => (i["dst"], i["dst"] + 1),
+        _ => (0, 0),
+    };
 
     private static int AccumulatorBits(CoreProgram core, int adcBits)
     {

@@ -105,10 +105,10 @@ public sealed class BitExactnessTests
         }
     }
 
-    internal static (long[][] Simulated, long[][] Golden, bool Saturated) Check(DesignPoint p)
+    internal static (long[][] Simulated, long[][] Golden, bool Saturated) Check(DesignPoint p, Func<Architecture, Architecture>? chip = null)
     {
         (Graph graph, NdArray calibration, NdArray inputs) = p.Network();
-        Architecture arch = p.Architecture();
+        Architecture arch = chip is null ? p.Architecture() : chip(p.Architecture());
         QuantizationOptions options = p.Options();
         Compilation c = Compiler.Compile(graph, arch, options, calibration);
 
@@ -172,5 +172,31 @@ public sealed class BitExactnessTests
                 Assert.Equal(gold[r], sim[r]);
             }
         }, iter: 6, threads: 1);
+    }
+
+    /// <summary>
+    /// Few crossbars per core and few cores per tile spread layers over many cores and tiles, so the
+    /// schedule's tile hubs and rings, reduction trees, cores shared by column blocks and the gathered
+    /// network output all run.
+    /// </summary>
+    [Fact]
+    public void Programs_spread_over_small_cores_and_tiles_stay_bit_exact()
+    {
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            DesignPoint p = DesignPoint.From(seed, maxWidth: 160) with { Rows = 16 << (seed % 3), Cols = 16 << ((seed / 3) % 3) };
+            var rng = new Random(seed);
+            int crossbars = rng.Next(1, 5), cores = rng.Next(1, 5);
+            (long[][] sim, long[][] gold, _) = Check(p, a => a with
+            {
+                Tile = a.Tile with { Cores = cores },
+                Core = a.Core with { Crossbars = crossbars },
+                Chip = a.Chip with { Tiles = 1024, Mesh = new MeshSpec(32, 32) },
+            });
+            for (int r = 0; r < sim.Length; r++)
+            {
+                Assert.Equal(gold[r], sim[r]);
+            }
+        }, iter: 40, threads: 1);
     }
 }

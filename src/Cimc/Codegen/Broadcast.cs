@@ -1,0 +1,218 @@
+using System.Collections.Immutable;
+using Cimc.Isa;
+
+namespace Cimc.Codegen;
+
+/// <summary>Where a vector finished by one core goes next (a layer's input, or the network output).</summary>
+internal interface IVectorSink
+{
+    /// <summary>Emits, on <paramref name="core"/>, what hands over elements [start, end) held at local address <paramref name="src"/>.</summary>
+    void Deliver(Emitter em, int core, int start, int end, int src);
+}
+
+/// <summary>A piece of a layer's input: elements [Start, End), produced by <see cref="Core"/>.</summary>
+internal sealed record Piece(int Core, int Start, int End);
+
+/// <summary>The cores of a layer on one tile: the first (hub) receives the tile's input rows [Lo, Hi) and shares them.</summary>
+internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int Lo, int Hi, int Region)
+{
+    public int Hub => Cores[0].Core;
+
+    public IEnumerable<CoreSpan> Peers => Cores.Skip(1);
+}
+
+/// <summary>
+/// Broadcast through tile buffers: how a layer's input vector reaches its cores. Each tile holding
+/// cores of the layer has a hub (its lowest core of the layer); the hubs form a ring in tile order.
+/// Producers cut their pieces into chunks of at most one crossbar's rows and send each chunk once,
+/// chunk i to hub i mod T (T hubs); every chunk then travels the ring once, each hub receiving it,
+/// forwarding it to the next hub (unless that hub is where it entered), and, if its tile holds
+/// other cores of the layer, storing the rows its tile reads in a tile-buffer region of its own (no
+/// other layer or I/O uses it). After the last chunk a hub sends each of those cores a one-word
+/// signal, after which they <c>load</c> their rows. The first layer's cores on the network input's
+/// tile load straight from the input; its lead loads what the other tiles read as well and is the
+/// only producer of the others.
+/// Why a ring of chunks rather than one send per tile from each producer: with 32-bit links,
+/// per-tile sends carry the vector once per destination tile over the same mesh links between two
+/// layers (MLP-L4 layer 2: 8 tiles x 1024 x 16 bits = 4,096 cycles on one link), and a chain fed at
+/// one end floods its first tile. On the ring each chunk crosses each tile once, producers inject in
+/// parallel at different tiles, and a hub handles chunks in the order they reach it (those that
+/// entered nearest first), so the tiles' transfers overlap.
+/// Guarantees: every chunk enters each tile of the layer exactly once (one producer: as many
+/// messages per chunk as tiles, not cores); one signal per non-hub core; every core's input rows
+/// hold the layer input before its first mvm; receives on each channel match its sends in order.
+/// <code>
+/// before: lead --send--> every core of the next layer (one message per core)
+/// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
+/// </code>
+/// </summary>
+internal sealed class InputBroadcast : IVectorSink
+{
+    internal const int SignalTag = 0x2000;
+
+    private readonly LayerCores layer;
+    private readonly ImmutableArray<TileGroup> ring;
+    private readonly (int Lo, int Hi) rows;
+    private readonly int chunkWords;
+    private readonly TileGroup? direct;
+    private readonly int inputAddr;
+    private int delivered;
+
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords)
+    {
+        this.layer = layer;
+        this.ring = ring;
+        this.direct = direct;
+        this.inputAddr = inputAddr;
+        this.chunkWords = chunkWords;
+        rows = ring.IsEmpty ? (0, 0) : (ring.Min(g => g.Lo), ring.Max(g => g.Hi));
+    }
+
+    /// <summary>Plans the layer's tile groups and allocates their buffer regions. For the first layer, <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>.</summary>
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords)
+    {
+        bool first = layer.Index == 0;
+        var ring = ImmutableArray.CreateBuilder<TileGroup>();
+        TileGroup? direct = null;
+        foreach (ImmutableArray<CoreSpan> cores in layer.ByTile())
+        {
+            int tile = cores[0].Tile, lo = cores.Min(c => c.RowLo), hi = cores.Max(c => c.RowHi);
+            if (first && tile == inputTile)
+            {
+                direct = new TileGroup(tile, cores, lo, hi, inputAddr);
+                continue;
+            }
+
+            int region = cores.Length > 1 ? buffers.Allocate(tile, $"layer '{layer.Name}' input", hi - lo) : -1;
+            ring.Add(new TileGroup(tile, cores, lo, hi, region));
+        }
+
+        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords);
+    }
+
+    /// <summary>Tag of the input chunks of layer l (its index); signals use their own range.</summary>
+    private int Tag => layer.Index;
+
+    /// <summary>Producer side: each chunk of [start, end) the ring reads, once, to its entry hub. Called in piece order.</summary>
+    public void Deliver(Emitter em, int core, int start, int end, int src)
+    {
+        foreach ((int s, int e) in Chunks(start, end))
+        {
+            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src + (s - start), e - s, Tag));
+        }
+    }
+
+    /// <summary>
+    /// The first layer: cores on the input tile load their rows; the lead also loads the rows the
+    /// other tiles read and sends them (returns the lead as their producer).
+    /// </summary>
+    public Piece? LoadNetworkInput(Emitter em, CoreMemoryLayout mem)
+    {
+        if (direct is null)
+        {
+            throw new InvalidOperationException("codegen: the first layer has no core on the input tile");
+        }
+
+        int lead = layer.Layer.Lead;
+        Piece? fromLead = null;
+        foreach (CoreSpan c in direct.Cores)
+        {
+            (int lo, int hi) = c.Core == lead && !ring.IsEmpty ? (Math.Min(c.RowLo, rows.Lo), Math.Max(c.RowHi, rows.Hi)) : (c.RowLo, c.RowHi);
+            em[c.Core].Add(Instruction.Load(mem.Input + lo, inputAddr + lo, hi - lo));
+            if (c.Core == lead && !ring.IsEmpty)
+            {
+                Deliver(em, lead, lo, hi, mem.Input + lo);
+                fromLead = new Piece(lead, lo, hi);
+            }
+        }
+
+        return fromLead;
+    }
+
+    /// <summary>Consumer side: hubs receive, forward and store the chunks; the other cores wait and load.</summary>
+    public void Receive(Emitter em, CoreMemoryLayout mem, IReadOnlyList<Piece> pieces)
+    {
+        var chunks = pieces.SelectMany(p => Chunks(p.Start, p.End).Select(c => (p.Core, c.Lo, c.Hi))).ToList();
+        int t = ring.Length;
+        for (int j = 0; j < t; j++)
+        {
+            TileGroup g = ring[j];
+            List<Instruction> hub = em[g.Hub];
+
+            // Distance d from the entry hub: chunks that entered here first, then those from farther back.
+            for (int d = 0; d < t; d++)
+            {
+                int entry = (j - d + t) % t;
+                for (int i = entry; i < chunks.Count; i += t)
+                {
+                    (int producer, int s, int e) = chunks[i];
+                    hub.Add(Instruction.Recv(d == 0 ? producer : ring[(j - 1 + t) % t].Hub, mem.Input + s, e - s, Tag));
+                    if (d + 1 < t)
+                    {
+                        hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, mem.Input + s, e - s, Tag));
+                    }
+
+                    if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
+                    {
+                        hub.Add(Instruction.Store(g.Region + (ss - g.Lo), mem.Input + ss, se - ss));
+                    }
+                }
+            }
+
+            foreach (CoreSpan peer in g.Peers)
+            {
+                hub.Add(Instruction.Send(peer.Core, mem.Signal, 1, SignalTag + Tag));
+                em[peer.Core].Add(Instruction.Recv(g.Hub, mem.Signal, 1, SignalTag + Tag));
+                em[peer.Core].Add(Instruction.Load(mem.Input + peer.RowLo, g.Region + (peer.RowLo - g.Lo), peer.RowHi - peer.RowLo));
+            }
+        }
+    }
+
+    /// <summary>The part of [start, end) the ring reads, cut at multiples of the chunk size.</summary>
+    private IEnumerable<(int Lo, int Hi)> Chunks(int start, int end)
+    {
+        (int lo, int hi) = (Math.Max(start, rows.Lo), Math.Min(end, rows.Hi));
+        for (int s = lo; s < hi; s = ((s / chunkWords) + 1) * chunkWords)
+        {
+            yield return (s, Math.Min(hi, ((s / chunkWords) + 1) * chunkWords));
+        }
+    }
+
+    private static (int, int)? Overlap(int start, int end, (int Lo, int Hi) range)
+    {
+        (int s, int e) = (Math.Max(start, range.Lo), Math.Min(end, range.Hi));
+        return s < e ? (s, e) : null;
+    }
+}
+
+/// <summary>
+/// The network output: column blocks finished on the output tile store their codes at the output
+/// address; the others send them to the output core (the last layer's lead), which receives them
+/// in column order after its own work and stores them.
+/// </summary>
+internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr, int landing) : IVectorSink
+{
+    private const int OutputTag = 0x6000;
+    private readonly List<Piece> remote = [];
+
+    public void Deliver(Emitter em, int core, int start, int end, int src)
+    {
+        if (arch.TileOf(core) == arch.TileOf(outputCore))
+        {
+            em[core].Add(Instruction.Store(outputAddr + start, src, end - start));
+            return;
+        }
+
+        em[core].Add(Instruction.Send(outputCore, src, end - start, OutputTag));
+        remote.Add(new Piece(core, start, end));
+    }
+
+    public void Finish(Emitter em)
+    {
+        foreach (Piece p in remote)
+        {
+            em[outputCore].Add(Instruction.Recv(p.Core, landing + p.Start, p.End - p.Start, OutputTag));
+            em[outputCore].Add(Instruction.Store(outputAddr + p.Start, landing + p.Start, p.End - p.Start));
+        }
+    }
+}

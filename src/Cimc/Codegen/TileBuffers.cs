@@ -1,0 +1,36 @@
+using Cimc.Diagnostics;
+
+namespace Cimc.Codegen;
+
+/// <summary>
+/// Hands out regions of each tile's shared buffer, never overlapping within a tile, first come first
+/// served from address 0. The network input must be allocated first (it sits at address 0 of its
+/// tile). <see cref="CheckCapacity"/> refuses a program whose regions exceed a tile's buffer, listing
+/// what the tile holds.
+/// </summary>
+internal sealed class TileBuffers(int bufferWords)
+{
+    private readonly SortedDictionary<int, List<(string What, int Addr, int Words)>> regions = [];
+
+    public int Allocate(int tile, string what, int words)
+    {
+        var list = regions.TryGetValue(tile, out var l) ? l : regions[tile] = [];
+        int addr = list.Count == 0 ? 0 : list[^1].Addr + list[^1].Words;
+        list.Add((what, addr, words));
+        return addr;
+    }
+
+    public void CheckCapacity()
+    {
+        foreach ((int tile, var list) in regions)
+        {
+            long needed = list.Sum(r => (long)r.Words);
+            if (needed > bufferWords)
+            {
+                string parts = string.Join(", ", list.Select(r => $"{r.What} {r.Words}"));
+                throw new CimcException("does-not-fit", $"tile {tile} buffer",
+                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}");
+            }
+        }
+    }
+}
