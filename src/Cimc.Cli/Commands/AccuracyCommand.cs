@@ -92,7 +92,8 @@ internal static class AccuracyCommand
                 Seeds = seeded.Seeds,
                 Accuracies = seeded.Accuracies,
                 Device = seeded.Device,
-            } with { Accuracy = seeded.Mean });
+            } with
+            { Accuracy = seeded.Mean });
 
             return 0;
         });
@@ -136,7 +137,8 @@ internal static class AccuracyCommand
             CompileSummary summary = c.Summary();
             points.Add(new SweepPoint(options.WeightBits, options.ActivationBits, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
                 QuantizationOptions.EncodingName(options.SignedWeights), options.AdcRange.ToString().ToLowerInvariant(),
-                summary.CrossbarsUsed, summary.AdcCanSaturate, chip.Mean, floatResult.Accuracy) { AccuracyStd = chip.Std });
+                summary.CrossbarsUsed, summary.AdcCanSaturate, chip.Mean, floatResult.Accuracy)
+            { AccuracyStd = chip.Std });
         }
 
         string csv = parse.GetValue(binder.SweepCsv)!, plot = parse.GetValue(binder.SweepPlot)!;
