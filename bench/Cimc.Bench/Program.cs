@@ -1,6 +1,6 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick]`: runs the four cases, prints the
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick]`: runs the five cases, prints the
 // tables and writes bench/results.md. Only --quick is understood; anything else is refused.
 TextWriter output = Console.Out;
 if (args.Any(a => a != "--quick"))
@@ -25,7 +25,10 @@ IReadOnlyList<MvmRow> mvm = MvmBench.Run(settings, output);
 output.WriteLine("4. fast simulator vs ONNX Runtime (Fashion-MNIST)");
 string onnxRuntime = OnnxRuntimeBench.Run(settings, root, output);
 
-string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime;
+output.WriteLine("5. cimc simulate (MLP-L4)");
+string simulate = SimulateBench.Run(settings, output);
+
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate;
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");
