@@ -127,10 +127,20 @@ public sealed record CoreSpec(
     int VectorLanes,
     int LocalMemoryWords)
 {
-    /// <summary>Columns that share one ADC: <c>ceil(cols / adc.per_crossbar)</c>.</summary>
-    public int ColumnsPerAdc => (Crossbar.Cols + Adc.PerCrossbar - 1) / Adc.PerCrossbar;
+    /// <summary>
+    /// Columns one ADC converts per input slice when every crossbar of its group is active:
+    /// <c>ceil(group_crossbars * cols / per_group)</c> (<c>ceil(cols / per_crossbar)</c> unshared).
+    /// </summary>
+    public int ColumnsPerAdc => ((Adc.GroupCrossbars * Crossbar.Cols) + Adc.PerGroup - 1) / Adc.PerGroup;
 
-    public int AdcsPerCore => Crossbars * Adc.PerCrossbar;
+    /// <summary>ADC groups per core: <c>crossbars / group_crossbars</c> (the validator requires it to divide).</summary>
+    public int AdcGroups => Crossbars / Adc.GroupCrossbars;
+
+    /// <summary>ADCs per core: <c>crossbars / group_crossbars * per_group</c>.</summary>
+    public int AdcsPerCore => AdcGroups * Adc.PerGroup;
+
+    /// <summary>The ADC group of crossbar <paramref name="crossbar"/>: consecutive crossbars share one.</summary>
+    public int AdcGroupOf(int crossbar) => crossbar / Adc.GroupCrossbars;
 
     /// <summary>Input slices needed to stream an input of <paramref name="activationBits"/> through the DAC.</summary>
     public int InputSlices(int activationBits) => (activationBits + Dac.Bits - 1) / Dac.Bits;
@@ -150,8 +160,13 @@ public sealed record CrossbarSpec(int Rows, int Cols, int CellBits)
 /// <summary>The row drivers: bits applied per input slice.</summary>
 public sealed record DacSpec(int Bits);
 
-/// <summary>The column converters: resolution and how many per crossbar (columns share them in turn).</summary>
-public sealed record AdcSpec(int Bits, int PerCrossbar);
+/// <summary>
+/// The column converters: resolution, and <see cref="PerGroup"/> ADCs shared by each group of
+/// <see cref="GroupCrossbars"/> consecutive crossbars of a core (crossbars 0..G-1, G..2G-1, ...); the
+/// group's columns take turns on them. <c>GroupCrossbars = 1</c> is JSON's <c>per_crossbar</c>
+/// form (ISAAC: 1 ADC per crossbar); PUMA's MVMU is <c>PerGroup = 2, GroupCrossbars = 8</c>.
+/// </summary>
+public sealed record AdcSpec(int Bits, int PerGroup, int GroupCrossbars = 1);
 
 /// <summary>The precision a compile uses unless told otherwise, and how signed weights are stored.</summary>
 public sealed record PrecisionSpec(int WeightBits, int ActivationBits, SignedWeights SignedWeights);

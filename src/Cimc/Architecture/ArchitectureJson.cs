@@ -23,7 +23,7 @@ public static class ArchitectureJson
     private static readonly string[] CoreKeys = ["crossbars", "crossbar", "dac", "adc", "shift_add_units", "input_register_entries", "output_register_entries", "vector_lanes", "local_memory_words"];
     private static readonly string[] CrossbarKeys = ["rows", "cols", "cell_bits"];
     private static readonly string[] DacKeys = ["bits"];
-    private static readonly string[] AdcKeys = ["bits", "per_crossbar"];
+    private static readonly string[] AdcKeys = ["bits", "per_crossbar", "per_group", "group_crossbars"];
     private static readonly string[] PrecisionKeys = ["weight_bits", "activation_bits", "signed_weights"];
 
     /// <summary>Every key path of the schema (<c>chip</c>, <c>chip.mesh</c>, <c>chip.mesh.width</c>, ...), for citing sources.</summary>
@@ -102,7 +102,16 @@ public static class ArchitectureJson
             w.WriteEndObject();
             w.WriteStartObject("adc");
             w.WriteNumber("bits", core.Adc.Bits);
-            w.WriteNumber("per_crossbar", core.Adc.PerCrossbar);
+            if (core.Adc.GroupCrossbars == 1)
+            {
+                w.WriteNumber("per_crossbar", core.Adc.PerGroup);
+            }
+            else
+            {
+                w.WriteNumber("per_group", core.Adc.PerGroup);
+                w.WriteNumber("group_crossbars", core.Adc.GroupCrossbars);
+            }
+
             w.WriteEndObject();
             w.WriteNumber("shift_add_units", core.ShiftAddUnits);
             w.WriteNumber("input_register_entries", core.InputRegisterEntries);
@@ -164,7 +173,7 @@ public static class ArchitectureJson
                 core.Int("crossbars"),
                 new CrossbarSpec(crossbar.Int("rows"), crossbar.Int("cols"), crossbar.Int("cell_bits")),
                 new DacSpec(dac.Int("bits")),
-                new AdcSpec(adc.Int("bits"), adc.Int("per_crossbar")),
+                ReadAdc(adc),
                 core.Int("shift_add_units"),
                 core.Int("input_register_entries"),
                 core.Int("output_register_entries"),
@@ -181,6 +190,29 @@ public static class ArchitectureJson
             "twos-complement" => SignedWeights.TwosComplement,
             _ => throw ArchitectureValidator.Error("default_precision.signed_weights", $"must be \"differential\", \"offset\" or \"twos-complement\" (got \"{value}\")"),
         };
+    }
+
+    /// <summary>
+    /// <c>core.adc</c>: <c>bits</c> and either <c>per_crossbar</c> (each crossbar has its own ADCs) or
+    /// <c>per_group</c> with <c>group_crossbars</c> (that many consecutive crossbars share them).
+    /// </summary>
+    private static AdcSpec ReadAdc(JsonObjectReader adc)
+    {
+        int bits = adc.Int("bits");
+        bool grouped = adc.Has("per_group") || adc.Has("group_crossbars");
+        if (!grouped)
+        {
+            return new AdcSpec(bits, adc.Int("per_crossbar"));
+        }
+
+        if (adc.Has("per_crossbar"))
+        {
+            throw ArchitectureValidator.Error("core.adc.per_crossbar", "cannot be given with per_group and group_crossbars (use per_group for ADCs shared by a group)");
+        }
+
+        int group = adc.Int("group_crossbars");
+        return group >= 2 ? new AdcSpec(bits, adc.Int("per_group"), group)
+            : throw ArchitectureValidator.Error("core.adc.group_crossbars", $"must be at least 2 (got {group}; for ADCs of one crossbar write per_crossbar)");
     }
 
     // System.Text.Json appends "Path: $ | LineNumber: 2 | BytePositionInLine: 4." to its reason; we print our own.

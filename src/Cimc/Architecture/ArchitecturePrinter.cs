@@ -43,7 +43,7 @@ public static class ArchitecturePrinter
         Line("chip", $"{a.Chip.Tiles} tiles on a {a.Chip.Mesh} mesh (row-major), {a.Chip.Routers} routers ({noc.TilesPerRouter} tile{Plural(noc.TilesPerRouter)} per router), {noc.LinkBits}-bit links, {noc.HopLatencyCycles} cycle{Plural(noc.HopLatencyCycles)} per hop");
         Line("tile", $"{a.Tile.Cores} cores, {a.Tile.BufferBytes:N0}-byte shared buffer, {a.Tile.BusBits}-bit bus");
         Line("core", $"{core.Crossbars} crossbars of {core.Crossbar} with {core.Crossbar.CellBits}-bit cells ({core.Crossbar.Levels} levels)");
-        Line("", $"{core.Dac.Bits}-bit DAC per row; {core.Adc.Bits}-bit ADC, {core.Adc.PerCrossbar} per crossbar ({core.ColumnsPerAdc} columns per ADC)");
+        Line("", $"{core.Dac.Bits}-bit DAC per row; {core.Adc.Bits}-bit ADC, {(core.Adc.GroupCrossbars == 1 ? $"{core.Adc.PerGroup} per crossbar" : $"{core.Adc.PerGroup} per group of {core.Adc.GroupCrossbars} crossbars")} ({core.ColumnsPerAdc} columns per ADC)");
         Line("", $"{core.ShiftAddUnits} shift-and-add units, {core.VectorLanes}-lane vector ALU");
         Line("", $"registers {core.InputRegisterEntries:N0} in / {core.OutputRegisterEntries:N0} out, local memory {core.LocalMemoryWords:N0} words of 64 bits");
         Line("precision", Precision(a.DefaultPrecision));

@@ -56,9 +56,26 @@ public static class ArchitectureValidator
         Range("core.crossbar.cell_bits", core.Crossbar.CellBits, 1, 8);
         Range("core.dac.bits", core.Dac.Bits, 1, 8);
         Range("core.adc.bits", core.Adc.Bits, 1, 16);
-        if (core.Adc.PerCrossbar < 1 || core.Adc.PerCrossbar > core.Crossbar.Cols)
+        AdcSpec adc = core.Adc;
+        if (adc.GroupCrossbars == 1)
         {
-            throw Error("core.adc.per_crossbar", $"must be between 1 and core.crossbar.cols = {core.Crossbar.Cols} (got {core.Adc.PerCrossbar})");
+            if (adc.PerGroup < 1 || adc.PerGroup > core.Crossbar.Cols)
+            {
+                throw Error("core.adc.per_crossbar", $"must be between 1 and core.crossbar.cols = {core.Crossbar.Cols} (got {adc.PerGroup})");
+            }
+        }
+        else
+        {
+            if (adc.GroupCrossbars < 1 || adc.GroupCrossbars > core.Crossbars || core.Crossbars % adc.GroupCrossbars != 0)
+            {
+                throw Error("core.adc.group_crossbars", $"must be between 1 and core.crossbars = {core.Crossbars} and divide it (got {adc.GroupCrossbars})");
+            }
+
+            long columns = (long)adc.GroupCrossbars * core.Crossbar.Cols;
+            if (adc.PerGroup < 1 || adc.PerGroup > columns)
+            {
+                throw Error("core.adc.per_group", $"must be between 1 and group_crossbars x core.crossbar.cols = {columns} (got {adc.PerGroup})");
+            }
         }
 
         Range("core.shift_add_units", core.ShiftAddUnits, 1, 4096);

@@ -28,11 +28,24 @@ public static class CostModel
     public static double DacScale(Architecture arch) => Math.Pow(2, arch.Core.Dac.Bits - 1);
 
     /// <summary>
-    /// Time of one input slice on one crossbar: the read, or the ADCs converting the columns they
-    /// serve in turn (ceil(cols / adc.per_crossbar) each), whichever is slower (they pipeline).
+    /// Time of one input slice on one crossbar whose ADC group is otherwise idle: the read, or the
+    /// group's ADCs converting its columns in turn (<see cref="ConvertNs"/>), whichever is slower
+    /// (they pipeline).
     /// </summary>
     public static double SliceNs(Architecture arch, long cols) =>
-        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, Math.Ceiling((double)cols / arch.Core.Adc.PerCrossbar) * Adc(arch).LatencyNs);
+        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, ConvertNs(arch, cols));
+
+    /// <summary>
+    /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
+    /// slice: <c>ceil(cols / adc.per_group) x adc.latency_ns</c> (per_group = per_crossbar unshared).
+    /// Crossbars of one group that run at once share this time (<see cref="TimingSimulator"/>).
+    /// </summary>
+    public static double ConvertNs(Architecture arch, long cols) =>
+        Math.Ceiling((double)cols / arch.Core.Adc.PerGroup) * Adc(arch).LatencyNs;
+
+    /// <summary>Slices one mvm streams through its crossbar: ceil(ibits / dac_bits) x row groups.</summary>
+    public static double Slices(Architecture arch, Isa.Instruction mvm) =>
+        Math.Ceiling((double)mvm["ibits"] / arch.Core.Dac.Bits) * RowGroups(mvm);
 
     /// <summary>
     /// One mvm: K = ceil(ibits / dac_bits) slices, each read in G row groups (rows per read), through a
@@ -80,7 +93,7 @@ public static class CostModel
         return
         [
             new("crossbar", x * k.Crossbar.AreaMm2),
-            new("adc", x * core.Adc.PerCrossbar * Adc(arch).AreaMm2),
+            new("adc", core.AdcsPerCore * Adc(arch).AreaMm2),
             new("dac", x * core.Crossbar.Rows * k.Dac.AreaMm2 * DacScale(arch)),
             new("sample_hold", x * core.Crossbar.Cols * k.SampleHold.AreaMm2),
             new("shift_add", core.ShiftAddUnits * k.ShiftAdd.AreaMm2),
@@ -113,7 +126,7 @@ public static class CostModel
         CostSpec k = arch.Costs!;
         CoreSpec core = arch.Core;
         int x = core.Crossbars;
-        double perCore = (x * k.Crossbar.LeakageMw) + (x * core.Adc.PerCrossbar * Adc(arch).LeakageMw)
+        double perCore = (x * k.Crossbar.LeakageMw) + (core.AdcsPerCore * Adc(arch).LeakageMw)
             + (x * core.Crossbar.Rows * k.Dac.LeakageMw * DacScale(arch)) + (x * core.Crossbar.Cols * k.SampleHold.LeakageMw)
             + (core.ShiftAddUnits * k.ShiftAdd.LeakageMw) + (core.VectorLanes * k.Alu.LeakageMwPerLane);
         var cores = usedCores.ToList();

@@ -81,7 +81,8 @@ public sealed record PerformanceReport(
         double areaMm2 = area.Sum(a => a.Value);
         double ops = 2.0 * input.Macs;
         var crossbars = Crossbars(input);
-        double adcCapacity = crossbars.Count * arch.Core.Adc.PerCrossbar * timing.MakespanNs / CostModel.Adc(arch).LatencyNs;
+        int adcGroups = crossbars.Keys.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
+        double adcCapacity = adcGroups * arch.Core.Adc.PerGroup * timing.MakespanNs / CostModel.Adc(arch).LatencyNs;
         ImmutableArray<LayerReport> layers = LayerReports(input, analysis, crossbars);
         double lowerBound = layers.IsEmpty ? LowerBound(input, analysis, null) : layers.Sum(l => l.LowerBoundNs);
         double maxCrossbarNs = crossbars.Values.DefaultIfEmpty(0).Max();

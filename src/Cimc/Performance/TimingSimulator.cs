@@ -24,8 +24,10 @@ public sealed record TimingResult(
 /// straight-line stream <c>batch</c> times in a row (one inference after another, so layers on
 /// different cores pipeline); the core with the earliest clock goes next, so shared resources are
 /// granted in time order. An <c>mvm</c> issues in one cycle and keeps its crossbar busy for
-/// <see cref="CostModel.MvmNs"/>; crossbars of a core run concurrently (each has its own DACs and
-/// ADCs), and any other instruction waits until the core's outstanding mvms finish. A <c>send</c>
+/// <see cref="CostModel.MvmNs"/>; crossbars of a core run concurrently (each has its own DACs),
+/// except that crossbars sharing an ADC group take turns on its ADCs (an mvm's conversions start
+/// when the previous mvm's on that group are done), and any other instruction waits until the
+/// core's outstanding mvms finish. A <c>send</c>
 /// never blocks; its message occupies each resource of its route while it serializes
 /// (<see cref="Mesh"/>); a <c>recv</c> waits for it.
 /// </summary>
@@ -73,6 +75,8 @@ public sealed partial class TimingSimulator
         var xbEvent = new int[n, arch.Core.Crossbars];
         var coreBusy = new double[n];
         var xbBusy = new double[n, arch.Core.Crossbars];
+        var adcFree = new double[n, arch.Core.AdcGroups];
+        var adcEvent = new int[n, arch.Core.AdcGroups];
         var finish = new double[batch];
         var finishEvent = new int[batch];
         var channels = new Dictionary<(int, int, int), Queue<(double Arrival, int Event)>>();
@@ -85,6 +89,11 @@ public sealed partial class TimingSimulator
             for (int x = 0; x < arch.Core.Crossbars; x++)
             {
                 xbEvent[s, x] = -1;
+            }
+
+            for (int g = 0; g < arch.Core.AdcGroups; g++)
+            {
+                adcEvent[s, g] = -1;
             }
         }
 
@@ -118,8 +127,18 @@ public sealed partial class TimingSimulator
                             (start, pred) = (xbFree[s, xb], xbEvent[s, xb]);
                         }
 
-                        double done = start + CostModel.MvmNs(arch, i);
+                        // The group's ADCs convert for one mvm after another, in issue order (section 3).
+                        int g = arch.Core.AdcGroupOf(xb);
+                        double slices = CostModel.Slices(arch, i), convert = CostModel.ConvertNs(arch, i["cols"]);
+                        double adcStart = Math.Max(start, adcFree[s, g]);
+                        double done = Math.Max(start + ((slices + 2) * arch.Costs!.Crossbar.ReadLatencyNs), adcStart + ((slices + 2) * convert));
+                        if (done > start + CostModel.MvmNs(arch, i) + 1e-9)
+                        {
+                            pred = adcEvent[s, g]; // waited for the mvm that held the ADCs
+                        }
+
                         int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, start, done, pred, -1));
+                        (adcFree[s, g], adcEvent[s, g]) = (adcStart + (slices * convert), id);
                         (xbFree[s, xb], xbEvent[s, xb]) = (done, id);
                         xbBusy[s, xb] += done - start;
                         if (done >= mvmDone[s])
