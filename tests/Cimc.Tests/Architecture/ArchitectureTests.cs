@@ -58,7 +58,9 @@ public sealed class ArchitectureTests
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
         Assert.Equal(16, puma.Core.Crossbars);
-        Assert.Equal(64, puma.Core.ColumnsPerAdc);
+        Assert.Equal(512, puma.Core.ColumnsPerAdc); // 2 ADCs per MVMU of 8 crossbars: 8 x 128 / 2
+        Assert.Equal(new AdcSpec(8, 2, 8), puma.Core.Adc);
+        Assert.Equal(4, puma.Core.AdcsPerCore);
         Assert.Equal(8, puma.Tile.Cores);
         Assert.Equal(SignedWeights.Offset, puma.DefaultPrecision.SignedWeights);
     }
