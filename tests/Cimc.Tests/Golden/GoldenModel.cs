@@ -36,7 +36,9 @@ public readonly record struct CrossbarSum(long Positive, long Negative, long Cor
 /// The golden model: the quantized network computed straight from docs/quantization.md, sharing no
 /// code with the library's mapping, code generation or simulator. It reads the integers and scales
 /// of a <see cref="QuantizedModel"/> and recomputes everything derived from them (beff, the output
-/// dequantization, the input quantization).
+/// dequantization, the input quantization). For a non-ideal device (docs/nonidealities.md) it also
+/// takes the placement, which core and crossbar hold each block (<see cref="GoldenChip"/>), because
+/// the device's draws are keyed by those physical sites; everything else it derives from the documents.
 /// </summary>
 public static class GoldenModel
 {
