@@ -37,7 +37,10 @@ internal sealed partial class Machine
         Span<long> acc = _mvmAcc.AsSpan(0, cols);
         if (_p.Analog?[slot][xb] is { } analog)
         {
-            analog.Accumulate(x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _p.Device!, _sample, _p.CoreIds[slot], xb, pc, _analogSums, _analogSquares);
+            // Read noise is keyed by which read of this crossbar in the sample this is, not by the
+            // instruction index, so that it names the read the way the golden model can (docs/nonidealities.md).
+            int occurrence = _analogReads[(slot * arch.CrossbarsPerCore) + xb]++;
+            analog.Accumulate(x, ibits, arch.DacBits, arch.AdcBits, shift, group, ashift, acc, _p.Device!, _sample, _p.CoreIds[slot], xb, occurrence, _analogSums, _analogSquares);
         }
         else
         {

@@ -31,6 +31,9 @@ internal sealed partial class Machine
     private readonly ulong[] _mvmPlanes;
     private readonly float[] _analogSums;
     private readonly float[] _analogSquares;
+
+    /// <summary>Reads of each crossbar (slot * crossbars per core + crossbar) so far in this sample: the occurrence word of the read-noise key.</summary>
+    private readonly int[] _analogReads;
     private long _executed;
     private ulong _sample;
 
@@ -53,6 +56,7 @@ internal sealed partial class Machine
         _mvmPlanes = new ulong[MvmKernel.ScratchWords(arch.Rows)];
         _analogSums = new float[arch.Cols + 16];
         _analogSquares = new float[arch.Cols + 16];
+        _analogReads = new int[program.Analog is null ? 0 : program.SlotCount * arch.CrossbarsPerCore];
     }
 
     /// <summary>Instructions executed by the last <see cref="Run"/>.</summary>
@@ -84,6 +88,7 @@ internal sealed partial class Machine
     {
         _executed = 0;
         _channels.Clear();
+        Array.Clear(_analogReads);
         for (int s = 0; s < _mem.Length; s++)
         {
             _mem[s].AsSpan(0, _memHigh[s]).Clear();

@@ -36,7 +36,9 @@ public readonly record struct CrossbarSum(long Positive, long Negative, long Cor
 /// The golden model: the quantized network computed straight from docs/quantization.md, sharing no
 /// code with the library's mapping, code generation or simulator. It reads the integers and scales
 /// of a <see cref="QuantizedModel"/> and recomputes everything derived from them (beff, the output
-/// dequantization, the input quantization).
+/// dequantization, the input quantization). For a non-ideal device (docs/nonidealities.md) it also
+/// takes the placement, which core and crossbar hold each block (<see cref="GoldenChip"/>), because
+/// the device's draws are keyed by those physical sites; everything else it derives from the documents.
 /// </summary>
 public static class GoldenModel
 {
@@ -66,7 +68,18 @@ public static class GoldenModel
         Trace(model, xbar, inputCodes)[^1].Output;
 
     /// <summary>Every layer's input, accumulators and output for one sample.</summary>
-    public static LayerTrace[] Trace(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes)
+    public static LayerTrace[] Trace(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes) =>
+        Trace(model, xbar, inputCodes, null, 0);
+
+    /// <summary>
+    /// One sample from input codes to the last layer's output integers through a non-ideal device
+    /// (docs/nonidealities.md); <paramref name="sample"/> is the sample's index in its batch.
+    /// </summary>
+    public static long[] RunCodes(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes, GoldenChip? chip, long sample) =>
+        Trace(model, xbar, inputCodes, chip, sample)[^1].Output;
+
+    /// <summary>Every layer's input, accumulators and output for one sample, through <paramref name="chip"/> when it is given.</summary>
+    public static LayerTrace[] Trace(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes, GoldenChip? chip, long sample)
     {
         xbar.Validate();
         var traces = new LayerTrace[model.Layers.Length];
@@ -75,7 +88,7 @@ public static class GoldenModel
         {
             QuantizedLayer layer = model.Layers[l];
             CheckLayer(model, l);
-            long[] acc = CrossbarAccumulators(layer, model.Options.SignedWeights, xbar, u);
+            long[] acc = CrossbarAccumulators(layer, model.Options.SignedWeights, xbar, u, chip, l, sample);
             (long[]? t, long[] y) = OutputStage(layer, acc);
             traces[l] = new LayerTrace(u, acc, t, y);
             u = y;
@@ -122,9 +135,10 @@ public static class GoldenModel
     }
 
     /// <summary>Accumulators as the crossbars compute them (section 6), with ADC saturation.</summary>
-    public static long[] CrossbarAccumulators(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes)
+    public static long[] CrossbarAccumulators(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes,
+        GoldenChip? chip = null, int layerIndex = 0, long sample = 0)
     {
-        CrossbarSum[] sums = CrossbarSums(layer, encoding, xbar, inputCodes);
+        CrossbarSum[] sums = CrossbarSums(layer, encoding, xbar, inputCodes, chip, layerIndex, sample);
         long[] beff = EffectiveBias(layer);
         var acc = new long[layer.OutFeatures];
         for (int o = 0; o < acc.Length; o++)
@@ -138,9 +152,12 @@ public static class GoldenModel
     /// <summary>
     /// The crossbar part of section 6, per output: for every row block rb, polarity p, weight slice j
     /// and input slice k, one conversion min(sum_i digit_k(u[i]) * slice_j(w_p[o,i]), 2^a - 1)
-    /// weighted by 2^(c j + d k), added to the polarity's total.
+    /// weighted by 2^(c j + d k), added to the polarity's total. With a <paramref name="chip"/>, each
+    /// conversion goes through the device instead (docs/nonidealities.md): the block's realized
+    /// conductances on the crossbar the placement gives, float32 sums, read noise for this sample.
     /// </summary>
-    public static CrossbarSum[] CrossbarSums(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes)
+    public static CrossbarSum[] CrossbarSums(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes,
+        GoldenChip? chip = null, int layerIndex = 0, long sample = 0)
     {
         xbar.Validate();
         CheckCodes(layer, inputCodes);
@@ -158,8 +175,9 @@ public static class GoldenModel
         long cellMask = (1L << xbar.CellBits) - 1, digitMask = (1L << xbar.DacBits) - 1;
         long adcMax = (1L << xbar.AdcBits) - 1;
 
-        // The stored (non-negative) weights of each array: its sign, its slices and the shift of its first slice.
-        var polarities = new List<(int Sign, long[] Stored, int Slices, int BaseShift)>();
+        // The stored (non-negative) weights of each array: its sign, its slices, the shift of its first
+        // slice and the index that names its first slice (section 7).
+        var polarities = new List<(int Sign, long[] Stored, int Slices, int BaseShift, int FirstSlice)>();
         if (differential)
         {
             long[] plus = new long[outF * inF], minus = new long[outF * inF];
@@ -171,8 +189,8 @@ public static class GoldenModel
             }
 
             int slices = Contract.CeilDiv(Contract.BitLen(qw), xbar.CellBits);
-            polarities.Add((+1, plus, slices, 0));
-            polarities.Add((-1, minus, slices, 0));
+            polarities.Add((+1, plus, slices, 0, 0));
+            polarities.Add((-1, minus, slices, 0, 0));
         }
         else if (offset)
         {
@@ -182,7 +200,7 @@ public static class GoldenModel
                 shifted[k] = CheckedWeight(layer, k, qw) + qw;
             }
 
-            polarities.Add((+1, shifted, Contract.CeilDiv(Contract.BitLen(2 * qw), xbar.CellBits), 0));
+            polarities.Add((+1, shifted, Contract.CeilDiv(Contract.BitLen(2 * qw), xbar.CellBits), 0, 0));
         }
         else
         {
@@ -197,8 +215,9 @@ public static class GoldenModel
                 sign[k] = pattern >> lowBits;
             }
 
-            polarities.Add((+1, low, Contract.CeilDiv(lowBits, xbar.CellBits), 0));
-            polarities.Add((-1, sign, 1, lowBits));
+            int lowSlices = Contract.CeilDiv(lowBits, xbar.CellBits);
+            polarities.Add((+1, low, lowSlices, 0, 0));
+            polarities.Add((-1, sign, 1, lowBits, lowSlices));
         }
 
         var result = new CrossbarSum[outF];
@@ -208,25 +227,49 @@ public static class GoldenModel
             for (int rb = 0; rb < rowBlocks; rb++)
             {
                 int first = xbar.Rows * rb, end = Math.Min(inF, xbar.Rows * (rb + 1));
-                foreach ((int sign, long[] stored, int weightSlices, int baseShift) in polarities)
+                foreach ((int sign, long[] stored, int weightSlices, int baseShift, int firstSlice) in polarities)
                 {
                     for (int j = 0; j < weightSlices; j++)
                     {
+                        // On a non-ideal device: the block's site and realized cells, and o's column in it.
+                        int cb = o / xbar.Cols, column = o - (cb * xbar.Cols), blockCols = Math.Min(xbar.Cols, outF - (cb * xbar.Cols));
+                        BlockName name = new(layerIndex, rb, cb, sign, firstSlice + j);
+                        BlockSite site = chip?.SiteOf(name) ?? default;
+                        int sliceShift = xbar.CellBits * j;
+                        float[]? g = chip?.Conductances(name, end - first, blockCols, xbar.CellBits,
+                            (r, c) => (stored[(((cb * xbar.Cols) + c) * inF) + first + r] >> sliceShift) & cellMask);
                         for (int k = 0; k < inputSlices; k++)
                         {
                             for (int group = first; group < end; group += rowsPerRead)
                             {
-                                long sum = 0;
-                                for (int i = group; i < Math.Min(end, group + rowsPerRead); i++)
+                                int groupEnd = Math.Min(end, group + rowsPerRead);
+                                long steps;
+                                if (chip is null)
                                 {
-                                    long slice = (stored[(o * inF) + i] >> (xbar.CellBits * j)) & cellMask;
-                                    long digit = (inputCodes[i] >> (xbar.DacBits * k)) & digitMask;
-                                    sum = checked(sum + (slice * digit));
+                                    long sum = 0;
+                                    for (int i = group; i < groupEnd; i++)
+                                    {
+                                        long slice = (stored[(o * inF) + i] >> (xbar.CellBits * j)) & cellMask;
+                                        long digit = (inputCodes[i] >> (xbar.DacBits * k)) & digitMask;
+                                        sum = checked(sum + (slice * digit));
+                                    }
+
+                                    // The ADC counts steps of 2^s, rounding half up, and saturates at 2^a - 1 steps.
+                                    steps = Math.Min(step == 0 ? sum : (sum + (1L << (step - 1))) >> step, adcMax);
+                                }
+                                else
+                                {
+                                    var digits = new long[groupEnd - group];
+                                    for (int i = group; i < groupEnd; i++)
+                                    {
+                                        digits[i - group] = (inputCodes[i] >> (xbar.DacBits * k)) & digitMask;
+                                    }
+
+                                    steps = chip.Convert(site, sample, k, (group - first) / rowsPerRead, column, g!, blockCols, group - first,
+                                        digits, step, xbar.AdcBits);
                                 }
 
-                                // The ADC counts steps of 2^s, rounding half up, and saturates at 2^a - 1 steps.
-                                long steps = step == 0 ? sum : (sum + (1L << (step - 1))) >> step;
-                                Int128 converted = (Int128)Math.Min(steps, adcMax) << (step + baseShift + (xbar.CellBits * j) + (xbar.DacBits * k));
+                                Int128 converted = (Int128)steps << (step + baseShift + (xbar.CellBits * j) + (xbar.DacBits * k));
                                 if (sign > 0)
                                 {
                                     positive += converted;

@@ -111,6 +111,45 @@ public sealed class NonIdealityTests
         Assert.Equal([3UL, 4UL, 5UL], doc.RootElement.GetProperty("seeds").EnumerateArray().Select(e => e.GetUInt64()));
     }
 
+    /// <summary>Two reads of one crossbar in one sample, with <paramref name="nops"/> instructions before them.</summary>
+    private static long[] TwoReads(int nops, DeviceModel device)
+    {
+        string asm = """
+            .arch tiles=1 cores_per_tile=1 crossbars_per_core=1 rows=4 cols=4 cell_bits=2 dac_bits=1 adc_bits=8 local_words=64 buffer_words=64
+            .input tile=0 addr=0 len=4 scale=1 zero_point=0 qmin=0 qmax=1
+            .output tile=0 addr=8 len=8
+            .output_scale 1 1 1 1 1 1 1 1
+            .output_zero_point 0 0 0 0 0 0 0 0
+
+            .core 0
+
+            """ + string.Concat(Enumerable.Repeat("nop\n", nops)) + """
+            load dst=0, src=0, len=4
+            mvm xb=0, src=0, dst=10, rows=4, cols=4, ibits=1, shift=0, neg=0, group=0, ashift=0
+            mvm xb=0, src=0, dst=14, rows=4, cols=4, ibits=1, shift=0, neg=0, group=0, ashift=0
+            store dst=8, src=10, len=8
+            halt
+            """;
+        var program = Cimc.Isa.ProgramImage.FromBytes(Cimc.Isa.Assembler.Assemble(asm, "two-reads.asm").ToBytes());
+        var weights = new Cimc.Isa.WeightImage(4, 4, 2, [KeyValuePair.Create(new Cimc.Isa.CrossbarId(0, 0), Enumerable.Repeat((byte)3, 16).ToArray())]);
+        return new FunctionalSimulator(program, weights, device).RunBatchCodes([1, 1, 1, 1, 1, 1, 1, 1], 2);
+    }
+
+    [Fact]
+    public void Read_noise_is_keyed_by_the_read_s_occurrence_in_the_sample_not_by_the_instruction_index()
+    {
+        var device = new DeviceModel(ReadNoise: 0.2, Seed: 4);
+        long[] plain = TwoReads(0, device), shifted = TwoReads(3, device);
+
+        // Moving the mvms to other instruction indices does not change the noise...
+        Assert.Equal(plain, shifted);
+
+        // ...while the second read of the crossbar, and the second sample, draw their own.
+        Assert.NotEqual(plain.Take(4), plain.Skip(4).Take(4));
+        Assert.NotEqual(plain.Take(8), plain.Skip(8));
+        Assert.Contains(plain, v => v != 12);
+    }
+
     [Theory]
     [InlineData("--variation", "-0.1")]
     [InlineData("--stuck-at", "0.7,0.5")]

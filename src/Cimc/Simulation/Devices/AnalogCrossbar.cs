@@ -35,9 +35,10 @@ internal sealed class AnalogCrossbar
                 double level = levels[(r * cols) + c];
                 if (device.ConductanceLevels >= 2 && device.ConductanceLevels - 1 < top)
                 {
-                    // The device holds only N evenly spaced conductances between off and the top level.
-                    double step = (double)top / (device.ConductanceLevels - 1);
-                    level = Math.Round(level / step, MidpointRounding.AwayFromZero) * step;
+                    // The device holds only N evenly spaced conductances between off and the top
+                    // level: round(L (N-1) / T) * T / (N-1), in double, left to right (T is odd, so no ties).
+                    int n1 = device.ConductanceLevels - 1;
+                    level = Math.Round(level * n1 / top, MidpointRounding.AwayFromZero) * top / n1;
                 }
 
                 ulong key = CounterRandom.Hash(device.Seed, CounterRandom.CellStream, (ulong)core, (ulong)crossbar, (ulong)r, (ulong)c);
@@ -69,10 +70,12 @@ internal sealed class AnalogCrossbar
     /// The mvm of docs/isa.md on this crossbar, with read noise: for each input slice and row group,
     /// p_o = sum_i digit_i * g_io (+ noise), code = clamp(floor(p_o / 2^ashift + 1/2), 0, 2^a - 1),
     /// acc_o = sum of code << (ashift + shift + d*k). Sums run row by row in float with one lane per
-    /// column, so the order (and the result) is the same on every machine.
+    /// column, so the order (and the result) is the same on every machine. <paramref name="occurrence"/>
+    /// counts the earlier reads of this crossbar in the same sample (0 for cimc's code, which reads
+    /// each crossbar once per inference).
     /// </summary>
     public void Accumulate(ReadOnlySpan<long> x, int ibits, int dacBits, int adcBits, int shift, int group, int ashift,
-        Span<long> acc, DeviceModel device, ulong sample, int core, int crossbar, int pc, float[] sums, float[] squares)
+        Span<long> acc, DeviceModel device, ulong sample, int core, int crossbar, int occurrence, float[] sums, float[] squares)
     {
         int rows = x.Length, cols = acc.Length;
         acc.Clear();
@@ -101,7 +104,7 @@ internal sealed class AnalogCrossbar
                     double sum = p[o];
                     if (device.ReadNoise > 0 && q[o] > 0)
                     {
-                        ulong key = CounterRandom.Hash(device.Seed, CounterRandom.ReadStream, sample, (ulong)core, (ulong)crossbar, (ulong)pc, ((ulong)k << 32) | (uint)g, (ulong)o);
+                        ulong key = CounterRandom.Hash(device.Seed, CounterRandom.ReadStream, sample, (ulong)core, (ulong)crossbar, (ulong)occurrence, ((ulong)k << 32) | (uint)g, (ulong)o);
                         sum += device.ReadNoise * Math.Sqrt(q[o]) * CounterRandom.Normal(key);
                     }
 
