@@ -109,12 +109,7 @@ public sealed class FunctionalSimulator
         InputSpec spec = Program.Input;
         Parallel.For(0, n, i =>
         {
-            ReadOnlySpan<float> row = inputs.Row(i);
-            Span<long> dst = codes.AsSpan(i * inLen, inLen);
-            for (int j = 0; j < inLen; j++)
-            {
-                dst[j] = spec.Quantize(row[j]);
-            }
+            InputQuantizer.QuantizeRow(spec, inputs.Row(i), codes.AsSpan(i * inLen, inLen));
         });
         long[] output = RunBatchCodes(codes, n);
         var result = new float[(long)n * outLen];
