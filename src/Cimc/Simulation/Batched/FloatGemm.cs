@@ -15,13 +15,18 @@ namespace Cimc.Simulation.Batched;
 /// Shapes: out[o][b] += (long)sum_i W[i][o] * x[i][b] &lt;&lt; shift for a batch of samples b, memory in
 /// the batched machine's layout (address-major: word a of sample b at a*n + b). W is packed once
 /// into panels of <see cref="Mr"/> columns ([i][r] within a panel); each call packs the inputs into
-/// strips of <see cref="Nr"/> samples ([i][j] within a strip, zero beyond n). The micro-kernel keeps a
-/// 6x16 block of outputs in twelve Vector256 registers (the shape BLIS uses for AVX2 SGEMM).
+/// strips of <see cref="Nr"/> samples ([i][j] within a strip, zero beyond n). With AVX2 the
+/// micro-kernel keeps a 6x16 block of outputs in twelve Vector256 registers (the shape BLIS uses for
+/// AVX2 SGEMM); with AVX-512 an 8x32 block in sixteen Vector512 registers (FloatGemm.Wide.cs).
 /// </summary>
-internal static class FloatGemm
+internal static partial class FloatGemm
 {
-    public const int Mr = 6;
     public const int Nr = 16;
+
+    /// <summary>Columns per weight panel: the rows of the micro-kernel's block.</summary>
+    public static readonly int Mr = Wide ? 8 : 6;
+
+    private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>Panels of <see cref="Mr"/> columns: packed[(p*rows + i)*Mr + r] = W[i][p*Mr + r], zero padded.</summary>
     public static float[] PackWeights(ReadOnlySpan<long> w, int rows, int cols)
@@ -67,6 +72,12 @@ internal static class FloatGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd(float[] weights, int rows, int cols, ReadOnlySpan<float> inputs, int n, Span<long> mem, int dst, int shift)
     {
+        if (Wide)
+        {
+            MultiplyAddWide(weights, rows, cols, inputs, n, mem, dst, shift);
+            return;
+        }
+
         int strips = (n + Nr - 1) / Nr;
         int panels = (cols + Mr - 1) / Mr;
         Span<float> block = stackalloc float[Mr * Nr];
