@@ -29,6 +29,7 @@ internal sealed partial class BatchMachine
     private readonly CoreState[] _state;
     private readonly Dictionary<long, Queue<(long[] Message, int Length)>> _channels = [];
     private readonly BatchScratch _scratch = new();
+    private long[] _inputScratch = [];
     private int _n;
     private long _executed;
 
@@ -41,6 +42,17 @@ internal sealed partial class BatchMachine
         _buffers = [.. plan.BufferWords.Select(w => new long[(long)w * capacity])];
         _pc = new int[program.SlotCount];
         _state = new CoreState[program.SlotCount];
+    }
+
+    /// <summary>A work buffer for a batch's input codes, reused across batches (its contents are the caller's).</summary>
+    public Span<long> InputScratch(int length)
+    {
+        if (_inputScratch.Length < length)
+        {
+            _inputScratch = new long[length];
+        }
+
+        return _inputScratch.AsSpan(0, length);
     }
 
     /// <summary>The largest batch this machine holds.</summary>
