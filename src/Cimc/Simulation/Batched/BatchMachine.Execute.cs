@@ -178,7 +178,14 @@ internal sealed partial class BatchMachine
 
     private static void Axpy(long imm, ReadOnlySpan<long> s, Span<long> dst)
     {
-        for (int i = 0; i < dst.Length; i++)
+        int i = 0;
+        var vimm = new Vector<long>(imm);
+        for (; i + Vector<long>.Count <= dst.Length; i += Vector<long>.Count)
+        {
+            (new Vector<long>(dst[i..]) + (vimm * new Vector<long>(s[i..]))).CopyTo(dst[i..]);
+        }
+
+        for (; i < dst.Length; i++)
         {
             dst[i] = unchecked(dst[i] + (imm * s[i]));
         }
@@ -196,13 +203,32 @@ internal sealed partial class BatchMachine
     {
         Span<long> dst = Rows(slot, op.F0, 1);
         Span<long> src = Rows(slot, op.F1, op.F2);
-        Span<long> sum = _scratch.Acc(_n);
-        sum.Clear();
-        for (long i = 0; i < op.F2; i++)
+        int n = _n, rows = (int)op.F2;
+
+        // Column chunks summed in a register over all rows, then stored: one pass over the sources
+        // instead of a read and write of a running sum per row. dst may be one of the rows; each
+        // chunk reads all its sources before it writes.
+        int j = 0;
+        for (; j + Vector<long>.Count <= n; j += Vector<long>.Count)
         {
-            Add(sum, src.Slice((int)(i * _n), _n), sum);
+            Vector<long> sum = Vector<long>.Zero;
+            for (int i = 0; i < rows; i++)
+            {
+                sum += new Vector<long>(src[((i * n) + j)..]);
+            }
+
+            sum.CopyTo(dst[j..]);
         }
 
-        sum.CopyTo(dst);
+        for (; j < n; j++)
+        {
+            long sum = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                sum = unchecked(sum + src[(i * n) + j]);
+            }
+
+            dst[j] = sum;
+        }
     }
 }

@@ -58,6 +58,16 @@ internal static partial class FloatGemm
             {
                 ReadOnlySpan<long> src = x.Slice((i * n) + (s * Nr), lanes);
                 Span<float> dst = packed.Slice(((s * rows) + i) * Nr, Nr);
+                if (lanes == Nr && Avx512DQ.IsSupported)
+                {
+                    // The inputs are below 2^24 (ibits <= 24), so the conversion is exact.
+                    ref long r = ref MemoryMarshal.GetReference(src);
+                    ref float d = ref MemoryMarshal.GetReference(dst);
+                    Avx512DQ.ConvertToVector256Single(Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref d);
+                    Avx512DQ.ConvertToVector256Single(Vector512.LoadUnsafe(ref r, 8)).StoreUnsafe(ref d, 8);
+                    continue;
+                }
+
                 for (int j = 0; j < lanes; j++)
                 {
                     dst[j] = src[j];
@@ -153,6 +163,15 @@ internal static partial class FloatGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddShifted(ReadOnlySpan<float> sums, Span<long> row, int shift)
     {
+        if (row.Length == Nr && Vector512.IsHardwareAccelerated)
+        {
+            ref long r = ref MemoryMarshal.GetReference(row);
+            Vector512<int> v = Vector512.ConvertToInt32(Vector512.Create(sums));
+            (Vector512.LoadUnsafe(ref r) + (Vector512.WidenLower(v) << shift)).StoreUnsafe(ref r);
+            (Vector512.LoadUnsafe(ref r, 8) + (Vector512.WidenUpper(v) << shift)).StoreUnsafe(ref r, 8);
+            return;
+        }
+
         if (row.Length == Nr && Avx2.IsSupported)
         {
             ref long r = ref MemoryMarshal.GetReference(row);
