@@ -137,9 +137,20 @@ internal sealed partial class BatchMachine
             _state[s] = CoreState.Ready;
         }
 
+        // The input's words are overwritten by the inputs next, so only the rest is cleared.
+        InputSpec input = _p.Program.Input;
         for (int t = 0; t < _buffers.Length; t++)
         {
-            _buffers[t].AsSpan(0, _plan.BufferWords[t] * n).Clear();
+            Span<long> words = _buffers[t].AsSpan(0, _plan.BufferWords[t] * n);
+            if (t == input.Tile)
+            {
+                words[..(input.Addr * n)].Clear();
+                words[((input.Addr + input.Len) * n)..].Clear();
+            }
+            else
+            {
+                words.Clear();
+            }
         }
     }
 

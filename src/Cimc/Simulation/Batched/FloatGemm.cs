@@ -47,9 +47,15 @@ internal static partial class FloatGemm
     /// <summary>Floats needed by <see cref="PackInputs"/> for <paramref name="rows"/> rows and n samples.</summary>
     public static int InputFloats(int rows, int n) => rows * ((n + Nr - 1) / Nr) * Nr;
 
-    /// <summary>Strips of <see cref="Nr"/> samples: packed[(s*rows + i)*Nr + j] = x[i*n + s*Nr + j], zero beyond n.</summary>
-    public static void PackInputs(ReadOnlySpan<long> x, int rows, int n, Span<float> packed)
+    /// <summary>
+    /// Strips of <see cref="Nr"/> samples: packed[(s*rows + i)*Nr + j] = x[i*n + s*Nr + j], zero beyond n.
+    /// Returns the OR of all inputs, for the caller's range check: checking in the same pass saves
+    /// reading every input twice (values outside the range convert inexactly, but then the caller faults).
+    /// </summary>
+    public static ulong PackInputs(ReadOnlySpan<long> x, int rows, int n, Span<float> packed)
     {
+        Vector512<long> any = Vector512<long>.Zero;
+        long rest = 0;
         int strips = (n + Nr - 1) / Nr;
         for (int s = 0; s < strips; s++)
         {
@@ -63,19 +69,29 @@ internal static partial class FloatGemm
                     // The inputs are below 2^24 (ibits <= 24), so the conversion is exact.
                     ref long r = ref MemoryMarshal.GetReference(src);
                     ref float d = ref MemoryMarshal.GetReference(dst);
-                    Avx512DQ.ConvertToVector256Single(Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref d);
-                    Avx512DQ.ConvertToVector256Single(Vector512.LoadUnsafe(ref r, 8)).StoreUnsafe(ref d, 8);
+                    Vector512<long> lo = Vector512.LoadUnsafe(ref r), hi = Vector512.LoadUnsafe(ref r, 8);
+                    any |= lo | hi;
+                    Avx512DQ.ConvertToVector256Single(lo).StoreUnsafe(ref d);
+                    Avx512DQ.ConvertToVector256Single(hi).StoreUnsafe(ref d, 8);
                     continue;
                 }
 
                 for (int j = 0; j < lanes; j++)
                 {
+                    rest |= src[j];
                     dst[j] = src[j];
                 }
 
                 dst[lanes..].Clear();
             }
         }
+
+        for (int k = 0; k < Vector512<long>.Count; k++)
+        {
+            rest |= any[k];
+        }
+
+        return (ulong)rest;
     }
 
     /// <summary>mem[(dst+o)*n + b] += (long)(sum_i W[i][o] x[i][b]) &lt;&lt; shift (0 &lt;= shift &lt; 64), modulo 2^64.</summary>
