@@ -121,6 +121,11 @@ internal sealed partial class BatchMachine
 
                         // Messages are [len x n] tiles: pooled, as allocating them measured slower than the copy.
                         Span<long> rows = Rows(slot, op.F1, op.F2);
+                        if (queue.Count == 0 && TryDeliver(core, in op, rows))
+                        {
+                            break;
+                        }
+
                         long[] message = ArrayPool<long>.Shared.Rent(rows.Length);
                         rows.CopyTo(message);
                         queue.Enqueue((message, rows.Length));
@@ -160,6 +165,42 @@ internal sealed partial class BatchMachine
             pc++;
             _state[slot] = CoreState.Ready;
         }
+    }
+
+    /// <summary>
+    /// When the receiver is blocked on this very channel (empty), runs its recv now, copying the
+    /// message straight into its memory: the same result as queueing a copy and copying it again at
+    /// the receiver's turn, since only the receiver writes its memory and it is waiting, but one copy
+    /// of the tile instead of two.
+    /// </summary>
+    private bool TryDeliver(int from, in DecodedOp send, Span<long> rows)
+    {
+        int r = _p.SlotOfCore[send.F0]; // F0 < TotalCores, checked by the caller
+        if (r < 0 || _state[r] != CoreState.Blocked)
+        {
+            return false;
+        }
+
+        ref readonly DecodedOp recv = ref _p.Code[r][_pc[r]];
+        if (recv.Op != Opcode.Recv || recv.F0 != from || recv.F3 != send.F3)
+        {
+            return false;
+        }
+
+        if (recv.F2 * _n != rows.Length)
+        {
+            throw new BatchFallbackException("message length");
+        }
+
+        if (++_executed > _p.InstructionLimit)
+        {
+            throw new BatchFallbackException("instruction limit");
+        }
+
+        rows.CopyTo(Rows(r, recv.F1, recv.F2));
+        _pc[r]++;
+        _state[r] = CoreState.Ready;
+        return true;
     }
 
     private static void Add(ReadOnlySpan<long> a, ReadOnlySpan<long> b, Span<long> dst)
