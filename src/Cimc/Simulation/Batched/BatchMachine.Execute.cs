@@ -70,6 +70,15 @@ internal sealed partial class BatchMachine
 
                     break;
                 case Opcode.VAdd:
+                    if (n >= Vector<long>.Count)
+                    {
+                        // One pass over the tiles in address order: a vector then spans at most two
+                        // rows and never two elements of one sample, so every element still reads
+                        // what the per-sample loop would have written before it.
+                        Add(Rows(slot, op.F1, op.F3), Rows(slot, op.F2, op.F3), Rows(slot, op.F0, op.F3));
+                        break;
+                    }
+
                     Rows(slot, op.F0, op.F3);
                     Rows(slot, op.F1, op.F3);
                     Rows(slot, op.F2, op.F3);
@@ -83,14 +92,17 @@ internal sealed partial class BatchMachine
                     VSum(slot, in op);
                     break;
                 case Opcode.VAxpy:
-                    Rows(slot, op.F0, op.F3);
-                    Rows(slot, op.F1, 1);
-                    for (long i = 0; i < op.F3; i++)
                     {
-                        Axpy(op.F2, Rows(slot, op.F1, 1), Rows(slot, op.F0 + i, 1));
+                        // Spans of the same array: a write to the s row shows in the later rows' reads.
+                        Span<long> dsts = Rows(slot, op.F0, op.F3), s = Rows(slot, op.F1, 1);
+                        for (int i = 0; i < op.F3; i++)
+                        {
+                            Axpy(op.F2, s, dsts.Slice(i * n, n));
+                        }
+
+                        break;
                     }
 
-                    break;
                 case Opcode.VMax:
                     Rows(slot, op.F0, op.F3);
                     Rows(slot, op.F1, op.F3);
