@@ -1,32 +1,73 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick]`: runs the five cases, prints the
-// tables and writes bench/results.md. Only --quick is understood; anything else is refused.
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the five cases,
+// prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
+// case) and leaves results.md alone, since a partial table would overwrite the others' figures.
 TextWriter output = Console.Out;
-if (args.Any(a => a != "--quick"))
+bool quick = false;
+int only = 0;
+for (int a = 0; a < args.Length; a++)
 {
-    Console.Error.WriteLine($"cimc-bench: unknown argument '{args.First(a => a != "--quick")}'; usage: Cimc.Bench [--quick]");
-    return 1;
+    if (args[a] == "--quick")
+    {
+        quick = true;
+    }
+    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 5)
+    {
+        a++;
+    }
+    else
+    {
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..5]");
+        return 1;
+    }
 }
 
-Settings settings = args.Contains("--quick") ? Settings.QuickRun : Settings.Full;
+Settings settings = quick ? Settings.QuickRun : Settings.Full;
 #if DEBUG
 output.WriteLine("warning: a Debug build; run with -c Release for figures worth comparing");
 #endif
 
 string root = RepoRoot.Find();
-output.WriteLine("1. compile time (MLP-L4)");
-IReadOnlyList<CompileRow> compile = CompileBench.Run(settings, output);
-output.WriteLine("2. simulator vs float (Fashion-MNIST)");
-IReadOnlyList<SimulatorRow> sim = SimulatorBench.Run(settings, root, output);
-output.WriteLine("3. MVM kernel");
-IReadOnlyList<MvmRow> mvm = MvmBench.Run(settings, output);
+bool Runs(int c) => only == 0 || only == c;
+IReadOnlyList<CompileRow> compile = [];
+IReadOnlyList<SimulatorRow> sim = [];
+IReadOnlyList<MvmRow> mvm = [];
+string onnxRuntime = "", simulate = "";
+if (Runs(1))
+{
+    output.WriteLine("1. compile time (MLP-L4)");
+    compile = CompileBench.Run(settings, output);
+}
 
-output.WriteLine("4. fast simulator vs ONNX Runtime (Fashion-MNIST)");
-string onnxRuntime = OnnxRuntimeBench.Run(settings, root, output);
+if (Runs(2))
+{
+    output.WriteLine("2. simulator vs float (Fashion-MNIST)");
+    sim = SimulatorBench.Run(settings, root, output);
+}
 
-output.WriteLine("5. cimc simulate (MLP-L4)");
-string simulate = SimulateBench.Run(settings, output);
+if (Runs(3))
+{
+    output.WriteLine("3. MVM kernel");
+    mvm = MvmBench.Run(settings, output);
+}
+
+if (Runs(4))
+{
+    output.WriteLine("4. fast simulator vs ONNX Runtime (Fashion-MNIST)");
+    onnxRuntime = OnnxRuntimeBench.Run(settings, root, output);
+}
+
+if (Runs(5))
+{
+    output.WriteLine("5. cimc simulate (MLP-L4)");
+    simulate = SimulateBench.Run(settings, output);
+}
+
+if (only != 0)
+{
+    return 0;
+}
 
 string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate;
 output.WriteLine();

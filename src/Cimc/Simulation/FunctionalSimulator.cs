@@ -105,18 +105,30 @@ public sealed class FunctionalSimulator
                 $"the program takes {inLen} values per sample, the inputs have shape [{string.Join(", ", inputs.Shape)}]");
         }
 
-        var codes = new long[(long)n * inLen];
         InputSpec spec = Program.Input;
-        Parallel.For(0, n, i =>
+        long[] output;
+        if (_compiled.Device is null)
         {
-            ReadOnlySpan<float> row = inputs.Row(i);
-            Span<long> dst = codes.AsSpan(i * inLen, inLen);
-            for (int j = 0; j < inLen; j++)
+            // Each batch quantizes its own rows into its machine's scratch: quantizing the whole set
+            // first wrote, and then copied, an n x len array of longs that no cache holds.
+            output = RunBatches(n, (first, count, machine) =>
             {
-                dst[j] = spec.Quantize(row[j]);
-            }
-        });
-        long[] output = RunBatchCodes(codes, n);
+                Span<long> codes = machine.InputScratch(count * inLen);
+                for (int b = 0; b < count; b++)
+                {
+                    InputQuantizer.QuantizeRow(spec, inputs.Row(first + b), codes.Slice(b * inLen, inLen));
+                }
+
+                return codes;
+            });
+        }
+        else
+        {
+            var codes = new long[(long)n * inLen];
+            Parallel.For(0, n, i => InputQuantizer.QuantizeRow(spec, inputs.Row(i), codes.AsSpan(i * inLen, inLen)));
+            output = RunBatchCodes(codes, n);
+        }
+
         var result = new float[(long)n * outLen];
         for (int i = 0; i < n; i++)
         {
@@ -144,15 +156,26 @@ public sealed class FunctionalSimulator
             throw new CimcException("bad-input", "input", $"expected {n} x {inLen} input codes, got {codes.Length}");
         }
 
-        var output = new long[(long)n * outLen];
         long[] inputs = codes.ToArray();
         if (_compiled.Device is not null)
         {
             // Analog reads run on the reference interpreter, sample by sample, in parallel.
+            var output = new long[(long)n * outLen];
             RunAnalog(inputs, n, output);
             return output;
         }
 
+        return RunBatches(n, (first, count, _) => inputs.AsSpan(first * inLen, count * inLen));
+    }
+
+    /// <summary>The input codes of samples [first, first + count), possibly in the machine's scratch.</summary>
+    private delegate ReadOnlySpan<long> BatchInputs(int first, int count, BatchMachine machine);
+
+    /// <summary>Runs n samples in batches on the batched machines, in parallel; see <see cref="RunBatchCodes"/>.</summary>
+    private long[] RunBatches(int n, BatchInputs batchInputs)
+    {
+        int outLen = Program.Output.Len;
+        var output = new long[(long)n * outLen];
         int batch = BatchCapacity;
         int batches = (n + batch - 1) / batch;
         try
@@ -160,7 +183,7 @@ public sealed class FunctionalSimulator
             Parallel.For(0, batches, RentBatch, (c, _, machine) =>
             {
                 int first = c * batch, count = Math.Min(batch, n - first);
-                ReadOnlySpan<long> input = inputs.AsSpan(first * inLen, count * inLen);
+                ReadOnlySpan<long> input = batchInputs(first, count, machine);
                 Span<long> result = output.AsSpan(first * outLen, count * outLen);
                 try
                 {
@@ -199,16 +222,18 @@ public sealed class FunctionalSimulator
 
     /// <summary>
     /// Samples per batch: as many as keep the batch's memory (every touched word times the batch)
-    /// near 8 MB, a multiple of the GEMM's 16-sample strips, 16 to 256. Measured on Fashion-MNIST
+    /// near 4 MB, a multiple of the GEMM's 16-sample strips, 32 to 256. Measured on Fashion-MNIST
     /// (isaac, ~60 samples): 8 MB ran about 2x faster than 32 MB or 64 MB, whose [len x n] tiles
-    /// fall out of the L2 cache between instructions; 4 MB and 2 MB were no faster.
+    /// fall out of the L2 cache between instructions. Once the GEMM and the vector instructions
+    /// were vectorized further, 4 MB (32 samples) ran about 7 % faster than 8 MB (80) and 48; at
+    /// least 32 samples keep the AVX-512 GEMM on its two-strip kernel.
     /// </summary>
     private int BatchCapacity
     {
         get
         {
             long words = Math.Max(1, BatchPlan.MemWords.Sum(w => (long)w) + BatchPlan.BufferWords.Sum(w => (long)w));
-            return (int)Math.Clamp((1L << 20) / words / 16 * 16, 16, 256);
+            return (int)Math.Clamp((1L << 19) / words / 16 * 16, 32, 256);
         }
     }
 

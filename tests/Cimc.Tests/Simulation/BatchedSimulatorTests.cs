@@ -183,6 +183,43 @@ public sealed class BatchedSimulatorTests
     }
 
     [Fact]
+    public void Vrequant_with_shared_parameters_equals_the_reference_in_and_out_of_the_fast_range()
+    {
+        // Rows 0 and 3 take the vector path; inputs beyond 2^31 and row 2's m = 2^31 with r = 62 sit at
+        // the fast path's edges, row 1's r = 70 is outside it; the last vrequant's parameters differ per sample.
+        FunctionalSimulator sim = Load(OneCore + """
+
+            .core 0
+            .data 0 addr=40
+            5, -100000, 100000, 3, 2, 1, 70, 2147483648, 62, 7, 5
+            load dst=0, src=0, len=4
+            vrequant dst=20, src=0, params=40, len=4
+            vcopy dst=50, src=40, len=11
+            vcopy dst=53, src=1, len=1
+            vmax dst=53, src=53, imm=0, len=1
+            vrequant dst=24, src=0, params=50, len=4
+            vadd dst=24, a=24, b=20, len=4
+            store dst=8, src=24, len=4
+            halt
+            """);
+        var random = new Random(8);
+        long[] codes = [.. Enumerable.Range(0, 4 * 61).Select(_ => random.Next(4) switch
+        {
+            0 => random.NextInt64(-(1L << 40), 1L << 40),
+            1 => random.Next(2) == 0 ? 1L << 31 : -(1L << 31) + random.Next(-1, 2),
+            _ => random.NextInt64(-5000, 5000),
+        })];
+        var reference = new List<long>();
+        for (int b = 0; b < 61; b++)
+        {
+            reference.AddRange(sim.RunCodes(codes.AsSpan(b * 4, 4)));
+        }
+
+        Assert.Equal(reference.ToArray(), sim.RunBatchCodes(codes, 61));
+        Assert.Equal(0, sim.FallbackBatches);
+    }
+
+    [Fact]
     public void Run_on_floats_equals_quantize_run_codes_dequantize()
     {
         BitExactnessTests.DesignPoint p = BitExactnessTests.DesignPoint.From(11, maxWidth: 80);

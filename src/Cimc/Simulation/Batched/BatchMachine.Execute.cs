@@ -70,6 +70,15 @@ internal sealed partial class BatchMachine
 
                     break;
                 case Opcode.VAdd:
+                    if (n >= Vector<long>.Count)
+                    {
+                        // One pass over the tiles in address order: a vector then spans at most two
+                        // rows and never two elements of one sample, so every element still reads
+                        // what the per-sample loop would have written before it.
+                        Add(Rows(slot, op.F1, op.F3), Rows(slot, op.F2, op.F3), Rows(slot, op.F0, op.F3));
+                        break;
+                    }
+
                     Rows(slot, op.F0, op.F3);
                     Rows(slot, op.F1, op.F3);
                     Rows(slot, op.F2, op.F3);
@@ -83,14 +92,17 @@ internal sealed partial class BatchMachine
                     VSum(slot, in op);
                     break;
                 case Opcode.VAxpy:
-                    Rows(slot, op.F0, op.F3);
-                    Rows(slot, op.F1, 1);
-                    for (long i = 0; i < op.F3; i++)
                     {
-                        Axpy(op.F2, Rows(slot, op.F1, 1), Rows(slot, op.F0 + i, 1));
+                        // Spans of the same array: a write to the s row shows in the later rows' reads.
+                        Span<long> dsts = Rows(slot, op.F0, op.F3), s = Rows(slot, op.F1, 1);
+                        for (int i = 0; i < op.F3; i++)
+                        {
+                            Axpy(op.F2, s, dsts.Slice(i * n, n));
+                        }
+
+                        break;
                     }
 
-                    break;
                 case Opcode.VMax:
                     Rows(slot, op.F0, op.F3);
                     Rows(slot, op.F1, op.F3);
@@ -121,6 +133,11 @@ internal sealed partial class BatchMachine
 
                         // Messages are [len x n] tiles: pooled, as allocating them measured slower than the copy.
                         Span<long> rows = Rows(slot, op.F1, op.F2);
+                        if (queue.Count == 0 && TryDeliver(core, in op, rows))
+                        {
+                            break;
+                        }
+
                         long[] message = ArrayPool<long>.Shared.Rent(rows.Length);
                         rows.CopyTo(message);
                         queue.Enqueue((message, rows.Length));
@@ -162,6 +179,42 @@ internal sealed partial class BatchMachine
         }
     }
 
+    /// <summary>
+    /// When the receiver is blocked on this very channel (empty), runs its recv now, copying the
+    /// message straight into its memory: the same result as queueing a copy and copying it again at
+    /// the receiver's turn, since only the receiver writes its memory and it is waiting, but one copy
+    /// of the tile instead of two.
+    /// </summary>
+    private bool TryDeliver(int from, in DecodedOp send, Span<long> rows)
+    {
+        int r = _p.SlotOfCore[send.F0]; // F0 < TotalCores, checked by the caller
+        if (r < 0 || _state[r] != CoreState.Blocked)
+        {
+            return false;
+        }
+
+        ref readonly DecodedOp recv = ref _p.Code[r][_pc[r]];
+        if (recv.Op != Opcode.Recv || recv.F0 != from || recv.F3 != send.F3)
+        {
+            return false;
+        }
+
+        if (recv.F2 * _n != rows.Length)
+        {
+            throw new BatchFallbackException("message length");
+        }
+
+        if (++_executed > _p.InstructionLimit)
+        {
+            throw new BatchFallbackException("instruction limit");
+        }
+
+        rows.CopyTo(Rows(r, recv.F1, recv.F2));
+        _pc[r]++;
+        _state[r] = CoreState.Ready;
+        return true;
+    }
+
     private static void Add(ReadOnlySpan<long> a, ReadOnlySpan<long> b, Span<long> dst)
     {
         int i = 0;
@@ -178,7 +231,14 @@ internal sealed partial class BatchMachine
 
     private static void Axpy(long imm, ReadOnlySpan<long> s, Span<long> dst)
     {
-        for (int i = 0; i < dst.Length; i++)
+        int i = 0;
+        var vimm = new Vector<long>(imm);
+        for (; i + Vector<long>.Count <= dst.Length; i += Vector<long>.Count)
+        {
+            (new Vector<long>(dst[i..]) + (vimm * new Vector<long>(s[i..]))).CopyTo(dst[i..]);
+        }
+
+        for (; i < dst.Length; i++)
         {
             dst[i] = unchecked(dst[i] + (imm * s[i]));
         }
@@ -196,13 +256,32 @@ internal sealed partial class BatchMachine
     {
         Span<long> dst = Rows(slot, op.F0, 1);
         Span<long> src = Rows(slot, op.F1, op.F2);
-        Span<long> sum = _scratch.Acc(_n);
-        sum.Clear();
-        for (long i = 0; i < op.F2; i++)
+        int n = _n, rows = (int)op.F2;
+
+        // Column chunks summed in a register over all rows, then stored: one pass over the sources
+        // instead of a read and write of a running sum per row. dst may be one of the rows; each
+        // chunk reads all its sources before it writes.
+        int j = 0;
+        for (; j + Vector<long>.Count <= n; j += Vector<long>.Count)
         {
-            Add(sum, src.Slice((int)(i * _n), _n), sum);
+            Vector<long> sum = Vector<long>.Zero;
+            for (int i = 0; i < rows; i++)
+            {
+                sum += new Vector<long>(src[((i * n) + j)..]);
+            }
+
+            sum.CopyTo(dst[j..]);
         }
 
-        sum.CopyTo(dst);
+        for (; j < n; j++)
+        {
+            long sum = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                sum = unchecked(sum + src[(i * n) + j]);
+            }
+
+            dst[j] = sum;
+        }
     }
 }

@@ -29,6 +29,7 @@ internal sealed partial class BatchMachine
     private readonly CoreState[] _state;
     private readonly Dictionary<long, Queue<(long[] Message, int Length)>> _channels = [];
     private readonly BatchScratch _scratch = new();
+    private long[] _inputScratch = [];
     private int _n;
     private long _executed;
 
@@ -41,6 +42,17 @@ internal sealed partial class BatchMachine
         _buffers = [.. plan.BufferWords.Select(w => new long[(long)w * capacity])];
         _pc = new int[program.SlotCount];
         _state = new CoreState[program.SlotCount];
+    }
+
+    /// <summary>A work buffer for a batch's input codes, reused across batches (its contents are the caller's).</summary>
+    public Span<long> InputScratch(int length)
+    {
+        if (_inputScratch.Length < length)
+        {
+            _inputScratch = new long[length];
+        }
+
+        return _inputScratch.AsSpan(0, length);
     }
 
     /// <summary>The largest batch this machine holds.</summary>
@@ -61,13 +73,7 @@ internal sealed partial class BatchMachine
         Reset();
         InputSpec input = _p.Program.Input;
         long[] inBuffer = _buffers[input.Tile];
-        for (int b = 0; b < n; b++)
-        {
-            for (int i = 0; i < input.Len; i++)
-            {
-                inBuffer[((input.Addr + i) * n) + b] = inputs[(b * input.Len) + i];
-            }
-        }
+        Transpose(inputs, n, input.Len, inBuffer.AsSpan(input.Addr * n, input.Len * n));
 
         Schedule();
         OutputSpec output = _p.Program.Output;
@@ -77,6 +83,37 @@ internal sealed partial class BatchMachine
             for (int o = 0; o < output.Len; o++)
             {
                 outputs[(b * output.Len) + o] = outBuffer[((output.Addr + o) * n) + b];
+            }
+        }
+    }
+
+    /// <summary>
+    /// dst[i*n + b] = src[b*len + i]. Four samples at a time, so each store fills 32 contiguous
+    /// bytes of a row and the four source rows stream; one sample at a time, every store touched
+    /// a different cache line, and the input's transpose cost as much as a layer's GEMM.
+    /// </summary>
+    private static void Transpose(ReadOnlySpan<long> src, int n, int len, Span<long> dst)
+    {
+        int b = 0;
+        for (; b + 4 <= n; b += 4)
+        {
+            ReadOnlySpan<long> s0 = src.Slice(b * len, len), s1 = src.Slice((b + 1) * len, len);
+            ReadOnlySpan<long> s2 = src.Slice((b + 2) * len, len), s3 = src.Slice((b + 3) * len, len);
+            for (int i = 0; i < len; i++)
+            {
+                Span<long> d = dst.Slice((i * n) + b, 4);
+                d[0] = s0[i];
+                d[1] = s1[i];
+                d[2] = s2[i];
+                d[3] = s3[i];
+            }
+        }
+
+        for (; b < n; b++)
+        {
+            for (int i = 0; i < len; i++)
+            {
+                dst[(i * n) + b] = src[(b * len) + i];
             }
         }
     }
@@ -100,9 +137,20 @@ internal sealed partial class BatchMachine
             _state[s] = CoreState.Ready;
         }
 
+        // The input's words are overwritten by the inputs next, so only the rest is cleared.
+        InputSpec input = _p.Program.Input;
         for (int t = 0; t < _buffers.Length; t++)
         {
-            _buffers[t].AsSpan(0, _plan.BufferWords[t] * n).Clear();
+            Span<long> words = _buffers[t].AsSpan(0, _plan.BufferWords[t] * n);
+            if (t == input.Tile)
+            {
+                words[..(input.Addr * n)].Clear();
+                words[((input.Addr + input.Len) * n)..].Clear();
+            }
+            else
+            {
+                words.Clear();
+            }
         }
     }
 

@@ -15,13 +15,18 @@ namespace Cimc.Simulation.Batched;
 /// Shapes: out[o][b] += (long)sum_i W[i][o] * x[i][b] &lt;&lt; shift for a batch of samples b, memory in
 /// the batched machine's layout (address-major: word a of sample b at a*n + b). W is packed once
 /// into panels of <see cref="Mr"/> columns ([i][r] within a panel); each call packs the inputs into
-/// strips of <see cref="Nr"/> samples ([i][j] within a strip, zero beyond n). The micro-kernel keeps a
-/// 6x16 block of outputs in twelve Vector256 registers (the shape BLIS uses for AVX2 SGEMM).
+/// strips of <see cref="Nr"/> samples ([i][j] within a strip, zero beyond n). With AVX2 the
+/// micro-kernel keeps a 6x16 block of outputs in twelve Vector256 registers (the shape BLIS uses for
+/// AVX2 SGEMM); with AVX-512 an 8x32 block in sixteen Vector512 registers (FloatGemm.Wide.cs).
 /// </summary>
-internal static class FloatGemm
+internal static partial class FloatGemm
 {
-    public const int Mr = 6;
     public const int Nr = 16;
+
+    /// <summary>Columns per weight panel: the rows of the micro-kernel's block.</summary>
+    public static readonly int Mr = Wide ? 8 : 6;
+
+    private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>Panels of <see cref="Mr"/> columns: packed[(p*rows + i)*Mr + r] = W[i][p*Mr + r], zero padded.</summary>
     public static float[] PackWeights(ReadOnlySpan<long> w, int rows, int cols)
@@ -42,9 +47,15 @@ internal static class FloatGemm
     /// <summary>Floats needed by <see cref="PackInputs"/> for <paramref name="rows"/> rows and n samples.</summary>
     public static int InputFloats(int rows, int n) => rows * ((n + Nr - 1) / Nr) * Nr;
 
-    /// <summary>Strips of <see cref="Nr"/> samples: packed[(s*rows + i)*Nr + j] = x[i*n + s*Nr + j], zero beyond n.</summary>
-    public static void PackInputs(ReadOnlySpan<long> x, int rows, int n, Span<float> packed)
+    /// <summary>
+    /// Strips of <see cref="Nr"/> samples: packed[(s*rows + i)*Nr + j] = x[i*n + s*Nr + j], zero beyond n.
+    /// Returns the OR of all inputs, for the caller's range check: checking in the same pass saves
+    /// reading every input twice (values outside the range convert inexactly, but then the caller faults).
+    /// </summary>
+    public static ulong PackInputs(ReadOnlySpan<long> x, int rows, int n, Span<float> packed)
     {
+        Vector512<long> any = Vector512<long>.Zero;
+        long rest = 0;
         int strips = (n + Nr - 1) / Nr;
         for (int s = 0; s < strips; s++)
         {
@@ -53,20 +64,46 @@ internal static class FloatGemm
             {
                 ReadOnlySpan<long> src = x.Slice((i * n) + (s * Nr), lanes);
                 Span<float> dst = packed.Slice(((s * rows) + i) * Nr, Nr);
+                if (lanes == Nr && Avx512DQ.IsSupported)
+                {
+                    // The inputs are below 2^24 (ibits <= 24), so the conversion is exact.
+                    ref long r = ref MemoryMarshal.GetReference(src);
+                    ref float d = ref MemoryMarshal.GetReference(dst);
+                    Vector512<long> lo = Vector512.LoadUnsafe(ref r), hi = Vector512.LoadUnsafe(ref r, 8);
+                    any |= lo | hi;
+                    Avx512DQ.ConvertToVector256Single(lo).StoreUnsafe(ref d);
+                    Avx512DQ.ConvertToVector256Single(hi).StoreUnsafe(ref d, 8);
+                    continue;
+                }
+
                 for (int j = 0; j < lanes; j++)
                 {
+                    rest |= src[j];
                     dst[j] = src[j];
                 }
 
                 dst[lanes..].Clear();
             }
         }
+
+        for (int k = 0; k < Vector512<long>.Count; k++)
+        {
+            rest |= any[k];
+        }
+
+        return (ulong)rest;
     }
 
     /// <summary>mem[(dst+o)*n + b] += (long)(sum_i W[i][o] x[i][b]) &lt;&lt; shift (0 &lt;= shift &lt; 64), modulo 2^64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd(float[] weights, int rows, int cols, ReadOnlySpan<float> inputs, int n, Span<long> mem, int dst, int shift)
     {
+        if (Wide)
+        {
+            MultiplyAddWide(weights, rows, cols, inputs, n, mem, dst, shift);
+            return;
+        }
+
         int strips = (n + Nr - 1) / Nr;
         int panels = (cols + Mr - 1) / Mr;
         Span<float> block = stackalloc float[Mr * Nr];
@@ -142,6 +179,15 @@ internal static class FloatGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddShifted(ReadOnlySpan<float> sums, Span<long> row, int shift)
     {
+        if (row.Length == Nr && Vector512.IsHardwareAccelerated)
+        {
+            ref long r = ref MemoryMarshal.GetReference(row);
+            Vector512<int> v = Vector512.ConvertToInt32(Vector512.Create(sums));
+            (Vector512.LoadUnsafe(ref r) + (Vector512.WidenLower(v) << shift)).StoreUnsafe(ref r);
+            (Vector512.LoadUnsafe(ref r, 8) + (Vector512.WidenUpper(v) << shift)).StoreUnsafe(ref r, 8);
+            return;
+        }
+
         if (row.Length == Nr && Avx2.IsSupported)
         {
             ref long r = ref MemoryMarshal.GetReference(row);

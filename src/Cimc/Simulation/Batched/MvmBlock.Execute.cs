@@ -14,7 +14,12 @@ internal sealed partial class MvmBlock
     public void Execute(Span<long> mem, int n, int adcBits, BatchScratch scratch)
     {
         ReadOnlySpan<long> x = mem.Slice(Src * n, Rows * n);
-        CheckRange(x, Ibits);
+        bool gemm = Packed is not null && MinShift < 64 && Rows > 0 && Cols > 0;
+        if (!gemm)
+        {
+            CheckRange(x, Ibits);
+        }
+
         if (Rows == 0 || Cols == 0)
         {
             return;
@@ -29,11 +34,15 @@ internal sealed partial class MvmBlock
             x = copy;
         }
 
-        if (Packed is not null && MinShift < 64)
+        if (gemm)
         {
             Span<float> packed = scratch.Floats(FloatGemm.InputFloats(Rows, n));
-            FloatGemm.PackInputs(x, Rows, n, packed);
-            FloatGemm.MultiplyAdd(Packed, Rows, Cols, packed, n, mem, Dst, MinShift);
+            if ((FloatGemm.PackInputs(x, Rows, n, packed) >> Ibits) != 0)
+            {
+                throw new BatchFallbackException("mvm input outside [0, 2^ibits)");
+            }
+
+            FloatGemm.MultiplyAdd(Packed!, Rows, Cols, packed, n, mem, Dst, MinShift);
         }
 
         if (!perSample)
