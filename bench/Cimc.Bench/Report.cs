@@ -49,7 +49,7 @@ public static class Report
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (SimulatorRow r in sim)
         {
-            sb.AppendLine(Inv, $"| {r.Arch} | {r.WeightBits}/{r.ActivationBits} | {r.Images} | {T(r.Float)} | {T(r.Simulator)} | {r.Ratio:F0}x | {r.Images / r.Simulator.Median:F0} | {r.OneThreadSecondsPerSample * 1e6:F0} | {r.MvmsPerSample} | {r.InstructionsPerSample:N0} | {r.FloatAccuracy:P2} | {r.ChipAccuracy:P2} |");
+            sb.AppendLine(Inv, $"| {r.Arch} | {r.WeightBits}/{r.ActivationBits} | {r.Images} | {T(r.Float)} | {T(r.Simulator)} | {r.Ratio:F1}x | {r.Images / r.Simulator.Median:F0} | {r.OneThreadSecondsPerSample * 1e6:F0} | {r.MvmsPerSample} | {r.InstructionsPerSample:N0} | {r.FloatAccuracy:P2} | {r.ChipAccuracy:P2} |");
         }
 
         sb.AppendLine();
