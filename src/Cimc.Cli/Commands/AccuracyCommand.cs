@@ -26,11 +26,9 @@ internal static class AccuracyCommand
         Argument<string> model = CommonOptions.Model();
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var images = new Option<string>("--images") { Description = "images or feature rows (IDX, .gz, .npy or .csv)", Required = true };
-        var labels = new Option<string>("--labels") { Description = "integer labels, one per image (IDX, .gz, .npy or .csv)", Required = true };
-        var divideBy = new Option<double>("--divide-by") { Description = "divide every input value by D (e.g. 255 for byte images)", DefaultValueFactory = _ => 1.0 };
-        var limit = new Option<int?>("--limit") { Description = "use only the first N samples" };
-        var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model, images, labels, divideBy, limit, activation, json };
+        var data = new LabelledDataOptions("the", defaultLimit: null);
+        var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model, activation, json };
+        data.AddTo(command);
         var binder = new CompileOptionsBinder();
         binder.AddTo(command, archRequired: false);
         command.Options.Add(binder.SweepCsv);
@@ -39,27 +37,8 @@ internal static class AccuracyCommand
         device.AddTo(command, withSeeds: true);
         command.SetAction(parse =>
         {
-            double divisor = parse.GetValue(divideBy);
-            if (!(divisor > 0) || double.IsInfinity(divisor))
-            {
-                throw new CimcException("bad-option", "--divide-by", $"must be a positive number, got {divisor}");
-            }
-
-            if (parse.GetValue(limit) is < 1)
-            {
-                throw new CimcException("bad-option", "--limit", "must be at least 1");
-            }
-
             Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
-            NdArray x = DataFiles.ReadArray(parse.GetValue(images)!);
-            Labels y = DataFiles.ReadLabels(parse.GetValue(labels)!);
-            if (parse.GetValue(limit) is int n)
-            {
-                x = x.Take(n);
-                y = new Labels(y.Values.Take(Math.Min(n, y.Count)).ToImmutableArray());
-            }
-
-            x = x.DivideBy((float)divisor);
+            (NdArray x, Labels y) = data.Load(parse);
             AccuracyResult floatResult = Accuracy.Evaluate(batch => FloatExecutor.Run(graph, batch), x, y);
             if (parse.GetValue(binder.Arch) is null)
             {

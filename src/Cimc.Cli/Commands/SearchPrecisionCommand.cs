@@ -26,31 +26,27 @@ internal static class SearchPrecisionCommand
         Argument<string> model = CommonOptions.Model();
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var images = new Option<string>("--images") { Description = "validation images (IDX, .gz, .npy or .csv)", Required = true };
-        var labels = new Option<string>("--labels") { Description = "validation labels", Required = true };
-        var divideBy = new Option<double>("--divide-by") { Description = "divide every input value by D", DefaultValueFactory = _ => 1.0 };
-        var limit = new Option<int>("--limit") { Description = "samples used per evaluation", DefaultValueFactory = _ => 2000 };
+        var data = new LabelledDataOptions("validation", defaultLimit: 2000);
         var maxLoss = new Option<double>("--max-loss") { Description = "allowed accuracy loss against float, in points", DefaultValueFactory = _ => 1.0 };
         var objective = new Option<string>("--objective") { Description = "what to minimize: crossbars or energy", DefaultValueFactory = _ => "crossbars" };
         objective.AcceptOnlyFromAmong("crossbars", "energy");
         var output = new Option<string>("--output", "-o") { Description = "where to write the per-layer precision (JSON)", DefaultValueFactory = _ => "precision.json" };
         var command = new Command("search-precision", "Search per-layer bits that minimize crossbars or energy within an accuracy loss.")
         {
-            model, images, labels, divideBy, limit, maxLoss, objective, output, activation, json,
+            model, maxLoss, objective, output, activation, json,
         };
+        data.AddTo(command);
         var binder = new CompileOptionsBinder();
         binder.AddTo(command, archRequired: true);
         command.SetAction(parse =>
         {
-            if (parse.GetValue(limit) < 1 || !(parse.GetValue(maxLoss) >= 0) || !(parse.GetValue(divideBy) > 0))
+            if (!(parse.GetValue(maxLoss) >= 0))
             {
-                throw new CimcException("bad-option", "search-precision", "--limit must be >= 1, --max-loss >= 0 and --divide-by > 0");
+                throw new CimcException("bad-option", "--max-loss", $"must be a non-negative number of points, got {parse.GetValue(maxLoss)}");
             }
 
             Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
-            NdArray x = DataFiles.ReadArray(parse.GetValue(images)!).Take(parse.GetValue(limit)).DivideBy((float)parse.GetValue(divideBy));
-            Labels all = DataFiles.ReadLabels(parse.GetValue(labels)!);
-            var y = new Labels([.. all.Values.Take(x.Rows)]);
+            (NdArray x, Labels y) = data.Load(parse);
             NdArray? calibration = binder.LoadCalibration(parse, parse.GetValue(model)!);
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions baseOptions = binder.Quantization(parse, arch);
