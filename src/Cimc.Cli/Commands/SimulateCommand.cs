@@ -37,6 +37,11 @@ internal static class SimulateCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(target)!;
+            if (!Directory.Exists(path) && !File.Exists(path))
+            {
+                throw new Diagnostics.CimcException("file-not-found", path, "no such file or folder (expected a model file or a folder written by cimc compile)");
+            }
+
             (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
                 : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));

@@ -33,6 +33,9 @@ public sealed class CliTests
     [InlineData("accuracy")]
     [InlineData("frobnicate")]
     [InlineData("infer", "no-such-model.onnx", "--input", "x.npy")]
+    [InlineData("simulate", "no-such-folder")]
+    [InlineData("run", "no-such-folder", "--input", "x.npy", "--output", "y.npy")]
+    [InlineData("report", "no-such-folder", "-o", "r.html")]
     public void A_user_error_is_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         (int exit, _, string error) = CliRunner.Run(args);
