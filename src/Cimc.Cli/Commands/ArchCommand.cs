@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Cimc.Architectures;
+using Cimc.Performance;
 
 namespace Cimc.Cli.Commands;
 
 /// <summary>
 /// `cimc arch list`: the shipped presets in a table. `cimc arch show NAME|FILE [--json]`: one
-/// architecture in full; with --json, the JSON that loads back to the same architecture.
+/// architecture in full; with --json, the JSON that loads back to the same architecture, plus the derived `peak` figures.
 /// </summary>
 internal static class ArchCommand
 {
@@ -24,7 +25,8 @@ internal static class ArchCommand
         show.SetAction(parse =>
         {
             Architecture arch = ArchitectureCatalog.Load(parse.GetValue(target)!);
-            context.Output.Write(parse.GetValue(json) ? ArchitectureJson.Write(arch) : ArchitecturePrinter.Describe(arch));
+            string peak = arch.Costs is null ? "" : PeakMetrics.Of(arch).Describe();
+            context.Output.Write(parse.GetValue(json) ? PeakMetrics.ArchitectureJsonWithPeak(arch) : ArchitecturePrinter.Describe(arch) + peak);
             return 0;
         });
 
