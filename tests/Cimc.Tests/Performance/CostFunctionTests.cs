@@ -114,8 +114,8 @@ public sealed class CostFunctionTests
     public void Bigger_memories_cost_more_per_access_but_less_per_bit_and_area_follows_capacity()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        Architecture small = puma with { Core = puma.Core with { LocalMemoryWords = 512 } };
-        Architecture big = puma with { Core = puma.Core with { LocalMemoryWords = 2048 } };
+        Architecture small = puma with { Core = puma.Core with { LocalMemoryWords = 2048 } };
+        Architecture big = puma with { Core = puma.Core with { LocalMemoryWords = 8192 } };
         Assert.True(ComponentCosts.LocalMemoryAccessPj(big) > ComponentCosts.LocalMemoryAccessPj(small));
         Assert.True(ComponentCosts.LocalMemoryAccessPj(big) < 4 * ComponentCosts.LocalMemoryAccessPj(small));
         Assert.Equal(4 * ComponentCosts.LocalMemoryAreaMm2(small), ComponentCosts.LocalMemoryAreaMm2(big), 12);

@@ -11,10 +11,10 @@ namespace Cimc.Tests.Performance;
 public sealed class CostValidationTests
 {
     // ISAAC's IMA keeps inputs and outputs in a 2 KB input and a 256 B output register; cimc's core
-    // local memory stands for them: 2,304 bytes = 288 64-bit words. PUMA's core register file is
-    // 2,048 16-bit entries = 512 words (puma-simulator constants.py dataMem).
-    private const int IsaacRegisterWords = 288;
-    private const int PumaRegisterWords = 512;
+    // local memory stands for them: 1,152 16-bit entries. PUMA's core addresses 2 x 128 XbarIn,
+    // 2 x 128 XbarOut and a 2,048-entry register file: 2,560 entries (puma-simulator config.py).
+    private const int IsaacRegisterWords = 1152;
+    private const int PumaRegisterWords = 2560;
 
     private static Architecture Isaac()
     {
@@ -105,7 +105,7 @@ public sealed class CostValidationTests
         Architecture puma = ArchitectureCatalog.Preset("puma");
         foreach ((int entries, double pj, double leak, double mm2) in table)
         {
-            Architecture a = puma with { Core = puma.Core with { LocalMemoryWords = entries / 4 } };
+            Architecture a = puma with { Core = puma.Core with { LocalMemoryWords = entries } };
             // sqrt(capacity) is CACTI's first-order form; the table falls a little faster (0.16 pJ at
             // 256 entries against the model's 0.20, +26 %, the largest miss), so 30 % here.
             Within(pj, ComponentCosts.LocalMemoryAccessPj(a), entries == 256 ? 0.30 : 0.25, $"{entries}-entry access energy");
