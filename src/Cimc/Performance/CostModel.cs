@@ -31,7 +31,10 @@ public static class CostModel
     /// (they pipeline).
     /// </summary>
     public static double SliceNs(Architecture arch, long cols) =>
-        Math.Max(ComponentCosts.ReadNs(arch), ConvertNs(arch, cols));
+        Math.Max(ReadNs(arch), ConvertNs(arch, cols));
+
+    /// <summary>Time of one crossbar read of one input slice (the read stage of the mvm pipeline; <see cref="ComponentCosts.ReadNs(Architecture)"/>).</summary>
+    public static double ReadNs(Architecture arch) => ComponentCosts.ReadNs(arch);
 
     /// <summary>
     /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
