@@ -134,7 +134,7 @@ public sealed class BitExactnessTests
 
     /// <summary>The first layer alone, as a last layer without activation, so its accumulators are the output.</summary>
     private static QuantizedLayer LastLayerView(QuantizedLayer layer) =>
-        layer with { IsLast = true, Activation = ActivationKind.None, Requant = [], PreActivation = null, Lut = [], Output = null };
+        layer with { IsLast = true, Activation = ActivationKind.None, Requant = [], PreActivation = null, Output = null };
 
     [Fact]
     public void Simulated_programs_equal_the_golden_model_bit_for_bit_on_random_design_points()
