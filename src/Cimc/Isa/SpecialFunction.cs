@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Cimc.Isa;
 
 /// <summary>The functions of <c>vact</c>'s <c>fn</c> field.</summary>
@@ -37,11 +39,11 @@ public readonly record struct ActivationParams(long InputZero, long InputMax, do
     {
         return Range("umax_t", InputMax, 0) ?? Range("umax_y", OutputMax, 0) ?? Range("z_t", InputZero, -Limit) ?? Range("z_y", OutputZero, -Limit)
             ?? Scale("s_t", InputScale) ?? Scale("s_y", OutputScale)
-            ?? (double.IsFinite(Alpha) ? null : $"alpha = {Alpha} must be finite");
+            ?? (double.IsFinite(Alpha) ? null : string.Create(CultureInfo.InvariantCulture, $"alpha = {Alpha} must be finite"));
 
-        static string? Range(string name, long v, long min) => v >= min && v <= Limit ? null : $"{name} = {v} is outside [{min}, 2^52]";
+        static string? Range(string name, long v, long min) => v >= min && v <= Limit ? null : string.Create(CultureInfo.InvariantCulture, $"{name} = {v} is outside [{min}, 2^52]");
 
-        static string? Scale(string name, double s) => double.IsFinite(s) && s > 0 ? null : $"{name} = {s} must be finite and > 0";
+        static string? Scale(string name, double s) => double.IsFinite(s) && s > 0 ? null : string.Create(CultureInfo.InvariantCulture, $"{name} = {s} must be finite and > 0");
     }
 }
 
