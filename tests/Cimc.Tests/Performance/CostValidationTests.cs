@@ -10,17 +10,9 @@ namespace Cimc.Tests.Performance;
 /// </summary>
 public sealed class CostValidationTests
 {
-    // ISAAC's IMA keeps inputs and outputs in a 2 KB input and a 256 B output register; cimc's core
-    // local memory stands for them: 1,152 16-bit entries. PUMA's core addresses 2 x 128 XbarIn,
-    // 2 x 128 XbarOut and a 2,048-entry register file: 2,560 entries (puma-simulator config.py).
-    private const int IsaacRegisterWords = 1152;
-    private const int PumaRegisterWords = 2560;
-
-    private static Architecture Isaac()
-    {
-        Architecture a = ArchitectureCatalog.Preset("isaac");
-        return a with { Core = a.Core with { LocalMemoryWords = IsaacRegisterWords } };
-    }
+    // The presets as they are: their core memories are the chips' (ISAAC's IMA input and output
+    // registers, 1,152 16-bit entries; PUMA's register file and MVMU registers, 2,560).
+    private static Architecture Isaac() => ArchitectureCatalog.Preset("isaac");
 
     private static void Within(double published, double modelled, double tolerance, string what) =>
         Assert.True(Math.Abs(modelled / published - 1) <= tolerance, $"{what}: cimc {modelled:G4}, published {published:G4} ({(modelled / published - 1) * 100:+0.0;-0.0} %)");
@@ -75,7 +67,7 @@ public sealed class CostValidationTests
         // PUMA's node: 138 tiles plus HyperTransport, 90.6 mm^2, 577 GOPS/s/mm^2 at 1 GHz
         // (so 52.3 TOPS). The preset carries puma-simulator's 168 tiles; compare at the paper's 138.
         Architecture a = ArchitectureCatalog.Preset("puma");
-        a = a with { Chip = a.Chip with { Tiles = 138 }, Core = a.Core with { LocalMemoryWords = PumaRegisterWords } };
+        a = a with { Chip = a.Chip with { Tiles = 138 } };
         PeakMetrics m = PeakMetrics.Of(a);
         Within(90.6, m.AreaMm2, 0.15, "PUMA node area (mm^2)");
         Within(0.577 * 90.6, m.PeakTops, 0.15, "PUMA peak TOPS");
