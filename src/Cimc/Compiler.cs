@@ -6,6 +6,7 @@ using Cimc.Diagnostics;
 using Cimc.Ir;
 using Cimc.Isa;
 using Cimc.Mapping;
+using Cimc.Passes;
 using Cimc.Placement;
 using Cimc.Quantization;
 
@@ -31,17 +32,22 @@ public sealed record Compilation(
     ProgramImage? Program = null,
     WeightImage? Weights = null)
 {
+    /// <summary>The passes that ran, in order, with their times and estimates.</summary>
+    public ImmutableArray<AppliedPass> Passes { get; init; } = [];
+
     public CompileSummary Summary() => CompileSummary.Of(this);
 }
 
 /// <summary>
 /// The one entry point for compiling a model for a chip: the command line, benchmarks and tests all
 /// call it, so a design point is compiled and evaluated in one process. The pipeline, in order:
-/// canonicalize -> quantize (calibrated) -> map onto crossbars -> place on cores -> schedule and emit.
+/// canonicalize -> quantize (calibrated) -> map onto crossbars -> place on cores -> schedule and emit,
+/// each a pass of the level's pipeline (Passes/Pipelines.cs), run by <see cref="PassManager"/>.
 /// </summary>
 public static class Compiler
 {
-    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm,
+        CompileSettings? settings = null)
     {
         var result = new Compilation(GraphVerifier.EnsureValid(graph), arch);
         if (stopAfter == CompileStage.Graph)
@@ -49,30 +55,13 @@ public static class Compiler
             return result;
         }
 
-        // A model that carries its own quantization (QDQ) may need no calibration samples; the
-        // quantizer says so when one is missing.
-        LayerChain chain = LayerChain.FromGraph(graph);
-        QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
-        result = result with { Chain = chain, Quantized = quantized };
-        if (stopAfter == CompileStage.Quantized)
+        IrStage stop = stopAfter switch
         {
-            return result;
-        }
-
-        MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
-        IReadOnlyList<long[][]>? codes = options.AdcRange != AdcRange.Calibrated ? null
-            : calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
-            : AdcRangeSelection.LayerInputCodes(chain, quantized, calibration);
-        mapped = AdcRangeSelection.Apply(mapped, options, codes);
-        PlacedModel placed = Placer.Place(mapped, Shape(arch));
-        result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };
-        if (stopAfter == CompileStage.Mapped)
-        {
-            return result;
-        }
-
-        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch), $"{arch.Name} cores");
-        return result with { Program = program, Weights = weights };
+            CompileStage.Quantized => IrStage.Quantized,
+            CompileStage.Mapped => IrStage.Placed,
+            _ => IrStage.Program,
+        };
+        return PassManager.Run(result, new PassContext(arch, options, calibration, (settings ?? CompileSettings.Default).Seed), settings ?? CompileSettings.Default, stop);
     }
 
     /// <summary>The quantization options a chip implies, with command-line overrides.</summary>

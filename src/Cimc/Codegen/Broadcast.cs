@@ -41,6 +41,9 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// Guarantees: every chunk enters each tile of the layer exactly once (one producer: as many
 /// messages per chunk as tiles, not cores); one signal per non-hub core; every core's input rows
 /// hold the layer input before its first mvm; receives on each channel match its sends in order.
+/// Without the broadcast-ring pass (<see cref="Placement.Lowering.RingBroadcast"/> off, the straight
+/// lowering) each producer sends each chunk straight to every hub whose tile reads rows of it; hubs
+/// store and signal as above, but forward nothing.
 /// <code>
 /// before: lead --send--> every core of the next layer (one message per core)
 /// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
@@ -56,11 +59,13 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly int chunkWords;
     private readonly TileGroup? direct;
     private readonly int inputAddr;
+    private readonly bool isRing;
     private int delivered;
 
-    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords)
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords, bool isRing)
     {
         this.layer = layer;
+        this.isRing = isRing;
         this.ring = ring;
         this.direct = direct;
         this.inputAddr = inputAddr;
@@ -69,7 +74,7 @@ internal sealed class InputBroadcast : IVectorSink
     }
 
     /// <summary>Plans the layer's tile groups and allocates their buffer regions. For the first layer, <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>.</summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, bool isRing)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -87,7 +92,7 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords);
+        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords, isRing);
     }
 
     /// <summary>Tag of the input chunks of layer l (its index); signals use their own range.</summary>
@@ -98,7 +103,22 @@ internal sealed class InputBroadcast : IVectorSink
     {
         foreach ((int s, int e) in Chunks(start, end))
         {
-            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src + (s - start), e - s, Tag));
+            SendChunk(em, core, src + (s - start), s, e);
+        }
+    }
+
+    /// <summary>Chunk [s, e) at <paramref name="src"/> leaves its producer: to its entry hub on the ring, else to every hub whose tile reads it.</summary>
+    private void SendChunk(Emitter em, int core, int src, int s, int e)
+    {
+        if (isRing)
+        {
+            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+            return;
+        }
+
+        foreach (TileGroup g in ring.Where(g => Overlap(s, e, (g.Lo, g.Hi)) is not null))
+        {
+            em[core].Add(Instruction.Send(g.Hub, src, e - s, Tag));
         }
     }
 
@@ -148,7 +168,7 @@ internal sealed class InputBroadcast : IVectorSink
                 em[lead].Add(Instruction.Load(src, inputAddr + s, e - s));
             }
 
-            em[lead].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+            SendChunk(em, lead, src, s, e);
         }
 
         return new Piece(lead, rows.Lo, rows.Hi);
@@ -165,8 +185,18 @@ internal sealed class InputBroadcast : IVectorSink
             List<Instruction> hub = em[g.Hub];
             CoreMemoryLayout hubMem = memory[g.Hub];
 
+            if (!isRing)
+            {
+                foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
+                {
+                    int at = Landing(hubMem, s, e);
+                    hub.Add(Instruction.Recv(producer, at, e - s, Tag));
+                    Keep(hub, g, s, e, at);
+                }
+            }
+
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
-            for (int d = 0; d < t; d++)
+            for (int d = 0; isRing && d < t; d++)
             {
                 int entry = (j - d + t) % t;
                 for (int i = entry; i < chunks.Count; i += t)
@@ -179,10 +209,7 @@ internal sealed class InputBroadcast : IVectorSink
                         hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, at, e - s, Tag));
                     }
 
-                    if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
-                    {
-                        hub.Add(Instruction.Store(g.Region + (ss - g.Lo), at + (ss - s), se - ss));
-                    }
+                    Keep(hub, g, s, e, at);
                 }
             }
 
@@ -196,6 +223,15 @@ internal sealed class InputBroadcast : IVectorSink
                     em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
                 }
             }
+        }
+    }
+
+    /// <summary>A hub whose tile shares its rows stores the part of chunk [s, e) (landed at <paramref name="at"/>) the tile reads.</summary>
+    private static void Keep(List<Instruction> hub, TileGroup g, int s, int e, int at)
+    {
+        if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
+        {
+            hub.Add(Instruction.Store(g.Region + (ss - g.Lo), at + (ss - s), se - ss));
         }
     }
 

@@ -11,11 +11,12 @@ namespace Cimc.Codegen;
 /// the crossbar weight image. Per layer, every core
 /// <list type="number">
 /// <item>clears the accumulator columns it writes (before waiting, so it costs no latency);</item>
-/// <item>gets the input rows it reads by broadcast through tile buffers (<see cref="InputBroadcast"/>);</item>
+/// <item>gets the input rows it reads through tile buffers (<see cref="InputBroadcast"/>: a ring of
+///   tile hubs when <see cref="Lowering.RingBroadcast"/> is on, else straight from each producer);</item>
 /// <item>runs one mvm per crossbar it holds into its own accumulators, then, for the offset
 ///   encoding, its share of the input-sum correction (<see cref="OutputStage.OffsetCorrection"/>);</item>
-/// <item>per column block it holds, in column order: joins that block's reduction tree
-///   (<see cref="Reduction"/>); the block's root adds the bias, requantizes and runs the
+/// <item>per column block it holds, in column order: joins that block's reduction (<see cref="Reduction"/>:
+///   a tree when <see cref="Lowering.ReductionTree"/> is on, else a chain into the root); the block's root adds the bias, requantizes and runs the
 ///   activation (vact) over the block's columns (<see cref="OutputStage"/>) and hands the codes to the
 ///   next layer's tiles, or to the network output (<see cref="OutputGather"/>).</item>
 /// </list>
@@ -43,7 +44,8 @@ public static class CodeGenerator
         var buffers = new TileBuffers(arch.BufferWords);
         int inputAddr = buffers.Allocate(inputTile, "network input", inF);
         int outputAddr = buffers.Allocate(outputTile, "network output", outF);
-        var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr, arch.Rows)).ToImmutableArray();
+        bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
+        var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr, arch.Rows, ring)).ToImmutableArray();
         buffers.CheckCapacity();
 
         // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
@@ -87,7 +89,7 @@ public static class CodeGenerator
             var activationLoaded = new HashSet<int>();
             foreach (ColumnBlock block in layer.ColumnBlocks)
             {
-                Reduction.Emit(em, l, block, mem);
+                Reduction.Emit(em, l, block, mem, tree);
                 int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root));
                 next.Deliver(em, block.Root, block.ColStart, block.ColEnd, result);
                 pieces.Add(new Piece(block.Root, block.ColStart, block.ColEnd));
@@ -118,7 +120,7 @@ public static class CodeGenerator
             {
                 IReadOnlyList<CrossbarBlock> blocks = layer.BlocksOf(c.Core);
                 var held = blocks.Select(b => (b.RowStart, b.RowStart + b.RowCount)).Distinct().ToList();
-                int partials = layer.ColumnBlocks.Where(b => b.Cores.Contains(c.Core) && Reduction.Receives(b.Cores.IndexOf(c.Core), b.Cores.Length))
+                int partials = layer.ColumnBlocks.Where(b => b.Cores.Contains(c.Core) && Reduction.Receives(b.Cores.IndexOf(c.Core), b.Cores.Length, tree))
                     .Select(b => b.ColCount).DefaultIfEmpty(0).Max();
                 bool staging = broadcast.NeedsStaging(c.Core, held) || (lands && c.Core == layer.Layer.Lead);
                 var needs = new CoreMemoryLayout.Needs(c, blocks, partials, mapped.Encoding == SignedWeightEncoding.Offset,

@@ -14,6 +14,8 @@ namespace Cimc.Codegen;
 /// before (n = 4): c1 -> c0, c2 -> c0, c3 -> c0   (3 sequential recv + vadd on c0)
 /// after:          c1 -> c0, c3 -> c2; then c2 -> c0 (2 levels)
 /// </code>
+/// Without the reduce-tree pass (<see cref="Placement.Lowering.ReductionTree"/> off, the straight
+/// lowering) the "before" chain is emitted: every other core sends to the root, which adds in core order.
 /// </summary>
 internal static class Reduction
 {
@@ -23,8 +25,13 @@ internal static class Reduction
     public static int Depth(int n) => n <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(n - 1));
 
     /// <summary>True when the core at <paramref name="index"/> of a block's n cores receives partial sums at some level.</summary>
-    public static bool Receives(int index, int n)
+    public static bool Receives(int index, int n, bool tree = true)
     {
+        if (!tree)
+        {
+            return index == 0 && n > 1;
+        }
+
         for (int s = 1; s < n; s *= 2)
         {
             if (index % (2 * s) == 0 && index + s < n)
@@ -36,20 +43,36 @@ internal static class Reduction
         return false;
     }
 
-    public static void Emit(Emitter em, int layerIndex, ColumnBlock block, IReadOnlyDictionary<int, CoreMemoryLayout> memory)
+    public static void Emit(Emitter em, int layerIndex, ColumnBlock block, IReadOnlyDictionary<int, CoreMemoryLayout> memory, bool tree = true)
     {
-        int n = block.Cores.Length, len = block.ColCount, tag = PartialTag + layerIndex;
+        int n = block.Cores.Length;
+        if (!tree)
+        {
+            for (int i = 1; i < n; i++)
+            {
+                Add(em, layerIndex, block, memory, block.Cores[0], block.Cores[i]);
+            }
+
+            return;
+        }
+
         for (int s = 1; s < n; s *= 2)
         {
             for (int i = 0; i + s < n; i += 2 * s)
             {
-                int receiver = block.Cores[i], sender = block.Cores[i + s];
-                CoreMemoryLayout mine = memory[receiver];
-                int acc = mine.AccAddr(block.ColStart);
-                em[sender].Add(Instruction.Send(receiver, memory[sender].AccAddr(block.ColStart), len, tag));
-                em[receiver].Add(Instruction.Recv(sender, mine.Partials, len, tag));
-                em[receiver].Add(Instruction.VAdd(acc, acc, mine.Partials, len));
+                Add(em, layerIndex, block, memory, block.Cores[i], block.Cores[i + s]);
             }
         }
+    }
+
+    /// <summary>The sender's partial sums of the block go to the receiver, which adds them to its own.</summary>
+    private static void Add(Emitter em, int layerIndex, ColumnBlock block, IReadOnlyDictionary<int, CoreMemoryLayout> memory, int receiver, int sender)
+    {
+        int len = block.ColCount, tag = PartialTag + layerIndex;
+        CoreMemoryLayout mine = memory[receiver];
+        int acc = mine.AccAddr(block.ColStart);
+        em[sender].Add(Instruction.Send(receiver, memory[sender].AccAddr(block.ColStart), len, tag));
+        em[receiver].Add(Instruction.Recv(sender, mine.Partials, len, tag));
+        em[receiver].Add(Instruction.VAdd(acc, acc, mine.Partials, len));
     }
 }

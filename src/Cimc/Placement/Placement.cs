@@ -23,13 +23,27 @@ public sealed record PlacedLayer(MappedLayer Mapped, ImmutableArray<int> Cores, 
     public int Lead => Cores[0];
 }
 
+/// <summary>
+/// How the schedule moves vectors between cores: both off is the straight lowering (each producer
+/// sends each tile what it reads; a column block's cores send their partial sums to its root one
+/// after another); the passes broadcast-ring and reduce-tree turn on the shapes in
+/// Codegen/Broadcast.cs and Codegen/Reduction.cs.
+/// </summary>
+public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
+{
+    public static Lowering Straight { get; } = new(false, false);
+}
+
 public sealed record PlacedModel(MappedModel Mapped, ChipShape Chip, ImmutableArray<PlacedLayer> Layers)
 {
     public int CoresUsed => Layers.Sum(l => l.Cores.Length);
+
+    /// <summary>The communication shapes the emitter uses; the straight lowering unless a pass chose otherwise.</summary>
+    public Lowering Lowering { get; init; } = Lowering.Straight;
 }
 
 /// <summary>
-/// The place pass: assigns every crossbar block to a crossbar of a core. All weights stay resident
+/// The linear place pass: assigns every crossbar block to a crossbar of a core. All weights stay resident
 /// (spatial). Each layer takes whole cores, in order, so layers form a pipeline of core groups;
 /// consecutive blocks (which share output columns) share a core. A network that does not fit is a
 /// diagnostic giving what it needs and what the chip has.
@@ -38,31 +52,49 @@ public static class Placer
 {
     public static PlacedModel Place(MappedModel mapped, ChipShape chip)
     {
-        int perCore = chip.CrossbarsPerCore;
-        int coresNeeded = mapped.Layers.Sum(l => IntDiv(l.Crossbars, perCore));
-        if (coresNeeded > chip.Cores)
-        {
-            throw new CimcException("does-not-fit", "placement",
-                $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)");
-        }
+        int slots = Slots(mapped, chip);
+        return Assign(mapped, chip, [.. Enumerable.Range(0, slots)]);
+    }
 
+    /// <summary>
+    /// The cores the network needs: each layer takes whole cores (its slots), consecutive blocks
+    /// filling one core before the next. A network that does not fit is a diagnostic.
+    /// </summary>
+    public static int Slots(MappedModel mapped, ChipShape chip)
+    {
+        int perCore = chip.CrossbarsPerCore;
+        int coresNeeded = mapped.Layers.Sum(l => SlotsOf(l, perCore));
+        return coresNeeded <= chip.Cores ? coresNeeded
+            : throw new CimcException("does-not-fit", "placement",
+                $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)");
+    }
+
+    /// <summary>The slots of one layer: ceil(crossbars / crossbars per core), at least one.</summary>
+    public static int SlotsOf(MappedLayer layer, int perCore) => Math.Max(1, (layer.Crossbars + perCore - 1) / perCore);
+
+    /// <summary>
+    /// Builds the placed model from a core for each slot (slots numbered layer by layer):
+    /// slot s of a layer holds its blocks [s * perCore, (s + 1) * perCore). Every placement pass
+    /// ends here, so they differ only in which core each slot gets.
+    /// </summary>
+    public static PlacedModel Assign(MappedModel mapped, ChipShape chip, IReadOnlyList<int> coreOfSlot)
+    {
+        int perCore = chip.CrossbarsPerCore;
         var layers = ImmutableArray.CreateBuilder<PlacedLayer>(mapped.Layers.Length);
-        int nextCore = 0;
+        int first = 0;
         foreach (MappedLayer layer in mapped.Layers)
         {
-            int cores = IntDiv(layer.Crossbars, perCore);
+            int slots = SlotsOf(layer, perCore);
             var blocks = ImmutableArray.CreateBuilder<PlacedBlock>(layer.Crossbars);
             for (int b = 0; b < layer.Blocks.Length; b++)
             {
-                blocks.Add(new PlacedBlock(layer.Blocks[b], nextCore + (b / perCore), b % perCore));
+                blocks.Add(new PlacedBlock(layer.Blocks[b], coreOfSlot[first + (b / perCore)], b % perCore));
             }
 
-            layers.Add(new PlacedLayer(layer, [.. Enumerable.Range(nextCore, cores)], blocks.MoveToImmutable()));
-            nextCore += cores;
+            layers.Add(new PlacedLayer(layer, [.. Enumerable.Range(first, slots).Select(s => coreOfSlot[s])], blocks.MoveToImmutable()));
+            first += slots;
         }
 
         return new PlacedModel(mapped, chip, layers.MoveToImmutable());
     }
-
-    private static int IntDiv(int a, int b) => Math.Max(1, (a + b - 1) / b);
 }

@@ -1,0 +1,42 @@
+using Cimc.Architectures;
+using Cimc.Data;
+using Cimc.Quantization;
+
+namespace Cimc.Passes;
+
+/// <summary>The IRs a compile goes through, in order; each pass reads one and produces the same or the next.</summary>
+public enum IrStage
+{
+    Graph,
+    Quantized,
+    Mapped,
+    Placed,
+    Program,
+}
+
+/// <summary>What every pass may read besides the IR: the chip, the quantization scheme, calibration samples and a seed for searches.</summary>
+public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, NdArray? Calibration, int Seed = 1);
+
+/// <summary>
+/// A pass: a pure function from one stage of the compilation to the next (or the same stage,
+/// rewritten), with its contract. <see cref="Needs"/> is the IR it reads (the latest stage the
+/// compilation holds when it runs); <see cref="Produces"/> the IR it leaves; <see cref="Guarantees"/>
+/// says in words what holds afterwards (and the verifier of <see cref="Produces"/> checks it).
+/// </summary>
+public sealed record Pass(string Name, IrStage Needs, IrStage Produces, string Does, string Guarantees, Func<Compilation, PassContext, Compilation> Apply);
+
+/// <summary>One pass as it ran: how long it took and, once cores are placed, the placement's traffic on the mesh.</summary>
+public sealed record AppliedPass(string Name, double Milliseconds)
+{
+    /// <summary>Words x hops per inference of the placed model after this pass (null before placement).</summary>
+    public long? TrafficHops { get; init; }
+
+    /// <summary>Words per inference on the busiest mesh link after this pass (null before placement).</summary>
+    public long? BusiestLinkWords { get; init; }
+
+    /// <summary>Single-inference latency of the program after this pass, from the timing model (null until a program exists).</summary>
+    public double? LatencyNs { get; init; }
+
+    /// <summary>Streamed throughput of the program after this pass, inferences per second (null until a program exists).</summary>
+    public double? InferencesPerSecond { get; init; }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+using Cimc.Codegen;
+using Cimc.Diagnostics;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+
+namespace Cimc.Passes;
+
+/// <summary>
+/// Every pass cimc has, by name (the names `--passes` and `--dump-after` take). Listed explicitly,
+/// in pipeline order; <see cref="Pipelines"/> picks from them per optimization level.
+/// </summary>
+public static class PassCatalog
+{
+    public static Pass Quantize { get; } = new("quantize", IrStage.Graph, IrStage.Quantized,
+        "calibrate activation ranges and quantize weights and activations (docs/quantization.md)",
+        "every layer has integer weights, requantization and activation parameters; layers chain",
+        (c, ctx) =>
+        {
+            // A model that carries its own quantization (QDQ) may need no calibration samples; the
+            // quantizer says so when one is missing.
+            LayerChain chain = LayerChain.FromGraph(c.Graph);
+            return c with { Chain = chain, Quantized = Quantizer.Quantize(chain, ctx.Calibration, ctx.Options) };
+        });
+
+    public static Pass Map { get; } = new("map", IrStage.Quantized, IrStage.Mapped,
+        "cut each layer's weights into crossbar blocks (slices, polarities, row and column blocks) and choose ADC ranges",
+        "every weight bit is in exactly one crossbar cell; blocks fit the crossbar",
+        (c, ctx) =>
+        {
+            MappedModel mapped = CrossbarMapper.Map(c.Quantized!, Compiler.Geometry(ctx.Architecture));
+            IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
+                : ctx.Calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
+                : AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, ctx.Calibration);
+            mapped = AdcRangeSelection.Apply(mapped, ctx.Options, codes);
+            return c with { Quantized = mapped.Model, Mapped = mapped };
+        });
+
+    public static Pass PlaceLinear { get; } = new("place-linear", IrStage.Mapped, IrStage.Placed,
+        "each layer takes whole cores in order from core 0 (Placement/Placement.cs)",
+        "every block placed once; layers on disjoint cores; capacities respected",
+        (c, ctx) => c with { Placed = Placer.Place(c.Mapped!, Compiler.Shape(ctx.Architecture)) });
+
+    public static Pass PlaceGreedy { get; } = new("place-greedy", IrStage.Mapped, IrStage.Placed,
+        "slots to the tiles that add the least traffic x hops on the mesh (Placement/GreedyPlacer.cs)",
+        "as place-linear, with traffic x hops + busiest link no worse than place-linear's",
+        (c, ctx) => c with { Placed = GreedyPlacer.Place(c.Mapped!, ctx.Architecture) });
+
+    public static Pass PlaceAnneal { get; } = new("place-anneal", IrStage.Mapped, IrStage.Placed,
+        "greedy placement refined by seeded simulated annealing (Placement/AnnealPlacer.cs)",
+        "as place-linear, with traffic x hops + busiest link no worse than place-greedy's",
+        (c, ctx) => c with { Placed = AnnealPlacer.Place(c.Mapped!, ctx.Architecture, ctx.Seed) });
+
+    public static Pass ReduceTree { get; } = new("reduce-tree", IrStage.Placed, IrStage.Placed,
+        "add a column block's partial sums in a binomial tree instead of a chain into its root (Codegen/Reduction.cs)",
+        "no core adds more than ceil(log2 n) partial-sum vectors per column block",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { ReductionTree = true } } });
+
+    public static Pass BroadcastRing { get; } = new("broadcast-ring", IrStage.Placed, IrStage.Placed,
+        "pass layer inputs around a ring of tile hubs instead of from each producer to every tile (Codegen/Broadcast.cs)",
+        "each producer sends each chunk once; each chunk enters each tile of the layer once",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
+
+    public static Pass Emit { get; } = new("emit", IrStage.Placed, IrStage.Program,
+        "schedule each core's operations and emit the ISA program and weight image (Codegen/CodeGenerator.cs)",
+        "every receive matched by a send of the same length; memories within the chip's; deadlock-free",
+        (c, ctx) =>
+        {
+            (Isa.ProgramImage program, Isa.WeightImage weights) = CodeGenerator.Generate(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores");
+            return c with { Program = program, Weights = weights };
+        });
+
+    /// <summary>All passes, in pipeline order.</summary>
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, ReduceTree, BroadcastRing, Emit];
+
+    public static Pass Named(string name, string option) =>
+        All.FirstOrDefault(p => p.Name == name)
+        ?? throw new CimcException("bad-option", option, $"no pass '{name}' (passes: {string.Join(", ", All.Select(p => p.Name))})");
+}

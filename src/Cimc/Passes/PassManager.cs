@@ -1,0 +1,131 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Cimc.Diagnostics;
+using Cimc.Ir;
+using Cimc.Isa;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+
+namespace Cimc.Passes;
+
+/// <summary>
+/// How to run the pipeline: an optimization level (or an explicit pass list), a placement choice
+/// that replaces the level's, whether to verify between stages, and which pass's IR to hand to
+/// <see cref="Dump"/>. Verification is on by default for library callers (tests, benchmarks);
+/// the command line turns it on with --verify.
+/// </summary>
+public sealed record CompileSettings
+{
+    public static CompileSettings Default { get; } = new();
+
+    public OptLevel Level { get; init; } = Pipelines.Default;
+
+    public PlacementChoice? Placement { get; init; }
+
+    /// <summary>An explicit pass list; overrides <see cref="Level"/> and <see cref="Placement"/>.</summary>
+    public ImmutableArray<Pass>? Passes { get; init; }
+
+    public bool Verify { get; init; } = true;
+
+    public string? DumpAfter { get; init; }
+
+    /// <summary>Receives the text form of the IR after <see cref="DumpAfter"/>.</summary>
+    public Action<string>? Dump { get; init; }
+
+    /// <summary>Seed of the searches (annealing).</summary>
+    public int Seed { get; init; } = 1;
+
+    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement);
+}
+
+/// <summary>
+/// Runs a pass list over a compilation: checks each pass's contract (it needs the stage the
+/// compilation is at), runs the verifier after each pass when asked, times each pass, and stops
+/// once the requested stage is reached and the next pass would go beyond it.
+/// </summary>
+public static class PassManager
+{
+    public static Compilation Run(Compilation start, PassContext context, CompileSettings settings, IrStage stopAfter = IrStage.Program)
+    {
+        ImmutableArray<Pass> pipeline = settings.Pipeline();
+        CheckOrder(pipeline, settings.DumpAfter);
+        Compilation c = start;
+        IrStage stage = IrStage.Graph;
+        var applied = ImmutableArray.CreateBuilder<AppliedPass>();
+        MeshCost? mesh = null;
+        foreach (Pass pass in pipeline)
+        {
+            if (pass.Produces > stopAfter)
+            {
+                break;
+            }
+
+            var clock = Stopwatch.StartNew();
+            c = pass.Apply(c, context);
+            double ms = clock.Elapsed.TotalMilliseconds;
+            stage = pass.Produces;
+            if (settings.Verify)
+            {
+                Verifier.Check(c, stage, pass.Name);
+            }
+
+            var record = new AppliedPass(pass.Name, ms);
+            if (c.Placed is { } placed && stage >= IrStage.Placed)
+            {
+                mesh ??= new MeshCost(context.Architecture);
+                PlacementCost cost = mesh.Evaluate(SlotTraffic.Of(placed.Mapped, placed.Chip.CrossbarsPerCore), SlotsToCores(placed));
+                record = record with { TrafficHops = cost.TrafficHops, BusiestLinkWords = cost.BusiestLink };
+            }
+
+            applied.Add(record);
+            if (pass.Name == settings.DumpAfter)
+            {
+                settings.Dump?.Invoke(Text(c, stage));
+            }
+        }
+
+        return c with { Passes = applied.ToImmutable() };
+    }
+
+    /// <summary>Each pass must read the stage the previous one left; a dump must name a pass of the list.</summary>
+    private static void CheckOrder(ImmutableArray<Pass> pipeline, string? dumpAfter)
+    {
+        IrStage stage = IrStage.Graph;
+        foreach (Pass pass in pipeline)
+        {
+            if (pass.Needs != stage)
+            {
+                throw new CimcException("bad-option", "--passes",
+                    $"pass '{pass.Name}' needs the {Name(pass.Needs)} IR but runs after the {Name(stage)} IR (order: {string.Join(",", pipeline.Select(p => p.Name))})");
+            }
+
+            stage = pass.Produces;
+        }
+
+        if (stage != IrStage.Program)
+        {
+            throw new CimcException("bad-option", "--passes", $"the pass list ends at the {Name(stage)} IR; it must end with emit");
+        }
+
+        if (dumpAfter is not null && !pipeline.Any(p => p.Name == dumpAfter))
+        {
+            throw new CimcException("bad-option", "--dump-after", $"pass '{dumpAfter}' is not in the pipeline ({string.Join(",", pipeline.Select(p => p.Name))})");
+        }
+    }
+
+    private static string Name(IrStage stage) => stage.ToString().ToLowerInvariant();
+
+    /// <summary>The core of each slot of a placed model (slots layer by layer, as <see cref="Placer.Assign"/> numbers them).</summary>
+    private static int[] SlotsToCores(PlacedModel placed) => [.. placed.Layers.SelectMany(l => l.Cores)];
+
+    /// <summary>The text form of a stage's IR (the same printers as --emit).</summary>
+    public static string Text(Compilation c, IrStage stage) => stage switch
+    {
+        IrStage.Graph => GraphPrinter.Print(c.Graph),
+        IrStage.Quantized => QuantizedPrinter.Print(c.Quantized!),
+        IrStage.Mapped => MappedPrinter.Print(c.Mapped!),
+        IrStage.Placed => MappedPrinter.Print(c.Placed!) + $"lowering: reduction {(c.Placed!.Lowering.ReductionTree ? "tree" : "chain")}, broadcast {(c.Placed.Lowering.RingBroadcast ? "ring" : "direct")}\n",
+        _ => Disassembler.Disassemble(c.Program!),
+    };
+}

@@ -1,0 +1,77 @@
+using System.Collections.Immutable;
+using Cimc.Diagnostics;
+
+namespace Cimc.Passes;
+
+/// <summary>Optimization levels; -O2 is the default.</summary>
+public enum OptLevel
+{
+    O0,
+    O1,
+    O2,
+    O3,
+}
+
+/// <summary>Where the place pass puts a layer's cores: in order, greedily by mesh traffic, or greedy refined by annealing.</summary>
+public enum PlacementChoice
+{
+    Linear,
+    Greedy,
+    Anneal,
+}
+
+/// <summary>
+/// The pass list of each optimization level, in one place:
+/// <list type="bullet">
+/// <item>-O0: the straight lowering: cores in order, inputs sent from each producer to each tile, partial sums chained into the root;</item>
+/// <item>-O1: -O0 plus reduction trees and the ring broadcast through tile buffers (the schedule cimc emitted before passes existed);</item>
+/// <item>-O2 (default): -O1 with greedy mesh placement;</item>
+/// <item>-O3: -O1 with greedy placement refined by simulated annealing (a slower search).</item>
+/// </list>
+/// </summary>
+public static class Pipelines
+{
+    public const OptLevel Default = OptLevel.O2;
+
+    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null)
+    {
+        Pass place = Place(placement ?? level switch
+        {
+            OptLevel.O0 or OptLevel.O1 => PlacementChoice.Linear,
+            OptLevel.O2 => PlacementChoice.Greedy,
+            _ => PlacementChoice.Anneal,
+        });
+        return level == OptLevel.O0
+            ? [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.Emit]
+            : [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Emit];
+    }
+
+    public static Pass Place(PlacementChoice choice) => choice switch
+    {
+        PlacementChoice.Linear => PassCatalog.PlaceLinear,
+        PlacementChoice.Greedy => PassCatalog.PlaceGreedy,
+        _ => PassCatalog.PlaceAnneal,
+    };
+
+    /// <summary>"0".."3" or "O0".."O3" (the -O option's value).</summary>
+    public static OptLevel ParseLevel(string text) => text.TrimStart('O', 'o') switch
+    {
+        "0" => OptLevel.O0,
+        "1" => OptLevel.O1,
+        "2" => OptLevel.O2,
+        "3" => OptLevel.O3,
+        _ => throw new CimcException("bad-option", "-O", $"'{text}' is not an optimization level (0, 1, 2 or 3)"),
+    };
+
+    public static PlacementChoice ParsePlacement(string text) => text switch
+    {
+        "linear" => PlacementChoice.Linear,
+        "greedy" => PlacementChoice.Greedy,
+        "anneal" => PlacementChoice.Anneal,
+        _ => throw new CimcException("bad-option", "--placement", $"'{text}' is not a placement (linear, greedy or anneal)"),
+    };
+
+    /// <summary>An explicit list ("quantize,map,place-greedy,emit"), each name checked.</summary>
+    public static ImmutableArray<Pass> Parse(string list) =>
+        [.. list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => PassCatalog.Named(n, "--passes"))];
+}
