@@ -91,7 +91,7 @@ internal static class AccuracyCommand
     {
         Architecture arch = binder.LoadArchitecture(parse, choice);
         QuantizationOptions options = binder.Quantization(parse, arch, choice);
-        Compilation c = Compiler.Compile(graph, arch, options, calibration);
+        Compilation c = Compiler.Compile(graph, arch, options, calibration, CompileStage.Asm, binder.Settings(parse, TextWriter.Null));
         DeviceModel device = deviceOptions.Device(parse);
         IReadOnlyList<ulong> seeds = device.IsIdeal ? [device.Seed] : deviceOptions.SeedList(parse);
         var results = seeds.Select(seed =>

@@ -9,7 +9,8 @@ namespace Cimc.Cli.Commands;
 
 /// <summary>
 /// `cimc compile MODEL --arch PRESET|FILE -o DIR [--weight-bits N] [--activation-bits N]
-/// [--activation A] [--json] [--emit graph|quantized|mapped|asm]`: writes program.asm, program.bin,
+/// [--activation A] [--json] [--emit graph|quantized|mapped|asm] [-O 0..3] [--passes LIST]
+/// [--placement linear|greedy|anneal] [--dump-after PASS] [--time-passes] [--verify]`: writes program.asm, program.bin,
 /// weights.bin and summary.json, or prints one stage's text form.
 /// </summary>
 internal static class CompileCommand
@@ -47,7 +48,9 @@ internal static class CompileCommand
                 "mapped" => CompileStage.Mapped,
                 _ => CompileStage.Asm,
             };
-            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop);
+            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop,
+                binder.Settings(parse, context.Output));
+            CompileOptionsBinder.WritePassTimes(parse, binder, c, context.Output);
             switch (emitStage)
             {
                 case "graph":

@@ -46,12 +46,54 @@ internal sealed class CompileOptionsBinder
 
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
+    public Option<string?> OptLevel { get; } = new("--opt-level", "-O") { Description = "optimization level 0, 1, 2 (default) or 3 (docs/optimizations.md)" };
+
+    public Option<string?> Passes { get; } = new("--passes") { Description = "run this pass list instead of the level's, e.g. quantize,map,place-greedy,emit" };
+
+    public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal or best (default: the level's)" };
+
+    public Option<string?> DumpAfter { get; } = new("--dump-after") { Description = "print the IR after this pass in its text form" };
+
+    public Option<bool> TimePasses { get; } = new("--time-passes") { Description = "print each pass's time" };
+
+    public Option<bool> Verify { get; } = new("--verify") { Description = "check each stage's IR between passes (placement, tags, every receive matched by a send)" };
+
+    public Option<int> Seed { get; } = new("--placement-seed") { Description = "seed of the annealing placement (default 1)", DefaultValueFactory = _ => 1 };
+
     public void AddTo(Command command, bool archRequired)
     {
         Arch.Required = archRequired;
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead })
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead,
+            OptLevel, Passes, Placement, DumpAfter, TimePasses, Verify, Seed })
         {
             command.Options.Add(option);
+        }
+    }
+
+    /// <summary>The pass pipeline the options ask for; <paramref name="output"/> receives --dump-after's text.</summary>
+    public Cimc.Passes.CompileSettings Settings(ParseResult parse, TextWriter output) => new()
+    {
+        Level = parse.GetValue(OptLevel) is { } level ? Cimc.Passes.Pipelines.ParseLevel(level) : Cimc.Passes.Pipelines.Default,
+        Placement = parse.GetValue(Placement) is { } placement ? Cimc.Passes.Pipelines.ParsePlacement(placement) : null,
+        Passes = parse.GetValue(Passes) is { } list ? Cimc.Passes.Pipelines.Parse(list) : null,
+        Verify = parse.GetValue(Verify),
+        DumpAfter = parse.GetValue(DumpAfter),
+        Dump = output.Write,
+        Seed = parse.GetValue(Seed),
+    };
+
+    /// <summary>With --time-passes, one line per pass that ran: its time and, once placed, its mesh traffic.</summary>
+    public static void WritePassTimes(ParseResult parse, CompileOptionsBinder binder, Compilation c, TextWriter output)
+    {
+        if (!parse.GetValue(binder.TimePasses))
+        {
+            return;
+        }
+
+        foreach (Cimc.Passes.AppliedPass p in c.Passes)
+        {
+            string traffic = p.TrafficHops is { } th ? $"  traffic x hops {th}, busiest link {p.BusiestLinkWords} words" : "";
+            output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"pass {p.Name,-15} {p.Milliseconds,9:F2} ms{traffic}"));
         }
     }
 

@@ -44,7 +44,7 @@ internal static class SimulateCommand
 
             (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
-                : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
+                : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output), context.Output);
             PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
@@ -79,7 +79,7 @@ internal static class SimulateCommand
         return (new PerformanceInput(program, arch, layers), model, folder);
     }
 
-    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir, TextWriter output)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -87,7 +87,9 @@ internal static class SimulateCommand
         }
 
         Architecture arch = binder.LoadArchitecture(parse);
-        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath));
+        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath),
+            CompileStage.Asm, binder.Settings(parse, output));
+        CompileOptionsBinder.WritePassTimes(parse, binder, c, output);
         return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
     }
 

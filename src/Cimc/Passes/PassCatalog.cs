@@ -52,6 +52,17 @@ public static class PassCatalog
         "as place-linear, with traffic x hops + busiest link no worse than place-greedy's",
         (c, ctx) => c with { Placed = AnnealPlacer.Place(c.Mapped!, ctx.Architecture, ctx.Seed) });
 
+    public static Pass PlaceBest { get; } = new("place-best", IrStage.Mapped, IrStage.Placed,
+        "try place-linear, place-greedy and place-anneal, emit each with the tree and ring shapes, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput)",
+        "as place-linear, with an estimated latency no worse than place-linear's",
+        (c, ctx) =>
+        {
+            Compilation Lowered(Compilation placed) => Emit.Apply(BroadcastRing.Apply(ReduceTree.Apply(placed, ctx), ctx), ctx);
+            var candidates = new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx)).ToList();
+            var scored = candidates.Select(p => (Placed: p, Report: Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(Lowered(p), 16), p.Graph.Name))).ToList();
+            return scored.OrderBy(s => s.Report.LatencyNs).ThenByDescending(s => s.Report.ThroughputPerS).First().Placed;
+        });
+
     public static Pass ReduceTree { get; } = new("reduce-tree", IrStage.Placed, IrStage.Placed,
         "add a column block's partial sums in a binomial tree instead of a chain into its root (Codegen/Reduction.cs)",
         "no core adds more than ceil(log2 n) partial-sum vectors per column block",
@@ -72,7 +83,7 @@ public static class PassCatalog
         });
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, ReduceTree, BroadcastRing, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ReduceTree, BroadcastRing, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -14,11 +14,12 @@ namespace Cimc.Tests.Compile;
 /// </summary>
 public sealed class ScheduleTests
 {
+    /// <summary>At -O1: the ring broadcast and reduction trees over linear placement, whose tiles hold consecutive rows.</summary>
     private static Compilation PumaDifferential(params int[] widths)
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
         var options = Compiler.OptionsFor(puma) with { SignedWeights = SignedWeightEncoding.Differential };
-        return PerformanceFixtures.Compile(puma, options, 5, () => new Sigmoid(), widths);
+        return PerformanceFixtures.Compile(new Passes.CompileSettings { Level = Passes.OptLevel.O1 }, puma, options, 5, () => new Sigmoid(), widths);
     }
 
     private static IEnumerable<(int Core, Instruction I)> Code(Compilation c) =>

@@ -1,0 +1,128 @@
+using System.Collections.Immutable;
+using Cimc.Architectures;
+using Cimc.Diagnostics;
+using Cimc.Ir;
+using Cimc.Isa;
+using Cimc.Passes;
+using Cimc.Placement;
+using Cimc.Quantization;
+using Cimc.Tests.Performance;
+using Xunit.Abstractions;
+
+namespace Cimc.Tests.Compile;
+
+/// <summary>The pass pipeline: levels, explicit lists, contracts, verifiers, and what each optimization changes.</summary>
+public sealed class PassTests(ITestOutputHelper output)
+{
+    private static Compilation PumaDifferential(OptLevel level, params int[] widths)
+    {
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        var options = Compiler.OptionsFor(puma) with { SignedWeights = SignedWeightEncoding.Differential };
+        return PerformanceFixtures.Compile(new CompileSettings { Level = level }, puma, options, 5, () => new Sigmoid(), widths);
+    }
+
+    private static string[] Names(ImmutableArray<Pass> passes) => [.. passes.Select(p => p.Name)];
+
+    [Fact]
+    public void Each_level_has_its_pass_list_and_the_compilation_records_the_passes_that_ran()
+    {
+        Assert.Equal(["quantize", "map", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O1)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O2)));
+        Assert.Equal(["quantize", "map", "place-best", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[2].Name);
+
+        Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
+        Assert.Equal(["quantize", "map", "place-linear", "emit"], c.Passes.Select(p => p.Name).ToArray());
+        Assert.All(c.Passes, p => Assert.True(p.Milliseconds >= 0));
+        Assert.Null(c.Passes[1].TrafficHops);
+        Assert.NotNull(c.Passes[2].TrafficHops);
+    }
+
+    [Theory]
+    [InlineData("map,quantize,place-linear,emit", "needs the quantized IR")]
+    [InlineData("quantize,map,place-linear", "must end with emit")]
+    [InlineData("quantize,map,reduce-tree,emit", "needs the placed IR")]
+    [InlineData("quantize,map,place-sideways,emit", "no pass 'place-sideways'")]
+    public void A_pass_list_that_breaks_a_contract_is_a_one_line_diagnostic(string list, string expected)
+    {
+        Architecture edge = ArchitectureCatalog.Preset("edge");
+        var e = Assert.Throws<CimcException>(() =>
+            PerformanceFixtures.Compile(new CompileSettings { Passes = Pipelines.Parse(list) }, edge, Compiler.OptionsFor(edge), 1, null, 30, 10));
+        Assert.Equal("bad-option", e.Diagnostic.Code);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Without_the_tree_and_ring_passes_partial_sums_chain_into_the_root_and_hubs_forward_nothing()
+    {
+        // puma, differential 16-bit: a 1024-input column block spans 8 cores; layer 1 spans 2 tiles.
+        Compilation straight = PumaDifferential(OptLevel.O0, 1024, 1024, 256);
+        Compilation optimized = PumaDifferential(OptLevel.O1, 1024, 1024, 256);
+        int Received(Compilation c, int core, int tag) => c.Program!.FindCore(core)!.Code.Count(i => i.Opcode == Opcode.Recv && i["tag"] == tag);
+        int root = straight.Placed!.Layers[0].Lead;
+        Assert.Equal(7, Received(straight, root, 0x4000));
+        Assert.Equal(3, Received(optimized, optimized.Placed!.Layers[0].Lead, 0x4000));
+
+        // Straight: no core both receives and sends layer 1's input chunks (tag 1); the ring forwards.
+        bool Forwards(Compilation c) => c.Program!.Cores.Any(p => p.Code.Any(i => i.Opcode == Opcode.Recv && i["tag"] == 1) && p.Code.Any(i => i.Opcode == Opcode.Send && i["tag"] == 1));
+        Assert.False(Forwards(straight));
+        Assert.True(Forwards(optimized));
+    }
+
+    [Fact]
+    public void Mesh_placers_never_raise_the_objective_and_annealing_is_deterministic()
+    {
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O1 });
+        var mesh = new MeshCost(puma);
+        var traffic = SlotTraffic.Of(c.Mapped!, puma.Core.Crossbars);
+        long Cost(PlacedModel p) => mesh.Evaluate(traffic, [.. p.Layers.SelectMany(l => l.Cores)]).Objective;
+        long linear = Cost(c.Placed!), greedy = Cost(GreedyPlacer.Place(c.Mapped!, puma));
+        PlacedModel annealed = AnnealPlacer.Place(c.Mapped!, puma, seed: 7);
+        Assert.True(greedy < linear, $"greedy {greedy} vs linear {linear}");
+        Assert.True(Cost(annealed) <= greedy);
+        Assert.Equal(annealed.Layers.SelectMany(l => l.Cores), AnnealPlacer.Place(c.Mapped!, puma, seed: 7).Layers.SelectMany(l => l.Cores));
+    }
+
+    [Fact]
+    public void The_verifier_catches_a_receive_without_a_send_and_two_blocks_on_one_crossbar()
+    {
+        Compilation c = PumaDifferential(OptLevel.O1, 300, 40, 10);
+        CoreProgram victim = c.Program!.Cores.First(p => p.Code.Any(i => i.Opcode == Opcode.Send));
+        int at = victim.Code.IndexOf(victim.Code.First(i => i.Opcode == Opcode.Send));
+        Compilation broken = c with { Program = c.Program with { Cores = c.Program.Cores.Replace(victim, victim with { Code = victim.Code.RemoveAt(at) }) } };
+        Assert.Contains("never sent", Assert.Throws<InvalidOperationException>(() => Verifier.Check(broken, IrStage.Program, "test")).Message);
+
+        PlacedLayer layer = c.Placed!.Layers[0];
+        PlacedLayer clashing = layer with { Blocks = layer.Blocks.SetItem(1, layer.Blocks[1] with { Core = layer.Blocks[0].Core, Crossbar = layer.Blocks[0].Crossbar }) };
+        Compilation badPlacement = c with { Placed = c.Placed with { Layers = c.Placed.Layers.SetItem(0, clashing) } };
+        Assert.Contains("holds two blocks", Assert.Throws<InvalidOperationException>(() => Verifier.Check(badPlacement, IrStage.Placed, "test")).Message);
+    }
+
+    [Fact]
+    public void Dump_after_hands_over_the_text_form_of_that_pass_s_ir()
+    {
+        string? dumped = null;
+        Architecture edge = ArchitectureCatalog.Preset("edge");
+        PerformanceFixtures.Compile(new CompileSettings { DumpAfter = "reduce-tree", Dump = t => dumped = t }, edge, Compiler.OptionsFor(edge), 1, null, 30, 10);
+        Assert.NotNull(dumped);
+        Assert.Contains("core 0 xb 0", dumped);
+        Assert.Contains("lowering: reduction tree, broadcast direct", dumped);
+    }
+
+    [Fact]
+    public void Mlp_l4_figures_by_level()
+    {
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        foreach (OptLevel level in Enum.GetValues<OptLevel>())
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = level, Verify = false });
+            double ms = clock.Elapsed.TotalMilliseconds;
+            var r1 = PerformanceFixtures.Evaluate(c);
+            var r64 = PerformanceFixtures.Evaluate(c, 64);
+            output.WriteLine($"{level}: compile {ms:F0} ms, latency {r1.LatencyNs:F0} ns (bound {r1.LowerBoundLatencyNs:F0}), batch64 {r64.ThroughputPerS:F0}/s traffic {c.Passes[^1].TrafficHops} busiest {c.Passes[^1].BusiestLinkWords}");
+        }
+    }
+}
