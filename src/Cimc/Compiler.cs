@@ -31,6 +31,9 @@ public sealed record Compilation(
     ProgramImage? Program = null,
     WeightImage? Weights = null)
 {
+    /// <summary>Where the activation ranges came from (null: the model carried its own quantization).</summary>
+    public CalibrationSource? Calibration { get; init; }
+
     public CompileSummary Summary() => CompileSummary.Of(this);
 }
 
@@ -41,9 +44,17 @@ public sealed record Compilation(
 /// </summary>
 public static class Compiler
 {
-    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm) =>
+        Compile(graph, arch, options, calibration is null ? null : new SampleCalibration(calibration, "the given samples"), stopAfter);
+
+    /// <summary>
+    /// Compiles with activation ranges from <paramref name="calibration"/>: samples, or bounds from a
+    /// declared input range; null only for a model that carries its own quantization.
+    /// </summary>
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, CalibrationSource? calibration, CompileStage stopAfter = CompileStage.Asm)
     {
-        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch);
+        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch) { Calibration = calibration };
         if (stopAfter == CompileStage.Graph)
         {
             return result;
@@ -61,8 +72,8 @@ public static class Compiler
 
         MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
         IReadOnlyList<long[][]>? codes = options.AdcRange != AdcRange.Calibrated ? null
-            : calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
-            : AdcRangeSelection.LayerInputCodes(chain, quantized, calibration);
+            : calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(chain, quantized, samples.Samples)
+            : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
         mapped = AdcRangeSelection.Apply(mapped, options, codes);
         PlacedModel placed = Placer.Place(mapped, Shape(arch));
         result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };

@@ -47,7 +47,12 @@ internal static class CompileCommand
                 "mapped" => CompileStage.Mapped,
                 _ => CompileStage.Asm,
             };
-            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop);
+            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.FindCalibration(parse, modelPath), stop);
+            if (c.Calibration is { } calibration)
+            {
+                context.Note(calibration.Describe());
+            }
+
             switch (emitStage)
             {
                 case "graph":

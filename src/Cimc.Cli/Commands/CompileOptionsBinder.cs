@@ -44,12 +44,17 @@ internal sealed class CompileOptionsBinder
 
     public Option<int?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read (default: all)" };
 
+    public Option<string?> InputRange { get; } = new("--input-range")
+    {
+        Description = "without calibration data, the range every input value lies in, LO,HI (default 0,1); activation ranges are then bounded from the weights",
+    };
+
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
     public void AddTo(Command command, bool archRequired)
     {
         Arch.Required = archRequired;
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead })
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead })
         {
             command.Options.Add(option);
         }
@@ -156,27 +161,26 @@ internal sealed class CompileOptionsBinder
         return File.Exists(value) ? (null, value) : (CalibrationMethod.Parse(value), null);
     }
 
-    /// <summary>The calibration set: --calibration, else calibration.npy beside the model, else null.</summary>
-    public NdArray? LoadCalibration(ParseResult parse, string modelPath)
+    /// <summary>
+    /// Where activation ranges come from: --calibration-data (or a file given to --calibration), else
+    /// calibration.npy beside the model, else bounds from the weights for inputs in --input-range.
+    /// </summary>
+    public CalibrationSource FindCalibration(ParseResult parse, string modelPath)
     {
-        string? path = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
-        if (path is null)
+        string? data = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
+        if (parse.GetValue(InputRange) is not null)
         {
-            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "calibration.npy");
-            if (!File.Exists(beside))
-            {
-                return null;
-            }
-
-            path = beside;
+            // A declared range is what the user asked for: no file beside the model overrides it.
+            return data is null ? DeclaredInputRange(parse)
+                : throw new CimcException("bad-option", "--input-range", "is for compiling without calibration data; give either --input-range or --calibration-data");
         }
 
-        double divisor = parse.GetValue(CalibrationDivideBy);
-        if (!(divisor > 0) || double.IsInfinity(divisor))
-        {
-            throw new CimcException("bad-option", "--calibration-divide-by", $"must be a positive number, got {divisor}");
-        }
-
-        return DataFiles.ReadArray(path).DivideBy((float)divisor);
+        return CalibrationFiles.Find(data, modelPath, parse.GetValue(CalibrationDivideBy), InputRangeCalibration.Default);
     }
+
+    /// <summary>True when the command line names calibration data (not counting calibration.npy beside the model).</summary>
+    public bool CalibrationDataGiven(ParseResult parse) => parse.GetValue(CalibrationData) is not null || CalibrationMethodOrFile(parse).File is not null;
+
+    public InputRangeCalibration DeclaredInputRange(ParseResult parse) =>
+        parse.GetValue(InputRange) is { } text ? InputRangeCalibration.Parse(text) : InputRangeCalibration.Default;
 }

@@ -7,6 +7,7 @@ using Cimc.Architectures;
 using Cimc.Diagnostics;
 using Cimc.Isa;
 using Cimc.Performance;
+using Cimc.Quantization;
 
 namespace Cimc.Cli.Commands;
 
@@ -44,7 +45,7 @@ internal static class SimulateCommand
 
             (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
-                : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
+                : FromModel(context, path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
             PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
@@ -79,7 +80,7 @@ internal static class SimulateCommand
         return (new PerformanceInput(program, arch, layers), model, folder);
     }
 
-    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    private static (PerformanceInput, string, string) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -87,7 +88,10 @@ internal static class SimulateCommand
         }
 
         Architecture arch = binder.LoadArchitecture(parse);
-        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath));
+        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.FindCalibration(parse, modelPath));
+        context.Note(c.Calibration is InputRangeCalibration r
+            ? $"{r.Assumption}; timing, energy and area do not depend on them"
+            : c.Calibration?.Describe() ?? "the model carries its own quantization");
         return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
     }
 
