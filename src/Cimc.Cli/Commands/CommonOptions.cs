@@ -45,13 +45,7 @@ internal static class CommonOptions
     public static Graph LoadModel(string path, string? activation) =>
         ModelLoader.Load(path, new ImportOptions(activation is null ? null : ImportOptions.ParseActivation(activation)));
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static JsonSerializerOptions JsonOptions => JsonFormat.Options;
 
     public static string ToJson(object value) => JsonSerializer.Serialize(value, JsonOptions);
 }

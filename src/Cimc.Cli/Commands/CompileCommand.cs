@@ -69,13 +69,8 @@ internal static class CompileCommand
                     return 0;
             }
 
-            CompileSummary summary = c.Summary();
-            Directory.CreateDirectory(outDir!);
-            File.WriteAllText(Path.Combine(outDir!, "program.asm"), Disassembler.Disassemble(c.Program!));
-            c.Program!.Save(Path.Combine(outDir!, "program.bin"));
-            c.Weights!.Save(Path.Combine(outDir!, "weights.bin"));
             // A device given at compile time is recorded; cimc run DIR applies it.
-            File.WriteAllText(Path.Combine(outDir!, "summary.json"), CommonOptions.ToJson(device.AnyGiven(parse) ? summary with { Device = device.Device(parse) } : summary) + "\n");
+            CompileSummary summary = CompiledFolder.Write(outDir!, c, device.AnyGiven(parse) ? device.Device(parse) : null);
             if (parse.GetValue(json))
             {
                 context.Output.WriteLine(CommonOptions.ToJson(summary));

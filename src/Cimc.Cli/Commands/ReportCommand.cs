@@ -12,16 +12,22 @@ internal static class ReportCommand
 {
     public static Command Create(CliContext context)
     {
-        var dir = new Argument<string>("DIR") { Description = "a folder holding report.json (from cimc simulate)" };
+        var dir = new Argument<string>("DIR") { Description = "a folder written by cimc compile; its report.json (from cimc simulate) is made first if missing" };
         var output = new Option<string>("--output", "-o") { Description = "the HTML file to write", Required = true };
         var command = new Command("report", "Write a self-contained HTML report of a simulated program.") { dir, output };
         command.SetAction(parse =>
         {
             string folder = parse.GetValue(dir)!;
-            string json = Path.Combine(folder, "report.json");
+            string json = Path.Combine(folder, SimulateCommand.ReportFile);
             if (!File.Exists(json))
             {
-                throw new CimcException("file-not-found", json, $"no report.json: run cimc simulate {folder} first");
+                if (!Directory.Exists(folder))
+                {
+                    throw new CimcException("file-not-found", folder, "no such folder (expected the output of cimc compile)");
+                }
+
+                SimulateCommand.SimulateFolder(folder, SimulateCommand.DefaultBatch);
+                context.Note($"no report.json in {folder}: simulated it first (batch {SimulateCommand.DefaultBatch}, as cimc simulate {folder}) and wrote {json}");
             }
 
             PerformanceReport report;

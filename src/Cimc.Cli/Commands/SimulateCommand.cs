@@ -2,10 +2,8 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Cimc.Architectures;
 using Cimc.Diagnostics;
-using Cimc.Isa;
 using Cimc.Performance;
 using Cimc.Quantization;
 
@@ -33,10 +31,17 @@ internal static class SimulateCommand
         var command = new Command("simulate", "Timing, energy and area of a compiled program on its chip.") { target, activation, json, batch, output };
         binder.AddTo(command, archRequired: false);
 
-        // Accepted like everywhere; cimc's cost model charges the same time and energy for any device.
-        new DeviceOptionsBinder().AddTo(command, withSeeds: false);
+        // Parsed like everywhere, but refused: cimc's cost model charges the same time and energy for any device.
+        var device = new DeviceOptionsBinder();
+        device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
+            if (device.FirstGiven(parse) is { } option)
+            {
+                throw new Diagnostics.CimcException("not-modelled", option,
+                    "device non-idealities change what a program computes, not its time or energy in cimc's cost model: give them to cimc accuracy or cimc run");
+            }
+
             string path = parse.GetValue(target)!;
             if (!Directory.Exists(path) && !File.Exists(path))
             {
@@ -49,7 +54,7 @@ internal static class SimulateCommand
             PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
-            string file = Path.Combine(outDir, "report.json");
+            string file = Path.Combine(outDir, ReportFile);
             File.WriteAllText(file, text + "\n");
             context.Output.Write(parse.GetValue(json) ? text + "\n" : Table(report, file));
             return 0;
@@ -57,28 +62,23 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static (PerformanceInput, string, string) FromFolder(string folder, ParseResult parse, CompileOptionsBinder binder)
+    private static (PerformanceInput, string, string) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
     {
-        ProgramImage program = ProgramImage.Load(Path.Combine(folder, "program.bin"));
-        string summaryPath = Path.Combine(folder, "summary.json");
-        if (!File.Exists(summaryPath))
-        {
-            throw new CimcException("file-not-found", summaryPath, "no summary.json (expected the output of cimc compile)");
-        }
-
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(summaryPath));
-        JsonElement root = doc.RootElement;
-        string model = root.GetProperty("model").GetString() ?? "model";
-        Architecture arch = parse.GetValue(binder.Arch) is null
-            ? ArchitectureCatalog.Load(root.GetProperty("arch").GetString()!)
-            : binder.LoadArchitecture(parse);
-        var layers = root.GetProperty("layers").EnumerateArray().Select(l => new LayerSpan(
-            l.GetProperty("name").GetString()!,
-            l.GetProperty("in_features").GetInt32(),
-            l.GetProperty("out_features").GetInt32(),
-            [.. l.GetProperty("cores").EnumerateArray().Select(c => c.GetInt32())])).ToImmutableArray();
-        return (new PerformanceInput(program, arch, layers), model, folder);
+        var folder = CompiledFolder.Read(path);
+        Architecture arch = parse.GetValue(binder.Arch) is null ? folder.RequireArchitecture() : binder.LoadArchitecture(parse);
+        return (folder.Performance(arch), folder.Summary!.Model, path);
     }
+
+    /// <summary>Timing, energy and area of a compiled folder, written to its report.json (what `cimc report` needs).</summary>
+    public static PerformanceReport SimulateFolder(string path, int batch)
+    {
+        var folder = CompiledFolder.Read(path);
+        PerformanceReport report = PerformanceReport.Evaluate(folder.Performance(folder.RequireArchitecture()) with { Batch = batch }, folder.Summary!.Model);
+        File.WriteAllText(Path.Combine(path, ReportFile), CommonOptions.ToJson(report) + "\n");
+        return report;
+    }
+
+    public const string ReportFile = "report.json";
 
     private static (PerformanceInput, string, string) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
