@@ -30,7 +30,7 @@ internal static class AccuracyCommand
         var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model, activation, json };
         data.AddTo(command);
         var binder = new CompileOptionsBinder();
-        binder.AddTo(command, archRequired: false);
+        binder.AddTo(command, archRequired: false, sweeps: true);
         command.Options.Add(binder.SweepCsv);
         command.Options.Add(binder.SweepPlot);
         var device = new DeviceOptionsBinder();

@@ -19,12 +19,12 @@ internal static class CompileCommand
         Argument<string> model = CommonOptions.Model();
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var output = new Option<string?>("--output", "-o") { Description = "output folder" };
+        var output = new Option<string?>("--output", "-o") { Description = "output folder (required, unless --emit prints a stage instead)" };
         var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped or asm" };
         emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "asm");
         var binder = new CompileOptionsBinder();
         var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
-        binder.AddTo(command, archRequired: true);
+        binder.AddTo(command, archRequired: false);
         var device = new DeviceOptionsBinder();
         device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
@@ -38,16 +38,27 @@ internal static class CompileCommand
             }
 
             Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
+            if (emitStage == "graph")
+            {
+                // The graph comes before any chip: no --arch needed to see it.
+                context.Output.Write(GraphPrinter.Print(GraphVerifier.EnsureValid(graph)));
+                return 0;
+            }
+
+            if (parse.GetValue(binder.Arch) is null)
+            {
+                throw new Diagnostics.CimcException("bad-option", "--arch", "give the chip to compile for with --arch PRESET|FILE (cimc arch list shows the presets)");
+            }
+
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions options = binder.Quantization(parse, arch);
             CompileStage stop = emitStage switch
             {
-                "graph" => CompileStage.Graph,
                 "quantized" => CompileStage.Quantized,
                 "mapped" => CompileStage.Mapped,
                 _ => CompileStage.Asm,
             };
-            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.FindCalibration(parse, modelPath), stop);
+            Compilation c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop);
             if (c.Calibration is { } calibration)
             {
                 context.Note(calibration.Describe());
@@ -55,9 +66,6 @@ internal static class CompileCommand
 
             switch (emitStage)
             {
-                case "graph":
-                    context.Output.Write(GraphPrinter.Print(c.Graph));
-                    return 0;
                 case "quantized":
                     context.Output.Write(QuantizedPrinter.Print(c.Quantized!));
                     return 0;

@@ -18,7 +18,7 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
 
     public Option<int?> Limit { get; } = new("--limit")
     {
-        Description = defaultLimit is int n ? $"use only the first N samples (default {n})" : "use only the first N samples",
+        Description = "use only the first N samples",
         DefaultValueFactory = _ => defaultLimit,
     };
 

@@ -25,7 +25,7 @@ internal static class SimulateCommand
         var target = new Argument<string>("DIR|MODEL") { Description = "a folder written by cimc compile, or a model file to compile first" };
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var batch = new Option<int>("--batch") { Description = $"inferences streamed through the pipeline (default {DefaultBatch})", DefaultValueFactory = _ => DefaultBatch };
+        var batch = new Option<int>("--batch") { Description = "inferences streamed through the pipeline", DefaultValueFactory = _ => DefaultBatch };
         var output = new Option<string?>("--output", "-o") { Description = "where report.json goes when given a model (default: the current directory)" };
         var binder = new CompileOptionsBinder();
         var command = new Command("simulate", "Timing, energy and area of a compiled program on its chip.") { target, activation, json, batch, output };
