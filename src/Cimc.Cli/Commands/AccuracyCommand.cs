@@ -37,6 +37,9 @@ internal static class AccuracyCommand
         device.AddTo(command, withSeeds: true);
         command.SetAction(parse =>
         {
+            // Bad options are reported before anything runs or is noted.
+            device.Validate(parse);
+            binder.Grid(parse);
             string modelPath = parse.GetValue(model)!;
             Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
             (NdArray x, Labels y) = data.Load(parse);

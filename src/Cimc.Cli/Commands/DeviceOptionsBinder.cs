@@ -59,6 +59,13 @@ internal sealed class DeviceOptionsBinder
             parse.GetValue(Seed)).Validate();
     }
 
+    /// <summary>Checks every device option, so that a mistake is reported before any work.</summary>
+    public void Validate(ParseResult parse)
+    {
+        Device(parse);
+        SeedList(parse);
+    }
+
     /// <summary>The seeds to run: --seed, --seed + 1, ... (--seeds of them).</summary>
     public IReadOnlyList<ulong> SeedList(ParseResult parse)
     {
