@@ -10,7 +10,8 @@ namespace Cimc.Cli;
 /// before the first unit of work is done, so an early error stays the only line on stderr. With an
 /// unknown total (0), it counts: a plain line every <see cref="UnknownTotalStep"/> units.
 /// </summary>
-internal sealed class ProgressLine(CliContext context, string label, long total, string unit) : IDisposable
+/// <param name="after">seconds of work before anything is shown: work that ends sooner stays silent</param>
+internal sealed class ProgressLine(CliContext context, string label, long total, string unit, double after = 0) : IDisposable
 {
     private const int UnknownTotalStep = 5;
 
@@ -23,7 +24,7 @@ internal sealed class ProgressLine(CliContext context, string label, long total,
     public void Advance(long count = 1)
     {
         _done = total > 0 ? Math.Min(total, _done + count) : _done + count;
-        if (context.Quiet)
+        if (context.Quiet || _clock.Elapsed.TotalSeconds < after)
         {
             return;
         }

@@ -51,8 +51,10 @@ public static class Compiler
     /// <summary>
     /// Compiles with activation ranges from <paramref name="calibration"/>: samples, or bounds from a
     /// declared input range; null only for a model that carries its own quantization.
+    /// <paramref name="stageDone"/> hears of each stage as it finishes (for a progress line).
     /// </summary>
-    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, CalibrationSource? calibration, CompileStage stopAfter = CompileStage.Asm)
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, CalibrationSource? calibration, CompileStage stopAfter = CompileStage.Asm,
+        Action<CompileStage>? stageDone = null)
     {
         var result = new Compilation(GraphVerifier.EnsureValid(graph), arch) { Calibration = calibration };
         if (stopAfter == CompileStage.Graph)
@@ -65,6 +67,7 @@ public static class Compiler
         LayerChain chain = LayerChain.FromGraph(graph);
         QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
         result = result with { Chain = chain, Quantized = quantized };
+        stageDone?.Invoke(CompileStage.Quantized);
         if (stopAfter == CompileStage.Quantized)
         {
             return result;
@@ -77,12 +80,14 @@ public static class Compiler
         mapped = AdcRangeSelection.Apply(mapped, options, codes);
         PlacedModel placed = Placer.Place(mapped, Shape(arch));
         result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };
+        stageDone?.Invoke(CompileStage.Mapped);
         if (stopAfter == CompileStage.Mapped)
         {
             return result;
         }
 
         (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch));
+        stageDone?.Invoke(CompileStage.Asm);
         return result with { Program = program, Weights = weights };
     }
 

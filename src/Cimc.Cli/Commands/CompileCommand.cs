@@ -58,7 +58,13 @@ internal static class CompileCommand
                 "mapped" => CompileStage.Mapped,
                 _ => CompileStage.Asm,
             };
-            Compilation c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop);
+            // Large models take a while: a progress line over the stages, shown only after a second.
+            Compilation c;
+            using (var progress = new ProgressLine(context, $"compiling {graph.Name} for {arch.Name}", (int)stop, "stages", after: 1))
+            {
+                c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop, _ => progress.Advance());
+            }
+
             if (c.Calibration is { } calibration)
             {
                 context.Note(calibration.Describe());

@@ -14,7 +14,8 @@ internal static class ReportCommand
     {
         var dir = new Argument<string>("DIR") { Description = "a folder written by cimc compile; its report.json (from cimc simulate) is made first if missing" };
         var output = new Option<string>("--output", "-o") { Description = "the HTML file to write", Required = true };
-        var command = new Command("report", "Write a self-contained HTML report of a simulated program.") { dir, output };
+        Option<bool> asJson = CommonOptions.Json();
+        var command = new Command("report", "Write a self-contained HTML report of a simulated program.") { dir, output, asJson };
         command.SetAction(parse =>
         {
             string folder = parse.GetValue(dir)!;
@@ -44,7 +45,7 @@ internal static class ReportCommand
             int perCore = ArchitectureCatalog.IsPreset(report.Arch) ? ArchitectureCatalog.Preset(report.Arch).Core.Crossbars : report.Layers.SelectMany(l => l.CrossbarsPerCore).DefaultIfEmpty(0).Max();
             string file = parse.GetValue(output)!;
             File.WriteAllText(file, HtmlReport.Render(report, perCore));
-            context.Output.WriteLine($"wrote {file}");
+            context.Output.WriteLine(parse.GetValue(asJson) ? CommonOptions.ToJson(new { Output = file, Report = json }) : $"wrote {file}");
             return 0;
         });
         return command;
