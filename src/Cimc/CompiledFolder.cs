@@ -30,35 +30,35 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
     public Architecture RequireArchitecture() =>
         Architecture
         ?? (Summary is { } s && ArchitectureCatalog.IsPreset(s.Arch) ? ArchitectureCatalog.Preset(s.Arch)
-            : throw new CimcException("bad-summary", File(SummaryFile), Summary is null
+            : throw new CimcException("bad-summary", PathOf(SummaryFile), Summary is null
                 ? "no summary.json (expected the output of cimc compile)"
                 : $"holds no architecture description for '{Summary.Arch}' (written by an older cimc); give the chip with --arch FILE"));
 
     /// <summary>The program and its layers' placement, as the performance model takes them.</summary>
     public PerformanceInput Performance(Architecture arch)
     {
-        CompileSummary summary = Summary ?? throw new CimcException("file-not-found", File(SummaryFile), "no summary.json (expected the output of cimc compile)");
+        CompileSummary summary = Summary ?? throw new CimcException("file-not-found", PathOf(SummaryFile), "no summary.json (expected the output of cimc compile)");
         if (summary.Layers.SelectMany(l => l.Cores).Any(c => c >= arch.TotalCores))
         {
-            throw new CimcException("bad-summary", File(SummaryFile), $"places a layer on a core that {arch.Name} does not have (damaged, or compiled for another chip)");
+            throw new CimcException("bad-summary", PathOf(SummaryFile), $"places a layer on a core that {arch.Name} does not have (damaged, or compiled for another chip)");
         }
 
         return new PerformanceInput(Program, arch, [.. summary.Layers.Select(l => new LayerSpan(l.Name, l.InFeatures, l.OutFeatures, l.Cores))]);
     }
 
-    private string File(string name) => System.IO.Path.Combine(Path, name);
+    private string PathOf(string name) => System.IO.Path.Combine(Path, name);
 
     /// <summary>Writes the four files of <paramref name="c"/>; a device given at compile time is recorded for `cimc run`.</summary>
     public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null)
     {
         CompileSummary summary = device is null ? c.Summary() : c.Summary() with { Device = device };
         Directory.CreateDirectory(folder);
-        System.IO.File.WriteAllText(System.IO.Path.Combine(folder, AssemblyFile), Disassembler.Disassemble(c.Program!));
+        File.WriteAllText(System.IO.Path.Combine(folder, AssemblyFile), Disassembler.Disassemble(c.Program!));
         c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
         c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
         JsonObject json = JsonSerializer.SerializeToNode(summary, JsonFormat.Options)!.AsObject();
         json[ArchitectureKey] = JsonNode.Parse(ArchitectureJson.Write(c.Architecture));
-        System.IO.File.WriteAllText(System.IO.Path.Combine(folder, SummaryFile), json.ToJsonString(JsonFormat.Options) + "\n");
+        File.WriteAllText(System.IO.Path.Combine(folder, SummaryFile), json.ToJsonString(JsonFormat.Options) + "\n");
         return summary;
     }
 
@@ -76,7 +76,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
         string programPath = System.IO.Path.Combine(folder, ProgramFile), weightsPath = System.IO.Path.Combine(folder, WeightsFile);
         foreach (string path in new[] { programPath, weightsPath })
         {
-            if (!System.IO.File.Exists(path))
+            if (!File.Exists(path))
             {
                 throw new CimcException("file-not-found", path, "missing (expected the output of cimc compile)");
             }
@@ -85,7 +85,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
         ProgramImage program = ProgramImage.Load(programPath);
         WeightImage weights = WeightImage.Load(weightsPath);
         string summaryPath = System.IO.Path.Combine(folder, SummaryFile);
-        (CompileSummary? summary, Architecture? arch) = System.IO.File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
+        (CompileSummary? summary, Architecture? arch) = File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
         if (arch is not null && Compiler.Header(arch) != program.Arch)
         {
             throw new CimcException("bad-summary", summaryPath, $"its architecture '{arch.Name}' is not the one program.bin was compiled for");
@@ -100,7 +100,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
         CompileSummary? summary;
         try
         {
-            json = JsonNode.Parse(System.IO.File.ReadAllText(path), documentOptions: new JsonDocumentOptions { MaxDepth = 32 }) as JsonObject
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { MaxDepth = 32 }) as JsonObject
                 ?? throw new CimcException("bad-summary", path, "not a JSON object (expected the summary.json of cimc compile)");
             summary = json.Deserialize<CompileSummary>(JsonFormat.Options);
         }

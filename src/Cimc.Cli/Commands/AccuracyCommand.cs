@@ -46,7 +46,13 @@ internal static class AccuracyCommand
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(binder.Arch) is null)
             {
-                AccuracyResult fp = Measure(context, "float reference", 1, x, y, batch => FloatExecutor.Run(graph, batch));
+                // Without a chip only the float model runs: a chip or device option would be ignored.
+                if ((binder.FirstGiven(parse) ?? device.FirstGiven(parse)) is { } ignored)
+                {
+                    throw new CimcException("bad-option", ignored, "needs --arch: without a chip, cimc accuracy measures the float model");
+                }
+
+                AccuracyResult fp = Measure(context, "float reference", x, y, batch => FloatExecutor.Run(graph, batch));
                 Report(context, asJson, new AccuracyReport(fp.Accuracy, fp.Correct, fp.Total, fp.Accuracy, modelPath));
                 return 0;
             }
@@ -60,7 +66,7 @@ internal static class AccuracyCommand
             }
 
             context.Note(calibration.Describe());
-            AccuracyResult floatResult = Measure(context, "float reference", 1, x, y, batch => FloatExecutor.Run(graph, batch));
+            AccuracyResult floatResult = Measure(context, "float reference", x, y, batch => FloatExecutor.Run(graph, batch));
             IReadOnlyList<CompileOptionsBinder.DesignChoice> grid = binder.Grid(parse);
             if (grid.Count > 1)
             {
@@ -98,10 +104,10 @@ internal static class AccuracyCommand
         return command;
     }
 
-    /// <summary>Accuracy of one model, with a progress line over the runs' samples.</summary>
-    private static AccuracyResult Measure(CliContext context, string what, int runs, NdArray x, Labels y, Func<NdArray, NdArray> model)
+    /// <summary>Accuracy of one model, with a progress line over the samples.</summary>
+    private static AccuracyResult Measure(CliContext context, string what, NdArray x, Labels y, Func<NdArray, NdArray> model)
     {
-        using var progress = new ProgressLine(context, $"accuracy of the {what}", (long)runs * x.Rows, "samples");
+        using var progress = new ProgressLine(context, $"accuracy of the {what}", x.Rows, "samples");
         return Accuracy.Evaluate(model, x, y, progress: n => progress.Advance(n));
     }
 

@@ -69,6 +69,11 @@ internal sealed class CompileOptionsBinder
         }
     }
 
+    /// <summary>The first of these options (other than --arch) given on the command line, or null.</summary>
+    public string? FirstGiven(ParseResult parse) =>
+        new Option[] { WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, SweepCsv, SweepPlot }
+            .FirstOrDefault(o => parse.GetResult(o) is { Implicit: false })?.Name;
+
     /// <summary>One point of a design grid: the values that `cimc accuracy` may sweep (null = default).</summary>
     public sealed record DesignChoice(int? WeightBits, int? ActivationBits, int? CellBits, int? DacBits, int? AdcBits, string? SignedWeights, string? AdcRange);
 

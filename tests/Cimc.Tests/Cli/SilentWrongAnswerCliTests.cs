@@ -153,6 +153,16 @@ public sealed class SilentWrongAnswerCliTests : IDisposable
         AssertOneLineError(CliRunner.Run("run", Compiled(), "--input", Example("sample.npy"), "--output", TempFile("y.npy"), option, value), option);
     }
 
+    [Theory]
+    [InlineData("--weight-bits", "4")]
+    [InlineData("--variation", "0.1")]
+    [InlineData("--calibration-data", "c.npy")]
+    public void Accuracy_without_a_chip_refuses_chip_options_instead_of_measuring_the_float_model(string option, string value)
+    {
+        AssertOneLineError(CliRunner.Run("accuracy", Example("mlp.onnx"), "--images", Example("sample.npy"), "--labels", Example("sample_labels.npy"), option, value),
+            "needs --arch");
+    }
+
     [Fact]
     public void Run_accepts_arch_when_it_is_the_one_compiled_for()
     {
