@@ -86,7 +86,7 @@ public static class Compiler
             return result;
         }
 
-        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch));
+        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch), $"{arch.Name} cores");
         stageDone?.Invoke(CompileStage.Asm);
         return result with { Program = program, Weights = weights };
     }

@@ -110,7 +110,7 @@ public static class Quantizer
         {
             ChainLayer layer = chain.Layers[l];
             bool accumulatorOut = l == chain.Layers.Length - 1 && layer.Activation == ActivationKind.None;
-            if ((!accumulatorOut && layer.OutputQuant is null) || (layer.UsesLookupTable && layer.PreActivationQuant is null))
+            if ((!accumulatorOut && layer.OutputQuant is null) || (layer.UsesActivationUnit && layer.PreActivationQuant is null))
             {
                 return true;
             }
@@ -202,7 +202,7 @@ public static class Quantizer
         return (weights, scales);
     }
 
-    /// <summary>Bias, requantization and (for lookup-table activations) the table; file activation quantization first.</summary>
+    /// <summary>Bias, requantization and (for the special-function unit's activations) the pre-activation quantization; file activation quantization first.</summary>
     private static QuantizedLayer OutputStage(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int outputBits, QuantizationOptions options, bool isLast,
         int[] weights, double[] scales, int weightBits)
     {
@@ -219,7 +219,7 @@ public static class Quantizer
 
         var common = new QuantizedLayer(
             layer.Name, inF, outF, [.. weights], weightBits, [.. scales], [.. bias], input,
-            layer.Activation, layer.Alpha, [], null, [], null, isLast);
+            layer.Activation, layer.Alpha, [], null, null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)
         {
@@ -229,7 +229,7 @@ public static class Quantizer
         ActivationQuant output = layer.OutputQuant is { } fileOutput
             ? ActivationQuant.FromFile(fileOutput)
             : ForRange(rangeAt(LayerPoint.Output, outputBits), outputBits, options);
-        if (!layer.UsesLookupTable)
+        if (!layer.UsesActivationUnit)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
         }
@@ -237,14 +237,7 @@ public static class Quantizer
         ActivationQuant pre = layer.PreActivationQuant is { } filePre
             ? ActivationQuant.FromFile(filePre)
             : ForRange(rangeAt(LayerPoint.PreActivation, outputBits), outputBits, options);
-        var lut = new long[pre.Max + 1];
-        for (long t = 0; t <= pre.Max; t++)
-        {
-            double f = LayerChain.Apply(layer.Activation, layer.Alpha, pre.Dequantize(t));
-            lut[t] = output.Quantize(f);
-        }
-
-        return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Lut = [.. lut], Output = output };
+        return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Output = output };
     }
 
     private static ImmutableArray<FixedPoint> Multipliers(ActivationQuant input, double[] weightScales, ActivationQuant target) =>
