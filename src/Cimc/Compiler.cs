@@ -35,6 +35,9 @@ public sealed record Compilation(
     /// <summary>The passes that ran, in order, with their times and estimates.</summary>
     public ImmutableArray<AppliedPass> Passes { get; init; } = [];
 
+    /// <summary>Where the activation ranges came from (null: the model carried its own quantization).</summary>
+    public CalibrationSource? Calibration { get; init; }
+
     public CompileSummary Summary() => CompileSummary.Of(this);
 }
 
@@ -46,10 +49,21 @@ public sealed record Compilation(
 /// </summary>
 public static class Compiler
 {
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm,
-        CompileSettings? settings = null)
+        CompileSettings? settings = null) =>
+        Compile(graph, arch, options, calibration is null ? null : new SampleCalibration(calibration, "the given samples"), stopAfter, settings: settings);
+
+    /// <summary>
+    /// Compiles with activation ranges from <paramref name="calibration"/>: samples, or bounds from a
+    /// declared input range; null only for a model that carries its own quantization.
+    /// <paramref name="stageDone"/> hears of each stage as it finishes (for a progress line).
+    /// <paramref name="settings"/> chooses the pass pipeline (default: -O2, verified).
+    /// </summary>
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, CalibrationSource? calibration, CompileStage stopAfter = CompileStage.Asm,
+        Action<CompileStage>? stageDone = null, CompileSettings? settings = null)
     {
-        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch);
+        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch) { Calibration = calibration };
         if (stopAfter == CompileStage.Graph)
         {
             return result;
@@ -61,7 +75,8 @@ public static class Compiler
             CompileStage.Mapped => IrStage.Placed,
             _ => IrStage.Program,
         };
-        return PassManager.Run(result, new PassContext(arch, options, calibration, (settings ?? CompileSettings.Default).Seed), settings ?? CompileSettings.Default, stop);
+        settings ??= CompileSettings.Default;
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed), settings, stop, stageDone);
     }
 
     /// <summary>The quantization options a chip implies, with command-line overrides.</summary>

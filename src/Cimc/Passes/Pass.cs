@@ -1,5 +1,4 @@
 using Cimc.Architectures;
-using Cimc.Data;
 using Cimc.Quantization;
 
 namespace Cimc.Passes;
@@ -15,7 +14,7 @@ public enum IrStage
 }
 
 /// <summary>What every pass may read besides the IR: the chip, the quantization scheme, calibration samples and a seed for searches.</summary>
-public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, NdArray? Calibration, int Seed = 1);
+public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, CalibrationSource? Calibration, int Seed = 1);
 
 /// <summary>
 /// A pass: a pure function from one stage of the compilation to the next (or the same stage,

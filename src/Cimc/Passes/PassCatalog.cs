@@ -31,8 +31,8 @@ public static class PassCatalog
         {
             MappedModel mapped = CrossbarMapper.Map(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
-                : ctx.Calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
-                : AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, ctx.Calibration);
+                : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)
+                : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
             mapped = AdcRangeSelection.Apply(mapped, ctx.Options, codes);
             return c with { Quantized = mapped.Model, Mapped = mapped };
         });

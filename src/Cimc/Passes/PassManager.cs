@@ -46,7 +46,8 @@ public sealed record CompileSettings
 /// </summary>
 public static class PassManager
 {
-    public static Compilation Run(Compilation start, PassContext context, CompileSettings settings, IrStage stopAfter = IrStage.Program)
+    /// <param name="stageDone">hears of each command-line stage (quantized, mapped, asm) as the pass list reaches it</param>
+    public static Compilation Run(Compilation start, PassContext context, CompileSettings settings, IrStage stopAfter = IrStage.Program, Action<CompileStage>? stageDone = null)
     {
         ImmutableArray<Pass> pipeline = settings.Pipeline();
         CheckOrder(pipeline, settings.DumpAfter);
@@ -64,6 +65,11 @@ public static class PassManager
             var clock = Stopwatch.StartNew();
             c = pass.Apply(c, context);
             double ms = clock.Elapsed.TotalMilliseconds;
+            if (pass.Produces != stage && pass.Produces != IrStage.Mapped)
+            {
+                stageDone?.Invoke(pass.Produces switch { IrStage.Quantized => CompileStage.Quantized, IrStage.Placed => CompileStage.Mapped, _ => CompileStage.Asm });
+            }
+
             stage = pass.Produces;
             if (settings.Verify)
             {
