@@ -33,6 +33,9 @@ public sealed record CompileSummary(
     /// <summary>Device non-idealities recorded by `cimc compile` for `cimc run`; null for ideal crossbars.</summary>
     public Simulation.Devices.DeviceModel? Device { get; init; }
 
+    /// <summary>The passes that ran, in order, with their times and the estimates after each (Passes/Pass.cs).</summary>
+    public ImmutableArray<Passes.AppliedPass> Passes { get; init; } = [];
+
     /// <summary>Where the activation ranges came from: which samples, or the declared input range.</summary>
     public string? Calibration { get; init; }
 
@@ -95,6 +98,7 @@ public sealed record CompileSummary(
             layers)
         {
             Calibration = c.Calibration?.Describe(),
+            Passes = c.Passes,
             InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
         };
     }

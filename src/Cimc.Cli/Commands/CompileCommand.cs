@@ -63,7 +63,7 @@ internal static class CompileCommand
             using (var progress = new ProgressLine(context, $"compiling {graph.Name} for {arch.Name}", (int)stop, "stages", after: 1))
             {
                 c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop, _ => progress.Advance(),
-                    binder.Settings(parse, context.Output));
+                    binder.Settings(parse, context.Output) with { Estimate = emitStage is null });
             }
 
             CompileOptionsBinder.WritePassTimes(parse, binder, c, context.Output);

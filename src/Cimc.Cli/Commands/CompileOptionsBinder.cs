@@ -51,11 +51,11 @@ internal sealed class CompileOptionsBinder
 
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
-    public Option<string?> OptLevel { get; } = new("--opt-level", "-O") { Description = "optimization level 0, 1, 2 (default) or 3 (docs/optimizations.md)" };
+    public Option<string?> OptLevel { get; } = new("--opt-level", "-O") { Description = "optimization level: 0, 1, 2 or 3; 2 when not given (docs/optimizations.md)" };
 
-    public Option<string?> Passes { get; } = new("--passes") { Description = "run this pass list instead of the level's, e.g. quantize,map,place-greedy,reduce-tree,broadcast-ring,emit" };
+    public Option<string?> Passes { get; } = new("--passes") { Description = "run these passes, in this order, instead of the level's, e.g. quantize,map,place-greedy,reduce-tree,broadcast-ring,emit" };
 
-    public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal or best (default: the level's)" };
+    public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal or best; the level's when not given" };
 
     public Option<string?> DumpAfter { get; } = new("--dump-after") { Description = "print the IR after this pass in its text form" };
 
@@ -63,7 +63,7 @@ internal sealed class CompileOptionsBinder
 
     public Option<bool> Verify { get; } = new("--verify") { Description = "check each stage's IR between passes (placement, tags, every receive matched by a send)" };
 
-    public Option<int> Seed { get; } = new("--placement-seed") { Description = "seed of the annealing placement (default 1)", DefaultValueFactory = _ => 1 };
+    public Option<int> Seed { get; } = new("--placement-seed") { Description = "seed of the annealing placement", DefaultValueFactory = _ => 1 };
 
     /// <summary>The pass pipeline the options ask for; <paramref name="output"/> receives --dump-after's text.</summary>
     public Cimc.Passes.CompileSettings Settings(ParseResult parse, TextWriter output) => new()

@@ -24,7 +24,11 @@ public sealed record PassContext(Architecture Architecture, QuantizationOptions 
 /// </summary>
 public sealed record Pass(string Name, IrStage Needs, IrStage Produces, string Does, string Guarantees, Func<Compilation, PassContext, Compilation> Apply);
 
-/// <summary>One pass as it ran: how long it took and, once cores are placed, the placement's traffic on the mesh.</summary>
+/// <summary>
+/// One pass as it ran: how long it took and, once cores are placed, the placement's traffic on the
+/// mesh and (when estimates are asked for) the timing model's latency and throughput of the
+/// program so far, each beside its bound. summary.json lists these under "passes".
+/// </summary>
 public sealed record AppliedPass(string Name, double Milliseconds)
 {
     /// <summary>Words x hops per inference of the placed model after this pass (null before placement).</summary>
@@ -33,9 +37,15 @@ public sealed record AppliedPass(string Name, double Milliseconds)
     /// <summary>Words per inference on the busiest mesh link after this pass (null before placement).</summary>
     public long? BusiestLinkWords { get; init; }
 
-    /// <summary>Single-inference latency of the program after this pass, from the timing model (null until a program exists).</summary>
+    /// <summary>Single-inference latency after this pass, from the timing model (null before placement or without estimates).</summary>
     public double? LatencyNs { get; init; }
 
-    /// <summary>Streamed throughput of the program after this pass, inferences per second (null until a program exists).</summary>
+    /// <summary>Streamed throughput of the program after this pass, inferences per second (null before placement or without estimates).</summary>
     public double? InferencesPerSecond { get; init; }
+
+    /// <summary>The timing model's lower bound on the latency, beside <see cref="LatencyNs"/>.</summary>
+    public double? LowerBoundLatencyNs { get; init; }
+
+    /// <summary>The timing model's upper bound on the throughput, beside <see cref="InferencesPerSecond"/>.</summary>
+    public double? UpperBoundInferencesPerSecond { get; init; }
 }

@@ -28,6 +28,12 @@ public sealed record CompileSettings
 
     public bool Verify { get; init; } = true;
 
+    /// <summary>Estimate latency and throughput with the timing model after each pass from placement on (for summary.json; costs one emit and timing run per pass).</summary>
+    public bool Estimate { get; init; }
+
+    /// <summary>The batch the throughput estimates stream.</summary>
+    public int EstimateBatch { get; init; } = 16;
+
     public string? DumpAfter { get; init; }
 
     /// <summary>Receives the text form of the IR after <see cref="DumpAfter"/>.</summary>
@@ -82,6 +88,15 @@ public static class PassManager
                 mesh ??= new MeshCost(context.Architecture);
                 PlacementCost cost = mesh.Evaluate(SlotTraffic.Of(placed.Mapped, placed.Chip.CrossbarsPerCore), SlotsToCores(placed));
                 record = record with { TrafficHops = cost.TrafficHops, BusiestLinkWords = cost.BusiestLink };
+            }
+
+            if (settings.Estimate && stage >= IrStage.Placed)
+            {
+                // A placed model is estimated as the straight emission of what the passes so far chose.
+                Compilation program = stage == IrStage.Program ? c : PassCatalog.Emit.Apply(c, context);
+                Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
+                Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
+                record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
             }
 
             applied.Add(record);
