@@ -115,14 +115,14 @@ public sealed class PassTests(ITestOutputHelper output)
     public void Mlp_l4_figures_by_level()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        foreach (OptLevel level in Enum.GetValues<OptLevel>())
+        foreach ((OptLevel level, PlacementChoice? placement) in new (OptLevel, PlacementChoice?)[] { (OptLevel.O0, null), (OptLevel.O1, null), (OptLevel.O2, null), (OptLevel.O3, null), (OptLevel.O2, PlacementChoice.Greedy), (OptLevel.O2, PlacementChoice.Anneal) })
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = level, Verify = false });
+            Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = level, Placement = placement, Verify = false });
             double ms = clock.Elapsed.TotalMilliseconds;
             var r1 = PerformanceFixtures.Evaluate(c);
             var r64 = PerformanceFixtures.Evaluate(c, 64);
-            output.WriteLine($"{level}: compile {ms:F0} ms, latency {r1.LatencyNs:F0} ns (bound {r1.LowerBoundLatencyNs:F0}), batch64 {r64.ThroughputPerS:F0}/s traffic {c.Passes[^1].TrafficHops} busiest {c.Passes[^1].BusiestLinkWords}");
+            output.WriteLine($"{level} {placement}: compile {ms:F0} ms, latency {r1.LatencyNs:F0} ns (bound {r1.LowerBoundLatencyNs:F0}), batch64 {r64.ThroughputPerS:F0}/s traffic {c.Passes[^1].TrafficHops} busiest {c.Passes[^1].BusiestLinkWords}");
         }
     }
 }
