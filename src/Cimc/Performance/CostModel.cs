@@ -33,7 +33,13 @@ public static class CostModel
     /// (they pipeline).
     /// </summary>
     public static double SliceNs(Architecture arch, long cols) =>
-        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, ConvertNs(arch, cols));
+        Math.Max(ReadNs(arch), ConvertNs(arch, cols));
+
+    /// <summary>Time of one crossbar read of one input slice (the read stage of the mvm pipeline).</summary>
+    public static double ReadNs(Architecture arch) => arch.Costs!.Crossbar.ReadLatencyNs;
+
+    /// <summary>Slice times an mvm pipeline needs to fill before its first result: PUMA's "+ 2".</summary>
+    public const int FillSlices = 2;
 
     /// <summary>
     /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
@@ -53,7 +59,7 @@ public static class CostModel
     /// 100 ns x (16 + 2) = 1.8 us at 16 bits with G = 1).
     /// </summary>
     public static double MvmNs(Architecture arch, long cols, long ibits, long groups = 1) =>
-        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + 2) * SliceNs(arch, cols);
+        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + FillSlices) * SliceNs(arch, cols);
 
     /// <summary>Row groups one mvm reads: ceil(rows / group), or 1 when all rows are read at once.</summary>
     public static long RowGroups(Isa.Instruction mvm) =>
@@ -132,8 +138,7 @@ public static class CostModel
         var cores = usedCores.ToList();
         double memory = cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
         var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
-        var positions = tiles.Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).ToHashSet();
-        int routers = positions.Select(p => p / arch.Chip.Noc.TilesPerRouter).Distinct().Count();
+        int routers = tiles.Select(arch.Chip.RouterOf).Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).Distinct().Count();
         return
         [
             new("cores", cores.Count * perCore),

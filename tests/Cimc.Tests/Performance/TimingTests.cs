@@ -22,7 +22,7 @@ public sealed class TimingTests
             Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs, $"{string.Join('-', widths)}: {r.LatencyNs} < {r.LowerBoundLatencyNs}");
             Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS * (1 + 1e-9));
             Assert.True(r.LowerBoundLatencyNs > 0);
-            Assert.Equal(r.Layers.Sum(l => l.LowerBoundNs), r.LowerBoundLatencyNs, 6);
+            Assert.True(r.LowerBoundLatencyNs >= r.Layers.Max(l => l.LowerBoundNs), "the chip's bound includes every layer's own");
         }
     }
 
