@@ -13,7 +13,7 @@ public sealed partial class TimingSimulator
     /// <see cref="TimingPlan.SerializeNs"/>); a bus only for its own beats: the source bus as the
     /// words leave, the destination bus as they are written, the last beat when the last bit
     /// arrives (the network interface collects the flits, so the bus is free while they stream in
-    /// over the link). A later message waits for a resource an earlier one holds.
+    /// over the link). Each takes the earliest gap that holds it (<see cref="ResourceCalendar"/>).
     /// </summary>
     private double Transfer(Message m, double inject)
     {
@@ -25,14 +25,9 @@ public sealed partial class TimingSimulator
             int r = route[k];
             double serialize = plan.SerializeNs(m, mesh, r);
             bool inbound = !m.Route.SameTile && k == route.Length - 1;
-            double start = Math.Max(head, Free(r));
-            if (inbound)
-            {
-                start = Math.Max(start, tail - serialize);
-            }
-
-            double done = Math.Max(start + serialize, tail);
-            Hold(r, done, serialize);
+            (double start, double done) = inbound
+                ? Reserve(r, Math.Max(head, tail - serialize), serialize)
+                : Reserve(r, head, serialize, tail);
             head = start + plan.HeadNs(m, mesh, r);
             tail = done;
         }
@@ -65,9 +60,9 @@ public sealed partial class TimingSimulator
             }
         }
 
-        for (int r = 0; r < resourceBusy.Length; r++)
+        for (int r = 0; r < calendar.BusyNs.Length; r++)
         {
-            Consider(analysis.Mesh.Name(r), resourceBusy[r]);
+            Consider(analysis.Mesh.Name(r), calendar.BusyNs[r]);
         }
 
         return (best.Name, makespan > 0 ? best.Busy / makespan : 0);

@@ -60,8 +60,7 @@ public sealed partial class TimingSimulator
     private readonly bool isolated;
     private readonly double cycle;
     private readonly List<Ev> events = [];
-    private readonly double[] resourceFree;
-    private readonly double[] resourceBusy;
+    private readonly ResourceCalendar calendar;
 
     private TimingSimulator(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, Mode mode)
     {
@@ -72,8 +71,7 @@ public sealed partial class TimingSimulator
         isolated = mode == Mode.Isolated;
         arch = input.Arch;
         cycle = arch.CycleNs;
-        resourceFree = new double[analysis.Mesh.ResourceCount];
-        resourceBusy = new double[analysis.Mesh.ResourceCount];
+        calendar = new ResourceCalendar(analysis.Mesh.ResourceCount);
     }
 
     public static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis) =>
@@ -126,8 +124,15 @@ public sealed partial class TimingSimulator
             ready.Enqueue(s, (0, s));
         }
 
+        long processed = 0;
         while (ready.TryDequeue(out int s, out _))
         {
+            if (contention && ++processed % 4096 == 0)
+            {
+                // Every later request comes from a core at or after its clock: older intervals cannot matter.
+                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < batch).Select(c => t[c]).DefaultIfEmpty(0).Min());
+            }
+
             CoreProgram core = cores[s];
             TimedOp op = plan.Ops[s][pc[s]];
             double start = t[s];
@@ -177,8 +182,7 @@ public sealed partial class TimingSimulator
                     {
                         int bus = analysis.Mesh.Bus(analysis.Mesh.TileOf(core.Core));
                         double beats = plan.BeatsNs(op.Bits, arch.Tile.BusBits);
-                        double begin = Math.Max(start, Free(bus));
-                        Hold(bus, begin + beats, beats);
+                        double begin = Reserve(bus, start, beats).Start;
                         end = begin + beats + plan.BufferLatencyNs;
                         kind = Kind.Memory;
                         break;
@@ -345,13 +349,9 @@ public sealed partial class TimingSimulator
         return Math.Max(begin + ((k + fill) * op.ReadNs), adcStart + ((k + fill) * op.ConvertNs));
     }
 
-    private double Free(int resource) => contention ? resourceFree[resource] : 0;
-
-    private void Hold(int resource, double until, double busy)
-    {
-        resourceFree[resource] = until;
-        resourceBusy[resource] += busy;
-    }
+    /// <summary>A bus or link from <paramref name="earliest"/>: the earliest gap in the real run; at once without contention.</summary>
+    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0) =>
+        contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
 
     private int Add(Ev e)
     {
