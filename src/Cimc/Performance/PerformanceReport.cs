@@ -24,7 +24,9 @@ public sealed record LayerReport(
 /// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
 /// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
 /// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
-/// (energy_lines), plus leakage = leakage_power_mw x the time per inference.
+/// (energy_lines), plus leakage = leakage_power_mw x the time per inference. throughput_per_s is
+/// N / makespan of a stream of N = batch inferences (bounded by upper_bound_throughput_per_s);
+/// steady_throughput_per_s is (N - 1) / (finish_N - finish_1); *_limit name what sets each bound.
 /// </summary>
 public sealed record PerformanceReport(
     string Model,
@@ -56,7 +58,8 @@ public sealed record PerformanceReport(
     ImmutableArray<PathStep> CriticalPath,
     ImmutableArray<LayerReport> Layers,
     string LowerBoundLimit,
-    string UpperBoundThroughputLimit)
+    string UpperBoundThroughputLimit,
+    double SteadyThroughputPerS)
 {
     /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
     public static PerformanceReport Evaluate(PerformanceInput input, string model)
@@ -119,7 +122,8 @@ public sealed record PerformanceReport(
             single.CriticalPath,
             layers,
             bounds.LatencyLimit,
-            bounds.ThroughputLimit);
+            bounds.ThroughputLimit,
+            timing.SteadyThroughputPerS);
     }
 
     /// <summary>Every programmed crossbar (core, crossbar): one that some mvm uses.</summary>

@@ -18,7 +18,16 @@ public sealed record TimingResult(
     double CrossbarBusyNs,
     ImmutableArray<PathStep> CriticalPath,
     ImmutableDictionary<string, double> CriticalPathNs,
-    ImmutableArray<double> CoreFinishNs);
+    ImmutableArray<double> CoreFinishNs)
+{
+    /// <summary>
+    /// The rate between the first and the last inference of the stream, (N - 1) / (finish_N - finish_1):
+    /// closer to the steady state than N / makespan but not bounded by the resource bounds (the
+    /// first inference may be held up by contention the later ones do not meet); 1 / latency for N = 1.
+    /// </summary>
+    public double SteadyThroughputPerS => FinishNs.Length > 1 && FinishNs[^1] > FinishNs[0]
+        ? (FinishNs.Length - 1) / ((FinishNs[^1] - FinishNs[0]) * 1e-9) : 1 / (FinishNs[0] * 1e-9);
+}
 
 /// <summary>
 /// Event-driven timing of a compiled program (docs/cost-model.md section 3). Each core runs its
