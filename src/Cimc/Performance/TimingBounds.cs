@@ -61,12 +61,15 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
 /// <summary>The work of each resource per inference: alone (Single, with the first fill) and streamed (Steady).</summary>
 internal sealed class ResourceWork
 {
-    private readonly Dictionary<string, (double Single, double Steady)> work = [];
+    private readonly Dictionary<(Unit Unit, int Core, int Index), (double Single, double Steady)> work = [];
+    private readonly Mesh mesh;
+
+    private enum Unit : byte { Pipeline, Crossbar, AdcGroup, Network }
 
     public ResourceWork(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int>? only)
     {
         Architecture arch = input.Arch;
-        Mesh mesh = analysis.Mesh;
+        mesh = analysis.Mesh;
         for (int s = 0; s < input.Program.Cores.Length; s++)
         {
             CoreProgram core = input.Program.Cores[s];
@@ -79,20 +82,20 @@ internal sealed class ResourceWork
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
                 TimedOp op = plan.Ops[s][pc];
-                Add($"core {core.Core} pipeline", op.CoreNs);
+                Add((Unit.Pipeline, core.Core, 0), op.CoreNs);
                 switch (op.Kind)
                 {
                     case TimedKind.Mvm:
-                        Add($"core {core.Core} crossbar {op.Xb}", op.Slices * op.SliceNs, filled.Add(op.Xb) ? CostModel.FillSlices * op.SliceNs : 0);
-                        Add($"core {core.Core} ADC group {op.Group}", op.Slices * op.ConvertNs);
+                        Add((Unit.Crossbar, core.Core, op.Xb), op.Slices * op.SliceNs, filled.Add(op.Xb) ? CostModel.FillSlices * op.SliceNs : 0);
+                        Add((Unit.AdcGroup, core.Core, op.Group), op.Slices * op.ConvertNs);
                         break;
                     case TimedKind.Memory when only is null:
-                        Add(mesh.Name(mesh.Bus(mesh.TileOf(core.Core))), plan.BeatsNs(op.Bits, arch.Tile.BusBits));
+                        Add((Unit.Network, -1, mesh.Bus(mesh.TileOf(core.Core))), plan.BeatsNs(op.Bits, arch.Tile.BusBits));
                         break;
                     case TimedKind.Send when only is null && analysis.Received((core.Core, pc)):
                         foreach (int r in op.Message!.Route.Resources)
                         {
-                            Add(mesh.Name(r), plan.SerializeNs(op.Message, mesh, r));
+                            Add((Unit.Network, -1, r), plan.SerializeNs(op.Message, mesh, r));
                         }
 
                         break;
@@ -103,19 +106,25 @@ internal sealed class ResourceWork
 
     public (string Name, double Ns) Busiest(Func<(double Single, double Steady), double> measure)
     {
-        (string Name, double Ns) best = ("none", 0);
-        foreach ((string name, var w) in work)
+        ((Unit Unit, int Core, int Index) Key, double Ns)? best = null;
+        foreach ((var key, var w) in work)
         {
-            if (measure(w) > best.Ns)
+            if (measure(w) > (best?.Ns ?? 0))
             {
-                best = (name, measure(w));
+                best = (key, measure(w));
             }
         }
 
-        return best;
+        return best is not { } b ? ("none", 0) : (b.Key.Unit switch
+        {
+            Unit.Pipeline => $"core {b.Key.Core} pipeline",
+            Unit.Crossbar => $"core {b.Key.Core} crossbar {b.Key.Index}",
+            Unit.AdcGroup => $"core {b.Key.Core} ADC group {b.Key.Index}",
+            _ => mesh.Name(b.Key.Index),
+        }, b.Ns);
     }
 
-    private void Add(string resource, double ns, double firstOnly = 0)
+    private void Add((Unit, int, int) resource, double ns, double firstOnly = 0)
     {
         (double single, double steady) = work.GetValueOrDefault(resource);
         work[resource] = (single + ns + firstOnly, steady + ns);

@@ -312,15 +312,24 @@ public sealed partial class TimingSimulator
     /// </summary>
     private static void WaitForMvms(List<Pending> pending, TimedOp op, ref double start, ref int pred)
     {
+        int kept = 0;
         double now = start;
-        pending.RemoveAll(p => p.End <= now);
-        foreach (Pending p in pending)
+        for (int k = 0; k < pending.Count; k++)
         {
+            Pending p = pending[k];
+            if (p.End <= now)
+            {
+                continue; // ended before this instruction could start: drop it
+            }
+
+            pending[kept++] = p;
             if (p.End > start && (op.Halts || Touches(op, p.Dst)))
             {
                 (start, pred) = (p.End, p.Event);
             }
         }
+
+        pending.RemoveRange(kept, pending.Count - kept);
     }
 
     private static bool Touches(TimedOp op, MemoryAccess dst)
