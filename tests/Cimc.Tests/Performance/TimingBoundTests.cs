@@ -47,7 +47,7 @@ public sealed class TimingBoundTests
     }
 
     [Fact]
-    public void Tiles_on_one_router_are_zero_hops_apart_and_hops_are_counted_between_routers()
+    public void Tiles_on_one_router_are_zero_hops_apart_and_hops_and_energy_are_counted_between_routers()
     {
         Architecture isaac = ArchitectureCatalog.Preset("isaac"); // 14x12 tiles, 4 per router: a 7x6 router mesh of 2x2 blocks
         Assert.Equal((2, 2), isaac.Chip.RouterBlock);
@@ -60,6 +60,15 @@ public sealed class TimingBoundTests
         Route across = mesh.RouteBetween(0, 13 * cores); // tile 13 is (13,0): router (6,0), 6 hops, not 13
         Assert.Equal(6, across.Hops);
         Assert.Equal(13, isaac.Chip.MeshDistance(0, 13));
+
+        // The energy counts follow the same routes: one router, no mesh link, between tiles 0 and 15.
+        ArchHeader h = Compiler.Header(isaac);
+        ProgramImage program = new(h, new InputSpec(0, 0, 1, 1, 0, 0, 255), new OutputSpec(0, 1, 1, [1.0], [0]),
+            [new CoreProgram(0, [Instruction.Send(15 * cores, 0, 100, 1), Instruction.Halt()]), new CoreProgram(15 * cores, [Instruction.Recv(0, 0, 100, 1), Instruction.Halt()])]);
+        var counts = PerformanceReport.Evaluate(new PerformanceInput(program, isaac, []), "m").Counts;
+        Assert.Equal(0, counts["hops"]);
+        Assert.Equal(0, counts["link_bits"]);
+        Assert.Equal(100 * 64, counts["router_bits"]); // 100 partial sums of 64 bits through one router
     }
 
     [Fact]
