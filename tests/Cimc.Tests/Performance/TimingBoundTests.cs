@@ -27,7 +27,7 @@ public sealed class TimingBoundTests
             Compilation c;
             try
             {
-                c = PerformanceFixtures.Compile(arch, options, seed, rng.Next(2) == 0 ? () => new Relu() : null, widths);
+                c = PerformanceFixtures.Compile(arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
             }
             catch (CimcException)
             {
