@@ -85,6 +85,11 @@ public static class MemoryAccesses
                 yield return new(L, i["params"], 3 + (2 * i["len"]), AccessKind.Read);
                 yield return new(L, i["dst"], i["len"], AccessKind.Write);
                 break;
+            case Opcode.VAct:
+                yield return new(L, i["src"], i["len"], AccessKind.Read);
+                yield return new(L, i["params"], ActivationParams.Words, AccessKind.Read);
+                yield return new(L, i["dst"], i["len"], AccessKind.Write);
+                break;
             case Opcode.VLut:
                 yield return new(L, i["src"], i["len"], AccessKind.Read);
                 yield return new(L, i["table"], 2, AccessKind.Read);
