@@ -61,6 +61,9 @@ public sealed record PerformanceReport(
     string UpperBoundThroughputLimit,
     double SteadyThroughputPerS)
 {
+    /// <summary>The chip's peak figures from the architecture alone (report.json `peak`, docs/cost-model.md section 4).</summary>
+    public PeakMetrics? Peak { get; init; }
+
     /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
     public static PerformanceReport Evaluate(PerformanceInput input, string model)
     {
@@ -123,7 +126,8 @@ public sealed record PerformanceReport(
             layers,
             bounds.LatencyLimit,
             bounds.ThroughputLimit,
-            timing.SteadyThroughputPerS);
+            timing.SteadyThroughputPerS)
+        { Peak = PeakMetrics.Of(arch) };
     }
 
     /// <summary>Every programmed crossbar (core, crossbar): one that some mvm uses.</summary>
