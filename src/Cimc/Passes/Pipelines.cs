@@ -29,12 +29,12 @@ public enum PlacementChoice
 /// <item>-O2 (default): the same passes as -O1 (linear placement);</item>
 /// <item>-O3: -O1 with the placement chosen among linear, greedy and annealed by the timing model (a slower search).</item>
 /// </list>
-/// Why -O2 keeps linear placement: on MLP-L4 on puma the greedy and annealed placements cut traffic
-/// x hops by 61 % and the busiest link by 37 %, yet the timing model finds them slower (21.1 us
-/// against 16.4 us at batch 1), because they spread a column block's cores and a layer's input
-/// over more tiles and the tile buses, not the mesh links, are the busy resources. Placement by
-/// mesh traffic alone is therefore offered by --placement greedy|anneal and searched at -O3, not
-/// the default (docs/optimizations.md).
+/// Why -O2 keeps linear placement: on MLP-L4 on puma the greedy placement cuts traffic x hops
+/// by 59 % and the busiest link by 39 %, yet the timing model finds it only 1 % faster for one
+/// inference and 5 % slower streamed (batch 64), and the annealed one (lowest mesh objective) 62 %
+/// slower: the tile buses and the ring's tile order, which the mesh objective does not see, matter
+/// more. Placement by mesh traffic alone is offered by --placement greedy|anneal and searched by
+/// the timing model at -O3 (place-best), not the default (docs/optimizations.md).
 /// </summary>
 public static class Pipelines
 {

@@ -111,18 +111,26 @@ public sealed class PassTests(ITestOutputHelper output)
         Assert.Contains("lowering: reduction tree, broadcast direct", dumped);
     }
 
+    /// <summary>
+    /// MLP-L4 on puma, by the timing model: the tree and ring passes cut -O0's latency and raise its
+    /// throughput; -O3's timing-model search is never slower than -O2 for one inference.
+    /// </summary>
     [Fact]
-    public void Mlp_l4_figures_by_level()
+    public void On_mlp_l4_the_optimizations_beat_the_straight_lowering_and_O3_is_no_slower_than_O2()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        foreach ((OptLevel level, PlacementChoice? placement) in new (OptLevel, PlacementChoice?)[] { (OptLevel.O0, null), (OptLevel.O1, null), (OptLevel.O2, null), (OptLevel.O3, null), (OptLevel.O2, PlacementChoice.Greedy), (OptLevel.O2, PlacementChoice.Anneal) })
+        var figures = new Dictionary<OptLevel, (double Latency, double Throughput)>();
+        foreach (OptLevel level in new[] { OptLevel.O0, OptLevel.O2, OptLevel.O3 })
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = level, Placement = placement, Verify = false });
-            double ms = clock.Elapsed.TotalMilliseconds;
-            var r1 = PerformanceFixtures.Evaluate(c);
-            var r64 = PerformanceFixtures.Evaluate(c, 64);
-            output.WriteLine($"{level} {placement}: compile {ms:F0} ms, latency {r1.LatencyNs:F0} ns (bound {r1.LowerBoundLatencyNs:F0}), batch64 {r64.ThroughputPerS:F0}/s traffic {c.Passes[^1].TrafficHops} busiest {c.Passes[^1].BusiestLinkWords}");
+            Compilation c = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = level });
+            var one = PerformanceFixtures.Evaluate(c);
+            var many = PerformanceFixtures.Evaluate(c, 64);
+            figures[level] = (one.LatencyNs, many.ThroughputPerS);
+            output.WriteLine($"-{level}: latency {one.LatencyNs:F0} ns (bound {one.LowerBoundLatencyNs:F0}), batch 64 {many.ThroughputPerS:F0}/s (bound {many.UpperBoundThroughputPerS:F0})");
         }
+
+        Assert.True(figures[OptLevel.O2].Latency < 0.9 * figures[OptLevel.O0].Latency);
+        Assert.True(figures[OptLevel.O2].Throughput > 1.2 * figures[OptLevel.O0].Throughput);
+        Assert.True(figures[OptLevel.O3].Latency <= figures[OptLevel.O2].Latency);
     }
 }
