@@ -17,7 +17,7 @@ public static class CliApp
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var context = new CliContext(output, error);
+        var context = new CliContext(new PrintableWriter(output), error);
         RootCommand root = Build(context);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -62,7 +62,8 @@ public static class CliApp
         }
     }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+    /// <summary>Messages may quote names from a file: line breaks become spaces, other control characters escapes.</summary>
+    private static string OneLine(string message) => Printable.Escape(message.ReplaceLineEndings(" "));
 
     private static RootCommand Build(CliContext context)
     {

@@ -27,6 +27,7 @@ internal sealed partial class OnnxLowering
     private readonly HashSet<string> _irNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
     private readonly List<Node> _nodes = [];
+    private readonly ReadBudget _budget = new();
     private string _name = "";
     private string _where = "";
 
@@ -117,7 +118,7 @@ internal sealed partial class OnnxLowering
         if (_initializers.TryGetValue(onnxName, out TensorProto? t))
         {
             // Decoded on first use, so an initializer nothing uses cannot fail the import.
-            c = OnnxTensors.Read(t, $"initializer '{onnxName}'");
+            c = OnnxTensors.Read(t, $"initializer '{onnxName}'", _budget);
             _constants[onnxName] = c;
             return c;
         }

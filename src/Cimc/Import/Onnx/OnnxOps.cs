@@ -228,7 +228,7 @@ internal sealed partial class OnnxLowering
 
         return a.Name switch
         {
-            "value" => a.T is null ? throw Problem(node, "onnx-constant", "attribute 'value' holds no tensor") : OnnxTensors.Read(a.T, _where),
+            "value" => a.T is null ? throw Problem(node, "onnx-constant", "attribute 'value' holds no tensor") : OnnxTensors.Read(a.T, _where, _budget),
             "value_float" => OnnxConstant.OfFloats([], [a.F]),
             "value_floats" => OnnxConstant.OfFloats(Dims(a.Floats.Count), [.. a.Floats]),
             "value_int" => OnnxConstant.OfInts([], [a.I]),

@@ -40,7 +40,8 @@ internal sealed record OnnxConstant(ImmutableArray<long> Dims, float[]? Floats, 
 /// </summary>
 internal static class OnnxTensors
 {
-    public static OnnxConstant Read(TensorProto tensor, string location)
+    /// <summary>Decodes one tensor, charging its values to the file's <paramref name="budget"/> (integers widen to 8 bytes each).</summary>
+    public static OnnxConstant Read(TensorProto tensor, string location, ReadBudget budget)
     {
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External || tensor.ExternalData.Count > 0)
         {
@@ -69,30 +70,22 @@ internal static class OnnxTensors
                     $"raw_data holds {tensor.RawData.Length} bytes but shape [{string.Join(",", dims)}] of {Name(tensor.DataType)} needs {count * size}");
             }
 
+            budget.ChargeElements(count, location);
             return Finite(FromRaw(dims, type, tensor.RawData.Span, (int)count), location);
         }
 
+        budget.ChargeElements(count, location);
         return Finite(FromTyped(tensor, dims, type, count, location), location);
     }
 
-    /// <summary>A NaN or infinite weight cannot be mapped to conductances; refuse it here, where the initializer is known.</summary>
     private static OnnxConstant Finite(OnnxConstant c, string location)
     {
-        int bad = c.Floats is { } f ? Array.FindIndex(f, v => !float.IsFinite(v)) : -1;
-        if (bad < 0)
+        if (c.Floats is { } f)
         {
-            return c;
+            NonFinite.Refuse(c.Dims, f, "onnx-non-finite", location);
         }
 
-        var index = new long[c.Dims.Length];
-        long rest = bad;
-        for (int d = index.Length - 1; d >= 0; d--)
-        {
-            index[d] = c.Dims[d] == 0 ? 0 : rest % c.Dims[d];
-            rest = c.Dims[d] == 0 ? 0 : rest / c.Dims[d];
-        }
-
-        throw new CimcException("onnx-non-finite", location, $"contains {c.Floats![bad]} at [{string.Join(",", index)}]; weights must be finite");
+        return c;
     }
 
     /// <summary>Raw data is little-endian whatever the machine, per the ONNX spec.</summary>

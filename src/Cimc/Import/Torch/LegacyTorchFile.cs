@@ -116,6 +116,7 @@ internal sealed class LegacyTorchFile : TorchFile
         }
 
         CheckStorageSize(at.Count, bytes, storage, location);
+        Budget.ChargeBytes(bytes, location);
         return _bytes.AsSpan((int)at.Offset, (int)bytes).ToArray();
     }
 }
