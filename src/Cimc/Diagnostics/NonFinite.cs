@@ -32,6 +32,6 @@ public static class NonFinite
             rest = dims[d] == 0 ? 0 : rest / dims[d];
         }
 
-        throw new CimcException(code, location, $"contains {data[bad]} at [{string.Join(",", index)}]; weights must be finite");
+        throw new CimcException(code, location, $"contains {data[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at [{string.Join(",", index)}]; weights must be finite");
     }
 }

@@ -50,6 +50,12 @@ public static class ShapeInference
             throw new CimcException("shape-mismatch", Where(node), "a dense layer needs an input with at least one dimension");
         }
 
+        if (dense.InFeatures == 0 || dense.OutFeatures == 0)
+        {
+            throw new CimcException("empty-layer", Where(node),
+                $"the weight of shape [{dense.OutFeatures}, {dense.InFeatures}] (out, in) has no values; a layer needs at least one input and one output");
+        }
+
         int last = input.Dims[^1];
         if (last >= 0 && last != dense.InFeatures)
         {
