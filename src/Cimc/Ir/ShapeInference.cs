@@ -34,8 +34,9 @@ public static class ShapeInference
     public static TensorType InferNode(Node node, TensorType input) => node.Op switch
     {
         Dense dense => InferDense(node, dense, input),
-        Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant => input,
+        Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant or Clip => input,
         Softmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
+        LogSoftmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
         Flatten flatten => InferFlatten(node, flatten, input),
         Reshape reshape => InferReshape(node, reshape, input),
         _ => throw new InvalidOperationException($"shape inference has no case for {node.Op.GetType().Name}"),

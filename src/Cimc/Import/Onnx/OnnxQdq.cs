@@ -129,12 +129,13 @@ internal sealed partial class OnnxLowering
         };
     }
 
-    /// <summary>A Clip of quantized integers (PyTorch exports a narrowed range, e.g. [0, 127], this way) narrows the range.</summary>
+    /// <summary>A Clip of quantized integers (PyTorch exports a narrowed range, e.g. [0, 127], this way) narrows the range; a Clip of floats is <see cref="FloatClip"/>.</summary>
     private void Clip(NodeProto node)
     {
         if (!HasInput(node, 0) || !_quantized.TryGetValue(node.Input[0], out PendingQuantized? q))
         {
-            throw Problem(node, "onnx-unsupported-op", "Clip is supported only on the integers between a QuantizeLinear and a DequantizeLinear");
+            FloatClip(node);
+            return;
         }
 
         long lo = q.QMin, hi = q.QMax;
@@ -206,6 +207,17 @@ internal sealed partial class OnnxLowering
         if (_opset >= 21 && Int(node, "block_size", 0) != 0)
         {
             throw Problem(node, "onnx-quantize-blocked", "blocked quantization (block_size) is not supported");
+        }
+
+        // Opsets 23 to 25: DequantizeLinear may produce another float type, QuantizeLinear divide in one.
+        if (!quantize && Int(node, "output_dtype", 0) is not (0 or (long)DataType.Float))
+        {
+            throw Problem(node, "onnx-quantize-type", $"output_dtype {OnnxTensors.Name((int)Int(node, "output_dtype", 0))} is not supported; cimc dequantizes to FLOAT");
+        }
+
+        if (quantize && Int(node, "precision", 0) is not (0 or (long)DataType.Float))
+        {
+            throw Problem(node, "onnx-quantize-type", $"precision {OnnxTensors.Name((int)Int(node, "precision", 0))} is not supported; cimc divides in FLOAT");
         }
 
         OnnxConstant scale = Constant(node, 1, "scale");

@@ -57,9 +57,9 @@ internal static class OnnxTensors
             DataType.Float or DataType.Int32 => 4,
             DataType.Double or DataType.Int64 => 8,
             DataType.Float16 or DataType.Int16 or DataType.Uint16 => 2,
-            DataType.Int8 or DataType.Uint8 => 1,
+            DataType.Int8 or DataType.Uint8 or DataType.Bool => 1,
             _ => throw new CimcException("onnx-data-type", location,
-                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64, int32, int16, uint16, int8 and uint8 tensors"),
+                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64, int32, int16, uint16, int8, uint8 and bool tensors"),
         };
 
         if (!tensor.RawData.IsEmpty)
@@ -104,7 +104,7 @@ internal static class OnnxTensors
                     return OnnxConstant.OfInts(dims, ints);
                 }
 
-            case DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8:
+            case DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8 or DataType.Bool:
                 {
                     var ints = new long[count];
                     for (int i = 0; i < count; i++)
@@ -115,6 +115,7 @@ internal static class OnnxTensors
                             DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
                             DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
                             DataType.Int8 => (sbyte)raw[i],
+                            DataType.Bool => raw[i] != 0 ? 1 : 0,
                             _ => raw[i],
                         };
                     }
@@ -171,11 +172,12 @@ internal static class OnnxTensors
             DataType.Uint16 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(ushort)v)], type),
             DataType.Int8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(sbyte)v)], type),
             DataType.Uint8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(byte)v)], type),
+            DataType.Bool => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => v != 0 ? 1L : 0L)], type),
             _ => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)v)], type),
         };
     }
 
-    /// <summary>ONNX's name for a TensorProto.DataType code, for messages.</summary>
+    /// <summary>ONNX's name for a TensorProto.DataType code (as onnx.proto spells it), for messages.</summary>
     public static string Name(int dataType) =>
-        Enum.IsDefined((DataType)dataType) ? ((DataType)dataType).ToString().ToUpperInvariant() : $"type {dataType}";
+        Enum.IsDefined((DataType)dataType) ? ((DataType)dataType).ToString().ToUpperInvariant() : $"type {dataType} (unknown)";
 }
