@@ -112,6 +112,17 @@ public sealed class MalformedFileCliTests : IDisposable
         Assert.Contains("node 'fc'", error);
     }
 
+    [Fact]
+    public void An_axis_attribute_beyond_32_bits_is_a_user_error()
+    {
+        ModelProto model = OnnxModels.Model(
+            [OnnxModels.Node("Gemm", ["x", "w"], ["h"], "fc"), OnnxModels.Node("Softmax", ["h"], ["y"], "head", OnnxModels.Int("axis", long.MinValue))],
+            [OnnxModels.Floats("w", [4, 3], new float[12])],
+            [-1, 4]);
+        (string error, _) = Refused("inspect", Write("axis.onnx", model.ToByteArray()));
+        Assert.Contains("attribute 'axis' is -9223372036854775808, out of range", error);
+    }
+
     [Theory]
     [InlineData("random.pt")]
     [InlineData("random.onnx")]

@@ -27,7 +27,8 @@ public sealed class FileFuzzTests : IDisposable
     [MemberData(nameof(Formats))]
     public void Every_mutated_file_ends_in_success_or_one_error_line_within_time_and_memory(string format)
     {
-        FuzzOutcome outcome = FuzzHarness.Run(Target(format));
+        FuzzTarget target = Target(format);
+        FuzzOutcome outcome = FuzzHarness.Run(target with { Cases = target.Cases * int.Parse(Environment.GetEnvironmentVariable("CIMC_FUZZ_SCALE") ?? "1", System.Globalization.CultureInfo.InvariantCulture) });
         _log.WriteLine($"{format}: {outcome.Cases} cases, {outcome.Accepted} accepted, {outcome.Refused} refused; "
             + $"slowest {outcome.MaxCaseTime.TotalMilliseconds:F0} ms, most allocated {outcome.MaxAllocatedBytes / (1 << 20)} MiB");
         foreach (string refusal in outcome.SampleRefusals)

@@ -213,6 +213,15 @@ internal sealed partial class OnnxLowering
             : throw Problem(node, "onnx-attribute", $"attribute '{name}' should be an integer but is {a.Type}");
     }
 
+    /// <summary>An integer attribute that must fit 32 bits (an axis): a file's out-of-range value is its mistake.</summary>
+    private int Int32(NodeProto node, string name, long fallback)
+    {
+        long v = Int(node, name, fallback);
+        return v is >= int.MinValue and <= int.MaxValue
+            ? (int)v
+            : throw Problem(node, "onnx-attribute", $"attribute '{name}' is {v}, out of range");
+    }
+
     private float Float(NodeProto node, string name, float fallback)
     {
         AttributeProto? a = Attribute(node, name);

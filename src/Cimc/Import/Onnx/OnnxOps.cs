@@ -44,7 +44,7 @@ internal sealed partial class OnnxLowering
             case "Softmax": Softmax(node); break;
             case "LogSoftmax": Softmax(node); break;
             case "Transpose": Transpose(node); break;
-            case "Flatten": Emit(node, new Flatten(checked((int)Int(node, "axis", 1))), Data(node, 0)); break;
+            case "Flatten": Emit(node, new Flatten(Int32(node, "axis", 1)), Data(node, 0)); break;
             case "Reshape": Reshape(node); break;
             case "Dropout": Dropout(node); break;
             case "Constant": _constants[node.Output[0]] = ConstantValue(node); break;
@@ -232,7 +232,7 @@ internal sealed partial class OnnxLowering
     private void Softmax(NodeProto node)
     {
         string x = Data(node, 0);
-        int axis = checked((int)Int(node, "axis", _opset >= 13 ? -1 : 1));
+        int axis = Int32(node, "axis", _opset >= 13 ? -1 : 1);
         int rank = _types[x].Rank;
         if (_opset < 13 && (axis < 0 ? axis + rank : axis) != rank - 1)
         {

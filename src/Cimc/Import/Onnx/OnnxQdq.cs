@@ -280,7 +280,8 @@ internal sealed partial class OnnxLowering
     /// <summary>Scales and zero points, one (per tensor) or one per index of <see cref="RawAxis"/>.</summary>
     private sealed record QuantParams(float[] Scales, long[] ZeroPoints, DataType Type, long QMin, long QMax, long RawAxis)
     {
-        public int Axis(int rank) => (int)(RawAxis < 0 ? RawAxis + rank : RawAxis);
+        /// <summary>The normalized axis, or -1 (never valid) for a value no tensor has.</summary>
+        public int Axis(int rank) => RawAxis is < -1024 or > 1024 ? -1 : (int)(RawAxis < 0 ? RawAxis + rank : RawAxis);
 
         public void CheckAxis(OnnxLowering lowering, NodeProto node, ImmutableArray<long> dims)
         {
