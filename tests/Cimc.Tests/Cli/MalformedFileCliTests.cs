@@ -113,6 +113,16 @@ public sealed class MalformedFileCliTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_data_set_is_an_error_not_an_accuracy_of_zero()
+    {
+        string images = Path.Combine(_dir, "none.npy"), labels = Path.Combine(_dir, "no-labels.npy");
+        Cimc.Data.Npy.Write(images, new Cimc.Data.NdArray([0, 12], []));
+        Cimc.Data.Npy.Write(labels, new Cimc.Data.NdArray([0], []));
+        (string error, _) = Refused("accuracy", TestPaths.Fixture("onnx_softmax.onnx"), "--images", images, "--labels", labels);
+        Assert.Contains("holds no samples", error);
+    }
+
+    [Fact]
     public void An_axis_attribute_beyond_32_bits_is_a_user_error()
     {
         ModelProto model = OnnxModels.Model(
