@@ -23,6 +23,9 @@ public static class OnnxImporter
     public const long MinOpset = 7;
     public const long MaxOpset = 25;
 
+    /// <summary>The file budget's bytes plus room for the graph itself.</summary>
+    public const long MaxFileBytes = ReadBudget.MaxBytes + (64L << 20);
+
     public static Graph Import(string path)
     {
         var info = new FileInfo(path);
@@ -31,10 +34,12 @@ public static class OnnxImporter
             throw new CimcException("file-not-found", path, "no such file");
         }
 
-        if (info.Length > Array.MaxLength)
+        // The whole file is parsed in memory (and raw data copied once more); past the file budget of
+        // values there is nothing cimc could import anyway.
+        if (info.Length > MaxFileBytes)
         {
             throw new CimcException("file-too-large", path,
-                $"the file is {info.Length} bytes; a single ONNX protobuf is at most 2 GiB (larger models keep weights as external data, which cimc does not read)");
+                $"the file is {info.Length} bytes; cimc reads ONNX files up to {MaxFileBytes} bytes ({ReadBudget.MaxElements} float32 weights and the graph)");
         }
 
         return Import(File.ReadAllBytes(path), path);
