@@ -94,7 +94,7 @@ internal sealed class TorchArchive : TorchFile
     public object? LoadPickle(string relative)
     {
         string location = $"{Path}: {Prefix}{relative}";
-        byte[] bytes = ReadEntry(relative, 256L * 1024 * 1024, location);
+        byte[] bytes = ReadEntry(relative, 64L * 1024 * 1024, location);
         return PickleMachine.Load(bytes, location, pid => TensorRebuild.StorageFromPersistentId(pid, location));
     }
 
