@@ -152,6 +152,14 @@ public sealed class MalformedFileCliTests : IDisposable
     }
 
     [Fact]
+    public void A_pickle_global_with_terminal_escapes_is_named_escaped()
+    {
+        byte[] pickle = [0x80, 2, (byte)'c', .. "os\u001b[2J\nsystem\u0007\n"u8, (byte)')', (byte)'R', (byte)'.'];
+        (string error, _) = Refused("inspect", Write("escape.pkl", pickle));
+        Assert.Contains("os\\x1b[2J.system\\x07", error);
+    }
+
+    [Fact]
     public void Control_bytes_in_names_from_a_file_are_printed_escaped()
     {
         ModelProto model = OnnxModels.Model(

@@ -9,7 +9,8 @@ namespace Cimc.Tests.Fuzz;
 /// A few hundred deterministic mutations of each shipped format (ONNX, TorchScript archive,
 /// state_dict, whole module, .npy, IDX, CSV, architecture JSON, program.bin), each run through the
 /// command a user would run on it, in-process. Every case must end with exit 0, or with one error
-/// line and exit 1, in bounded time and memory (<see cref="FuzzHarness"/>).
+/// line and exit 1, in bounded time and memory (<see cref="FuzzHarness"/>). CIMC_FUZZ_SCALE=N runs
+/// N times as many cases (the same first ones, then more) for a longer search.
 /// </summary>
 public sealed class FileFuzzTests : IDisposable
 {
