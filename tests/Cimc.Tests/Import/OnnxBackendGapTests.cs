@@ -65,6 +65,36 @@ public sealed class OnnxBackendGapTests
     }
 
     [Theory]
+    [InlineData(23)]
+    [InlineData(25)]
+    public void A_qdq_model_reexported_at_opsets_23_and_25_still_matches_onnx_runtime(long opset)
+    {
+        ModelProto model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(TestPaths.Fixture("qdq/qdq_per_tensor.onnx")));
+        model.OpsetImport.Single(o => o.Domain is "" or "ai.onnx").Version = opset;
+        string path = Save(model);
+        try
+        {
+            NdArray x = Npy.Read(TestPaths.Fixture("qdq/qdq_input.npy"));
+            float[] ours = FloatExecutor.Run(OnnxImporter.Import(path), x).Data;
+            Close.Assert(OnnxRuntimeOracle.Run(path, x, Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL), ours);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_dequantize_to_another_float_type_is_refused()
+    {
+        ModelProto model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(TestPaths.Fixture("qdq/qdq_per_tensor.onnx")));
+        model.OpsetImport.Single(o => o.Domain is "" or "ai.onnx").Version = 23;
+        model.Graph.Node.First(n => n.OpType == "DequantizeLinear").Attribute.Add(Int("output_dtype", (long)DataType.Float16));
+        var e = Assert.Throws<CimcException>(() => OnnxImporter.Import(model.ToByteArray(), "dq.onnx"));
+        Assert.Contains("output_dtype FLOAT16 is not supported", e.Message);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Dropout_with_a_constant_false_bool_training_mode_passes_its_input_through(bool raw)
