@@ -7,7 +7,8 @@ namespace Cimc.Tests.Fuzz;
 
 /// <summary>
 /// A few hundred deterministic mutations of each shipped format (ONNX, TorchScript archive,
-/// state_dict, whole module, .npy, IDX, CSV, architecture JSON, program.bin), each run through the
+/// state_dict, whole module, .npy, IDX, CSV, architecture JSON, program.bin and weights.bin,
+/// program.asm), each run through the
 /// command a user would run on it, in-process. Every case must end with exit 0, or with one error
 /// line and exit 1, in bounded time and memory (<see cref="FuzzHarness"/>). CIMC_FUZZ_SCALE=N runs
 /// N times as many cases (the same first ones, then more) for a longer search.
@@ -22,7 +23,7 @@ public sealed class FileFuzzTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     public static TheoryData<string> Formats() =>
-        ["onnx", "torchscript", "state_dict", "module", "npy", "idx", "csv", "architecture", "program"];
+        ["onnx", "torchscript", "state_dict", "module", "npy", "idx", "csv", "architecture", "program", "assembly"];
 
     [Theory]
     [MemberData(nameof(Formats))]
@@ -54,6 +55,7 @@ public sealed class FileFuzzTests : IDisposable
         "csv" => CsvTarget(),
         "architecture" => ArchitectureTarget(),
         "program" => ProgramTarget(),
+        "assembly" => AssemblyTarget(),
         _ => throw new ArgumentException(format),
     };
 
@@ -166,6 +168,18 @@ public sealed class FileFuzzTests : IDisposable
             k == 0
                 ? [["disasm", path], ["run", folder, "--input", input, "--output", output]]
                 : [["run", folder, "--input", input, "--output", output]]);
+    }
+
+    /// <summary>A compiled program's text form, mutated, through `asm` and back through `disasm`.</summary>
+    private FuzzTarget AssemblyTarget()
+    {
+        string folder = Path.Combine(_dir, "compiled-asm");
+        (int exit, _, string error) = Cli.CliRunner.Run("compile", TestPaths.Fixture("onnx_softmax.onnx"), "--arch", "edge",
+            "--calibration-data", TestPaths.Fixture("onnx_softmax_input.npy"), "-o", folder);
+        Assert.True(exit == 0, error);
+        string binary = Path.Combine(_dir, "fuzz.bin");
+        return new FuzzTarget("assembly", 150, [File.ReadAllBytes(Path.Combine(folder, "program.asm"))], null, _ => Path.Combine(_dir, "fuzz.asm"), (_, path) =>
+            [["asm", path, "-o", binary], ["disasm", binary]]);
     }
 
     private static byte[] Ungzip(string path, int count)
