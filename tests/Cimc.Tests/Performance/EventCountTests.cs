@@ -87,11 +87,11 @@ public sealed class EventCountTests
         Architecture arch = ArchitectureCatalog.Preset(preset);
         PerformanceReport r = PerformanceFixtures.Evaluate(PerformanceFixtures.Compile(arch, 7, () => new Sigmoid(), 200, 64, 10));
         CostSpec k = arch.Costs!;
-        double adc = k.Adc.For(arch.Core.Adc.Bits)!.EnergyPj;
-        double expected = (r.Counts["crossbar_reads"] * k.Crossbar.ReadEnergyPj) + (r.Counts["adc_conversions"] * adc)
-            + (r.Counts["dac_drives"] * k.Dac.EnergyPj * Math.Pow(2, arch.Core.Dac.Bits - 1)) + (r.Counts["sample_holds"] * k.SampleHold.EnergyPj)
-            + (r.Counts["shift_adds"] * k.ShiftAdd.EnergyPj) + (r.Counts["local_memory_accesses"] * k.LocalMemory.AccessEnergyPj)
-            + (r.Counts["tile_buffer_accesses"] * k.TileBuffer.AccessEnergyPj) + (r.Counts["tile_bus_bits"] * k.TileBus.EnergyPj)
+        double adc = ComponentCosts.Adc(arch).EnergyPj;
+        double expected = (r.Counts["crossbar_reads"] * ComponentCosts.ReadEnergyPj(arch)) + (r.Counts["adc_conversions"] * adc)
+            + (r.Counts["dac_drives"] * ComponentCosts.DacEnergyPj(arch)) + (r.Counts["sample_holds"] * ComponentCosts.SampleHoldEnergyPj(arch))
+            + (r.Counts["shift_adds"] * ComponentCosts.ShiftAddEnergyPj(arch)) + (r.Counts["local_memory_accesses"] * ComponentCosts.LocalMemoryAccessPj(arch))
+            + (r.Counts["tile_buffer_accesses"] * ComponentCosts.TileBufferAccessPj(arch)) + (r.Counts["tile_bus_bits"] * k.TileBus.EnergyPj)
             + (r.Counts["router_bits"] * k.Noc.RouterEnergyPjPerBit) + (r.Counts["link_bits"] * k.Noc.LinkEnergyPjPerBit)
             + (r.Counts["alu_adds"] * k.Alu.AddEnergyPj) + (r.Counts["alu_muls"] * k.Alu.MulEnergyPj) + (r.Counts["alu_lookups"] * k.Alu.LookupEnergyPj);
         double dynamicNj = r.EnergyBreakdownNj.Where(kv => kv.Key != "leakage").Sum(kv => kv.Value);
