@@ -31,7 +31,7 @@ internal static class FuzzHarness
 {
     public static readonly TimeSpan MaxCaseTime = TimeSpan.FromSeconds(10);
 
-    public const long MaxCaseBytes = 768L * 1024 * 1024;
+    public const long MaxCaseBytes = 256L * 1024 * 1024;
 
     public static FuzzOutcome Run(FuzzTarget target)
     {
