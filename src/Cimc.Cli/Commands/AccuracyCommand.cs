@@ -58,6 +58,7 @@ internal static class AccuracyCommand
             AccuracyResult chip = seeded.First;
             int agree = chip.Predictions.Zip(floatResult.Predictions).Count(p => p.First == p.Second);
             CompileSummary summary = c.Summary();
+            CommonOptions.Warn(context, summary.Warnings);
             Report(context, parse.GetValue(json), new AccuracyReport(chip.Accuracy, chip.Correct, chip.Total, floatResult.Accuracy, parse.GetValue(model)!)
             {
                 FloatCorrect = floatResult.Correct,
@@ -71,6 +72,7 @@ internal static class AccuracyCommand
                 Seeds = seeded.Seeds,
                 Accuracies = seeded.Accuracies,
                 Device = seeded.Device,
+                Warnings = summary.Warnings,
             } with
             { Accuracy = seeded.Mean });
 
@@ -176,4 +178,7 @@ internal sealed record AccuracyReport(double Accuracy, int Correct, int Total, d
     public IReadOnlyList<double>? Accuracies { get; init; }
 
     public DeviceModel? Device { get; init; }
+
+    /// <summary>The compile's warnings (an ADC narrower than lossless needs); null for the float model.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
 }

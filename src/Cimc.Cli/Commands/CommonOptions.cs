@@ -36,4 +36,13 @@ internal static class CommonOptions
     };
 
     public static string ToJson(object value) => JsonSerializer.Serialize(value, JsonOptions);
+
+    /// <summary>A compile's warnings on stderr, one line each, before the command's own output.</summary>
+    public static void Warn(CliContext context, IEnumerable<string> warnings)
+    {
+        foreach (string w in warnings)
+        {
+            context.Error.WriteLine($"cimc: warning: {w}");
+        }
+    }
 }

@@ -48,6 +48,7 @@ internal static class CompileCommand
                 _ => CompileStage.Asm,
             };
             Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop);
+            CommonOptions.Warn(context, c.Warnings());
             switch (emitStage)
             {
                 case "graph":

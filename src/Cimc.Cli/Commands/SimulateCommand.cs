@@ -42,10 +42,11 @@ internal static class SimulateCommand
                 throw new Diagnostics.CimcException("file-not-found", path, "no such file or folder (expected a model file or a folder written by cimc compile)");
             }
 
-            (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
+            (PerformanceInput input, string model, string outDir, ImmutableArray<string> warnings) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
                 : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
-            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
+            CommonOptions.Warn(context, warnings);
+            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model) with { Warnings = warnings };
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
             string file = Path.Combine(outDir, "report.json");
@@ -56,7 +57,7 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static (PerformanceInput, string, string) FromFolder(string folder, ParseResult parse, CompileOptionsBinder binder)
+    private static (PerformanceInput, string, string, ImmutableArray<string>) FromFolder(string folder, ParseResult parse, CompileOptionsBinder binder)
     {
         ProgramImage program = ProgramImage.Load(Path.Combine(folder, "program.bin"));
         string summaryPath = Path.Combine(folder, "summary.json");
@@ -76,10 +77,11 @@ internal static class SimulateCommand
             l.GetProperty("in_features").GetInt32(),
             l.GetProperty("out_features").GetInt32(),
             [.. l.GetProperty("cores").EnumerateArray().Select(c => c.GetInt32())])).ToImmutableArray();
-        return (new PerformanceInput(program, arch, layers), model, folder);
+        // The compile already printed its warnings; a folder's are in its summary.json.
+        return (new PerformanceInput(program, arch, layers), model, folder, []);
     }
 
-    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    private static (PerformanceInput, string, string, ImmutableArray<string>) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -88,7 +90,7 @@ internal static class SimulateCommand
 
         Architecture arch = binder.LoadArchitecture(parse);
         Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath));
-        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
+        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".", c.Warnings());
     }
 
     /// <summary>The human form: headline figures against the lower bound, the breakdowns, the critical path.</summary>
@@ -99,13 +101,13 @@ internal static class SimulateCommand
         sb.Append(CultureInfo.InvariantCulture, $"{r.Model} on {r.Arch}: {r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, batch {r.Batch}\n");
         Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x)");
         Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0})");
-        Line("energy", $"{r.EnergyNj:N1} nJ per inference ({r.TopsPerW:0.###} TOPS/W)");
+        Line("energy", $"{r.EnergyNj:N1} nJ per inference on an idle chip ({r.TopsPerW:0.###} TOPS/W); {r.EnergyPerInferenceSteadyNj:N1} nJ each in a stream of {r.Batch}");
         foreach ((string k, double v) in r.EnergyBreakdownNj)
         {
             Line($"  {k}", $"{v:N2} nJ ({(r.EnergyNj > 0 ? v / r.EnergyNj : 0):P1})");
         }
 
-        Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2)");
+        Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2); the program uses {r.AreaUsedMm2:N2} mm^2 ({r.TopsPerMm2Used:0.####} TOPS/mm^2)");
         foreach ((string k, double v) in r.AreaBreakdownMm2)
         {
             Line($"  {k}", $"{v:N3} mm^2 ({v / r.AreaMm2:P1})");

@@ -103,16 +103,24 @@ public static class CostModel
     }
 
     /// <summary>Area of the whole chip by component: every core and tile, and the routers.</summary>
-    public static ImmutableArray<Share> ChipArea(Architecture arch)
+    public static ImmutableArray<Share> ChipArea(Architecture arch) => Area(arch, arch.TotalCores, arch.Chip.Tiles, arch.Chip.Routers);
+
+    /// <summary>
+    /// Area of the hardware a program occupies (<see cref="UsedHardware"/>): its cores whole (local
+    /// memory at its configured size), the tiles holding them, and the routers it uses.
+    /// </summary>
+    public static ImmutableArray<Share> UsedArea(Architecture arch, UsedHardware used) =>
+        Area(arch, used.Cores.Count, used.Tiles.Count, used.Routers);
+
+    private static ImmutableArray<Share> Area(Architecture arch, long cores, long tiles, long routers)
     {
         CostSpec k = arch.Costs!;
-        long cores = arch.TotalCores;
         return
         [
             .. CoreArea(arch).Select(s => s with { Value = s.Value * cores }),
-            new("tile_buffer", arch.Chip.Tiles * k.TileBuffer.AreaMm2),
-            new("tile_bus", arch.Chip.Tiles * k.TileBus.AreaMm2),
-            new("router", arch.Chip.Routers * k.Noc.RouterAreaMm2),
+            new("tile_buffer", tiles * k.TileBuffer.AreaMm2),
+            new("tile_bus", tiles * k.TileBus.AreaMm2),
+            new("router", routers * k.Noc.RouterAreaMm2),
         ];
     }
 
@@ -121,7 +129,7 @@ public static class CostModel
     /// converters and units; local memory only for the words its program touches, the rest power-gated),
     /// the tiles holding those cores, and the routers its messages pass.
     /// </summary>
-    public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, IEnumerable<int> usedCores)
+    public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, UsedHardware used)
     {
         CostSpec k = arch.Costs!;
         CoreSpec core = arch.Core;
@@ -129,17 +137,13 @@ public static class CostModel
         double perCore = (x * k.Crossbar.LeakageMw) + (core.AdcsPerCore * Adc(arch).LeakageMw)
             + (x * core.Crossbar.Rows * k.Dac.LeakageMw * DacScale(arch)) + (x * core.Crossbar.Cols * k.SampleHold.LeakageMw)
             + (core.ShiftAddUnits * k.ShiftAdd.LeakageMw) + (core.VectorLanes * k.Alu.LeakageMwPerLane);
-        var cores = usedCores.ToList();
-        double memory = cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
-        var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
-        var positions = tiles.Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).ToHashSet();
-        int routers = positions.Select(p => p / arch.Chip.Noc.TilesPerRouter).Distinct().Count();
+        double memory = used.Cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
         return
         [
-            new("cores", cores.Count * perCore),
+            new("cores", used.Cores.Count * perCore),
             new("local_memory", memory),
-            new("tiles", tiles.Count * (k.TileBuffer.LeakageMw + k.TileBus.LeakageMw)),
-            new("routers", routers * k.Noc.RouterLeakageMw),
+            new("tiles", used.Tiles.Count * (k.TileBuffer.LeakageMw + k.TileBus.LeakageMw)),
+            new("routers", used.Routers * k.Noc.RouterLeakageMw),
         ];
     }
 }

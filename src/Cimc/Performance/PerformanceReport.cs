@@ -24,7 +24,9 @@ public sealed record LayerReport(
 /// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
 /// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
 /// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
-/// (energy_lines), plus leakage = leakage_power_mw x the time per inference.
+/// (energy_lines), plus leakage = leakage_power_mw x the time per inference: energy_nj is one
+/// inference on an idle chip (batch 1, independent of --batch), energy_per_inference_steady_nj the
+/// streamed figure at --batch N.
 /// </summary>
 public sealed record PerformanceReport(
     string Model,
@@ -56,6 +58,22 @@ public sealed record PerformanceReport(
     ImmutableArray<PathStep> CriticalPath,
     ImmutableArray<LayerReport> Layers)
 {
+    /// <summary>
+    /// Energy per inference when <see cref="Batch"/> inferences stream through: the same dynamic
+    /// energy as <see cref="EnergyNj"/> (one inference on an idle chip), with leakage charged for
+    /// makespan / batch instead of the batch-1 makespan.
+    /// </summary>
+    public double EnergyPerInferenceSteadyNj { get; init; }
+
+    /// <summary>Area of the cores, tiles and routers the program occupies (<see cref="UsedHardware"/>), beside the chip's <see cref="AreaMm2"/>.</summary>
+    public double AreaUsedMm2 { get; init; }
+
+    /// <summary>Throughput ops per second per mm^2 of the hardware used (<see cref="TopsPerMm2"/> divides by the whole chip).</summary>
+    public double TopsPerMm2Used { get; init; }
+
+    /// <summary>What the compile warned about (<see cref="Compilation.Warnings"/>), when the report compiled the model itself.</summary>
+    public ImmutableArray<string> Warnings { get; init; } = [];
+
     /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
     public static PerformanceReport Evaluate(PerformanceInput input, string model)
     {
@@ -69,16 +87,19 @@ public sealed record PerformanceReport(
 
         ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
         var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
-        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, analysis, usedCores);
+        UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
+        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, analysis, used);
         double leakageMw = leakage.Sum(l => l.Value);
-        double perInferenceNs = timing.MakespanNs / input.Batch;
-        double leakagePj = leakageMw * perInferenceNs; // mW x ns = pJ
+        // energy_nj is one inference on an idle chip, so it leaks for the batch-1 makespan whatever
+        // --batch says; the streamed figure leaks for the stream's makespan / N (mW x ns = pJ).
         var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
-        energy["leakage"] = leakagePj / 1000;
+        energy["leakage"] = leakageMw * single.MakespanNs / 1000;
         double energyNj = energy.Values.Sum();
+        double steadyNj = energyNj - energy["leakage"] + (leakageMw * timing.MakespanNs / input.Batch / 1000);
 
         ImmutableArray<Share> area = CostModel.ChipArea(arch);
         double areaMm2 = area.Sum(a => a.Value);
+        double areaUsedMm2 = CostModel.UsedArea(arch, used).Sum(a => a.Value);
         double ops = 2.0 * input.Macs;
         var crossbars = Crossbars(input);
         int adcGroups = crossbars.Keys.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
@@ -115,7 +136,12 @@ public sealed record PerformanceReport(
             timing.BusiestUtilization,
             single.CriticalPathNs.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
             single.CriticalPath,
-            layers);
+            layers)
+        {
+            EnergyPerInferenceSteadyNj = steadyNj,
+            AreaUsedMm2 = areaUsedMm2,
+            TopsPerMm2Used = areaUsedMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaUsedMm2 : 0,
+        };
     }
 
     /// <summary>Busy time per inference of every programmed crossbar (core, crossbar): the sum of its mvms.</summary>
