@@ -31,6 +31,7 @@ public sealed class FashionMnistTests
         Assert.Equal(0, differing);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Cimc_accuracy_json_equals_pytorch_accuracy_on_the_full_test_set()
     {

@@ -18,7 +18,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [InlineData("edge")]
     public void Simulate_on_the_shipped_example_writes_a_report_with_every_contract_field(string preset)
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         string model = Path.Combine(TestPaths.Examples, "fashion-mnist", "mlp.onnx");
         (int exit, string text, string err) = CliRunner.Run("simulate", model, "--arch", preset, "-o", dir, "--batch", "4");
         Assert.True(exit == 0, err);
@@ -36,7 +37,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [Fact]
     public void Simulate_reads_a_compiled_folder_and_report_writes_a_self_contained_html_page()
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         string model = Path.Combine(TestPaths.Examples, "fashion-mnist", "mlp.onnx");
         Assert.Equal(0, CliRunner.Run("compile", model, "--arch", "edge", "-o", dir).Exit);
         (int exit, string json, string err) = CliRunner.Run("simulate", dir, "--json");
@@ -59,7 +61,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [Fact]
     public void Simulate_refuses_an_architecture_file_without_costs_in_one_line()
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         Architecture edge = ArchitectureCatalog.Preset("edge") with { Costs = null };
         string file = Path.Combine(dir, "nocost.json");
         File.WriteAllText(file, ArchitectureJson.Write(edge));
@@ -75,7 +78,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
         Compilation c = PerformanceFixtures.PumaMlpL4(puma);
-        string dir = Directory.CreateTempSubdirectory("cimc-l4").FullName;
+        using var temp = new TempDir("cimc-l4-");
+        string dir = temp.Path;
         c.Program!.Save(Path.Combine(dir, "program.bin"));
         c.Weights!.Save(Path.Combine(dir, "weights.bin"));
         File.WriteAllText(Path.Combine(dir, "summary.json"), JsonSerializer.Serialize(c.Summary(), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
