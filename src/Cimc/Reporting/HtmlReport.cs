@@ -22,6 +22,11 @@ public static class HtmlReport
         sb.Append(CultureInfo.InvariantCulture, $"<h1>{Text($"{r.Model} on {r.Arch}")}</h1>");
         sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Text($"{r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, {r.Macs:N0} MACs per inference; throughput from a stream of {r.Batch} inferences. Formulas and sources: docs/cost-model.md.")}</p>");
 
+        foreach (string warning in r.Warnings)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Text($"warning: {warning}")}</p>");
+        }
+
         Table(sb, ["figure", "simulated", "bound from the mapping", "ratio"],
         [
             ["latency", $"{Format(r.LatencyNs)} ns", $"{Format(r.LowerBoundLatencyNs)} ns (lower)", $"{r.LatencyNs / r.LowerBoundLatencyNs:0.00}x"],
