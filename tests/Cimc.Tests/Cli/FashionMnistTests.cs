@@ -15,6 +15,7 @@ public sealed class FashionMnistTests
     private static readonly Lazy<(NdArray Images, Labels Labels)> TestSet = new(() =>
         (Idx.Read(Example("t10k-images-idx3-ubyte.gz")).DivideBy(255f), Idx.ReadLabels(Example("t10k-labels-idx1-ubyte.gz"))));
 
+    [Trait("tier", "slow")]
     [Theory]
     [InlineData("mlp.onnx", null)]
     [InlineData("mlp.torchscript.pt", null)]

@@ -40,6 +40,7 @@ public sealed class NonIdealityTests
         Assert.Equal(Codes(null), Codes(device));
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void A_seed_reproduces_a_run_and_another_seed_changes_it()
     {
