@@ -94,7 +94,7 @@ public sealed record CompileSummary(
             placed.CoresUsed,
             c.Architecture.TotalCores,
             placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.TileOf).Distinct().Count(),
-            !g.CannotSaturate,
+            AdcResolution.Of(mapped).Any(r => r.CanSaturate),
             c.Program?.Cores.Sum(p => p.Code.Length) ?? 0,
             mapped.Model.SoftmaxAtEnd,
             layers)

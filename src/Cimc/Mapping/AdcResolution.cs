@@ -38,6 +38,9 @@ public sealed record AdcRequirement(
     /// </summary>
     public long LargestUnclipped => (1L << (AdcBits + AdcShift)) - (AdcShift > 0 ? 1L << (AdcShift - 1) : 0) - 1;
 
+    /// <summary>True when some input makes a read clip at the top code (summary.json adc_can_saturate).</summary>
+    public bool CanSaturate => MaxSum > LargestUnclipped;
+
     /// <summary>One line saying what this layer loses, or null when it loses nothing.</summary>
     public string? Warning()
     {
@@ -49,7 +52,7 @@ public sealed record AdcRequirement(
         string loses = AdcShift == 0
             ? $"sums above {LargestUnclipped} saturate"
             : $"ADC step {1L << AdcShift} rounds away the low {Bits(AdcShift)}"
-              + (MaxSum > LargestUnclipped ? $" and sums above {LargestUnclipped} saturate" : "");
+              + (CanSaturate ? $" and sums above {LargestUnclipped} saturate" : "");
         return string.Create(CultureInfo.InvariantCulture,
             $"layer '{Layer}' reads {RowsAtOnce} rows of {CellBits}-bit cells with {DacBits}-bit DACs: lossless needs a {LosslessBits}-bit ADC, the chip has {AdcBits} ({loses})");
     }

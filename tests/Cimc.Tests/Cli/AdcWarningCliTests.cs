@@ -29,6 +29,7 @@ public sealed class AdcWarningCliTests : IDisposable
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(_dir.File("summary.json")));
         JsonElement root = doc.RootElement;
         Assert.Equal(9, root.GetProperty("adc_lossless_bits").GetInt32());
+        Assert.True(root.GetProperty("adc_can_saturate").GetBoolean());
         Assert.All(root.GetProperty("layers").EnumerateArray(), l => Assert.Equal(9, l.GetProperty("adc_lossless_bits").GetInt32()));
         Assert.Equal(line["cimc: warning: ".Length..], Assert.Single(root.GetProperty("warnings").EnumerateArray()).GetString());
     }
@@ -44,6 +45,7 @@ public sealed class AdcWarningCliTests : IDisposable
         using JsonDocument doc = JsonDocument.Parse(output);
         Assert.Equal(lossless, doc.RootElement.GetProperty("adc_lossless_bits").GetInt32());
         Assert.Empty(doc.RootElement.GetProperty("warnings").EnumerateArray());
+        Assert.False(doc.RootElement.GetProperty("adc_can_saturate").GetBoolean()); // 64 rows: 192 <= 255 even on 128-row crossbars
     }
 
     [Fact]
