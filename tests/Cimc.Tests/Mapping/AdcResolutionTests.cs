@@ -27,7 +27,7 @@ public sealed class AdcResolutionTests
         }
 
         var layer = new QuantizedLayer("fc", inF, outF, [.. weights], weightBits, [.. Enumerable.Repeat(1.0, outF)], [.. new long[outF]],
-            new ActivationQuant(1, 0, inputMax), ActivationKind.None, 0, [.. Enumerable.Repeat(new FixedPoint(1, 0), outF)], null, [], null, IsLast: true)
+            new ActivationQuant(1, 0, inputMax), ActivationKind.None, 0, [.. Enumerable.Repeat(new FixedPoint(1, 0), outF)], null, null, IsLast: true)
         { RowsPerRead = rowsPerRead };
         return new QuantizedModel("every-column", new QuantizationOptions(weightBits, 8, Granularity.PerChannel, encoding), [layer], false);
     }

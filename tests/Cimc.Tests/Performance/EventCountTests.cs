@@ -121,6 +121,21 @@ public sealed class EventCountTests
         Assert.Equal(2 * Dynamic(one), Dynamic(two), 9);
     }
 
+    [Theory]
+    [InlineData("isaac")]
+    [InlineData("edge")]
+    public void Alu_lookups_count_one_special_function_op_per_activated_output(string preset)
+    {
+        // 200-64-10 with a sigmoid after the first layer only: 64 vact elements per inference, and
+        // each vact reads its code, writes its result and reads the 7-word block once.
+        Architecture arch = ArchitectureCatalog.Preset(preset);
+        Compilation c = PerformanceFixtures.Compile(arch, 7, () => new Sigmoid(), 200, 64, 10);
+        PerformanceReport r = PerformanceFixtures.Evaluate(c);
+        Assert.Equal(64, r.Counts["alu_lookups"]);
+        var vacts = c.Program!.Cores.SelectMany(p => p.Code).Where(i => i.Opcode == Cimc.Isa.Opcode.VAct).ToList();
+        Assert.Equal(64, vacts.Sum(i => i["len"]));
+    }
+
     [Fact]
     public void Area_breakdown_sums_to_the_chip_area_and_counts_every_core()
     {
