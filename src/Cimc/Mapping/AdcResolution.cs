@@ -8,13 +8,13 @@ namespace Cimc.Mapping;
 /// What ADC a layer's reads need to lose nothing (docs/quantization.md section 6). One read sums
 /// `digit * level` over the rows read at once, so the largest column sum any input can produce is
 ///
-///     pmax = rows_at_once * max_digit * max_level
+///     pbound = rows_at_once * max_digit * max_level
 ///     rows_at_once = min(rows per read, crossbar rows, in_features)
 ///     max_digit    = min(2^d - 1, umax_x)            (the input codes may have fewer bits than a DAC slice)
 ///     max_level    = min(2^c - 1, largest stored weight)  (Qw differential, 2 Qw offset, 2^bitlen(Qw) - 1 two's complement)
 ///
-/// and the conversion is exact for every input when the ADC step is 1 (s = 0) and pmax fits in the
-/// ADC: `lossless bits = bitlen(pmax)`. A narrower ADC still works (the simulator models it): with
+/// and the conversion is exact for every input when the ADC step is 1 (s = 0) and pbound fits in the
+/// ADC: `lossless bits = bitlen(pbound)`. A narrower ADC still works (the simulator models it): with
 /// s = 0 larger sums saturate, with s > 0 the low s bits are rounded away.
 /// </summary>
 public sealed record AdcRequirement(
