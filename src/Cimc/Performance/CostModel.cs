@@ -22,10 +22,8 @@ public static class CostModel
     public static readonly ImmutableArray<string> Components =
         ["crossbar", "adc", "dac", "sample_hold", "shift_add", "buffers", "network", "alu", "leakage"];
 
-    public static AdcCost Adc(Architecture arch) => arch.Costs!.Adc.For(arch.Core.Adc.Bits)!;
-
-    /// <summary>Each extra DAC bit roughly doubles a DAC's energy and area (MNSIM tables): 2^(dac_bits - 1).</summary>
-    public static double DacScale(Architecture arch) => Math.Pow(2, arch.Core.Dac.Bits - 1);
+    /// <summary>The architecture's ADC at its resolution (<see cref="ComponentCosts.Adc(Architecture)"/>).</summary>
+    public static AdcCost Adc(Architecture arch) => ComponentCosts.Adc(arch);
 
     /// <summary>
     /// Time of one input slice on one crossbar whose ADC group is otherwise idle: the read, or the
@@ -33,7 +31,10 @@ public static class CostModel
     /// (they pipeline).
     /// </summary>
     public static double SliceNs(Architecture arch, long cols) =>
-        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, ConvertNs(arch, cols));
+        Math.Max(ReadNs(arch), ConvertNs(arch, cols));
+
+    /// <summary>Time of one crossbar read of one input slice (the read stage of the mvm pipeline; <see cref="ComponentCosts.ReadNs(Architecture)"/>).</summary>
+    public static double ReadNs(Architecture arch) => ComponentCosts.ReadNs(arch);
 
     /// <summary>
     /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
@@ -68,13 +69,13 @@ public static class CostModel
         CostSpec k = arch.Costs!;
         return
         [
-            new("crossbar", "crossbar_reads", c.CrossbarReads, k.Crossbar.ReadEnergyPj),
+            new("crossbar", "crossbar_reads", c.CrossbarReads, ComponentCosts.ReadEnergyPj(arch)),
             new("adc", "adc_conversions", c.AdcConversions, Adc(arch).EnergyPj),
-            new("dac", "dac_drives", c.DacDrives, k.Dac.EnergyPj * DacScale(arch)),
-            new("sample_hold", "sample_holds", c.SampleHolds, k.SampleHold.EnergyPj),
-            new("shift_add", "shift_adds", c.ShiftAdds, k.ShiftAdd.EnergyPj),
-            new("buffers", "local_memory_accesses", c.LocalMemoryAccesses, k.LocalMemory.AccessEnergyPj),
-            new("buffers", "tile_buffer_accesses", c.TileBufferAccesses, k.TileBuffer.AccessEnergyPj),
+            new("dac", "dac_drives", c.DacDrives, ComponentCosts.DacEnergyPj(arch)),
+            new("sample_hold", "sample_holds", c.SampleHolds, ComponentCosts.SampleHoldEnergyPj(arch)),
+            new("shift_add", "shift_adds", c.ShiftAdds, ComponentCosts.ShiftAddEnergyPj(arch)),
+            new("buffers", "local_memory_accesses", c.LocalMemoryAccesses, ComponentCosts.LocalMemoryAccessPj(arch)),
+            new("buffers", "tile_buffer_accesses", c.TileBufferAccesses, ComponentCosts.TileBufferAccessPj(arch)),
             new("network", "tile_bus_bits", c.TileBusBits, k.TileBus.EnergyPj),
             new("network", "router_bits", c.RouterBits, k.Noc.RouterEnergyPjPerBit),
             new("network", "link_bits", c.LinkBits, k.Noc.LinkEnergyPjPerBit),
@@ -84,7 +85,7 @@ public static class CostModel
         ];
     }
 
-    /// <summary>Area of one core's parts (local memory at its configured size).</summary>
+    /// <summary>Area of one core's parts (local memory at its configured size, per physical entry).</summary>
     public static ImmutableArray<Share> CoreArea(Architecture arch)
     {
         CostSpec k = arch.Costs!;
@@ -92,58 +93,75 @@ public static class CostModel
         int x = core.Crossbars;
         return
         [
-            new("crossbar", x * k.Crossbar.AreaMm2),
+            new("crossbar", x * ComponentCosts.CrossbarAreaMm2(arch)),
             new("adc", core.AdcsPerCore * Adc(arch).AreaMm2),
-            new("dac", x * core.Crossbar.Rows * k.Dac.AreaMm2 * DacScale(arch)),
-            new("sample_hold", x * core.Crossbar.Cols * k.SampleHold.AreaMm2),
-            new("shift_add", core.ShiftAddUnits * k.ShiftAdd.AreaMm2),
-            new("local_memory", core.LocalMemoryWords / 1024.0 * k.LocalMemory.AreaMm2PerKword),
+            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacAreaMm2(arch)),
+            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldAreaMm2(arch)),
+            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddAreaMm2(arch)),
+            new("local_memory", ComponentCosts.LocalMemoryAreaMm2(arch)),
             new("alu", core.VectorLanes * k.Alu.AreaMm2PerLane),
         ];
     }
 
-    /// <summary>Area of the whole chip by component: every core and tile, and the routers.</summary>
-    public static ImmutableArray<Share> ChipArea(Architecture arch) => Area(arch, arch.TotalCores, arch.Chip.Tiles, arch.Chip.Routers);
+    /// <summary>Leakage power of one core's parts, local memory whole (as puma-simulator's ima_metrics charges it).</summary>
+    public static ImmutableArray<Share> CoreLeakageMw(Architecture arch)
+    {
+        CostSpec k = arch.Costs!;
+        CoreSpec core = arch.Core;
+        int x = core.Crossbars;
+        return
+        [
+            new("crossbar", x * ComponentCosts.CrossbarLeakageMw(arch)),
+            new("adc", core.AdcsPerCore * Adc(arch).LeakageMw),
+            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacLeakageMw(arch)),
+            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldLeakageMw(arch)),
+            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddLeakageMw(arch)),
+            new("local_memory", ComponentCosts.LocalMemoryLeakageMw(arch)),
+            new("alu", core.VectorLanes * k.Alu.LeakageMwPerLane),
+        ];
+    }
+
+    /// <summary>Area of the whole chip by component: every core and tile, the routers and the off-chip links.</summary>
+    public static ImmutableArray<Share> ChipArea(Architecture arch) =>
+    [
+        .. Area(arch, arch.TotalCores, arch.Chip.Tiles, arch.Chip.Routers),
+        new("offchip", arch.Costs!.OffChip.Links * arch.Costs.OffChip.AreaMm2PerLink),
+    ];
 
     /// <summary>
     /// Area of the hardware a program occupies (<see cref="UsedHardware"/>): its cores whole (local
-    /// memory at its configured size), the tiles holding them, and the routers it uses.
+    /// memory at its configured size), the tiles holding them, and the routers it uses; no off-chip
+    /// links (a program runs on one chip).
     /// </summary>
     public static ImmutableArray<Share> UsedArea(Architecture arch, UsedHardware used) =>
         Area(arch, used.Cores.Count, used.Tiles.Count, used.Routers);
 
     private static ImmutableArray<Share> Area(Architecture arch, long cores, long tiles, long routers)
     {
-        CostSpec k = arch.Costs!;
         return
         [
             .. CoreArea(arch).Select(s => s with { Value = s.Value * cores }),
-            new("tile_buffer", tiles * k.TileBuffer.AreaMm2),
-            new("tile_bus", tiles * k.TileBus.AreaMm2),
-            new("router", routers * k.Noc.RouterAreaMm2),
+            new("tile_buffer", tiles * ComponentCosts.TileBufferAreaMm2(arch)),
+            new("tile_bus", tiles * ComponentCosts.TileBusAreaMm2(arch)),
+            new("router", routers * ComponentCosts.RouterAreaMm2(arch)),
         ];
     }
 
     /// <summary>
-    /// Leakage power (mW) of the hardware the program uses: every core with a program (all its
-    /// converters and units; local memory only for the words its program touches, the rest power-gated),
-    /// the tiles holding those cores, and the routers its messages pass.
+    /// Leakage power (mW) of the hardware the program uses, as puma-simulator charges it (power
+    /// gating per core, tile and router): every core with a program (all its converters, units and
+    /// its whole local memory), the tiles holding those cores, and the routers its messages pass.
     /// </summary>
-    public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, UsedHardware used)
+    public static ImmutableArray<Share> LeakageMw(Architecture arch, UsedHardware used)
     {
-        CostSpec k = arch.Costs!;
-        CoreSpec core = arch.Core;
-        int x = core.Crossbars;
-        double perCore = (x * k.Crossbar.LeakageMw) + (core.AdcsPerCore * Adc(arch).LeakageMw)
-            + (x * core.Crossbar.Rows * k.Dac.LeakageMw * DacScale(arch)) + (x * core.Crossbar.Cols * k.SampleHold.LeakageMw)
-            + (core.ShiftAddUnits * k.ShiftAdd.LeakageMw) + (core.VectorLanes * k.Alu.LeakageMwPerLane);
-        double memory = used.Cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
+        double perCore = CoreLeakageMw(arch).Where(s => s.Component != "local_memory").Sum(s => s.Value);
+        double memory = used.Cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
         return
         [
             new("cores", used.Cores.Count * perCore),
             new("local_memory", memory),
-            new("tiles", used.Tiles.Count * (k.TileBuffer.LeakageMw + k.TileBus.LeakageMw)),
-            new("routers", used.Routers * k.Noc.RouterLeakageMw),
+            new("tiles", used.Tiles.Count * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch))),
+            new("routers", used.Routers * ComponentCosts.RouterLeakageMw(arch)),
         ];
     }
 }

@@ -58,6 +58,9 @@ public sealed record PerformanceReport(
     ImmutableArray<PathStep> CriticalPath,
     ImmutableArray<LayerReport> Layers)
 {
+    /// <summary>The chip's peak figures from the architecture alone (report.json `peak`, docs/cost-model.md section 4).</summary>
+    public PeakMetrics? Peak { get; init; }
+
     /// <summary>
     /// Energy per inference when <see cref="Batch"/> inferences stream through: the same dynamic
     /// energy as <see cref="EnergyNj"/> (one inference on an idle chip), with leakage charged for
@@ -88,7 +91,7 @@ public sealed record PerformanceReport(
         ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
         var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
         UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
-        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, analysis, used);
+        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, used);
         double leakageMw = leakage.Sum(l => l.Value);
         // energy_nj is one inference on an idle chip, so it leaks for the batch-1 makespan whatever
         // --batch says; the streamed figure leaks for the stream's makespan / N (mW x ns = pJ).
@@ -138,6 +141,7 @@ public sealed record PerformanceReport(
             single.CriticalPath,
             layers)
         {
+            Peak = PeakMetrics.Of(arch),
             EnergyPerInferenceSteadyNj = steadyNj,
             AreaUsedMm2 = areaUsedMm2,
             TopsPerMm2Used = areaUsedMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaUsedMm2 : 0,

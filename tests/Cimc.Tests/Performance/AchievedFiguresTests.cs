@@ -41,7 +41,6 @@ public sealed class AchievedFiguresTests
     /// per inference (1 / the throughput bound): N inferences keep it busy at least N times as long.
     /// </summary>
     [Theory]
-    [InlineData("isaac")]
     [InlineData("puma")]
     [InlineData("edge")]
     public void The_streamed_energy_lies_between_the_dynamic_energy_plus_bounded_leakage_and_the_idle_chip_figure(string preset)
@@ -54,6 +53,16 @@ public sealed class AchievedFiguresTests
         Assert.True(many.EnergyPerInferenceSteadyNj >= dynamic + leakageFloorNj - 1e-9,
             $"{many.EnergyPerInferenceSteadyNj} nJ < {dynamic} nJ dynamic + {leakageFloorNj} nJ leakage floor");
         Assert.True(many.EnergyPerInferenceSteadyNj < many.EnergyNj, $"{many.EnergyPerInferenceSteadyNj} nJ streamed vs {many.EnergyNj} nJ idle");
+    }
+
+    /// <summary>isaac charges ISAAC's quoted power per event, so it has no leakage: streaming changes nothing.</summary>
+    [Fact]
+    public void Without_leakage_the_streamed_and_idle_figures_are_the_dynamic_energy()
+    {
+        (PerformanceReport one, PerformanceReport many) = Both("isaac");
+        Assert.Equal(0, many.LeakagePowerMw);
+        Assert.Equal(DynamicNj(one), one.EnergyNj, 9);
+        Assert.Equal(one.EnergyNj, many.EnergyPerInferenceSteadyNj, 9);
     }
 
     /// <summary>The area used counts whole cores: at least their share of the chip's core area, at most the chip.</summary>
