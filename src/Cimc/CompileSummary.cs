@@ -39,6 +39,12 @@ public sealed record CompileSummary(
     /// <summary>What the compile warned about, one line each (<see cref="Compilation.Warnings"/>).</summary>
     public ImmutableArray<string> Warnings { get; init; } = [];
 
+    /// <summary>Where the activation ranges came from: which samples, or the declared input range.</summary>
+    public string? Calibration { get; init; }
+
+    /// <summary>The real range the network input's codes cover; inputs outside it clip.</summary>
+    public ImmutableArray<double>? InputRange { get; init; }
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -101,6 +107,8 @@ public sealed record CompileSummary(
         {
             AdcLosslessBits = AdcResolution.LosslessBits(mapped),
             Warnings = c.Warnings(),
+            Calibration = c.Calibration?.Describe(),
+            InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
         };
     }
 }
