@@ -110,8 +110,8 @@ internal static class SimulateCommand
         var sb = new StringBuilder();
         void Line(string label, string text) => sb.Append(CultureInfo.InvariantCulture, $"{label,-22} {text}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{r.Model} on {r.Arch}: {r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, batch {r.Batch}\n");
-        Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x)");
-        Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0})");
+        Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x; set by {r.LowerBoundLimit})");
+        Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0}, set by {r.UpperBoundThroughputLimit}; steady {r.SteadyThroughputPerS:N0}/s)");
         Line("energy", $"{r.EnergyNj:N1} nJ per inference on an idle chip ({r.TopsPerW:0.###} TOPS/W); {r.EnergyPerInferenceSteadyNj:N1} nJ each in a stream of {r.Batch}");
         foreach ((string k, double v) in r.EnergyBreakdownNj)
         {
