@@ -54,14 +54,14 @@ public static class PassCatalog
 
     public static Pass PlaceBest { get; } = new("place-best", IrStage.Mapped, IrStage.Placed,
         "try place-linear, place-greedy and place-anneal, emit each with the tree and ring shapes, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput)",
-        "as place-linear, with an estimated latency no worse than place-linear's",
-        (c, ctx) =>
-        {
-            Compilation Lowered(Compilation placed) => Emit.Apply(BroadcastRing.Apply(ReduceTree.Apply(placed, ctx), ctx), ctx);
-            var candidates = new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx)).ToList();
-            var scored = candidates.Select(p => (Placed: p, Report: Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(Lowered(p), 16), p.Graph.Name))).ToList();
-            return scored.OrderBy(s => s.Report.LatencyNs).ThenByDescending(s => s.Report.ThroughputPerS).First().Placed;
-        });
+        "as place-linear, with an estimated latency no worse than place-linear's (under the tree and ring shapes)",
+        (c, ctx) => Fastest([.. new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx))], ctx, placed => placed with { Lowering = new Lowering(true, true) }));
+
+    public static Pass ShapesBest { get; } = new("shapes-best", IrStage.Placed, IrStage.Placed,
+        "choose the reduction (tree or chain) and the broadcast (ring or direct) shapes by the timing model, trying all four",
+        "the shapes with the lowest estimated latency (then the highest throughput); ties keep tree and ring",
+        (c, ctx) => Fastest([.. new[] { new Lowering(true, true), new Lowering(true, false), new Lowering(false, true), Lowering.Straight }
+            .Select(l => c with { Placed = c.Placed! with { Lowering = l } })], ctx, placed => placed));
 
     public static Pass ReduceTree { get; } = new("reduce-tree", IrStage.Placed, IrStage.Placed,
         "add a column block's partial sums in a binomial tree instead of a chain into its root (Codegen/Reduction.cs)",
@@ -82,8 +82,21 @@ public static class PassCatalog
             return c with { Program = program, Weights = weights };
         });
 
+    /// <summary>
+    /// The candidate whose program (its placed model rewritten by <paramref name="shape"/>, then
+    /// emitted) the timing model finds fastest: single-inference latency first, then throughput at
+    /// batch 16; ties keep the earlier candidate. Returns the candidate as it was, unshaped.
+    /// </summary>
+    private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
+        candidates.Select((candidate, i) =>
+        {
+            Compilation program = Emit.Apply(candidate with { Placed = shape(candidate.Placed!) }, ctx);
+            Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
+            return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
+        }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
+
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ReduceTree, BroadcastRing, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -27,7 +27,8 @@ public enum PlacementChoice
 /// <item>-O0: the straight lowering: cores in order, inputs sent from each producer to each tile, partial sums chained into the root;</item>
 /// <item>-O1: -O0 plus reduction trees and the ring broadcast through tile buffers (the schedule cimc emitted before passes existed);</item>
 /// <item>-O2 (default): the same passes as -O1 (linear placement);</item>
-/// <item>-O3: -O1 with the placement chosen among linear, greedy and annealed by the timing model (a slower search).</item>
+/// <item>-O3: the placement chosen among linear, greedy and annealed, then the reduction and broadcast
+///   shapes chosen among tree/chain and ring/direct, both by the timing model (slower searches).</item>
 /// </list>
 /// Why -O2 keeps linear placement: on MLP-L4 on puma the greedy placement cuts traffic x hops
 /// by 59 % and the busiest link by 39 %, yet the timing model finds it only 1 % faster for one
@@ -47,9 +48,12 @@ public static class Pipelines
             OptLevel.O3 => PlacementChoice.Best,
             _ => PlacementChoice.Linear,
         });
-        return level == OptLevel.O0
-            ? [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.Emit]
-            : [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Emit];
+        return level switch
+        {
+            OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.Emit],
+            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ShapesBest, PassCatalog.Emit],
+            _ => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Emit],
+        };
     }
 
     public static Pass Place(PlacementChoice choice) => choice switch

@@ -29,7 +29,7 @@ public sealed class PassTests(ITestOutputHelper output)
         Assert.Equal(["quantize", "map", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O1)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "place-best", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[2].Name);
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
