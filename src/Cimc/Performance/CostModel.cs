@@ -155,16 +155,27 @@ public static class CostModel
     /// gating per core, tile and router): every core with a program (all its converters, units and
     /// its whole local memory), the tiles holding those cores, and the routers its messages pass.
     /// </summary>
-    public static ImmutableArray<Share> LeakageMw(Architecture arch, UsedHardware used)
+    public static ImmutableArray<Share> LeakageMw(Architecture arch, UsedHardware used) =>
+        Leakage(arch, used.Cores.Count, used.Tiles.Count, used.Routers, 1);
+
+    /// <summary>
+    /// Leakage energy (nJ) of one inference on an idle chip: each used core, tile and router's
+    /// leakage power for as long as it is on (<see cref="LeakageTimes"/>; mW x ns = pJ), by the same
+    /// components as <see cref="LeakageMw"/>.
+    /// </summary>
+    public static ImmutableArray<Share> LeakageNj(Architecture arch, LeakageTimes on) =>
+        Leakage(arch, on.CoreNs.Sum(), on.TileNs.Sum(), on.RouterNs.Sum(), 1e-3);
+
+    /// <summary>Per-unit leakage powers times unit counts (mW) or unit-nanoseconds (pJ), times <paramref name="scale"/>.</summary>
+    private static ImmutableArray<Share> Leakage(Architecture arch, double cores, double tiles, double routers, double scale)
     {
         double perCore = CoreLeakageMw(arch).Where(s => s.Component != "local_memory").Sum(s => s.Value);
-        double memory = used.Cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
         return
         [
-            new("cores", used.Cores.Count * perCore),
-            new("local_memory", memory),
-            new("tiles", used.Tiles.Count * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch))),
-            new("routers", used.Routers * ComponentCosts.RouterLeakageMw(arch)),
+            new("cores", cores * perCore * scale),
+            new("local_memory", cores * ComponentCosts.LocalMemoryLeakageMw(arch) * scale),
+            new("tiles", tiles * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch)) * scale),
+            new("routers", routers * ComponentCosts.RouterLeakageMw(arch) * scale),
         ];
     }
 }

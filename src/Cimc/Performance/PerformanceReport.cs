@@ -24,9 +24,9 @@ public sealed record LayerReport(
 /// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
 /// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
 /// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
-/// (energy_lines), plus leakage = leakage_power_mw x the time per inference: energy_nj is one
-/// inference on an idle chip (batch 1, independent of --batch), energy_per_inference_steady_nj the
-/// streamed figure at --batch N. throughput_per_s is
+/// (energy_lines), plus leakage: energy_nj is one inference on an idle chip (batch 1, independent
+/// of --batch; each used core leaks until it halts, leakage_breakdown_nj),
+/// energy_per_inference_steady_nj the streamed figure at --batch N (leakage_power_mw x makespan / N). throughput_per_s is
 /// N / makespan of a stream of N = batch inferences (bounded by upper_bound_throughput_per_s);
 /// steady_throughput_per_s is (N - 1) / (finish_N - finish_1); *_limit name what sets each bound.
 /// </summary>
@@ -68,10 +68,17 @@ public sealed record PerformanceReport(
 
     /// <summary>
     /// Energy per inference when <see cref="Batch"/> inferences stream through: the same dynamic
-    /// energy as <see cref="EnergyNj"/> (one inference on an idle chip), with leakage charged for
-    /// makespan / batch instead of the batch-1 makespan.
+    /// energy as <see cref="EnergyNj"/> (one inference on an idle chip), with all the used hardware
+    /// leaking for makespan / batch (the cores stay busy in a stream) instead of each unit until it
+    /// finishes its part of one inference; at batch 1 it is therefore at least <see cref="EnergyNj"/>.
     /// </summary>
     public double EnergyPerInferenceSteadyNj { get; init; }
+
+    /// <summary>
+    /// The leakage of <see cref="EnergyNj"/> by component (cores, local_memory, tiles, routers): each
+    /// used unit's share of <see cref="LeakageBreakdownMw"/> for as long as it is on (<see cref="LeakageTimes"/>).
+    /// </summary>
+    public Dictionary<string, double> LeakageBreakdownNj { get; init; } = [];
 
     /// <summary>Area of the cores, tiles and routers the program occupies (<see cref="UsedHardware"/>), beside the chip's <see cref="AreaMm2"/>.</summary>
     public double AreaUsedMm2 { get; init; }
@@ -100,10 +107,12 @@ public sealed record PerformanceReport(
         UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
         ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, used);
         double leakageMw = leakage.Sum(l => l.Value);
-        // energy_nj is one inference on an idle chip, so it leaks for the batch-1 makespan whatever
-        // --batch says; the streamed figure leaks for the stream's makespan / N (mW x ns = pJ).
+        // energy_nj is one inference on an idle chip, so it comes from the batch-1 run whatever
+        // --batch says, each unit leaking until its last core halts (then it can be power-gated);
+        // in a stream the cores stay busy, so the used hardware leaks for makespan / N (mW x ns = pJ).
+        ImmutableArray<Share> leakageNj = CostModel.LeakageNj(arch, LeakageTimes.Of(arch, analysis, used, single.CoreFinishNs));
         var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
-        energy["leakage"] = leakageMw * single.MakespanNs / 1000;
+        energy["leakage"] = leakageNj.Sum(l => l.Value);
         double energyNj = energy.Values.Sum();
         double steadyNj = energyNj - energy["leakage"] + (leakageMw * timing.MakespanNs / input.Batch / 1000);
 
@@ -151,6 +160,7 @@ public sealed record PerformanceReport(
         {
             Peak = PeakMetrics.Of(arch),
             EnergyPerInferenceSteadyNj = steadyNj,
+            LeakageBreakdownNj = leakageNj.ToDictionary(l => l.Component, l => l.Value),
             AreaUsedMm2 = areaUsedMm2,
             TopsPerMm2Used = areaUsedMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaUsedMm2 : 0,
         };

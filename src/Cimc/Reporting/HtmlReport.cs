@@ -45,7 +45,7 @@ public static class HtmlReport
         sb.Append(Bars("Energy by component (nJ)", [.. r.EnergyBreakdownNj.Select(kv => (kv.Key, kv.Value))], "nJ"));
         Table(sb, ["component", "event", "count", "pJ per event", "nJ"],
             [.. r.EnergyLines.Select(l => new[] { l.Component, l.Event, l.Count.ToString("N0", CultureInfo.InvariantCulture), Format(l.CostPj), Format(l.EnergyPj / 1000) }),
-             ["leakage", $"{Format(r.LeakagePowerMw)} mW x {Format(r.LatencyNs)} ns", "", "", Format(r.EnergyBreakdownNj.GetValueOrDefault("leakage"))]]);
+             ["leakage", $"{Format(r.LeakagePowerMw)} mW, each unit until its cores halt (at most {Format(r.LatencyNs)} ns)", "", "", Format(r.EnergyBreakdownNj.GetValueOrDefault("leakage"))]]);
         sb.Append(Bars("Leakage power of the hardware used (mW)", [.. r.LeakageBreakdownMw.Select(kv => (kv.Key, kv.Value))], "mW"));
 
         sb.Append("<h2>Area</h2>");

@@ -10,7 +10,7 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
 {
     private static readonly string[] RequiredFields =
         ["latency_ns", "throughput_per_s", "energy_nj", "energy_breakdown_nj", "area_mm2", "area_breakdown_mm2", "counts", "lower_bound_latency_ns",
-         "energy_per_inference_steady_nj", "area_used_mm2", "tops_per_mm2_used", "warnings"];
+         "energy_per_inference_steady_nj", "area_used_mm2", "tops_per_mm2_used", "warnings", "leakage_breakdown_nj"];
 
     [Theory]
     [InlineData("isaac")]
