@@ -54,11 +54,19 @@ public static class Compiler
         LayerChain chain = LayerChain.FromGraph(graph);
         QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
         result = result with { Chain = chain, Quantized = quantized };
-        if (stopAfter == CompileStage.Quantized)
-        {
-            return result;
-        }
+        return stopAfter == CompileStage.Quantized ? result : CompileQuantized(result, arch, options, calibration, stopAfter);
+    }
 
+    /// <summary>
+    /// The stages after quantization, from a compile stopped at <see cref="CompileStage.Quantized"/>:
+    /// quantization does not depend on the chip, so a design-space exploration quantizes once per
+    /// quantization setting and maps that onto every chip that shares it.
+    /// </summary>
+    public static Compilation CompileQuantized(Compilation quantizedStage, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    {
+        LayerChain chain = quantizedStage.Chain ?? throw new InvalidOperationException("CompileQuantized needs a compile stopped after quantization");
+        QuantizedModel quantized = quantizedStage.Quantized!;
+        Compilation result = quantizedStage with { Architecture = arch };
         MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
         IReadOnlyList<long[][]>? codes = options.AdcRange != AdcRange.Calibrated ? null
             : calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
