@@ -29,6 +29,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
     {
         var options = new Dictionary<string, string>();
         JsonObject? archJson = null;
+        string? unknown = null;
         foreach ((string name, string value) in point.Settings)
         {
             if (name.Contains('.'))
@@ -42,11 +43,18 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             }
             else
             {
-                throw new CimcException("unknown-option", name, $"unknown option '--{name}' (options a space may set: {string.Join(", ", OptionNames.Order(StringComparer.Ordinal))})");
+                unknown ??= name;
             }
         }
 
+        // The architecture first, as a file would be read; then the options, which may be ones a
+        // later cimc has (compiler options): such a point is recorded invalid, not fatal.
         Architecture arch = archJson is null ? point.Space.BaseArch : ArchitectureJson.Parse(archJson.ToJsonString(), "point");
+        if (unknown is not null)
+        {
+            throw new CimcException("unknown-option", unknown, $"unknown option '--{unknown}' (options a space may set: {string.Join(", ", OptionNames.Order(StringComparer.Ordinal))})");
+        }
+
         if (options.Count == 0)
         {
             return new PointSettings(arch, Compiler.OptionsFor(arch), baseDevice);
