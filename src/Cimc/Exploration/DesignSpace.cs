@@ -20,7 +20,8 @@ public sealed record SpaceParameter(string Name, ImmutableArray<string> Values)
 /// A design space file (docs/dse-study.md):
 /// <c>{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128], "weight-bits": [4, 8] } }</c>.
 /// <c>arch</c> is a preset or an architecture file (relative to the space file); every value is a
-/// JSON scalar. Points are the product of the values; the first parameter varies slowest.
+/// JSON scalar, or for an architecture key an object of keys set together (e.g.
+/// <c>"core.crossbar": [{"rows": 64, "cols": 64}, {"rows": 128, "cols": 128}]</c>). Points are the product of the values; the first parameter varies slowest.
 /// </summary>
 public sealed record DesignSpace(string ArchName, Architecture BaseArch, ImmutableArray<SpaceParameter> Parameters)
 {
@@ -120,12 +121,13 @@ public sealed record DesignSpace(string ArchName, Architecture BaseArch, Immutab
             var texts = new List<string>();
             foreach (JsonNode? item in list)
             {
-                if (item is not JsonValue value || value.GetValueKind() is not (JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False))
+                bool scalar = item is JsonValue value && value.GetValueKind() is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False;
+                if (!scalar && !(item is JsonObject && name.Contains('.')))
                 {
-                    throw new CimcException(Code, $"{origin}: params.{name}", "values are numbers, strings or booleans");
+                    throw new CimcException(Code, $"{origin}: params.{name}", "values are numbers, strings or booleans (or, for an architecture key, objects of keys to set together)");
                 }
 
-                string text = value.ToJsonString();
+                string text = item!.ToJsonString();
                 if (!texts.Contains(text))
                 {
                     texts.Add(text);

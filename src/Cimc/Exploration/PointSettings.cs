@@ -86,7 +86,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
         return new PointSettings(arch, q.Validate(), device.Validate());
     }
 
-    /// <summary>Sets a dotted key path, creating objects on the way (the architecture reader then refuses unknown keys).</summary>
+    /// <summary>Sets a dotted key path, creating objects on the way (the architecture reader then refuses unknown keys); an object value sets each of its keys.</summary>
     private static void Set(JsonObject root, string path, JsonNode? value)
     {
         string[] parts = path.Split('.');
@@ -100,6 +100,16 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             }
 
             node = child;
+        }
+
+        if (value is JsonObject fields && node[parts[^1]] is JsonObject existing)
+        {
+            foreach ((string key, JsonNode? field) in fields)
+            {
+                Set(existing, key, field?.DeepClone());
+            }
+
+            return;
         }
 
         node[parts[^1]] = value;

@@ -1,3 +1,4 @@
+using Cimc.Architectures;
 using Cimc.Data;
 using Cimc.Exploration;
 using Cimc.Import;
@@ -135,6 +136,11 @@ public sealed class ExploreTests : IDisposable
         Assert.Equal(Cimc.Quantization.AdcRange.Full, s.Options.AdcRange);
         Assert.Equal(Cimc.Quantization.Granularity.PerTensor, s.Options.Granularity);
         Assert.Equal(space.BaseArch.DefaultPrecision.ActivationBits, s.Options.ActivationBits);
+
+        // An object sets several keys together (a square crossbar), leaving the others as they were.
+        DesignSpace square = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar": [{"rows": 64, "cols": 32}] } }""");
+        Architecture arch = PointSettings.Of(square.PointAt(0), DeviceModel.Ideal).Arch;
+        Assert.Equal((64, 32, square.BaseArch.Core.Crossbar.CellBits), (arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits));
     }
 
     [Fact]
