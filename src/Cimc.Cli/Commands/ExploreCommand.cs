@@ -164,7 +164,8 @@ internal static class ExploreCommand
         var output = new Option<string>("--output", "-o") { Description = "the HTML file to write", Required = true };
         var csv = new Option<string?>("--csv") { Description = "also write every point as CSV (a column per parameter and figure, and pareto)" };
         var objectives = new Option<string?>("--objectives") { Description = "the objectives of the front (default: those the study was run with)" };
-        var command = new Command("report", "Write the Pareto report of a study: the front, scatter plots of each pair of objectives, each parameter's effect.") { dbArg, output, csv, objectives };
+        var constraint = new Option<string[]>("--constraint") { Description = "bounds for the front (default: those the study was run with), e.g. accuracy>=0.85 (repeatable)", DefaultValueFactory = _ => [] };
+        var command = new Command("report", "Write the Pareto report of a study: the front, scatter plots of each pair of objectives, each parameter's effect.") { dbArg, output, csv, objectives, constraint };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(dbArg)!;
@@ -175,6 +176,11 @@ internal static class ExploreCommand
 
             using ResultStore store = ResultStore.Open(path);
             Study study = Study.Load(store, parse.GetValue(objectives) is { } o ? Objective.ParseList(o) : null);
+            if (parse.GetValue(constraint) is { Length: > 0 } bounds)
+            {
+                study = study with { Constraints = [.. bounds.Select(Constraint.Parse)] };
+            }
+
             string file = parse.GetValue(output)!;
             File.WriteAllText(file, Reporting.StudyReport.Render(study));
             if (parse.GetValue(csv) is { } csvPath)
