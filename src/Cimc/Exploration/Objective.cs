@@ -75,7 +75,8 @@ public sealed record Constraint(string Metric, string Operator, double Bound)
         }
 
         bool met = Operator switch { "<=" => v <= Bound, ">=" => v >= Bound, "<" => v < Bound, _ => v > Bound };
-        return met ? 0 : Math.Abs(v - Bound) / Math.Max(Math.Abs(Bound), 1e-12);
+        // A strict bound missed by equality still counts as a (tiny) violation.
+        return met ? 0 : Math.Max(Math.Abs(v - Bound) / Math.Max(Math.Abs(Bound), 1e-12), 1e-12);
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Metric}{Operator}{Bound}");
