@@ -10,7 +10,10 @@ namespace Cimc.Exploration;
 public sealed record SpaceParameter(string Name, ImmutableArray<string> Values)
 {
     /// <summary>A key with a dot is an architecture key path; without one, a command-line option's name.</summary>
-    public bool IsArchitectureKey => Name.Contains('.');
+    public bool IsArchitectureKey => IsArchitecturePath(Name);
+
+    /// <summary>A dotted name is an architecture key path, except a per-layer option (weight-bits@LAYER), whose layer name may hold dots.</summary>
+    public static bool IsArchitecturePath(string name) => !name.Contains('@') && name.Contains('.');
 
     /// <summary>True when every value is a number, so neighbouring values are close (NSGA-II mutates by a step).</summary>
     public bool IsOrdered => Values.All(v => JsonNode.Parse(v) is JsonValue j && j.GetValueKind() == JsonValueKind.Number);
@@ -122,7 +125,7 @@ public sealed record DesignSpace(string ArchName, Architecture BaseArch, Immutab
             foreach (JsonNode? item in list)
             {
                 bool scalar = item is JsonValue value && value.GetValueKind() is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False;
-                if (!scalar && !(item is JsonObject && name.Contains('.')))
+                if (!scalar && !(item is JsonObject && SpaceParameter.IsArchitecturePath(name)))
                 {
                     throw new CimcException(Code, $"{origin}: params.{name}", "values are numbers, strings or booleans (or, for an architecture key, objects of keys to set together)");
                 }

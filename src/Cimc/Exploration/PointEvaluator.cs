@@ -40,7 +40,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
         {
             PointSettings s = PointSettings.Of(point, baseDevice);
             string qKey = QuantizationKey(s.Options);
-            Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Compiler.Compile(graph, s.Arch, s.Options, calibration, CompileStage.Quantized))).Value;
+            Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
             Compilation c = Compiler.CompileQuantized(q, s.Arch, s.Options, calibration);
             PerformanceInput input = PerformanceInputs.For(c, batch);
             input.Validate();
@@ -53,6 +53,18 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
         {
             return PointResult.Invalid(point, e.Message.ReplaceLineEndings(" "));
         }
+    }
+
+    private Compilation Quantize(PointSettings s)
+    {
+        Compilation q = Compiler.Compile(graph, s.Arch, s.Options, calibration, CompileStage.Quantized);
+        var layers = q.Chain!.Layers.Select(l => l.Name).Concat(Enumerable.Range(0, q.Chain.Layers.Length).Select(i => i.ToString(CultureInfo.InvariantCulture))).ToHashSet();
+        foreach (string layer in s.Options.PerLayer.Keys.Where(k => !layers.Contains(k)))
+        {
+            throw new CimcException("bad-option", $"weight-bits@{layer}", $"the model has no layer '{layer}' (layers: {string.Join(", ", q.Chain.Layers.Select(l => l.Name))}, or their indices 0 to {q.Chain.Layers.Length - 1})");
+        }
+
+        return q;
     }
 
     private double Accuracy(PointSettings s, string qKey, Compilation c)

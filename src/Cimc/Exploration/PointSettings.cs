@@ -32,12 +32,12 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
         string? unknown = null;
         foreach ((string name, string value) in point.Settings)
         {
-            if (name.Contains('.'))
+            if (SpaceParameter.IsArchitecturePath(name))
             {
                 archJson ??= (JsonObject)JsonNode.Parse(ArchitectureJson.Write(point.Space.BaseArch))!;
                 Set(archJson, name, JsonNode.Parse(value));
             }
-            else if (OptionNames.Contains(name))
+            else if (OptionNames.Contains(name) || PerLayerOption(name) is not null)
             {
                 options[name] = value;
             }
@@ -52,7 +52,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
         Architecture arch = archJson is null ? point.Space.BaseArch : ArchitectureJson.Parse(archJson.ToJsonString(), "point");
         if (unknown is not null)
         {
-            throw new CimcException("unknown-option", unknown, $"unknown option '--{unknown}' (options a space may set: {string.Join(", ", OptionNames.Order(StringComparer.Ordinal))})");
+            throw new CimcException("unknown-option", unknown, $"unknown option '--{unknown}' (options a space may set: {string.Join(", ", OptionNames.Order(StringComparer.Ordinal))}, weight-bits@LAYER, activation-bits@LAYER)");
         }
 
         if (options.Count == 0)
@@ -64,8 +64,20 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
         QuantizationOptions q = Compiler.OptionsFor(arch, Int(options, "weight-bits"), Int(options, "activation-bits"),
             Text(options, "granularity") is { } g ? QuantizationOptions.ParseGranularity(g) : Granularity.PerChannel,
             Text(options, "signed-weights") is { } s ? QuantizationOptions.ParseEncoding(s) : null);
+        var perLayer = q.PerLayer.ToBuilder();
+        foreach ((string name, _) in options)
+        {
+            if (PerLayerOption(name) is (string option, string layer))
+            {
+                LayerPrecision p = perLayer.GetValueOrDefault(layer) ?? new LayerPrecision(null, null);
+                int bits = Int(options, name)!.Value;
+                perLayer[layer] = option == "weight-bits" ? p with { WeightBits = bits } : p with { ActivationBits = bits };
+            }
+        }
+
         q = q with
         {
+            PerLayer = perLayer.ToImmutable(),
             Calibration = Text(options, "calibration") is { } c ? CalibrationMethod.Parse(c) : q.Calibration,
             AsymmetricActivations = Bool(options, "asymmetric") ?? q.AsymmetricActivations,
             AdcRange = Text(options, "adc-range") is { } r ? QuantizationOptions.ParseAdcRange(r) : q.AdcRange,
@@ -84,6 +96,16 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             Seed = Int(options, "seed") is int seed ? (ulong)seed : baseDevice.Seed,
         };
         return new PointSettings(arch, q.Validate(), device.Validate());
+    }
+
+    /// <summary>
+    /// <c>weight-bits@LAYER</c> and <c>activation-bits@LAYER</c>: one layer's bits (by name or index,
+    /// as in a --precision file); the evaluator refuses a layer the model does not have.
+    /// </summary>
+    public static (string Option, string Layer)? PerLayerOption(string name)
+    {
+        int at = name.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && at < name.Length - 1 && name[..at] is "weight-bits" or "activation-bits" ? (name[..at], name[(at + 1)..]) : null;
     }
 
     /// <summary>Sets a dotted key path, creating objects on the way (the architecture reader then refuses unknown keys); an object value sets each of its keys.</summary>

@@ -144,6 +144,24 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    public void Per_layer_bits_set_one_layer_and_a_layer_the_model_lacks_makes_the_point_invalid()
+    {
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "weight-bits@0": [4], "activation-bits@/2/Gemm": [6], "weight-bits@fc9": [4] } }""");
+        PointSettings s = PointSettings.Of(space.PointAt(0), DeviceModel.Ideal);
+        Assert.Equal((4, s.Options.ActivationBits), s.Options.BitsFor(0, "/0/Gemm"));
+        Assert.Equal((8, 6), s.Options.BitsFor(1, "/2/Gemm"));
+        PointResult r = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16).Evaluate(space.PointAt(0));
+        Assert.False(r.Valid);
+        Assert.Contains("no layer 'fc9'", r.Reason);
+
+        DesignSpace ok = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "weight-bits@0": [4, 8] } }""");
+        var evaluator = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16);
+        PointResult low = evaluator.Evaluate(ok.PointAt(0)), high = evaluator.Evaluate(ok.PointAt(1));
+        Assert.True(low.Valid && high.Valid);
+        Assert.True(low.CrossbarsUsed < high.CrossbarsUsed, $"{low.CrossbarsUsed} vs {high.CrossbarsUsed}");
+    }
+
+    [Fact]
     public void Accuracy_is_shared_between_points_that_differ_only_in_tiles_and_equals_a_fresh_evaluation()
     {
         NdArray x = DataFiles.ReadArray(Example("sample.npy"));
