@@ -79,7 +79,7 @@ public static class Compiler
             return result;
         }
 
-        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch));
+        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch), $"{arch.Name} cores");
         return result with { Program = program, Weights = weights };
     }
 

@@ -1,11 +1,14 @@
 using System.CommandLine;
 using Cimc.Architectures;
+using Cimc.Exploration;
+using Cimc.Performance;
 
 namespace Cimc.Cli.Commands;
 
 /// <summary>
 /// `cimc arch list`: the shipped presets in a table. `cimc arch show NAME|FILE [--json]`: one
-/// architecture in full; with --json, the JSON that loads back to the same architecture.
+/// architecture in full; with --json, the JSON that loads back to the same architecture, plus the derived `peak` figures.
+/// `cimc arch trends NAME|FILE -o DIR`: the cost model's trend charts (src/Cimc/Exploration/CostTrends.cs).
 /// </summary>
 internal static class ArchCommand
 {
@@ -24,10 +27,35 @@ internal static class ArchCommand
         show.SetAction(parse =>
         {
             Architecture arch = ArchitectureCatalog.Load(parse.GetValue(target)!);
-            context.Output.Write(parse.GetValue(json) ? ArchitectureJson.Write(arch) : ArchitecturePrinter.Describe(arch));
+            string peak = arch.Costs is null ? "" : PeakMetrics.Of(arch).Describe();
+            context.Output.Write(parse.GetValue(json) ? PeakMetrics.ArchitectureJsonWithPeak(arch) : ArchitecturePrinter.Describe(arch) + peak);
             return 0;
         });
 
-        return new Command("arch", "Describe target architectures: list the presets, show one.") { list, show };
+        var trendTarget = new Argument<string>("NAME|FILE") { Description = "a preset name (isaac, puma, edge) or an architecture JSON file" };
+        var outDir = new Option<string>("--output", "-o") { Description = "folder for the SVG charts and trends.csv", Required = true };
+        var trends = new Command("trends", "Chart energy per MAC, mvm latency and chip area against ADC bits, crossbar size, cell bits and DAC bits.") { trendTarget, outDir };
+        trends.SetAction(parse =>
+        {
+            Architecture arch = ArchitectureCatalog.Load(parse.GetValue(trendTarget)!);
+            if (arch.Costs is null)
+            {
+                throw new Diagnostics.CimcException("no-costs", "--arch", $"architecture '{arch.Name}' has no costs object: trends need one (docs/cost-model.md section 1)");
+            }
+
+            string dir = parse.GetValue(outDir)!;
+            Directory.CreateDirectory(dir);
+            var points = CostTrends.Sweep(arch);
+            File.WriteAllText(Path.Combine(dir, "trends.csv"), CostTrends.Csv(points));
+            foreach ((string file, string svg) in CostTrends.Charts(arch, points))
+            {
+                File.WriteAllText(Path.Combine(dir, file), svg);
+                context.Output.WriteLine(Path.Combine(dir, file));
+            }
+
+            return 0;
+        });
+
+        return new Command("arch", "Describe target architectures: list the presets, show one, chart its cost trends.") { list, show, trends };
     }
 }

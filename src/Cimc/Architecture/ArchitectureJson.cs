@@ -15,7 +15,8 @@ namespace Cimc.Architectures;
 public static class ArchitectureJson
 {
     // The schema's shape, in the order Write emits it; reading, writing and the sources check all use it.
-    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "costs", "sources"];
+    // `peak` is derived (`cimc arch show --json` prints it, src/Cimc/Performance/PeakMetrics.cs) and ignored when read.
+    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "costs", "sources", "peak"];
     private static readonly string[] ChipKeys = ["tiles", "mesh", "noc"];
     private static readonly string[] MeshKeys = ["width", "height"];
     private static readonly string[] NocKeys = ["link_bits", "hop_latency_cycles", "tiles_per_router"];
@@ -181,7 +182,7 @@ public static class ArchitectureJson
                 core.Int("local_memory_words")),
             new PrecisionSpec(precision.Int("weight_bits"), precision.Int("activation_bits"), ParseSignedWeights(precision.String("signed_weights"))),
             root.Has("sources") ? new SourceMap(root.StringMap("sources")) : SourceMap.Empty,
-            root.Has("costs") ? CostJson.Read(root.Object("costs", [.. CostJson.Groups.Select(g => g.Key)])) : null);
+            root.Has("costs") ? CostJson.Read(root.Raw("costs")) : null);
 
         SignedWeights ParseSignedWeights(string value) => value switch
         {
@@ -227,7 +228,7 @@ public static class ArchitectureJson
     {
         var paths = new List<string>();
         void Add(string prefix, string[] keys) => paths.AddRange(keys.Select(k => prefix.Length == 0 ? k : $"{prefix}.{k}"));
-        Add("", RootKeys.Where(k => k is not "sources" and not "costs").ToArray());
+        Add("", RootKeys.Where(k => k is not "sources" and not "costs" and not "peak").ToArray());
         paths.AddRange(CostJson.KeyPaths());
         Add("chip", ChipKeys);
         Add("chip.mesh", MeshKeys);

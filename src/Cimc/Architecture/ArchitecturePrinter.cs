@@ -45,7 +45,7 @@ public static class ArchitecturePrinter
         Line("core", $"{core.Crossbars} crossbars of {core.Crossbar} with {core.Crossbar.CellBits}-bit cells ({core.Crossbar.Levels} levels)");
         Line("", $"{core.Dac.Bits}-bit DAC per row; {core.Adc.Bits}-bit ADC, {(core.Adc.GroupCrossbars == 1 ? $"{core.Adc.PerGroup} per crossbar" : $"{core.Adc.PerGroup} per group of {core.Adc.GroupCrossbars} crossbars")} ({core.ColumnsPerAdc} columns per ADC)");
         Line("", $"{core.ShiftAddUnits} shift-and-add units, {core.VectorLanes}-lane vector ALU");
-        Line("", $"registers {core.InputRegisterEntries:N0} in / {core.OutputRegisterEntries:N0} out, local memory {core.LocalMemoryWords:N0} words of 64 bits");
+        Line("", $"registers {core.InputRegisterEntries:N0} in / {core.OutputRegisterEntries:N0} out, local memory {core.LocalMemoryWords:N0} words (one chip entry each)");
         Line("precision", Precision(a.DefaultPrecision));
         Line("totals", $"{a.TotalCores:N0} cores, {a.TotalCrossbars:N0} crossbars, {a.TotalCells:N0} cells ({a.TotalCellBits / 8 / 1024:N0} KiB of weight storage)");
         if (a.Sources.Count > 0)

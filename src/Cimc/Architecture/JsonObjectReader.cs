@@ -42,6 +42,9 @@ internal sealed class JsonObjectReader
 
     public bool Has(string key) => element.TryGetProperty(key, out _);
 
+    /// <summary>The raw value of <paramref name="key"/>, for a reader that must look at its form before reading it strictly.</summary>
+    public JsonElement Raw(string key) => Get(key);
+
     public JsonObjectReader Object(string key, IReadOnlyList<string> allowed) => new(Get(key), Key(key), allowed);
 
     /// <summary>An array of objects, each read strictly with <paramref name="allowed"/> keys; paths are <c>key[i].field</c>.</summary>

@@ -103,34 +103,59 @@ internal sealed class InputBroadcast : IVectorSink
     }
 
     /// <summary>
-    /// The first layer: cores on the input tile load their rows; the lead also loads the rows the
-    /// other tiles read and sends them (returns the lead as their producer).
+    /// True when <paramref name="core"/> handles ring chunks it does not keep (a hub relaying rows
+    /// other tiles read, or the first layer's lead loading them), so it needs a staging area.
     /// </summary>
-    public Piece? LoadNetworkInput(Emitter em, CoreMemoryLayout mem)
+    public bool NeedsStaging(int core, IReadOnlyList<(int Lo, int Hi)> held)
+    {
+        bool relays = !ring.IsEmpty && (ring.Any(g => g.Hub == core) || (direct is not null && core == layer.Layer.Lead));
+        return relays && held.Sum(r => Math.Max(0, Math.Min(r.Hi, rows.Hi) - Math.Max(r.Lo, rows.Lo))) < rows.Hi - rows.Lo;
+    }
+
+    /// <summary>
+    /// The first layer: cores on the input tile load their rows; the lead also loads, chunk by chunk
+    /// into its staging area, the rows the other tiles read that it does not hold, and sends them
+    /// (returns the lead as their producer).
+    /// </summary>
+    public Piece? LoadNetworkInput(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory)
     {
         if (direct is null)
         {
             throw new InvalidOperationException("codegen: the first layer has no core on the input tile");
         }
 
-        int lead = layer.Layer.Lead;
-        Piece? fromLead = null;
         foreach (CoreSpan c in direct.Cores)
         {
-            (int lo, int hi) = c.Core == lead && !ring.IsEmpty ? (Math.Min(c.RowLo, rows.Lo), Math.Max(c.RowHi, rows.Hi)) : (c.RowLo, c.RowHi);
-            em[c.Core].Add(Instruction.Load(mem.Input + lo, inputAddr + lo, hi - lo));
-            if (c.Core == lead && !ring.IsEmpty)
+            CoreMemoryLayout mem = memory[c.Core];
+            foreach ((int lo, int hi) in mem.InputRuns)
             {
-                Deliver(em, lead, lo, hi, mem.Input + lo);
-                fromLead = new Piece(lead, lo, hi);
+                em[c.Core].Add(Instruction.Load(mem.InputAddr(lo), inputAddr + lo, hi - lo));
             }
         }
 
-        return fromLead;
+        if (ring.IsEmpty)
+        {
+            return null;
+        }
+
+        int lead = layer.Layer.Lead;
+        CoreMemoryLayout leadMem = memory[lead];
+        foreach ((int s, int e) in Chunks(rows.Lo, rows.Hi))
+        {
+            int src = Landing(leadMem, s, e);
+            if (src == leadMem.Staging)
+            {
+                em[lead].Add(Instruction.Load(src, inputAddr + s, e - s));
+            }
+
+            em[lead].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+        }
+
+        return new Piece(lead, rows.Lo, rows.Hi);
     }
 
     /// <summary>Consumer side: hubs receive, forward and store the chunks; the other cores wait and load.</summary>
-    public void Receive(Emitter em, CoreMemoryLayout mem, IReadOnlyList<Piece> pieces)
+    public void Receive(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, IReadOnlyList<Piece> pieces)
     {
         var chunks = pieces.SelectMany(p => Chunks(p.Start, p.End).Select(c => (p.Core, c.Lo, c.Hi))).ToList();
         int t = ring.Length;
@@ -138,6 +163,7 @@ internal sealed class InputBroadcast : IVectorSink
         {
             TileGroup g = ring[j];
             List<Instruction> hub = em[g.Hub];
+            CoreMemoryLayout hubMem = memory[g.Hub];
 
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
             for (int d = 0; d < t; d++)
@@ -146,27 +172,38 @@ internal sealed class InputBroadcast : IVectorSink
                 for (int i = entry; i < chunks.Count; i += t)
                 {
                     (int producer, int s, int e) = chunks[i];
-                    hub.Add(Instruction.Recv(d == 0 ? producer : ring[(j - 1 + t) % t].Hub, mem.Input + s, e - s, Tag));
+                    int at = Landing(hubMem, s, e);
+                    hub.Add(Instruction.Recv(d == 0 ? producer : ring[(j - 1 + t) % t].Hub, at, e - s, Tag));
                     if (d + 1 < t)
                     {
-                        hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, mem.Input + s, e - s, Tag));
+                        hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, at, e - s, Tag));
                     }
 
                     if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
                     {
-                        hub.Add(Instruction.Store(g.Region + (ss - g.Lo), mem.Input + ss, se - ss));
+                        hub.Add(Instruction.Store(g.Region + (ss - g.Lo), at + (ss - s), se - ss));
                     }
                 }
             }
 
             foreach (CoreSpan peer in g.Peers)
             {
-                hub.Add(Instruction.Send(peer.Core, mem.Signal, 1, SignalTag + Tag));
-                em[peer.Core].Add(Instruction.Recv(g.Hub, mem.Signal, 1, SignalTag + Tag));
-                em[peer.Core].Add(Instruction.Load(mem.Input + peer.RowLo, g.Region + (peer.RowLo - g.Lo), peer.RowHi - peer.RowLo));
+                CoreMemoryLayout peerMem = memory[peer.Core];
+                hub.Add(Instruction.Send(peer.Core, hubMem.Signal, 1, SignalTag + Tag));
+                em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, SignalTag + Tag));
+                foreach ((int lo, int hi) in peerMem.InputRuns)
+                {
+                    em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
+                }
             }
         }
     }
+
+    /// <summary>Where a core puts chunk [s, e): its own input rows if it holds them all, else its staging area.</summary>
+    private static int Landing(CoreMemoryLayout mem, int s, int e) =>
+        mem.HoldsRow(s) && mem.HoldsRow(e - 1) && mem.InputAddr(e - 1) - mem.InputAddr(s) == e - 1 - s ? mem.InputAddr(s)
+            : mem.Staging >= 0 ? mem.Staging
+            : throw new InvalidOperationException($"codegen: rows [{s}, {e}) need a staging area");
 
     /// <summary>The part of [start, end) the ring reads, cut at multiples of the chunk size.</summary>
     private IEnumerable<(int Lo, int Hi)> Chunks(int start, int end)
@@ -187,13 +224,17 @@ internal sealed class InputBroadcast : IVectorSink
 
 /// <summary>
 /// The network output: column blocks finished on the output tile store their codes at the output
-/// address; the others send them to the output core (the last layer's lead), which receives them
-/// in column order after its own work and stores them.
+/// address; the others send them to the output core (the last layer's lead), which receives each
+/// into its staging area after its own work and stores it.
 /// </summary>
-internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr, int landing) : IVectorSink
+internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr) : IVectorSink
 {
     private const int OutputTag = 0x6000;
     private readonly List<Piece> remote = [];
+
+    /// <summary>True when a root of the last layer on another tile than the output core sends it codes.</summary>
+    public static bool NeedsLanding(ArchHeader arch, int outputCore, IEnumerable<ColumnBlock> lastLayerBlocks) =>
+        lastLayerBlocks.Any(b => arch.TileOf(b.Root) != arch.TileOf(outputCore));
 
     public void Deliver(Emitter em, int core, int start, int end, int src)
     {
@@ -207,12 +248,12 @@ internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAd
         remote.Add(new Piece(core, start, end));
     }
 
-    public void Finish(Emitter em)
+    public void Finish(Emitter em, int landing)
     {
         foreach (Piece p in remote)
         {
-            em[outputCore].Add(Instruction.Recv(p.Core, landing + p.Start, p.End - p.Start, OutputTag));
-            em[outputCore].Add(Instruction.Store(outputAddr + p.Start, landing + p.Start, p.End - p.Start));
+            em[outputCore].Add(Instruction.Recv(p.Core, landing, p.End - p.Start, OutputTag));
+            em[outputCore].Add(Instruction.Store(outputAddr + p.Start, landing, p.End - p.Start));
         }
     }
 }

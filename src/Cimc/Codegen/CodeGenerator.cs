@@ -15,8 +15,8 @@ namespace Cimc.Codegen;
 /// <item>runs one mvm per crossbar it holds into its own accumulators, then, for the offset
 ///   encoding, its share of the input-sum correction (<see cref="OutputStage.OffsetCorrection"/>);</item>
 /// <item>per column block it holds, in column order: joins that block's reduction tree
-///   (<see cref="Reduction"/>); the block's root adds the bias, requantizes and looks up the
-///   activation for the block's columns (<see cref="OutputStage"/>) and hands the codes to the
+///   (<see cref="Reduction"/>); the block's root adds the bias, requantizes and runs the
+///   activation (vact) over the block's columns (<see cref="OutputStage"/>) and hands the codes to the
 ///   next layer's tiles, or to the network output (<see cref="OutputGather"/>).</item>
 /// </list>
 /// Tile buffers hold the network input at address 0 of the first layer's lead tile, the output
@@ -28,13 +28,13 @@ namespace Cimc.Codegen;
 /// </summary>
 public static class CodeGenerator
 {
-    public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch)
+    /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
+    public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
         var em = new Emitter();
         var layers = placed.Layers.Select((layer, l) => new LayerCores(l, layer, arch)).ToImmutableArray();
-        var memory = layers.Select(Layout).ToImmutableArray();
 
         // Tile buffers: the network input first (address 0), then the output, then the shared layer inputs.
         PlacedLayer first = placed.Layers[0], last = placed.Layers[^1];
@@ -45,17 +45,21 @@ public static class CodeGenerator
         int outputAddr = buffers.Allocate(outputTile, "network output", outF);
         var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr, arch.Rows)).ToImmutableArray();
         buffers.CheckCapacity();
-        var output = new OutputGather(arch, last.Lead, outputAddr, memory[^1].Result);
+
+        // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
+        bool landing = OutputGather.NeedsLanding(arch, last.Lead, layers[^1].ColumnBlocks);
+        var memory = layers.Select(layer => Layout(layer, inputs[layer.Index], layer.Index == layers.Length - 1 && landing)).ToImmutableArray();
+        var output = new OutputGather(arch, last.Lead, outputAddr);
 
         var pieces = new List<Piece>();
         for (int l = 0; l < layers.Length; l++)
         {
             LayerCores layer = layers[l];
-            CoreMemoryLayout mem = memory[l];
+            IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l];
             MappedLayer m = layer.Layer.Mapped;
             foreach (CoreSpan c in layer.Cores)
             {
-                em[c.Core].Add(Instruction.VClear(mem.Acc + c.ColLo, c.ColHi - c.ColLo));
+                em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
             }
 
             if (l == 0)
@@ -68,7 +72,8 @@ public static class CodeGenerator
             foreach (PlacedBlock pb in layer.Layer.Blocks)
             {
                 CrossbarBlock b = pb.Block;
-                em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, mem.Input + b.RowStart, mem.Acc + b.ColStart,
+                CoreMemoryLayout core = mem[pb.Core];
+                em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
                     b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
             }
 
@@ -79,17 +84,17 @@ public static class CodeGenerator
 
             IVectorSink next = l + 1 < layers.Length ? inputs[l + 1] : output;
             pieces = [];
-            var tables = new HashSet<int>();
+            var activationLoaded = new HashSet<int>();
             foreach (ColumnBlock block in layer.ColumnBlocks)
             {
                 Reduction.Emit(em, l, block, mem);
-                int result = OutputStage.Emit(em, layer, block, mem, tableLoaded: !tables.Add(block.Root));
+                int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root));
                 next.Deliver(em, block.Root, block.ColStart, block.ColEnd, result);
                 pieces.Add(new Piece(block.Root, block.ColStart, block.ColEnd));
             }
         }
 
-        output.Finish(em);
+        output.Finish(em, memory[^1][last.Lead].Staging);
 
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
@@ -105,11 +110,23 @@ public static class CodeGenerator
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         return (program, new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
 
-        CoreMemoryLayout Layout(LayerCores layer)
+        IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {
             QuantizedLayer q = layer.Layer.Mapped.Layer;
-            return CoreMemoryLayout.For(q.InFeatures, q.OutFeatures, layer.ColumnBlocks.Length,
-                layer.ColumnBlocks.Max(b => b.ColCount), q.Lut.Length, arch.LocalWords, q.Name);
+            var result = new Dictionary<int, CoreMemoryLayout>();
+            foreach (CoreSpan c in layer.Cores)
+            {
+                IReadOnlyList<CrossbarBlock> blocks = layer.BlocksOf(c.Core);
+                var held = blocks.Select(b => (b.RowStart, b.RowStart + b.RowCount)).Distinct().ToList();
+                int partials = layer.ColumnBlocks.Where(b => b.Cores.Contains(c.Core) && Reduction.Receives(b.Cores.IndexOf(c.Core), b.Cores.Length))
+                    .Select(b => b.ColCount).DefaultIfEmpty(0).Max();
+                bool staging = broadcast.NeedsStaging(c.Core, held) || (lands && c.Core == layer.Layer.Lead);
+                var needs = new CoreMemoryLayout.Needs(c, blocks, partials, mapped.Encoding == SignedWeightEncoding.Offset,
+                    staging ? Math.Max(arch.Rows, arch.Cols) : 0, [.. layer.ColumnBlocks.Where(b => b.Root == c.Core)], q.PreActivation is not null);
+                result[c.Core] = CoreMemoryLayout.For(needs, arch.LocalWords, q.Name, memoryOwner);
+            }
+
+            return result;
         }
     }
 }

@@ -1,41 +1,141 @@
+using System.Collections.Immutable;
+using System.Globalization;
 using Cimc.Diagnostics;
+using Cimc.Isa;
+using Cimc.Mapping;
 
 namespace Cimc.Codegen;
 
 /// <summary>
-/// Where a layer's vectors live in a core's local memory (word addresses). Every core of the layer
-/// uses the same layout, indexed by the layer's own input rows and output columns; only the
-/// reducer (root) of a column block fills that block's constants (bias, requantization parameters,
-/// the lookup table).
+/// Where one core keeps one layer's words (word addresses in its local memory). A core holds only
+/// what its own crossbar blocks need, never whole-layer vectors, so that memories of the chips'
+/// sizes (ISAAC's IMA registers, PUMA's core register file) suffice:
 /// <code>
-/// [ input (in) | acc (out) | received partials (widest column block) | input sum (1) | signal (1)
-///   | beff (out) | requant params (3 per column block + 2 out) | table (2 + lut) | result (out) ]
+/// [ input rows (the row blocks it reads, ascending, consecutive ones contiguous) | acc (ColLo..ColHi)
+///   | partial sums (widest block it receives) | input sum (offset encoding) | signal
+///   | staging (a chunk it relays or lands but does not keep) | per column block it roots: bias, requant params
+///   | activation parameter block ]
 /// </code>
-/// Column block k's requantization block <c>[zp, lo, hi, m, r, ...]</c> starts at <see cref="ParamsOf"/>.
+/// Requantized codes and activations overwrite the root's accumulators in place. Cores hold one
+/// layer each (placement), so layouts of different layers never share a core.
 /// </summary>
-internal sealed record CoreMemoryLayout(int Input, int Acc, int Partials, int InputSum, int Signal, int Bias, int Params, int Table, int Result, int Words)
+internal sealed class CoreMemoryLayout
 {
-    public static CoreMemoryLayout For(int inFeatures, int outFeatures, int colBlocks, int widestColBlock, int lutSize, int localWords, string layerName)
-    {
-        int input = 0;
-        int acc = input + inFeatures;
-        int partials = acc + outFeatures;
-        int inputSum = partials + widestColBlock;
-        int signal = inputSum + 1;
-        int bias = signal + 1;
-        int parameters = bias + outFeatures;
-        int table = parameters + (3 * colBlocks) + (2 * outFeatures);
-        int result = table + 2 + lutSize;
-        long words = (long)result + outFeatures;
-        if (words > localWords)
-        {
-            throw new CimcException("does-not-fit", $"layer '{layerName}'",
-                $"needs {words} words of core local memory (inputs, accumulators, constants, a {lutSize}-entry lookup table) but a core has {localWords}");
-        }
+    private readonly ImmutableArray<(int Lo, int Hi, int Addr)> inputRuns;
+    private readonly int colLo;
+    private readonly Dictionary<int, (int Bias, int Params)> constants;
 
-        return new CoreMemoryLayout(input, acc, partials, inputSum, signal, bias, parameters, table, result, (int)words);
+    private CoreMemoryLayout(ImmutableArray<(int Lo, int Hi, int Addr)> inputRuns, int acc, int colLo, int partials, int inputSum, int signal,
+        int staging, Dictionary<int, (int Bias, int Params)> constants, int activation, int words)
+    {
+        this.inputRuns = inputRuns;
+        Acc = acc;
+        this.colLo = colLo;
+        Partials = partials;
+        InputSum = inputSum;
+        Signal = signal;
+        Staging = staging;
+        this.constants = constants;
+        Activation = activation;
+        Words = words;
     }
 
-    /// <summary>Address of the requantization block of column block <paramref name="colBlock"/>, whose first column is <paramref name="colStart"/>.</summary>
-    public int ParamsOf(int colBlock, int colStart) => Params + (3 * colBlock) + (2 * colStart);
+    /// <summary>First accumulator word (column ColLo).</summary>
+    public int Acc { get; }
+
+    public int Partials { get; }
+
+    public int InputSum { get; }
+
+    public int Signal { get; }
+
+    /// <summary>Landing area for words this core passes on without keeping; -1 if it needs none.</summary>
+    public int Staging { get; }
+
+    /// <summary>The vact parameter block; -1 if this core runs no activation.</summary>
+    public int Activation { get; }
+
+    public int Words { get; }
+
+    /// <summary>The runs of input rows this core holds, [Lo, Hi), ascending.</summary>
+    public IEnumerable<(int Lo, int Hi)> InputRuns => inputRuns.Select(r => (r.Lo, r.Hi));
+
+    public bool HoldsRow(int row) => inputRuns.Any(r => row >= r.Lo && row < r.Hi);
+
+    /// <summary>Address of input row <paramref name="row"/>; rows of one run are contiguous.</summary>
+    public int InputAddr(int row)
+    {
+        foreach ((int lo, int hi, int addr) in inputRuns)
+        {
+            if (row >= lo && row < hi)
+            {
+                return addr + (row - lo);
+            }
+        }
+
+        throw new InvalidOperationException($"codegen: input row {row} is not held by this core");
+    }
+
+    public int AccAddr(int col) => Acc + (col - colLo);
+
+    /// <summary>Bias and requantization block addresses of a column block this core roots.</summary>
+    public (int Bias, int Params) ConstantsOf(int colBlock) =>
+        constants.TryGetValue(colBlock, out var c) ? c : throw new InvalidOperationException($"codegen: column block {colBlock} has no constants on this core");
+
+    /// <summary>What a core of a layer holds, decided by the schedule before anything is emitted.</summary>
+    internal sealed record Needs(CoreSpan Core, IReadOnlyList<CrossbarBlock> Blocks, int PartialWords, bool InputSum,
+        int StagingWords, IReadOnlyList<ColumnBlock> Roots, bool Activation);
+
+    /// <summary>Lays out one core; a layout that exceeds the memory is a does-not-fit diagnostic naming the parts.</summary>
+    public static CoreMemoryLayout For(Needs needs, int localWords, string layerName, string memoryOwner)
+    {
+        // Row blocks the core reads, merged where consecutive, packed from address 0.
+        var runs = ImmutableArray.CreateBuilder<(int Lo, int Hi, int Addr)>();
+        int next = 0;
+        foreach ((int lo, int hi) in needs.Blocks.Select(b => (b.RowStart, b.RowStart + b.RowCount)).Distinct().OrderBy(r => r.Item1))
+        {
+            if (runs.Count > 0 && runs[^1].Hi >= lo)
+            {
+                int extra = Math.Max(0, hi - runs[^1].Hi);
+                runs[^1] = (runs[^1].Lo, Math.Max(hi, runs[^1].Hi), runs[^1].Addr);
+                next += extra;
+                continue;
+            }
+
+            runs.Add((lo, hi, next));
+            next += hi - lo;
+        }
+
+        int inputs = next;
+        int acc = next, accWords = needs.Core.ColHi - needs.Core.ColLo;
+        int partials = acc + accWords;
+        int inputSum = partials + needs.PartialWords;
+        int signal = inputSum + (needs.InputSum ? 1 : 0);
+        int staging = signal + 1;
+        int constantsAt = staging + needs.StagingWords;
+        var constants = new Dictionary<int, (int, int)>();
+        int c = constantsAt;
+        foreach (ColumnBlock block in needs.Roots)
+        {
+            constants[block.Index] = (c, c + block.ColCount);
+            c += block.ColCount + 3 + (2 * block.ColCount);
+        }
+
+        int activation = needs.Activation && needs.Roots.Count > 0 ? c : -1;
+        long words = (long)c + (activation >= 0 ? ActivationParams.Words : 0);
+        if (words > localWords)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            string parts = string.Join(", ", new (string Name, long Words)[]
+            {
+                ("inputs", inputs), ("accumulators", accWords), ("partial sums", needs.PartialWords),
+                ("staging", needs.StagingWords), ("control", staging - inputSum), ("constants", words - constantsAt),
+            }.Where(p => p.Words > 0).Select(p => string.Create(inv, $"{p.Name} {p.Words:N0}")));
+            throw new CimcException("does-not-fit", $"layer '{layerName}'",
+                string.Create(inv, $"needs {words:N0} words of core local memory on core {needs.Core.Core} ({parts}) but {memoryOwner} have {localWords:N0}"));
+        }
+
+        return new CoreMemoryLayout(runs.ToImmutable(), acc, needs.Core.ColLo, partials, needs.InputSum ? inputSum : -1, signal,
+            needs.StagingWords > 0 ? staging : -1, constants, activation, (int)words);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Cimc.Isa;
+using Cimc.Mapping;
 using Cimc.Placement;
 
 namespace Cimc.Codegen;
@@ -46,6 +47,9 @@ internal sealed class LayerCores
     public ImmutableArray<CoreSpan> Cores { get; }
 
     public ImmutableArray<ColumnBlock> ColumnBlocks { get; }
+
+    /// <summary>The crossbar blocks placed on <paramref name="core"/>.</summary>
+    public IReadOnlyList<CrossbarBlock> BlocksOf(int core) => [.. Layer.Blocks.Where(pb => pb.Core == core).Select(pb => pb.Block)];
 
     /// <summary>The layer's cores grouped by tile, tiles ascending, cores ascending within a tile.</summary>
     public IEnumerable<ImmutableArray<CoreSpan>> ByTile() =>

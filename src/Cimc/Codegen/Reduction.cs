@@ -22,17 +22,33 @@ internal static class Reduction
     /// <summary>Levels of the tree over n cores: ceil(log2 n).</summary>
     public static int Depth(int n) => n <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(n - 1));
 
-    public static void Emit(Emitter em, int layerIndex, ColumnBlock block, CoreMemoryLayout mem)
+    /// <summary>True when the core at <paramref name="index"/> of a block's n cores receives partial sums at some level.</summary>
+    public static bool Receives(int index, int n)
     {
-        int n = block.Cores.Length, acc = mem.Acc + block.ColStart, len = block.ColCount, tag = PartialTag + layerIndex;
+        for (int s = 1; s < n; s *= 2)
+        {
+            if (index % (2 * s) == 0 && index + s < n)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static void Emit(Emitter em, int layerIndex, ColumnBlock block, IReadOnlyDictionary<int, CoreMemoryLayout> memory)
+    {
+        int n = block.Cores.Length, len = block.ColCount, tag = PartialTag + layerIndex;
         for (int s = 1; s < n; s *= 2)
         {
             for (int i = 0; i + s < n; i += 2 * s)
             {
                 int receiver = block.Cores[i], sender = block.Cores[i + s];
-                em[sender].Add(Instruction.Send(receiver, acc, len, tag));
-                em[receiver].Add(Instruction.Recv(sender, mem.Partials, len, tag));
-                em[receiver].Add(Instruction.VAdd(acc, acc, mem.Partials, len));
+                CoreMemoryLayout mine = memory[receiver];
+                int acc = mine.AccAddr(block.ColStart);
+                em[sender].Add(Instruction.Send(receiver, memory[sender].AccAddr(block.ColStart), len, tag));
+                em[receiver].Add(Instruction.Recv(sender, mine.Partials, len, tag));
+                em[receiver].Add(Instruction.VAdd(acc, acc, mine.Partials, len));
             }
         }
     }

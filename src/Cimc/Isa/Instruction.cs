@@ -77,6 +77,8 @@ public sealed record Instruction
 
     public static Instruction VLut(long dst, long src, long table, long len) => Create(Opcode.VLut, dst, src, table, len);
 
+    public static Instruction VAct(long dst, long src, long parameters, long len, long fn) => Create(Opcode.VAct, dst, src, parameters, len, fn);
+
     public static Instruction Send(long core, long src, long len, long tag) => Create(Opcode.Send, core, src, len, tag);
 
     public static Instruction Recv(long core, long dst, long len, long tag) => Create(Opcode.Recv, core, dst, len, tag);

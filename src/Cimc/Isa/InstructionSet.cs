@@ -115,6 +115,9 @@ public static class InstructionSet
             U("core", 16), Addr("src"), Len, U("tag", 16)),
         Op(Opcode.Recv, "recv", LatencyClasses.Network, "blocks until channel (core -> this core, tag) has a message of len words; copies it to mem[dst..]",
             U("core", 16), Addr("dst"), Len, U("tag", 16)),
+        Op(Opcode.VAct, "vact", LatencyClasses.Alu,
+            "special-function unit: mem[dst+i] = clamp(round(f(s_t*(mem[src+i] - z_t)) / s_y) + z_y, 0, umax_y) for i < len, f = sigmoid (fn 0), tanh (1), leaky relu (2), with params [z_t, umax_t, s_t, z_y, umax_y, s_y, alpha] at mem[params] (scales and alpha IEEE-754 double bits)",
+            Addr("dst"), Addr("src"), Addr("params"), Len, U("fn", 4)),
     ];
 
     private static readonly OpcodeSpec?[] ByCode = BuildByCode();

@@ -22,4 +22,5 @@ public enum Opcode : byte
     VLut = 13,
     Send = 14,
     Recv = 15,
+    VAct = 16,
 }

@@ -8,8 +8,11 @@ namespace Cimc.Isa;
 public sealed partial record ProgramImage
 {
     public const string Magic = "CIMCPRG1";
-    /// <summary>Version 2 added mvm's group and ashift fields; readers accept only this version.</summary>
-    public const int Version = 2;
+    /// <summary>
+    /// Version 2 added mvm's group and ashift fields; version 3 added vact (the special-function
+    /// unit) and chip-sized core memories. Readers accept only this version.
+    /// </summary>
+    public const int Version = 3;
 
     public byte[] ToBytes()
     {

@@ -22,10 +22,8 @@ public static class CostModel
     public static readonly ImmutableArray<string> Components =
         ["crossbar", "adc", "dac", "sample_hold", "shift_add", "buffers", "network", "alu", "leakage"];
 
-    public static AdcCost Adc(Architecture arch) => arch.Costs!.Adc.For(arch.Core.Adc.Bits)!;
-
-    /// <summary>Each extra DAC bit roughly doubles a DAC's energy and area (MNSIM tables): 2^(dac_bits - 1).</summary>
-    public static double DacScale(Architecture arch) => Math.Pow(2, arch.Core.Dac.Bits - 1);
+    /// <summary>The architecture's ADC at its resolution (<see cref="ComponentCosts.Adc(Architecture)"/>).</summary>
+    public static AdcCost Adc(Architecture arch) => ComponentCosts.Adc(arch);
 
     /// <summary>
     /// Time of one input slice on one crossbar whose ADC group is otherwise idle: the read, or the
@@ -33,7 +31,10 @@ public static class CostModel
     /// (they pipeline).
     /// </summary>
     public static double SliceNs(Architecture arch, long cols) =>
-        Math.Max(arch.Costs!.Crossbar.ReadLatencyNs, ConvertNs(arch, cols));
+        Math.Max(ReadNs(arch), ConvertNs(arch, cols));
+
+    /// <summary>Time of one crossbar read of one input slice (the read stage of the mvm pipeline; <see cref="ComponentCosts.ReadNs(Architecture)"/>).</summary>
+    public static double ReadNs(Architecture arch) => ComponentCosts.ReadNs(arch);
 
     /// <summary>
     /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
@@ -68,13 +69,13 @@ public static class CostModel
         CostSpec k = arch.Costs!;
         return
         [
-            new("crossbar", "crossbar_reads", c.CrossbarReads, k.Crossbar.ReadEnergyPj),
+            new("crossbar", "crossbar_reads", c.CrossbarReads, ComponentCosts.ReadEnergyPj(arch)),
             new("adc", "adc_conversions", c.AdcConversions, Adc(arch).EnergyPj),
-            new("dac", "dac_drives", c.DacDrives, k.Dac.EnergyPj * DacScale(arch)),
-            new("sample_hold", "sample_holds", c.SampleHolds, k.SampleHold.EnergyPj),
-            new("shift_add", "shift_adds", c.ShiftAdds, k.ShiftAdd.EnergyPj),
-            new("buffers", "local_memory_accesses", c.LocalMemoryAccesses, k.LocalMemory.AccessEnergyPj),
-            new("buffers", "tile_buffer_accesses", c.TileBufferAccesses, k.TileBuffer.AccessEnergyPj),
+            new("dac", "dac_drives", c.DacDrives, ComponentCosts.DacEnergyPj(arch)),
+            new("sample_hold", "sample_holds", c.SampleHolds, ComponentCosts.SampleHoldEnergyPj(arch)),
+            new("shift_add", "shift_adds", c.ShiftAdds, ComponentCosts.ShiftAddEnergyPj(arch)),
+            new("buffers", "local_memory_accesses", c.LocalMemoryAccesses, ComponentCosts.LocalMemoryAccessPj(arch)),
+            new("buffers", "tile_buffer_accesses", c.TileBufferAccesses, ComponentCosts.TileBufferAccessPj(arch)),
             new("network", "tile_bus_bits", c.TileBusBits, k.TileBus.EnergyPj),
             new("network", "router_bits", c.RouterBits, k.Noc.RouterEnergyPjPerBit),
             new("network", "link_bits", c.LinkBits, k.Noc.LinkEnergyPjPerBit),
@@ -84,7 +85,7 @@ public static class CostModel
         ];
     }
 
-    /// <summary>Area of one core's parts (local memory at its configured size).</summary>
+    /// <summary>Area of one core's parts (local memory at its configured size, per physical entry).</summary>
     public static ImmutableArray<Share> CoreArea(Architecture arch)
     {
         CostSpec k = arch.Costs!;
@@ -92,17 +93,35 @@ public static class CostModel
         int x = core.Crossbars;
         return
         [
-            new("crossbar", x * k.Crossbar.AreaMm2),
+            new("crossbar", x * ComponentCosts.CrossbarAreaMm2(arch)),
             new("adc", core.AdcsPerCore * Adc(arch).AreaMm2),
-            new("dac", x * core.Crossbar.Rows * k.Dac.AreaMm2 * DacScale(arch)),
-            new("sample_hold", x * core.Crossbar.Cols * k.SampleHold.AreaMm2),
-            new("shift_add", core.ShiftAddUnits * k.ShiftAdd.AreaMm2),
-            new("local_memory", core.LocalMemoryWords / 1024.0 * k.LocalMemory.AreaMm2PerKword),
+            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacAreaMm2(arch)),
+            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldAreaMm2(arch)),
+            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddAreaMm2(arch)),
+            new("local_memory", ComponentCosts.LocalMemoryAreaMm2(arch)),
             new("alu", core.VectorLanes * k.Alu.AreaMm2PerLane),
         ];
     }
 
-    /// <summary>Area of the whole chip by component: every core and tile, and the routers.</summary>
+    /// <summary>Leakage power of one core's parts, local memory whole (as puma-simulator's ima_metrics charges it).</summary>
+    public static ImmutableArray<Share> CoreLeakageMw(Architecture arch)
+    {
+        CostSpec k = arch.Costs!;
+        CoreSpec core = arch.Core;
+        int x = core.Crossbars;
+        return
+        [
+            new("crossbar", x * ComponentCosts.CrossbarLeakageMw(arch)),
+            new("adc", core.AdcsPerCore * Adc(arch).LeakageMw),
+            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacLeakageMw(arch)),
+            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldLeakageMw(arch)),
+            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddLeakageMw(arch)),
+            new("local_memory", ComponentCosts.LocalMemoryLeakageMw(arch)),
+            new("alu", core.VectorLanes * k.Alu.LeakageMwPerLane),
+        ];
+    }
+
+    /// <summary>Area of the whole chip by component: every core and tile, the routers and the off-chip links.</summary>
     public static ImmutableArray<Share> ChipArea(Architecture arch)
     {
         CostSpec k = arch.Costs!;
@@ -110,27 +129,23 @@ public static class CostModel
         return
         [
             .. CoreArea(arch).Select(s => s with { Value = s.Value * cores }),
-            new("tile_buffer", arch.Chip.Tiles * k.TileBuffer.AreaMm2),
-            new("tile_bus", arch.Chip.Tiles * k.TileBus.AreaMm2),
-            new("router", arch.Chip.Routers * k.Noc.RouterAreaMm2),
+            new("tile_buffer", arch.Chip.Tiles * ComponentCosts.TileBufferAreaMm2(arch)),
+            new("tile_bus", arch.Chip.Tiles * ComponentCosts.TileBusAreaMm2(arch)),
+            new("router", arch.Chip.Routers * ComponentCosts.RouterAreaMm2(arch)),
+            new("offchip", k.OffChip.Links * k.OffChip.AreaMm2PerLink),
         ];
     }
 
     /// <summary>
-    /// Leakage power (mW) of the hardware the program uses: every core with a program (all its
-    /// converters and units; local memory only for the words its program touches, the rest power-gated),
-    /// the tiles holding those cores, and the routers its messages pass.
+    /// Leakage power (mW) of the hardware the program uses, as puma-simulator charges it (power
+    /// gating per core, tile and router): every core with a program (all its converters, units and
+    /// its whole local memory), the tiles holding those cores, and the routers its messages pass.
     /// </summary>
     public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, IEnumerable<int> usedCores)
     {
-        CostSpec k = arch.Costs!;
-        CoreSpec core = arch.Core;
-        int x = core.Crossbars;
-        double perCore = (x * k.Crossbar.LeakageMw) + (core.AdcsPerCore * Adc(arch).LeakageMw)
-            + (x * core.Crossbar.Rows * k.Dac.LeakageMw * DacScale(arch)) + (x * core.Crossbar.Cols * k.SampleHold.LeakageMw)
-            + (core.ShiftAddUnits * k.ShiftAdd.LeakageMw) + (core.VectorLanes * k.Alu.LeakageMwPerLane);
+        double perCore = CoreLeakageMw(arch).Where(s => s.Component != "local_memory").Sum(s => s.Value);
         var cores = usedCores.ToList();
-        double memory = cores.Sum(c => a.WordsUsedByCore.GetValueOrDefault(c) / 1024.0 * k.LocalMemory.LeakageMwPerKword);
+        double memory = cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
         var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
         var positions = tiles.Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).ToHashSet();
         int routers = positions.Select(p => p / arch.Chip.Noc.TilesPerRouter).Distinct().Count();
@@ -138,8 +153,8 @@ public static class CostModel
         [
             new("cores", cores.Count * perCore),
             new("local_memory", memory),
-            new("tiles", tiles.Count * (k.TileBuffer.LeakageMw + k.TileBus.LeakageMw)),
-            new("routers", routers * k.Noc.RouterLeakageMw),
+            new("tiles", tiles.Count * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch))),
+            new("routers", routers * ComponentCosts.RouterLeakageMw(arch)),
         ];
     }
 }

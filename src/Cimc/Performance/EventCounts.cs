@@ -128,6 +128,12 @@ internal static class EventCounter
                         mem += (3 * len) + 2; // index read, table read, result write; table header
                         lookups += len;
                         break;
+                    case Opcode.VAct:
+                        // The special-function unit: one op per element, counted with the lookups
+                        // (docs/cost-model.md section 2); code read, result written, the block once.
+                        mem += (2 * len) + ActivationParams.Words;
+                        lookups += len;
+                        break;
                     case Opcode.Send:
                         {
                             Message m = a.Messages[(core.Core, pc)];

@@ -56,6 +56,9 @@ public sealed record PerformanceReport(
     ImmutableArray<PathStep> CriticalPath,
     ImmutableArray<LayerReport> Layers)
 {
+    /// <summary>The chip's peak figures from the architecture alone (report.json `peak`, docs/cost-model.md section 4).</summary>
+    public PeakMetrics? Peak { get; init; }
+
     /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
     public static PerformanceReport Evaluate(PerformanceInput input, string model)
     {
@@ -115,7 +118,8 @@ public sealed record PerformanceReport(
             timing.BusiestUtilization,
             single.CriticalPathNs.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
             single.CriticalPath,
-            layers);
+            layers)
+        { Peak = PeakMetrics.Of(arch) };
     }
 
     /// <summary>Busy time per inference of every programmed crossbar (core, crossbar): the sum of its mvms.</summary>

@@ -18,7 +18,7 @@ public sealed record Message(int From, int To, int Tag, int Words, int ElementBi
 /// <list type="bullet">
 /// <item>a message whose receiver feeds it to an <c>mvm</c> carries activation codes of that mvm's <c>ibits</c>;</item>
 /// <item>otherwise a value keeps its width as it moves: a message or <c>store</c> of words last written
-///   by a <c>load</c>, <c>vrequant</c> or <c>vlut</c> carries codes (bits of the input's largest code;
+///   by a <c>load</c>, <c>vrequant</c>, <c>vlut</c> or <c>vact</c> carries codes (bits of the input's largest code;
 ///   all layers use the same activation bits), of words last written by a <c>recv</c> what that message
 ///   carried (so a relayed or buffered activation stays a code), and of anything else partial sums of
 ///   the core's accumulator width <c>adc_bits + max shift + max ibits + ceil(log2 mvms) + 1</c> (sign), at most 64;</item>
@@ -154,7 +154,7 @@ public sealed class ProgramAnalysis
 
     /// <summary>
     /// Width of the words in mem[lo, hi) of a core just before pc, by what wrote them last: codes
-    /// (the input's bits) after a load, vrequant or vlut; what the message carried after a recv;
+    /// (the input's bits) after a load, vrequant, vlut or vact; what the message carried after a recv;
     /// the core's accumulator width after any arithmetic (or if nothing wrote them).
     /// </summary>
     private int SourceBits(CoreProgram core, int pc, long lo, long hi)
@@ -170,7 +170,7 @@ public sealed class ProgramAnalysis
 
             return w.Opcode switch
             {
-                Opcode.Load or Opcode.VRequant or Opcode.VLut => InputBits,
+                Opcode.Load or Opcode.VRequant or Opcode.VLut or Opcode.VAct => InputBits,
                 Opcode.Recv when senderOf.TryGetValue((core.Core, k), out var send) => MessageBits(send),
                 _ => AccumulatorBitsByCore[core.Core],
             };
@@ -183,7 +183,7 @@ public sealed class ProgramAnalysis
     private static (long Start, long End) Written(Instruction i) => i.Opcode switch
     {
         Opcode.Load or Opcode.Recv or Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy
-            or Opcode.VRequant or Opcode.VLut => (i["dst"], i["dst"] + i["len"]),
+            or Opcode.VRequant or Opcode.VLut or Opcode.VAct => (i["dst"], i["dst"] + i["len"]),
         Opcode.Mvm => (i["dst"], i["dst"] + i["cols"]),
         Opcode.VSum or Opcode.Set => (i["dst"], i["dst"] + 1),
         _ => (0, 0),
@@ -234,7 +234,7 @@ public sealed class ProgramAnalysis
                 Opcode.Store or Opcode.Send => i["src"] + i["len"],
                 Opcode.Set => i["dst"] + 1,
                 Opcode.Mvm => Math.Max(i["src"] + i["rows"], i["dst"] + i["cols"]),
-                Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy or Opcode.VRequant or Opcode.VLut => i["dst"] + i["len"],
+                Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy or Opcode.VRequant or Opcode.VLut or Opcode.VAct => i["dst"] + i["len"],
                 Opcode.VSum => Math.Max(i["dst"] + 1, i["src"] + i["len"]),
                 _ => 0,
             };

@@ -131,7 +131,7 @@ public sealed partial class TimingSimulator
                         int g = arch.Core.AdcGroupOf(xb);
                         double slices = CostModel.Slices(arch, i), convert = CostModel.ConvertNs(arch, i["cols"]);
                         double adcStart = Math.Max(start, adcFree[s, g]);
-                        double done = Math.Max(start + ((slices + 2) * arch.Costs!.Crossbar.ReadLatencyNs), adcStart + ((slices + 2) * convert));
+                        double done = Math.Max(start + ((slices + 2) * CostModel.ReadNs(arch)), adcStart + ((slices + 2) * convert));
                         if (done > start + CostModel.MvmNs(arch, i) + 1e-9)
                         {
                             pred = adcEvent[s, g]; // waited for the mvm that held the ADCs

@@ -22,8 +22,8 @@ public enum ActivationKind
 public sealed record ChainLayer(string Name, Dense Dense, ActivationKind Activation, float Alpha,
     FakeQuant? InputQuant = null, FakeQuant? PreActivationQuant = null, FakeQuant? OutputQuant = null)
 {
-    /// <summary>Activations computed by a lookup table over the quantized pre-activation.</summary>
-    public bool UsesLookupTable => Activation is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
+    /// <summary>Activations computed by the special-function unit (vact) from a quantized pre-activation.</summary>
+    public bool UsesActivationUnit => Activation is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
 }
 
 /// <summary>
@@ -121,7 +121,7 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
         existing is null || existing == next ? next
             : throw new CimcException("unsupported-for-compile", where, "a second, different quantization of the same value cannot be compiled");
 
-    /// <summary>The activation function in float, for calibration and lookup tables.</summary>
+    /// <summary>The activation function in float, for calibration and the quantizer's error estimates.</summary>
     public static double Apply(ActivationKind kind, float alpha, double v) => kind switch
     {
         ActivationKind.None => v,

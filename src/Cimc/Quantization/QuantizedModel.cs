@@ -64,7 +64,6 @@ public sealed record QuantizedLayer(
     float Alpha,
     ImmutableArray<FixedPoint> Requant,
     ActivationQuant? PreActivation,
-    ImmutableArray<long> Lut,
     ActivationQuant? Output,
     bool IsLast)
 {

@@ -23,7 +23,7 @@ public static class QuantizedPrinter
 
             if (l.PreActivation is { } pre)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"    pre-activation {Describe(pre)}, lookup table of {l.Lut.Length} entries");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    pre-activation {Describe(pre)}, {l.Activation} on the special-function unit");
             }
 
             sb.AppendLine(l.Output is { } y ? $"    output {Describe(y)}" : "    output: accumulator, dequantized by the host");

@@ -73,7 +73,7 @@ public static class Quantizer
         {
             ChainLayer layer = chain.Layers[l];
             bool accumulatorOut = l == chain.Layers.Length - 1 && layer.Activation == ActivationKind.None;
-            if ((!accumulatorOut && layer.OutputQuant is null) || (layer.UsesLookupTable && layer.PreActivationQuant is null))
+            if ((!accumulatorOut && layer.OutputQuant is null) || (layer.UsesActivationUnit && layer.PreActivationQuant is null))
             {
                 return true;
             }
@@ -165,7 +165,7 @@ public static class Quantizer
         return (weights, scales);
     }
 
-    /// <summary>Bias, requantization and (for lookup-table activations) the table; file activation quantization first.</summary>
+    /// <summary>Bias, requantization and (for the special-function unit's activations) the pre-activation quantization; file activation quantization first.</summary>
     private static QuantizedLayer OutputStage(ChainLayer layer, LayerSamples samples, ActivationQuant input, int outputBits, QuantizationOptions options, bool isLast,
         int[] weights, double[] scales, int weightBits)
     {
@@ -182,7 +182,7 @@ public static class Quantizer
 
         var common = new QuantizedLayer(
             layer.Name, inF, outF, [.. weights], weightBits, [.. scales], [.. bias], input,
-            layer.Activation, layer.Alpha, [], null, [], null, isLast);
+            layer.Activation, layer.Alpha, [], null, null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)
         {
@@ -192,7 +192,7 @@ public static class Quantizer
         ActivationQuant output = layer.OutputQuant is { } fileOutput
             ? ActivationQuant.FromFile(fileOutput)
             : Quantize(samples.Output, outputBits, options);
-        if (!layer.UsesLookupTable)
+        if (!layer.UsesActivationUnit)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
         }
@@ -200,14 +200,7 @@ public static class Quantizer
         ActivationQuant pre = layer.PreActivationQuant is { } filePre
             ? ActivationQuant.FromFile(filePre)
             : Quantize(samples.PreActivation, outputBits, options);
-        var lut = new long[pre.Max + 1];
-        for (long t = 0; t <= pre.Max; t++)
-        {
-            double f = LayerChain.Apply(layer.Activation, layer.Alpha, pre.Dequantize(t));
-            lut[t] = output.Quantize(f);
-        }
-
-        return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Lut = [.. lut], Output = output };
+        return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Output = output };
     }
 
     private static ImmutableArray<FixedPoint> Multipliers(ActivationQuant input, double[] weightScales, ActivationQuant target) =>

@@ -148,6 +148,9 @@ internal sealed partial class Machine
                 case Opcode.VLut:
                     VLut(slot, pc, in op, mem);
                     break;
+                case Opcode.VAct:
+                    VAct(slot, pc, in op, mem);
+                    break;
                 case Opcode.Send:
                     {
                         long to = op.F0, src = op.F1, len = op.F2, tag = op.F3;

@@ -2,7 +2,7 @@ using Cimc.Isa;
 
 namespace Cimc.Simulation;
 
-/// <summary>The instructions with more than a line of semantics: mvm, vrequant, vlut.</summary>
+/// <summary>The instructions with more than a line of semantics: mvm, vrequant, vlut, vact.</summary>
 internal sealed partial class Machine
 {
     private void Mvm(int slot, int pc, in DecodedOp op, long[] mem)
@@ -125,6 +125,38 @@ internal sealed partial class Machine
             }
 
             mem[dst + i] = mem[table + 2 + j];
+        }
+
+        Touch(slot, dst + len);
+    }
+
+    /// <summary>The special-function unit (docs/isa.md, vact): elements in ascending order, reading the parameter block for each.</summary>
+    private void VAct(int slot, int pc, in DecodedOp op, long[] mem)
+    {
+        long dst = op.F0, src = op.F1, prm = op.F2, len = op.F3, fn = op.F4;
+        Local(slot, pc, dst, len, mem.Length, "dst");
+        Local(slot, pc, src, len, mem.Length, "src");
+        Local(slot, pc, prm, ActivationParams.Words, mem.Length, "params");
+        if (!SpecialFunction.IsDefined(fn))
+        {
+            throw Fault(slot, pc, $"function {fn} is not defined (0 sigmoid, 1 tanh, 2 leaky relu)");
+        }
+
+        for (long i = 0; i < len; i++)
+        {
+            var p = ActivationParams.Read(mem.AsSpan((int)prm, ActivationParams.Words));
+            if (p.Problem() is { } problem)
+            {
+                throw Fault(slot, pc, $"parameter block at {prm}: {problem}");
+            }
+
+            long t = mem[src + i];
+            if (t < 0 || t > p.InputMax)
+            {
+                throw Fault(slot, pc, $"input mem[{src + i}] = {t} is outside [0, umax_t = {p.InputMax}]");
+            }
+
+            mem[dst + i] = SpecialFunction.Evaluate((ActivationFunction)fn, in p, t);
         }
 
         Touch(slot, dst + len);

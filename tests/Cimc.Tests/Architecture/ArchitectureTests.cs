@@ -16,7 +16,12 @@ public sealed class ArchitectureTests
         ArchitectureValidator.Validate(arch);
         Assert.True(arch.Sources.Count > 0);
         Assert.NotNull(arch.Sources.For("core.crossbar.rows"));
-        Assert.True(arch.Core.LocalMemoryWords >= 16384);
+
+        // Core memories are the chips' (ISAAC: IMA input + output registers; PUMA: register file +
+        // MVMU input/output registers), each with its source.
+        int expected = name switch { "isaac" => 1024 + 128, "puma" => 2048 + (2 * 128) + (2 * 128), _ => 2048 };
+        Assert.Equal(expected, arch.Core.LocalMemoryWords);
+        Assert.Contains("one physical 16-bit entry per cimc word", arch.Sources.For("core.local_memory_words") ?? "", StringComparison.Ordinal);
     }
 
     [Theory]

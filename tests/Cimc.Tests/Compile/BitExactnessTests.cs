@@ -1,5 +1,8 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Cimc.Architectures;
 using Cimc.Data;
+using Cimc.Diagnostics;
 using Cimc.Ir;
 using Cimc.Quantization;
 using Cimc.Simulation;
@@ -134,7 +137,7 @@ public sealed class BitExactnessTests
 
     /// <summary>The first layer alone, as a last layer without activation, so its accumulators are the output.</summary>
     private static QuantizedLayer LastLayerView(QuantizedLayer layer) =>
-        layer with { IsLast = true, Activation = ActivationKind.None, Requant = [], PreActivation = null, Lut = [], Output = null };
+        layer with { IsLast = true, Activation = ActivationKind.None, Requant = [], PreActivation = null, Output = null };
 
     [Fact]
     public void Simulated_programs_equal_the_golden_model_bit_for_bit_on_random_design_points()
@@ -198,5 +201,53 @@ public sealed class BitExactnessTests
                 Assert.Equal(gold[r], sim[r]);
             }
         }, iter: 40, threads: 1);
+    }
+
+    /// <summary>
+    /// Each program runs in core memories exactly as large as the largest core's layout (found by
+    /// growing the memory to what the does-not-fit diagnostic asks for), so an access outside a
+    /// core's compact layout would fault; with rings, staging, reductions and gathered outputs.
+    /// </summary>
+    [Fact]
+    public void Programs_in_core_memories_just_large_enough_for_them_stay_bit_exact()
+    {
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            DesignPoint p = DesignPoint.From(seed, maxWidth: 160) with { Rows = 16 << (seed % 3), Cols = 16 << ((seed / 3) % 3) };
+            var rng = new Random(seed);
+            int crossbars = rng.Next(1, 5), cores = rng.Next(1, 5), words = 8, grown = 0;
+            while (true)
+            {
+                try
+                {
+                    (long[][] sim, long[][] gold, _) = Check(p, a => a with
+                    {
+                        Tile = a.Tile with { Cores = cores },
+                        Core = a.Core with { Crossbars = crossbars, LocalMemoryWords = words },
+                        Chip = a.Chip with { Tiles = 1024, Mesh = new MeshSpec(32, 32) },
+                    });
+                    for (int r = 0; r < sim.Length; r++)
+                    {
+                        Assert.Equal(gold[r], sim[r]);
+                    }
+
+                    break;
+                }
+                catch (CimcException e) when (NeededWords(e) is int needed)
+                {
+                    Assert.True(needed > words, e.Message);
+                    words = needed;
+                    grown++;
+                }
+            }
+
+            Assert.True(grown > 0, "8 words never hold a layer");
+        }, iter: 25, threads: 1);
+    }
+
+    private static int? NeededWords(CimcException e)
+    {
+        Match m = Regex.Match(e.Diagnostic.Message, @"^needs ([\d,]+) words of core local memory on core \d+ \(.*\) but \S+ cores have [\d,]+$");
+        return e.Diagnostic.Code == "does-not-fit" && m.Success ? int.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) : null;
     }
 }

@@ -132,21 +132,23 @@ public static class Contract
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    /// <summary>LUT[t] = clamp(round(f(s_t (t - z_t)) / s_y) + z_y, 0, umax_y) for t = 0 .. umax_t (section 5, item 2).</summary>
-    public static long[] LookupTable(QuantizedLayer layer)
+    /// <summary>
+    /// y = clamp(round(f(s_t (t - z_t)) / s_y) + z_y, 0, umax_y) (section 5, item 2), in double:
+    /// t - z_t as an integer, then times s_t, f, divided by s_y, rounded, plus z_y; NaN gives z_y.
+    /// </summary>
+    public static long ActivationCode(QuantizedLayer layer, long t)
     {
         ActivationQuant pre = layer.PreActivation ?? throw new ArgumentException($"layer '{layer.Name}' has no pre-activation quantization", nameof(layer));
         ActivationQuant y = layer.Output ?? throw new ArgumentException($"layer '{layer.Name}' has no output quantization", nameof(layer));
-        var lut = new long[pre.Max + 1];
-        for (long t = 0; t <= pre.Max; t++)
+        if (t < 0 || t > pre.Max)
         {
-            double f = Activate(layer.Activation, layer.Alpha, pre.Scale * (t - pre.ZeroPoint));
-            lut[t] = Quantize(f, y.Scale, y.ZeroPoint, y.Max);
+            throw new ArgumentOutOfRangeException(nameof(t), t, $"pre-activation codes are 0..{pre.Max}");
         }
 
-        return lut;
+        double real = pre.Scale * (double)(t - pre.ZeroPoint);
+        return Quantize(Activate(layer.Activation, layer.Alpha, real), y.Scale, y.ZeroPoint, y.Max);
     }
 
-    /// <summary>True for the activations computed by a lookup table.</summary>
-    public static bool UsesLookupTable(ActivationKind kind) => kind is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
+    /// <summary>True for the activations computed by the special-function unit from a requantized pre-activation.</summary>
+    public static bool UsesActivationUnit(ActivationKind kind) => kind is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
 }

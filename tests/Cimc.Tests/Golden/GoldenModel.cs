@@ -22,7 +22,7 @@ public sealed record CrossbarParams(int Rows, int Cols, int CellBits, int DacBit
 /// <summary>What one layer computed for one sample.</summary>
 /// <param name="Input">The layer's input codes.</param>
 /// <param name="Accumulators">acc[o] after the crossbars and the digital corrections (section 6).</param>
-/// <param name="PreActivation">The codes t of a lookup-table layer, else null.</param>
+/// <param name="PreActivation">The codes t of a layer whose activation runs on the special-function unit, else null.</param>
 /// <param name="Output">The output codes, or the accumulators for a last layer without activation.</param>
 public sealed record LayerTrace(long[] Input, long[] Accumulators, long[]? PreActivation, long[] Output);
 
@@ -302,7 +302,7 @@ public static class GoldenModel
     }
 
     /// <summary>
-    /// Section 5: the output codes of a layer from its accumulators, and for a lookup-table layer the
+    /// Section 5: the output codes of a layer from its accumulators, and for a sigmoid, tanh or leaky relu layer the
     /// pre-activation codes t. A last layer without activation outputs its accumulators.
     /// </summary>
     public static (long[]? PreActivation, long[] Output) OutputStage(QuantizedLayer layer, long[] acc)
@@ -319,7 +319,7 @@ public static class GoldenModel
         }
 
         var output = new long[layer.OutFeatures];
-        if (!Contract.UsesLookupTable(layer.Activation))
+        if (!Contract.UsesActivationUnit(layer.Activation))
         {
             long lo = layer.Activation == ActivationKind.Relu ? y.ZeroPoint : 0;
             for (int o = 0; o < output.Length; o++)
@@ -331,18 +331,14 @@ public static class GoldenModel
             return (null, output);
         }
 
-        ActivationQuant pre = layer.PreActivation ?? throw Contradiction(layer, "uses a lookup table but has no pre-activation quantization");
-        if (layer.Lut.Length != pre.Max + 1)
-        {
-            throw Contradiction(layer, $"has a lookup table of {layer.Lut.Length} entries for codes 0..{pre.Max}");
-        }
+        ActivationQuant pre = layer.PreActivation ?? throw Contradiction(layer, $"has a {layer.Activation} activation but no pre-activation quantization");
 
         var t = new long[layer.OutFeatures];
         for (int o = 0; o < output.Length; o++)
         {
             Int128 v = Contract.Requantize(acc[o], layer.Requant[o].Multiplier, layer.Requant[o].Shift) + pre.ZeroPoint;
             t[o] = (long)Int128.Clamp(v, 0, pre.Max);
-            output[o] = layer.Lut[(int)t[o]];
+            output[o] = Contract.ActivationCode(layer, t[o]);
         }
 
         return (t, output);

@@ -132,7 +132,7 @@ public sealed class GoldenModelTests
                     ActivationKind.LeakyRelu => Math.Max(1, Math.Abs(cl.Alpha)),
                     _ => 1,
                 };
-                double eOut = Contract.UsesLookupTable(cl.Activation) ? (lipschitz * ePre) + (ql.Output!.Scale / 2) : ePre;
+                double eOut = Contract.UsesActivationUnit(cl.Activation) ? (lipschitz * ePre) + (ql.Output!.Scale / 2) : ePre;
                 y[o] = post;
                 e[o] = eOut + (2 * Unit * (Math.Abs(post) + eOut)); // float32 activation and cast
             }
@@ -280,7 +280,7 @@ public sealed class GoldenModelTests
     }
 
     [Fact]
-    public void A_hand_computed_two_layer_network_with_relu_and_a_lookup_table()
+    public void A_hand_computed_two_layer_network_with_relu_and_a_sigmoid()
     {
         // Layer 1: signed 3-bit input (z = 3, umax = 6), ReLU, per-output multipliers 1/2 (2^30 / 2^31) and 3 (3, r = 0).
         QuantizedLayer l1 = Layer("fc1", 2, 2, [1, -1, 2, 0], [4, -3], 3, new ActivationQuant(0.5, 3, 6), ActivationKind.Relu, isLast: false) with
@@ -289,18 +289,18 @@ public sealed class GoldenModelTests
             Output = new ActivationQuant(0.25, 0, 7),
         };
 
-        // Layer 2: sigmoid through a hand LUT over t in 0..6 (z_t = 3).
+        // Layer 2: sigmoid of t in 0..6 (z_t = 3, s_t = 1) into 6-bit codes of scale 1/64.
         QuantizedLayer l2 = Layer("fc2", 2, 1, [-1, 1], [0], 3, l1.Output, ActivationKind.Sigmoid, isLast: true) with
         {
             Requant = [new FixedPoint(1, 0)],
             PreActivation = new ActivationQuant(1.0, 3, 6),
-            Lut = [10, 11, 12, 13, 14, 15, 16],
-            Output = new ActivationQuant(0.25, 0, 31),
+            Output = new ActivationQuant(1.0 / 64, 0, 63),
         };
         QuantizedModel model = HandModel(l1, l2);
 
         // u = [5, 1] is [2, -2] around z = 3. acc = [1*2 + -1*-2 + 4, 2*2 + 0 - 3] = [8, 1].
-        // y1 = [floor((8 * 2^30 + 2^30) / 2^31), 1 * 3] = [4, 3]. acc2 = -4 + 3 = -1, t = -1 + 3 = 2, y = LUT[2] = 12.
+        // y1 = [floor((8 * 2^30 + 2^30) / 2^31), 1 * 3] = [4, 3]. acc2 = -4 + 3 = -1, t = -1 + 3 = 2,
+        // y = round(sigmoid(1 * (2 - 3)) * 64) = round(17.21) = 17.
         foreach (CrossbarParams xbar in new[] { new CrossbarParams(1, 1, 1, 1, 1), new CrossbarParams(2, 2, 2, 2, 4), new CrossbarParams(8, 8, 4, 3, 12) })
         {
             foreach (SignedWeightEncoding encoding in new[] { SignedWeightEncoding.Differential, SignedWeightEncoding.Offset })
@@ -311,11 +311,11 @@ public sealed class GoldenModelTests
                 Assert.Equal([4L, 3L], trace[0].Output);
                 Assert.Equal([-1L], trace[1].Accumulators);
                 Assert.Equal([2L], trace[1].PreActivation!);
-                Assert.Equal([12L], trace[1].Output);
+                Assert.Equal([17L], trace[1].Output);
             }
         }
 
-        Assert.Equal([3.0f], GoldenModel.Dequantize(l2, [12L]));
+        Assert.Equal([17f / 64], GoldenModel.Dequantize(l2, [17L]));
     }
 
     [Fact]
@@ -345,7 +345,7 @@ public sealed class GoldenModelTests
     }
 
     [Fact]
-    public void The_quantizer_builds_lookup_tables_and_multipliers_as_the_contract_says()
+    public void The_quantizer_sets_activation_quantizations_and_multipliers_as_the_contract_says()
     {
         Gen<ModelCase> lutCases = RandomModels.Cases(1, 10).Select(c => c with
         {
@@ -357,8 +357,8 @@ public sealed class GoldenModelTests
             foreach (QuantizedLayer layer in model.Layers)
             {
                 ActivationQuant pre = layer.PreActivation!;
-                Assert.Equal(Contract.LookupTable(layer), layer.Lut.ToArray());
-                Assert.True(layer.Lut.Zip(layer.Lut.Skip(1)).All(p => p.First <= p.Second), "sigmoid and tanh tables never decrease");
+                long[] codes = [.. Enumerable.Range(0, (int)pre.Max + 1).Select(t => Contract.ActivationCode(layer, t))];
+                Assert.True(codes.Zip(codes.Skip(1)).All(p => p.First <= p.Second), "sigmoid and tanh codes never decrease");
                 if (layer.Activation == ActivationKind.Sigmoid)
                 {
                     Assert.Equal(0, layer.Output!.ZeroPoint); // sigmoid outputs are unsigned
@@ -489,7 +489,7 @@ public sealed class GoldenModelTests
     }
 
     private static QuantizedLayer Layer(string name, int inF, int outF, int[] weights, long[] bias, int weightBits, ActivationQuant input, ActivationKind activation, bool isLast) =>
-        new(name, inF, outF, [.. weights], weightBits, [.. Enumerable.Repeat(0.5, outF)], [.. bias], input, activation, 0f, [], null, [], null, isLast);
+        new(name, inF, outF, [.. weights], weightBits, [.. Enumerable.Repeat(0.5, outF)], [.. bias], input, activation, 0f, [], null, null, isLast);
 
     private static QuantizedModel HandModel(params QuantizedLayer[] layers) =>
         new("hand", new QuantizationOptions(layers[0].WeightBits, 8, Granularity.PerChannel, SignedWeightEncoding.Differential), [.. layers], false);

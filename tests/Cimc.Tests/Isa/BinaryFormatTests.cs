@@ -19,7 +19,7 @@ public sealed class BinaryFormatTests
     {
         byte[] bytes = ValidProgram();
         Assert.Equal("CIMCPRG1"u8.ToArray(), bytes[..8]);
-        Assert.Equal(2, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal(3, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
     }
 
     [Fact]

@@ -111,11 +111,15 @@ public sealed class InstructionSetTests
     }
 
     [Fact]
-    public void A_version_1_program_bin_is_refused_with_a_hint_to_recompile()
+    public void Older_program_bins_are_refused_with_one_line_and_a_hint_to_recompile()
     {
         byte[] bytes = (Assembler.Assemble(IsaSamples.OneCoreHeader) with { Cores = [new CoreProgram(0, [Instruction.Halt()], [])] }).ToBytes();
-        bytes[8] = 1;
-        var e = Assert.Throws<CimcException>(() => ProgramImage.FromBytes(bytes));
-        Assert.Contains("unsupported version 1 (expected 2", e.Message);
+        foreach (byte old in new byte[] { 1, 2 })
+        {
+            bytes[8] = old;
+            var e = Assert.Throws<CimcException>(() => ProgramImage.FromBytes(bytes));
+            Assert.Contains($"unsupported version {old} (expected 3; recompile the model", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
     }
 }

@@ -92,12 +92,14 @@ internal static class IsaSamples
         [Opcode.VLut] = [Instruction.VLut(8, 0, 48, 4)],
         [Opcode.Send] = [Instruction.Send(0, 0, 1, 0)],
         [Opcode.Recv] = [Instruction.Send(0, 0, 1, 0), Instruction.Recv(0, 8, 1, 0)],
+        [Opcode.VAct] = [Instruction.VAct(8, 0, 52, 4, (long)ActivationFunction.Sigmoid)],
     }.ToImmutableDictionary();
 
-    /// <summary>Data the examples need: requant params at 32, a lookup table at 48.</summary>
+    /// <summary>Data the examples need: requant params at 32, a lookup table at 48, an activation block at 52.</summary>
     public static ImmutableArray<DataSegment> ExampleData { get; } =
     [
         new DataSegment(32, [0, -10, 10, 1, 0, 1, 0, 1, 0, 1, 0]),
         new DataSegment(48, [0, 1, 7]),
+        new DataSegment(52, new ActivationParams(0, 255, 0.05, 0, 255, 1.0 / 255, 0).ToWords().ToImmutableArray()),
     ];
 }

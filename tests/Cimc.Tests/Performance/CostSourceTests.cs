@@ -12,7 +12,7 @@ public sealed class CostSourceTests
     {
         Architecture arch = ArchitectureCatalog.Preset(preset);
         Assert.NotNull(arch.Costs);
-        foreach (string group in new[] { "crossbar", "adc", "dac", "sample_hold", "shift_add", "local_memory", "tile_buffer", "tile_bus", "alu", "noc" })
+        foreach (string group in new[] { "crossbar", "adc", "dac", "sample_hold", "shift_add", "local_memory", "tile_buffer", "tile_bus", "alu", "noc", "offchip" })
         {
             Assert.True(arch.Sources.ContainsKey($"costs.{group}"), $"{preset}: no source for costs.{group}");
         }

@@ -87,11 +87,11 @@ public sealed class EventCountTests
         Architecture arch = ArchitectureCatalog.Preset(preset);
         PerformanceReport r = PerformanceFixtures.Evaluate(PerformanceFixtures.Compile(arch, 7, () => new Sigmoid(), 200, 64, 10));
         CostSpec k = arch.Costs!;
-        double adc = k.Adc.For(arch.Core.Adc.Bits)!.EnergyPj;
-        double expected = (r.Counts["crossbar_reads"] * k.Crossbar.ReadEnergyPj) + (r.Counts["adc_conversions"] * adc)
-            + (r.Counts["dac_drives"] * k.Dac.EnergyPj * Math.Pow(2, arch.Core.Dac.Bits - 1)) + (r.Counts["sample_holds"] * k.SampleHold.EnergyPj)
-            + (r.Counts["shift_adds"] * k.ShiftAdd.EnergyPj) + (r.Counts["local_memory_accesses"] * k.LocalMemory.AccessEnergyPj)
-            + (r.Counts["tile_buffer_accesses"] * k.TileBuffer.AccessEnergyPj) + (r.Counts["tile_bus_bits"] * k.TileBus.EnergyPj)
+        double adc = ComponentCosts.Adc(arch).EnergyPj;
+        double expected = (r.Counts["crossbar_reads"] * ComponentCosts.ReadEnergyPj(arch)) + (r.Counts["adc_conversions"] * adc)
+            + (r.Counts["dac_drives"] * ComponentCosts.DacEnergyPj(arch)) + (r.Counts["sample_holds"] * ComponentCosts.SampleHoldEnergyPj(arch))
+            + (r.Counts["shift_adds"] * ComponentCosts.ShiftAddEnergyPj(arch)) + (r.Counts["local_memory_accesses"] * ComponentCosts.LocalMemoryAccessPj(arch))
+            + (r.Counts["tile_buffer_accesses"] * ComponentCosts.TileBufferAccessPj(arch)) + (r.Counts["tile_bus_bits"] * k.TileBus.EnergyPj)
             + (r.Counts["router_bits"] * k.Noc.RouterEnergyPjPerBit) + (r.Counts["link_bits"] * k.Noc.LinkEnergyPjPerBit)
             + (r.Counts["alu_adds"] * k.Alu.AddEnergyPj) + (r.Counts["alu_muls"] * k.Alu.MulEnergyPj) + (r.Counts["alu_lookups"] * k.Alu.LookupEnergyPj);
         double dynamicNj = r.EnergyBreakdownNj.Where(kv => kv.Key != "leakage").Sum(kv => kv.Value);
@@ -99,7 +99,23 @@ public sealed class EventCountTests
         Assert.All(r.EnergyLines, l => Assert.Equal(l.Count * l.CostPj, l.EnergyPj));
         Assert.Equal(r.LeakagePowerMw * r.MakespanNs / r.Batch / 1000, r.EnergyBreakdownNj["leakage"], 9);
         Assert.Equal(r.EnergyBreakdownNj.Values.Sum(), r.EnergyNj, 9);
-        Assert.True(r.Counts["alu_lookups"] > 0, "a sigmoid network looks its activations up in tables");
+        Assert.True(r.Counts["alu_lookups"] > 0, "a sigmoid network runs its activations on the special-function unit");
+    }
+
+    [Theory]
+    [InlineData("isaac")]
+    [InlineData("edge")]
+    public void Alu_lookups_count_one_special_function_op_per_activated_output(string preset)
+    {
+        // 200-64-10 with a sigmoid after the first layer only: 64 vact elements per inference, and
+        // each vact reads its code, writes its result and reads the 7-word block once.
+        Architecture arch = ArchitectureCatalog.Preset(preset);
+        Compilation c = PerformanceFixtures.Compile(arch, 7, () => new Sigmoid(), 200, 64, 10);
+        PerformanceReport r = PerformanceFixtures.Evaluate(c);
+        Assert.Equal(64, r.Counts["alu_lookups"]);
+        var vacts = c.Program!.Cores.SelectMany(p => p.Code).Where(i => i.Opcode == Cimc.Isa.Opcode.VAct).ToList();
+        Assert.Equal(64, vacts.Sum(i => i["len"]));
+        Assert.Equal(r.EnergyLines.Single(l => l.Event == "alu_lookups").Count * arch.Costs!.Alu.LookupEnergyPj, r.EnergyLines.Single(l => l.Event == "alu_lookups").EnergyPj);
     }
 
     [Fact]

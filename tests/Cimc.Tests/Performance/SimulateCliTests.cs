@@ -29,6 +29,9 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
         }
 
         Assert.True(doc.RootElement.GetProperty("latency_ns").GetDouble() >= doc.RootElement.GetProperty("lower_bound_latency_ns").GetDouble());
+        JsonElement peak = doc.RootElement.GetProperty("peak");
+        Assert.Equal(doc.RootElement.GetProperty("area_mm2").GetDouble(), peak.GetProperty("area_mm2").GetDouble(), 6);
+        Assert.True(peak.GetProperty("peak_tops").GetDouble() * 1e12 >= doc.RootElement.GetProperty("throughput_per_s").GetDouble() * 2 * doc.RootElement.GetProperty("macs").GetDouble(), "a model cannot beat the chip's peak");
         output.WriteLine(text);
     }
 

@@ -118,6 +118,9 @@ internal sealed partial class BatchMachine
                 case Opcode.VLut:
                     VLut(slot, in op);
                     break;
+                case Opcode.VAct:
+                    VAct(slot, in op);
+                    break;
                 case Opcode.Send:
                     {
                         if (op.F0 >= _p.Arch.TotalCores)

@@ -119,6 +119,11 @@ internal sealed class BatchPlan
                 yield return (true, op.F2, 3 + (2 * op.F3), Access.Read);
                 yield return (true, op.F0, op.F3, Access.Write);
                 break;
+            case Opcode.VAct:
+                yield return (true, op.F1, op.F3, Access.Read);
+                yield return (true, op.F2, ActivationParams.Words, Access.Read);
+                yield return (true, op.F0, op.F3, Access.Write);
+                break;
             case Opcode.VLut:
                 // The entries' extent is data (mem[table+1]); ReadBeforeWrite treats them separately.
                 yield return (true, op.F1, op.F3, Access.Read);
