@@ -93,7 +93,7 @@ sinfo -h -o %t | grep -q idle || fail "the node did not come up idle: $(sinfo 2>
 model=$repo/examples/fashion-mnist/mlp.onnx
 space=$D/space.json
 cat > "$space" <<'JSON'
-{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.adc.bits": [4, 8], "weight-bits": [4, 8] } }
+{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.adc.bits": [4, 8], "weight-bits": [4, 8], "activation-bits": [8] } }
 JSON
 
 log "running a 4-task job array"

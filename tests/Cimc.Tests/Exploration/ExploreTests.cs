@@ -21,7 +21,7 @@ public sealed class ExploreTests : IDisposable
 
     private static readonly NdArray Calibration = DataFiles.ReadArray(Example("calibration.npy"));
 
-    private const string TwelvePoints = """{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.adc.bits": [4, 8], "weight-bits": [4, 8] } }""";
+    private const string TwelvePoints = """{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.adc.bits": [4, 8], "weight-bits": [4, 8], "activation-bits": [8] } }""";
 
     private string Db(string name) => Path.Combine(_dir, name);
 
@@ -71,6 +71,8 @@ public sealed class ExploreTests : IDisposable
         Assert.Equal(kept, second.Reused);
         Assert.Equal(12 - kept, second.Evaluated);
         Assert.Equal(Rows(Db("whole.db")), Rows(Db("resumed.db")));
+        Assert.Contains(Rows(Db("whole.db")), r => r.Valid);
+        Assert.Contains(Rows(Db("whole.db")), r => !r.Valid); // some do not fit isaac's core memory
     }
 
     [Fact]
@@ -154,7 +156,7 @@ public sealed class ExploreTests : IDisposable
         Assert.False(r.Valid);
         Assert.Contains("no layer 'fc9'", r.Reason);
 
-        DesignSpace ok = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "weight-bits@0": [4, 8] } }""");
+        DesignSpace ok = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "activation-bits": [8], "weight-bits@1": [4, 8] } }""");
         var evaluator = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16);
         PointResult low = evaluator.Evaluate(ok.PointAt(0)), high = evaluator.Evaluate(ok.PointAt(1));
         Assert.True(low.Valid && high.Valid);
@@ -166,9 +168,10 @@ public sealed class ExploreTests : IDisposable
     {
         NdArray x = DataFiles.ReadArray(Example("sample.npy"));
         Labels y = DataFiles.ReadLabels(Example("sample_labels.npy"));
-        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "tile.cores": [6, 12], "core.adc.bits": [4, 8], "weight-bits": [4] } }""");
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "tile.cores": [6, 12], "core.adc.bits": [4, 8], "weight-bits": [8], "activation-bits": [8] } }""");
         var shared = new PointEvaluator(Model, Calibration, new LabelledSet(x, y), DeviceModel.Ideal, 16);
         List<PointResult> results = [.. Enumerable.Range(0, 4).Select(i => shared.Evaluate(space.PointAt(i)))];
+        Assert.All(results, r => Assert.True(r.Valid, r.Reason));
         Assert.Equal(2, shared.AccuracyCacheHits);
         for (int i = 0; i < 4; i++)
         {
@@ -207,7 +210,7 @@ public sealed class ExploreTests : IDisposable
     [Fact]
     public void The_reports_front_and_the_csv_pareto_column_are_exactly_the_non_dominated_rows_of_the_database()
     {
-        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.crossbar.cols": [64, 128], "core.adc.bits": [4, 8], "weight-bits": [4, 8, 0] } }""");
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.crossbar.cols": [64, 128], "core.adc.bits": [4, 8], "weight-bits": [4, 8, 0], "activation-bits": [8] } }""");
         RunInto(Db("study.db"), space, Grid());
         using ResultStore store = ResultStore.Open(Db("study.db"));
         Study study = Study.Load(store);
