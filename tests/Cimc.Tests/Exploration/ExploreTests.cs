@@ -208,6 +208,21 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    public void Nsga2_shards_are_islands_with_their_share_of_the_budget_whose_databases_merge()
+    {
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "x": [0,1,2,3,4,5,6,7,8,9], "y": [0,1,2,3,4,5,6,7,8,9] } }""");
+        PointResult Fake(DesignPoint p) => new(p.Key, p.Canonical(), true, null, LatencyNs: p.Genes[0], EnergyNj: (1 + p.Genes[1]) * (10.0 - p.Genes[0]), AreaMm2: 1);
+        ExploreSettings Island(int i) => new(SearchStrategy.Nsga2, Objective.Defaults(false), Budget: 41, Seed: 3, Shard: new Shard(i, 2), PopulationSize: 10);
+        ExploreSummary a = RunInto(Db("i0.db"), space, Island(0), Fake), b = RunInto(Db("i1.db"), space, Island(1), Fake);
+        Assert.Equal((21, 20), (a.Requested, b.Requested));
+        Assert.NotEqual(Rows(Db("i0.db")).Select(r => r.Key), Rows(Db("i1.db")).Select(r => r.Key));
+        using ResultStore merged = ResultStore.Open(Db("islands.db"));
+        merged.Merge(Db("i0.db"));
+        merged.Merge(Db("i1.db"));
+        Assert.Equal(Rows(Db("i0.db")).Select(r => r.Key).Union(Rows(Db("i1.db")).Select(r => r.Key)).Order(), merged.All().Select(r => r.Key).Order());
+    }
+
+    [Fact]
     public void The_reports_front_and_the_csv_pareto_column_are_exactly_the_non_dominated_rows_of_the_database()
     {
         DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.crossbar.cols": [64, 128], "core.adc.bits": [4, 8], "weight-bits": [4, 8, 0], "activation-bits": [8] } }""");
