@@ -15,10 +15,14 @@ public static class CliApp
     public const int UserError = 1;
     public const int InternalError = 70;
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, new CliContext(output, error));
+
+    public static int Run(string[] args, CliContext context)
     {
-        var context = new CliContext(output, error);
+        TextWriter error = context.Error;
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "print results and errors only: no notes, no progress", Recursive = true };
         RootCommand root = Build(context);
+        root.Options.Add(quiet);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -35,7 +39,8 @@ public static class CliApp
             return UserError;
         }
 
-        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        context.Quiet = parsed.GetValue(quiet);
+        var config = new InvocationConfiguration { Output = context.Output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {
             return parsed.Invoke(config);
@@ -83,5 +88,31 @@ public static class CliApp
     }
 }
 
-/// <summary>Where commands write: injected so that nothing deep in the code touches Console.</summary>
-public sealed record CliContext(TextWriter Output, TextWriter Error);
+/// <summary>
+/// Where commands write: injected so that nothing deep in the code touches Console. Results go to
+/// Output; notes (what a command assumed or picked up), warnings and progress go to Error, so that
+/// `--json` output stays one JSON object. `--quiet` silences notes and progress, never warnings.
+/// </summary>
+public sealed class CliContext(TextWriter output, TextWriter error, bool errorIsTerminal = false)
+{
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    /// <summary>Progress redraws one line on a terminal and prints plain lines otherwise.</summary>
+    public bool ErrorIsTerminal { get; } = errorIsTerminal;
+
+    public bool Quiet { get; set; }
+
+    /// <summary>What the command assumed or picked up by itself, in one line.</summary>
+    public void Note(string text)
+    {
+        if (!Quiet)
+        {
+            Error.WriteLine($"cimc: note: {text}");
+        }
+    }
+
+    /// <summary>A result that may be wrong for a reason the command can see (e.g. inputs far outside the calibrated range).</summary>
+    public void Warn(string text) => Error.WriteLine($"cimc: warning: {text}");
+}

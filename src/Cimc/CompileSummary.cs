@@ -33,6 +33,12 @@ public sealed record CompileSummary(
     /// <summary>Device non-idealities recorded by `cimc compile` for `cimc run`; null for ideal crossbars.</summary>
     public Simulation.Devices.DeviceModel? Device { get; init; }
 
+    /// <summary>Where the activation ranges came from: which samples, or the declared input range.</summary>
+    public string? Calibration { get; init; }
+
+    /// <summary>The real range the network input's codes cover; inputs outside it clip.</summary>
+    public ImmutableArray<double>? InputRange { get; init; }
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -86,6 +92,10 @@ public sealed record CompileSummary(
             !g.CannotSaturate,
             c.Program?.Cores.Sum(p => p.Code.Length) ?? 0,
             mapped.Model.SoftmaxAtEnd,
-            layers);
+            layers)
+        {
+            Calibration = c.Calibration?.Describe(),
+            InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
+        };
     }
 }

@@ -31,6 +31,9 @@ public sealed record Compilation(
     ProgramImage? Program = null,
     WeightImage? Weights = null)
 {
+    /// <summary>Where the activation ranges came from (null: the model carried its own quantization).</summary>
+    public CalibrationSource? Calibration { get; init; }
+
     public CompileSummary Summary() => CompileSummary.Of(this);
 }
 
@@ -41,9 +44,19 @@ public sealed record Compilation(
 /// </summary>
 public static class Compiler
 {
-    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm) =>
+        Compile(graph, arch, options, calibration is null ? null : new SampleCalibration(calibration, "the given samples"), stopAfter);
+
+    /// <summary>
+    /// Compiles with activation ranges from <paramref name="calibration"/>: samples, or bounds from a
+    /// declared input range; null only for a model that carries its own quantization.
+    /// <paramref name="stageDone"/> hears of each stage as it finishes (for a progress line).
+    /// </summary>
+    public static Compilation Compile(Graph graph, Architecture arch, QuantizationOptions options, CalibrationSource? calibration, CompileStage stopAfter = CompileStage.Asm,
+        Action<CompileStage>? stageDone = null)
     {
-        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch);
+        var result = new Compilation(GraphVerifier.EnsureValid(graph), arch) { Calibration = calibration };
         if (stopAfter == CompileStage.Graph)
         {
             return result;
@@ -54,7 +67,8 @@ public static class Compiler
         LayerChain chain = LayerChain.FromGraph(graph);
         QuantizedModel quantized = Quantizer.Quantize(chain, calibration, options);
         result = result with { Chain = chain, Quantized = quantized };
-        return stopAfter == CompileStage.Quantized ? result : CompileQuantized(result, arch, options, calibration, stopAfter);
+        stageDone?.Invoke(CompileStage.Quantized);
+        return stopAfter == CompileStage.Quantized ? result : CompileQuantized(result, arch, options, calibration, stopAfter, stageDone);
     }
 
     /// <summary>
@@ -62,24 +76,27 @@ public static class Compiler
     /// quantization does not depend on the chip, so a design-space exploration quantizes once per
     /// quantization setting and maps that onto every chip that shares it.
     /// </summary>
-    public static Compilation CompileQuantized(Compilation quantizedStage, Architecture arch, QuantizationOptions options, NdArray? calibration, CompileStage stopAfter = CompileStage.Asm)
+    public static Compilation CompileQuantized(Compilation quantizedStage, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
+        CompileStage stopAfter = CompileStage.Asm, Action<CompileStage>? stageDone = null)
     {
         LayerChain chain = quantizedStage.Chain ?? throw new InvalidOperationException("CompileQuantized needs a compile stopped after quantization");
         QuantizedModel quantized = quantizedStage.Quantized!;
         Compilation result = quantizedStage with { Architecture = arch };
         MappedModel mapped = CrossbarMapper.Map(quantized, Geometry(arch));
         IReadOnlyList<long[][]>? codes = options.AdcRange != AdcRange.Calibrated ? null
-            : calibration is null ? throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)")
-            : AdcRangeSelection.LayerInputCodes(chain, quantized, calibration);
+            : calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(chain, quantized, samples.Samples)
+            : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
         mapped = AdcRangeSelection.Apply(mapped, options, codes);
         PlacedModel placed = Placer.Place(mapped, Shape(arch));
         result = result with { Quantized = mapped.Model, Mapped = mapped, Placed = placed };
+        stageDone?.Invoke(CompileStage.Mapped);
         if (stopAfter == CompileStage.Mapped)
         {
             return result;
         }
 
         (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Header(arch), $"{arch.Name} cores");
+        stageDone?.Invoke(CompileStage.Asm);
         return result with { Program = program, Weights = weights };
     }
 

@@ -14,10 +14,29 @@ internal static class ArchCommand
 {
     public static Command Create(CliContext context)
     {
-        var list = new Command("list", "List the architecture presets.");
-        list.SetAction(_ =>
+        Option<bool> listJson = CommonOptions.Json();
+        var list = new Command("list", "List the architecture presets.") { listJson };
+        list.SetAction(parse =>
         {
-            context.Output.Write(ArchitecturePrinter.Table(ArchitectureCatalog.PresetNames.Select(ArchitectureCatalog.Preset)));
+            Architecture[] presets = [.. ArchitectureCatalog.PresetNames.Select(ArchitectureCatalog.Preset)];
+            context.Output.Write(parse.GetValue(listJson)
+                ? CommonOptions.ToJson(presets.Select(a => new
+                {
+                    a.Name,
+                    a.Description,
+                    a.ClockGhz,
+                    a.Chip.Tiles,
+                    a.TotalCores,
+                    a.TotalCrossbars,
+                    CrossbarRows = a.Core.Crossbar.Rows,
+                    CrossbarCols = a.Core.Crossbar.Cols,
+                    a.Core.Crossbar.CellBits,
+                    DacBits = a.Core.Dac.Bits,
+                    AdcBits = a.Core.Adc.Bits,
+                    a.DefaultPrecision.WeightBits,
+                    a.DefaultPrecision.ActivationBits,
+                })) + "\n"
+                : ArchitecturePrinter.Table(presets));
             return 0;
         });
 
@@ -26,9 +45,17 @@ internal static class ArchCommand
         var show = new Command("show", "Show an architecture: every figure, the derived totals and the sources.") { target, json };
         show.SetAction(parse =>
         {
-            Architecture arch = ArchitectureCatalog.Load(parse.GetValue(target)!);
-            string peak = arch.Costs is null ? "" : PeakMetrics.Of(arch).Describe();
-            context.Output.Write(parse.GetValue(json) ? PeakMetrics.ArchitectureJsonWithPeak(arch) : ArchitecturePrinter.Describe(arch) + peak);
+            string name = parse.GetValue(target)!;
+            Architecture arch = ArchitectureCatalog.Load(name);
+            if (parse.GetValue(json))
+            {
+                context.Output.Write(PeakMetrics.ArchitectureJsonWithPeak(arch));
+                return 0;
+            }
+
+            // Where the description lives, as a path in the repository (a preset) or the file given.
+            context.Output.Write(ArchitecturePrinter.Describe(arch) + (arch.Costs is null ? "" : PeakMetrics.Of(arch).Describe()));
+            context.Output.WriteLine(ArchitectureCatalog.IsPreset(name) ? $"file       src/Cimc/Architecture/Presets/{name}.json (built in; --json prints it)" : $"file       {name}");
             return 0;
         });
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cimc.Data;
 using Cimc.Import;
 using Cimc.Ir;
 
@@ -24,16 +25,27 @@ internal static class CommonOptions
         Description = "print one JSON object instead of a table",
     };
 
+    public static Option<double> DivideBy() => new("--divide-by")
+    {
+        Description = "divide every input value by D, e.g. 255 for byte images",
+        DefaultValueFactory = _ => 1.0,
+    };
+
+    /// <summary>Inputs from a data file, divided by --divide-by, refused when a value is not finite.</summary>
+    public static NdArray ReadInputs(string path, double divisor, string option)
+    {
+        if (!(divisor > 0) || double.IsInfinity(divisor))
+        {
+            throw new Diagnostics.CimcException("bad-option", "--divide-by", $"must be a positive number, got {divisor}");
+        }
+
+        return FiniteValues.Check(DataFiles.ReadArray(path), $"{option} {path}").DivideBy((float)divisor);
+    }
+
     public static Graph LoadModel(string path, string? activation) =>
         ModelLoader.Load(path, new ImportOptions(activation is null ? null : ImportOptions.ParseActivation(activation)));
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static JsonSerializerOptions JsonOptions => JsonFormat.Options;
 
     public static string ToJson(object value) => JsonSerializer.Serialize(value, JsonOptions);
 }

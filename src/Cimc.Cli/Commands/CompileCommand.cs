@@ -19,12 +19,12 @@ internal static class CompileCommand
         Argument<string> model = CommonOptions.Model();
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var output = new Option<string?>("--output", "-o") { Description = "output folder" };
+        var output = new Option<string?>("--output", "-o") { Description = "output folder (required, unless --emit prints a stage instead)" };
         var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped or asm" };
         emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "asm");
         var binder = new CompileOptionsBinder();
         var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
-        binder.AddTo(command, archRequired: true);
+        binder.AddTo(command, archRequired: false);
         var device = new DeviceOptionsBinder();
         device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
@@ -38,21 +38,40 @@ internal static class CompileCommand
             }
 
             Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
+            if (emitStage == "graph")
+            {
+                // The graph comes before any chip: no --arch needed to see it.
+                context.Output.Write(GraphPrinter.Print(GraphVerifier.EnsureValid(graph)));
+                return 0;
+            }
+
+            if (parse.GetValue(binder.Arch) is null)
+            {
+                throw new Diagnostics.CimcException("bad-option", "--arch", "give the chip to compile for with --arch PRESET|FILE (cimc arch list shows the presets)");
+            }
+
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions options = binder.Quantization(parse, arch);
             CompileStage stop = emitStage switch
             {
-                "graph" => CompileStage.Graph,
                 "quantized" => CompileStage.Quantized,
                 "mapped" => CompileStage.Mapped,
                 _ => CompileStage.Asm,
             };
-            Compilation c = Compiler.Compile(graph, arch, options, stop == CompileStage.Graph ? null : binder.LoadCalibration(parse, modelPath), stop);
+            // Large models take a while: a progress line over the stages, shown only after a second.
+            Compilation c;
+            using (var progress = new ProgressLine(context, $"compiling {graph.Name} for {arch.Name}", (int)stop, "stages", after: 1))
+            {
+                c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop, _ => progress.Advance());
+            }
+
+            if (c.Calibration is { } calibration)
+            {
+                context.Note(calibration.Describe());
+            }
+
             switch (emitStage)
             {
-                case "graph":
-                    context.Output.Write(GraphPrinter.Print(c.Graph));
-                    return 0;
                 case "quantized":
                     context.Output.Write(QuantizedPrinter.Print(c.Quantized!));
                     return 0;
@@ -64,13 +83,8 @@ internal static class CompileCommand
                     return 0;
             }
 
-            CompileSummary summary = c.Summary();
-            Directory.CreateDirectory(outDir!);
-            File.WriteAllText(Path.Combine(outDir!, "program.asm"), Disassembler.Disassemble(c.Program!));
-            c.Program!.Save(Path.Combine(outDir!, "program.bin"));
-            c.Weights!.Save(Path.Combine(outDir!, "weights.bin"));
             // A device given at compile time is recorded; cimc run DIR applies it.
-            File.WriteAllText(Path.Combine(outDir!, "summary.json"), CommonOptions.ToJson(device.AnyGiven(parse) ? summary with { Device = device.Device(parse) } : summary) + "\n");
+            CompileSummary summary = CompiledFolder.Write(outDir!, c, device.AnyGiven(parse) ? device.Device(parse) : null);
             if (parse.GetValue(json))
             {
                 context.Output.WriteLine(CommonOptions.ToJson(summary));

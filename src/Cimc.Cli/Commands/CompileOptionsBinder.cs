@@ -14,15 +14,15 @@ internal sealed class CompileOptionsBinder
 {
     public Option<string> Arch { get; } = new("--arch") { Description = "architecture preset (isaac, puma, edge) or a JSON file" };
 
-    public Option<string?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's); cimc accuracy takes a list, e.g. 4,6,8" };
+    public Option<string?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's)" };
 
-    public Option<string?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's); cimc accuracy takes a list, e.g. 4,6,8" };
+    public Option<string?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's)" };
 
-    public Option<string?> CellBits { get; } = new("--cell-bits") { Description = "bits per crossbar cell (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
+    public Option<string?> CellBits { get; } = new("--cell-bits") { Description = "bits per crossbar cell (overrides the architecture)" };
 
-    public Option<string?> DacBits { get; } = new("--dac-bits") { Description = "DAC bits per input slice (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
+    public Option<string?> DacBits { get; } = new("--dac-bits") { Description = "DAC bits per input slice (overrides the architecture)" };
 
-    public Option<string?> AdcBits { get; } = new("--adc-bits") { Description = "ADC resolution in bits (overrides the architecture); cimc accuracy takes a list, e.g. 4,6,8" };
+    public Option<string?> AdcBits { get; } = new("--adc-bits") { Description = "ADC resolution in bits (overrides the architecture)" };
 
     public Option<string?> Granularity { get; } = new("--granularity") { Description = "weight scales: per-tensor or per-channel (default per-channel)" };
 
@@ -42,18 +42,37 @@ internal sealed class CompileOptionsBinder
 
     public Option<string> SweepPlot { get; } = new("--plot") { Description = "where a sweep writes its SVG plot", DefaultValueFactory = _ => "accuracy-sweep.svg" };
 
-    public Option<int?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read (default: all)" };
+    public Option<string?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read, a whole number (default: all)" };
+
+    public Option<string?> InputRange { get; } = new("--input-range")
+    {
+        Description = "without calibration data, the range every input value lies in, LO,HI (default 0,1); activation ranges are then bounded from the weights",
+    };
 
     public Option<double> CalibrationDivideBy { get; } = new("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
 
-    public void AddTo(Command command, bool archRequired)
+    /// <param name="sweeps">true for `cimc accuracy`, where the design options take lists</param>
+    public void AddTo(Command command, bool archRequired, bool sweeps = false)
     {
         Arch.Required = archRequired;
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, Precision, Asymmetric, AdcRange, RowsPerRead })
+        if (sweeps)
+        {
+            foreach (Option option in new Option[] { WeightBits, ActivationBits, CellBits, DacBits, AdcBits, SignedWeights, AdcRange })
+            {
+                option.Description += "; a comma-separated list sweeps every combination (e.g. 4,6,8)";
+            }
+        }
+
+        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead })
         {
             command.Options.Add(option);
         }
     }
+
+    /// <summary>The first of these options (other than --arch) given on the command line, or null.</summary>
+    public string? FirstGiven(ParseResult parse) =>
+        new Option[] { WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, SweepCsv, SweepPlot }
+            .FirstOrDefault(o => parse.GetResult(o) is { Implicit: false })?.Name;
 
     /// <summary>One point of a design grid: the values that `cimc accuracy` may sweep (null = default).</summary>
     public sealed record DesignChoice(int? WeightBits, int? ActivationBits, int? CellBits, int? DacBits, int? AdcBits, string? SignedWeights, string? AdcRange);
@@ -81,6 +100,11 @@ internal sealed class CompileOptionsBinder
         return grid.Count == 1 ? grid[0]
             : throw new CimcException("bad-option", "options", "lists of values (e.g. --adc-bits 4,6,8) are for cimc accuracy sweeps; give one value here");
     }
+
+    /// <summary>--rows-per-read as a number (0 = all rows), with a message naming the option for anything else.</summary>
+    private int RowsPerReadValue(ParseResult parse) => parse.GetValue(RowsPerRead) is not { } text ? 0
+        : ParseBits(text, "--rows-per-read") is >= 1 and int v ? v
+        : throw new CimcException("bad-option", "--rows-per-read", $"must be at least 1 (got {text})");
 
     private static IReadOnlyList<T?> ParseList<T>(string? text, string option, Func<string, string, T> parseOne)
     {
@@ -120,12 +144,8 @@ internal sealed class CompileOptionsBinder
             Calibration = CalibrationMethodOrFile(parse) is { Method: { } method } ? method : options.Calibration,
             AsymmetricActivations = parse.GetValue(Asymmetric),
             AdcRange = choice.AdcRange is { } r ? QuantizationOptions.ParseAdcRange(r) : Cimc.Quantization.AdcRange.Unit,
-            RowsPerRead = parse.GetValue(RowsPerRead) ?? 0,
+            RowsPerRead = RowsPerReadValue(parse),
         };
-        if (parse.GetValue(RowsPerRead) is < 1)
-        {
-            throw new CimcException("bad-option", "--rows-per-read", "must be at least 1");
-        }
 
         // A precision file's defaults give way to explicit --weight-bits / --activation-bits.
         if (parse.GetValue(Precision) is { } file)
@@ -156,27 +176,26 @@ internal sealed class CompileOptionsBinder
         return File.Exists(value) ? (null, value) : (CalibrationMethod.Parse(value), null);
     }
 
-    /// <summary>The calibration set: --calibration, else calibration.npy beside the model, else null.</summary>
-    public NdArray? LoadCalibration(ParseResult parse, string modelPath)
+    /// <summary>
+    /// Where activation ranges come from: --calibration-data (or a file given to --calibration), else
+    /// calibration.npy beside the model, else bounds from the weights for inputs in --input-range.
+    /// </summary>
+    public CalibrationSource FindCalibration(ParseResult parse, string modelPath)
     {
-        string? path = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
-        if (path is null)
+        string? data = parse.GetValue(CalibrationData) ?? CalibrationMethodOrFile(parse).File;
+        if (parse.GetValue(InputRange) is not null)
         {
-            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "calibration.npy");
-            if (!File.Exists(beside))
-            {
-                return null;
-            }
-
-            path = beside;
+            // A declared range is what the user asked for: no file beside the model overrides it.
+            return data is null ? DeclaredInputRange(parse)
+                : throw new CimcException("bad-option", "--input-range", "is for compiling without calibration data; give either --input-range or --calibration-data");
         }
 
-        double divisor = parse.GetValue(CalibrationDivideBy);
-        if (!(divisor > 0) || double.IsInfinity(divisor))
-        {
-            throw new CimcException("bad-option", "--calibration-divide-by", $"must be a positive number, got {divisor}");
-        }
-
-        return DataFiles.ReadArray(path).DivideBy((float)divisor);
+        return CalibrationFiles.Find(data, modelPath, parse.GetValue(CalibrationDivideBy), InputRangeCalibration.Default);
     }
+
+    /// <summary>True when the command line names calibration data (not counting calibration.npy beside the model).</summary>
+    public bool CalibrationDataGiven(ParseResult parse) => parse.GetValue(CalibrationData) is not null || CalibrationMethodOrFile(parse).File is not null;
+
+    public InputRangeCalibration DeclaredInputRange(ParseResult parse) =>
+        parse.GetValue(InputRange) is { } text ? InputRangeCalibration.Parse(text) : InputRangeCalibration.Default;
 }

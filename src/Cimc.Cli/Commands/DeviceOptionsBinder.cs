@@ -42,6 +42,10 @@ internal sealed class DeviceOptionsBinder
     public bool AnyGiven(ParseResult parse) =>
         parse.GetValue(Variation) is not null || parse.GetValue(StuckAt) is not null || parse.GetValue(ReadNoise) is not null || parse.GetValue(Levels) is not null;
 
+    /// <summary>The first device option given on the command line (even at its default value), or null.</summary>
+    public string? FirstGiven(ParseResult parse) =>
+        new Option[] { Variation, Model, StuckAt, ReadNoise, Levels, Seed, Seeds }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false })?.Name;
+
     public DeviceModel Device(ParseResult parse)
     {
         (double low, double high) = parse.GetValue(StuckAt) is { } s ? DeviceModel.ParseStuckAt(s) : (0, 0);
@@ -53,6 +57,13 @@ internal sealed class DeviceOptionsBinder
             parse.GetValue(ReadNoise) ?? 0,
             parse.GetValue(Levels) ?? 0,
             parse.GetValue(Seed)).Validate();
+    }
+
+    /// <summary>Checks every device option, so that a mistake is reported before any work.</summary>
+    public void Validate(ParseResult parse)
+    {
+        Device(parse);
+        SeedList(parse);
     }
 
     /// <summary>The seeds to run: --seed, --seed + 1, ... (--seeds of them).</summary>

@@ -5,7 +5,7 @@ using Cimc.Reference;
 
 namespace Cimc.Cli.Commands;
 
-/// <summary>`cimc infer MODEL --input X.npy --output Y.npy [--activation A]`: the float reference outputs.</summary>
+/// <summary>`cimc infer MODEL --input X.npy --output Y.npy [--divide-by D] [--activation A] [--json]`: the float reference outputs.</summary>
 internal static class InferCommand
 {
     public static Command Create(CliContext context)
@@ -14,14 +14,19 @@ internal static class InferCommand
         Option<string?> activation = CommonOptions.Activation();
         var input = new Option<string>("--input") { Description = "inputs (.npy, .csv or IDX), batch first", Required = true };
         var output = new Option<string>("--output") { Description = "where to write the outputs (.npy, float32)", Required = true };
-        var command = new Command("infer", "Run the float reference model on inputs and write its outputs.") { model, input, output, activation };
+        Option<double> divideBy = CommonOptions.DivideBy();
+        Option<bool> json = CommonOptions.Json();
+        var command = new Command("infer", "Run the float reference model on inputs and write its outputs.") { model, input, output, divideBy, activation, json };
         command.SetAction(parse =>
         {
             Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
-            NdArray x = DataFiles.ReadArray(parse.GetValue(input)!);
+            NdArray x = CommonOptions.ReadInputs(parse.GetValue(input)!, parse.GetValue(divideBy), "--input");
             NdArray y = FloatExecutor.Run(graph, x);
-            Npy.Write(parse.GetValue(output)!, y);
-            context.Output.WriteLine($"wrote {parse.GetValue(output)} [{string.Join(",", y.Shape)}]");
+            string file = parse.GetValue(output)!;
+            Npy.Write(file, y);
+            context.Output.WriteLine(parse.GetValue(json)
+                ? CommonOptions.ToJson(new { Output = file, Shape = y.Shape, Samples = x.Rows })
+                : $"wrote {file} [{string.Join(",", y.Shape)}]");
             return 0;
         });
         return command;

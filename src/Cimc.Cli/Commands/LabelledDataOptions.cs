@@ -14,11 +14,11 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
 
     public Option<string> Labels { get; } = new("--labels") { Description = "integer labels, one per image (IDX, .gz, .npy or .csv)", Required = true };
 
-    public Option<double> DivideBy { get; } = new("--divide-by") { Description = "divide every input value by D (e.g. 255 for byte images)", DefaultValueFactory = _ => 1.0 };
+    public Option<double> DivideBy { get; } = CommonOptions.DivideBy();
 
     public Option<int?> Limit { get; } = new("--limit")
     {
-        Description = defaultLimit is int n ? $"use only the first N samples (default {n})" : "use only the first N samples",
+        Description = "use only the first N samples",
         DefaultValueFactory = _ => defaultLimit,
     };
 
@@ -33,19 +33,13 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
     /// <summary>The samples (first --limit of them, divided by --divide-by) and as many labels.</summary>
     public (NdArray Images, Labels Labels) Load(ParseResult parse)
     {
-        double divisor = parse.GetValue(DivideBy);
-        if (!(divisor > 0) || double.IsInfinity(divisor))
-        {
-            throw new CimcException("bad-option", "--divide-by", $"must be a positive number, got {divisor}");
-        }
-
         int? limit = parse.GetValue(Limit);
         if (limit is < 1)
         {
             throw new CimcException("bad-option", "--limit", "must be at least 1");
         }
 
-        NdArray x = DataFiles.ReadArray(parse.GetValue(Images)!);
+        NdArray x = CommonOptions.ReadInputs(parse.GetValue(Images)!, parse.GetValue(DivideBy), "--images");
         Labels y = DataFiles.ReadLabels(parse.GetValue(Labels)!);
         if (limit is int n)
         {
@@ -53,6 +47,6 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
             y = new Labels([.. y.Values.Take(Math.Min(n, y.Count))]);
         }
 
-        return (x.DivideBy((float)divisor), y);
+        return (x, y);
     }
 }

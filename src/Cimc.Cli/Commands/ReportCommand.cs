@@ -12,16 +12,23 @@ internal static class ReportCommand
 {
     public static Command Create(CliContext context)
     {
-        var dir = new Argument<string>("DIR") { Description = "a folder holding report.json (from cimc simulate)" };
+        var dir = new Argument<string>("DIR") { Description = "a folder written by cimc compile; its report.json (from cimc simulate) is made first if missing" };
         var output = new Option<string>("--output", "-o") { Description = "the HTML file to write", Required = true };
-        var command = new Command("report", "Write a self-contained HTML report of a simulated program.") { dir, output };
+        Option<bool> asJson = CommonOptions.Json();
+        var command = new Command("report", "Write a self-contained HTML report of a simulated program.") { dir, output, asJson };
         command.SetAction(parse =>
         {
             string folder = parse.GetValue(dir)!;
-            string json = Path.Combine(folder, "report.json");
+            string json = Path.Combine(folder, SimulateCommand.ReportFile);
             if (!File.Exists(json))
             {
-                throw new CimcException("file-not-found", json, $"no report.json: run cimc simulate {folder} first");
+                if (!Directory.Exists(folder))
+                {
+                    throw new CimcException("file-not-found", folder, "no such folder (expected the output of cimc compile)");
+                }
+
+                SimulateCommand.SimulateFolder(folder, SimulateCommand.DefaultBatch);
+                context.Note($"no report.json in {folder}: simulated it first (batch {SimulateCommand.DefaultBatch}, as cimc simulate {folder}) and wrote {json}");
             }
 
             PerformanceReport report;
@@ -38,7 +45,7 @@ internal static class ReportCommand
             int perCore = ArchitectureCatalog.IsPreset(report.Arch) ? ArchitectureCatalog.Preset(report.Arch).Core.Crossbars : report.Layers.SelectMany(l => l.CrossbarsPerCore).DefaultIfEmpty(0).Max();
             string file = parse.GetValue(output)!;
             File.WriteAllText(file, HtmlReport.Render(report, perCore));
-            context.Output.WriteLine($"wrote {file}");
+            context.Output.WriteLine(parse.GetValue(asJson) ? CommonOptions.ToJson(new { Output = file, Report = json }) : $"wrote {file}");
             return 0;
         });
         return command;

@@ -1,14 +1,14 @@
 using System.CommandLine;
-using System.Text.Json;
+using System.Globalization;
+using Cimc.Architectures;
 using Cimc.Data;
 using Cimc.Diagnostics;
-using Cimc.Isa;
 using Cimc.Simulation;
 using Cimc.Simulation.Devices;
 
 namespace Cimc.Cli.Commands;
 
-/// <summary>`cimc run DIR --input X.npy --output Y.npy`: runs a compiled program in the functional simulator.</summary>
+/// <summary>`cimc run DIR --input X.npy --output Y.npy [--divide-by D] [--json]`: runs a compiled program in the functional simulator.</summary>
 internal static class RunCommand
 {
     public static Command Create(CliContext context)
@@ -16,88 +16,90 @@ internal static class RunCommand
         var dir = new Argument<string>("DIR") { Description = "a folder written by cimc compile" };
         var input = new Option<string>("--input") { Description = "inputs (.npy, .csv or IDX), batch first, as the float model takes them", Required = true };
         var output = new Option<string>("--output") { Description = "where to write the dequantized outputs (.npy, float32)", Required = true };
-        var command = new Command("run", "Run a compiled program in the bit-exact simulator.") { dir, input, output };
+        Option<double> divideBy = CommonOptions.DivideBy();
+        Option<bool> json = CommonOptions.Json();
+        var command = new Command("run", "Run a compiled program in the bit-exact simulator.") { dir, input, output, divideBy, json };
         var compileOptions = new CompileOptionsBinder();
         compileOptions.AddTo(command, archRequired: false);
         var device = new DeviceOptionsBinder();
         device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
-            string folder = parse.GetValue(dir)!;
+            var folder = CompiledFolder.Read(parse.GetValue(dir)!);
             CheckCompiledWith(folder, parse, compileOptions);
-            (FunctionalSimulator simulator, bool softmax) = Open(folder, device.AnyGiven(parse) ? device.Device(parse) : null);
-            NdArray x = DataFiles.ReadArray(parse.GetValue(input)!);
-            NdArray y = Simulate(simulator, x, softmax);
-            Npy.Write(parse.GetValue(output)!, y);
-            context.Output.WriteLine($"wrote {parse.GetValue(output)} [{string.Join(",", y.Shape)}]");
+
+            // The device recorded at compile time applies unless the command line gives one.
+            DeviceModel? model = device.AnyGiven(parse) ? device.Device(parse) : folder.Summary?.Device?.Validate();
+            var simulator = new FunctionalSimulator(folder.Program, folder.Weights, model);
+            NdArray x = CommonOptions.ReadInputs(parse.GetValue(input)!, parse.GetValue(divideBy), "--input");
+            if (InputCoverage.Warning(x, folder.Program.Input) is { } warning)
+            {
+                context.Warn(warning);
+            }
+
+            NdArray y = Simulate(simulator, x, folder.HostSoftmax);
+            string file = parse.GetValue(output)!;
+            Npy.Write(file, y);
+            if (parse.GetValue(json))
+            {
+                context.Output.WriteLine(CommonOptions.ToJson(new { Output = file, Shape = y.Shape, Samples = x.Rows, HostSoftmax = folder.HostSoftmax, Device = model }));
+            }
+            else
+            {
+                context.Output.WriteLine($"wrote {file} [{string.Join(",", y.Shape)}]");
+            }
+
             return 0;
         });
         return command;
     }
 
     /// <summary>
-    /// A compiled program's quantization is fixed: run accepts compile's options only to check that
-    /// they match what DIR was compiled with (summary.json), and says to recompile otherwise.
+    /// A compiled program's quantization and chip are fixed: run accepts compile's options only to check
+    /// that they match what DIR was compiled with (summary.json), and says to recompile otherwise.
+    /// Options that choose how to compile (calibration, precision, ADC range, ...) cannot be honoured
+    /// here at all, so they are refused rather than ignored.
     /// </summary>
-    private static void CheckCompiledWith(string folder, ParseResult parse, CompileOptionsBinder options)
+    private static void CheckCompiledWith(CompiledFolder folder, ParseResult parse, CompileOptionsBinder options)
     {
-        string path = Path.Combine(folder, "summary.json");
-        if (!File.Exists(path))
+        foreach (Option option in new Option[] { options.Calibration, options.CalibrationData, options.CalibrationDivideBy, options.InputRange, options.Precision, options.Asymmetric, options.AdcRange, options.RowsPerRead })
+        {
+            if (parse.GetResult(option) is { Implicit: false })
+            {
+                throw new CimcException("recompile", option.Name, $"cimc run cannot change how {folder.Path} was compiled; give {option.Name} to cimc compile instead");
+            }
+        }
+
+        if (parse.GetValue(options.Arch) is { } archName)
+        {
+            Architecture given = ArchitectureCatalog.Load(archName);
+            if (Compiler.Header(given) != folder.Program.Arch || (folder.Architecture is { } compiled && compiled.Name != given.Name))
+            {
+                throw new CimcException("recompile", "--arch", $"{folder.Path} was compiled for {folder.Architecture?.Name ?? folder.Summary?.Arch ?? "another chip"}, not {given.Name}; run cimc compile --arch {archName} to change it");
+            }
+        }
+
+        if (folder.Summary is not { } summary)
         {
             return;
         }
 
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
-        JsonElement root = doc.RootElement;
-        void Check(string? given, string option, JsonElement actual)
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        void Check(string? given, string option, string actual)
         {
-            if (given is not null && actual.ValueKind != JsonValueKind.Undefined && given != actual.ToString())
+            if (given is not null && given != actual)
             {
-                throw new CimcException("recompile", option, $"{folder} was compiled with {option} {actual}; run cimc compile again to change it");
+                throw new CimcException("recompile", option, $"{folder.Path} was compiled with {option} {actual}; run cimc compile again to change it");
             }
         }
 
-        JsonElement Field(JsonElement e, string name) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) ? v : default;
-        Check(parse.GetValue(options.WeightBits), "--weight-bits", Field(root, "weight_bits"));
-        Check(parse.GetValue(options.ActivationBits), "--activation-bits", Field(root, "activation_bits"));
-        Check(parse.GetValue(options.SignedWeights), "--signed-weights", Field(root, "signed_weights"));
-        Check(parse.GetValue(options.Granularity), "--granularity", Field(root, "granularity"));
-        Check(parse.GetValue(options.CellBits), "--cell-bits", Field(Field(root, "crossbar"), "cell_bits"));
-        Check(parse.GetValue(options.DacBits), "--dac-bits", Field(Field(root, "crossbar"), "dac_bits"));
-        Check(parse.GetValue(options.AdcBits), "--adc-bits", Field(Field(root, "crossbar"), "adc_bits"));
-    }
-
-    public static (FunctionalSimulator Simulator, bool HostSoftmax) Open(string folder, DeviceModel? device = null)
-    {
-        if (!Directory.Exists(folder))
-        {
-            throw new CimcException("file-not-found", folder, "no such folder (expected the output of cimc compile)");
-        }
-
-        ProgramImage program = ProgramImage.Load(Path.Combine(folder, "program.bin"));
-        WeightImage weights = WeightImage.Load(Path.Combine(folder, "weights.bin"));
-        bool softmax = false;
-        string summary = Path.Combine(folder, "summary.json");
-        if (File.Exists(summary))
-        {
-            try
-            {
-                using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(summary));
-                softmax = doc.RootElement.TryGetProperty("host_softmax", out JsonElement e) && e.ValueKind == JsonValueKind.True;
-
-                // The device recorded at compile time applies unless the command line gives one.
-                if (device is null && doc.RootElement.TryGetProperty("device", out JsonElement d) && d.ValueKind == JsonValueKind.Object)
-                {
-                    device = JsonSerializer.Deserialize<DeviceModel>(d.GetRawText(), CommonOptions.JsonOptions)?.Validate();
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new CimcException("bad-summary", summary, $"not valid JSON ({e.Message})");
-            }
-        }
-
-        return (new FunctionalSimulator(program, weights, device), softmax);
+        Check(parse.GetValue(options.WeightBits), "--weight-bits", I(summary.WeightBits));
+        Check(parse.GetValue(options.ActivationBits), "--activation-bits", I(summary.ActivationBits));
+        Check(parse.GetValue(options.SignedWeights), "--signed-weights", summary.SignedWeights);
+        Check(parse.GetValue(options.Granularity), "--granularity", summary.Granularity);
+        Check(parse.GetValue(options.CellBits), "--cell-bits", I(summary.Crossbar.CellBits));
+        Check(parse.GetValue(options.DacBits), "--dac-bits", I(summary.Crossbar.DacBits));
+        Check(parse.GetValue(options.AdcBits), "--adc-bits", I(summary.Crossbar.AdcBits));
     }
 
     /// <summary>Runs the simulator on a batch and applies the host's final softmax when the model ends with one.</summary>

@@ -47,15 +47,24 @@ internal static class SearchPrecisionCommand
 
             Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
             (NdArray x, Labels y) = data.Load(parse);
-            NdArray? calibration = binder.LoadCalibration(parse, parse.GetValue(model)!);
+            CalibrationSource calibration = binder.FindCalibration(parse, parse.GetValue(model)!);
+            if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null)
+            {
+                CalibrationSplit.Result split = CalibrationSplit.Split(x, y, parse.GetValue(data.Images)!);
+                (calibration, x, y) = (split.Calibration, split.Images, split.Labels);
+            }
+
+            context.Note(calibration.Describe());
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions baseOptions = binder.Quantization(parse, arch);
             SearchObjective goal = parse.GetValue(objective) == "energy" ? SearchObjective.Energy : SearchObjective.Crossbars;
             double floatAccuracy = Accuracy.Evaluate(b => FloatExecutor.Run(graph, b), x, y).Accuracy;
             LayerChain chain = LayerChain.FromGraph(graph);
 
+            using var progress = new ProgressLine(context, "precision search", 0, "compiled programs evaluated");
             (double Accuracy, double Cost) Evaluate(ImmutableArray<LayerPrecision> layers)
             {
+                progress.Advance();
                 QuantizationOptions options = baseOptions with { PerLayer = PrecisionSearch.ToOptions(layers) };
                 Compilation c = Compiler.Compile(graph, arch, options, calibration);
                 var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
@@ -67,6 +76,7 @@ internal static class SearchPrecisionCommand
             int start = PrecisionSearch.Ladder[0];
             (PrecisionCandidate best, IReadOnlyList<PrecisionCandidate> tried) =
                 PrecisionSearch.Run(chain.Layers.Length, start, floatAccuracy, parse.GetValue(maxLoss), goal, Evaluate);
+            progress.Dispose();
             string file = parse.GetValue(output)!;
             File.WriteAllText(file, PrecisionJson(chain, best.Layers));
             string unit = goal == SearchObjective.Crossbars ? "crossbars" : "nJ per inference";

@@ -2,11 +2,10 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Cimc.Architectures;
 using Cimc.Diagnostics;
-using Cimc.Isa;
 using Cimc.Performance;
+using Cimc.Quantization;
 
 namespace Cimc.Cli.Commands;
 
@@ -26,16 +25,23 @@ internal static class SimulateCommand
         var target = new Argument<string>("DIR|MODEL") { Description = "a folder written by cimc compile, or a model file to compile first" };
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
-        var batch = new Option<int>("--batch") { Description = $"inferences streamed through the pipeline (default {DefaultBatch})", DefaultValueFactory = _ => DefaultBatch };
+        var batch = new Option<int>("--batch") { Description = "inferences streamed through the pipeline", DefaultValueFactory = _ => DefaultBatch };
         var output = new Option<string?>("--output", "-o") { Description = "where report.json goes when given a model (default: the current directory)" };
         var binder = new CompileOptionsBinder();
         var command = new Command("simulate", "Timing, energy and area of a compiled program on its chip.") { target, activation, json, batch, output };
         binder.AddTo(command, archRequired: false);
 
-        // Accepted like everywhere; cimc's cost model charges the same time and energy for any device.
-        new DeviceOptionsBinder().AddTo(command, withSeeds: false);
+        // Parsed like everywhere, but refused: cimc's cost model charges the same time and energy for any device.
+        var device = new DeviceOptionsBinder();
+        device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
+            if (device.FirstGiven(parse) is { } option)
+            {
+                throw new Diagnostics.CimcException("not-modelled", option,
+                    "device non-idealities change what a program computes, not its time or energy in cimc's cost model: give them to cimc accuracy or cimc run");
+            }
+
             string path = parse.GetValue(target)!;
             if (!Directory.Exists(path) && !File.Exists(path))
             {
@@ -44,11 +50,11 @@ internal static class SimulateCommand
 
             (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
-                : FromModel(path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
+                : FromModel(context, path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
             PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
-            string file = Path.Combine(outDir, "report.json");
+            string file = Path.Combine(outDir, ReportFile);
             File.WriteAllText(file, text + "\n");
             context.Output.Write(parse.GetValue(json) ? text + "\n" : Table(report, file));
             return 0;
@@ -56,30 +62,25 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static (PerformanceInput, string, string) FromFolder(string folder, ParseResult parse, CompileOptionsBinder binder)
+    private static (PerformanceInput, string, string) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
     {
-        ProgramImage program = ProgramImage.Load(Path.Combine(folder, "program.bin"));
-        string summaryPath = Path.Combine(folder, "summary.json");
-        if (!File.Exists(summaryPath))
-        {
-            throw new CimcException("file-not-found", summaryPath, "no summary.json (expected the output of cimc compile)");
-        }
-
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(summaryPath));
-        JsonElement root = doc.RootElement;
-        string model = root.GetProperty("model").GetString() ?? "model";
-        Architecture arch = parse.GetValue(binder.Arch) is null
-            ? ArchitectureCatalog.Load(root.GetProperty("arch").GetString()!)
-            : binder.LoadArchitecture(parse);
-        var layers = root.GetProperty("layers").EnumerateArray().Select(l => new LayerSpan(
-            l.GetProperty("name").GetString()!,
-            l.GetProperty("in_features").GetInt32(),
-            l.GetProperty("out_features").GetInt32(),
-            [.. l.GetProperty("cores").EnumerateArray().Select(c => c.GetInt32())])).ToImmutableArray();
-        return (new PerformanceInput(program, arch, layers), model, folder);
+        var folder = CompiledFolder.Read(path);
+        Architecture arch = parse.GetValue(binder.Arch) is null ? folder.RequireArchitecture() : binder.LoadArchitecture(parse);
+        return (folder.Performance(arch), folder.Summary!.Model, path);
     }
 
-    private static (PerformanceInput, string, string) FromModel(string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    /// <summary>Timing, energy and area of a compiled folder, written to its report.json (what `cimc report` needs).</summary>
+    public static PerformanceReport SimulateFolder(string path, int batch)
+    {
+        var folder = CompiledFolder.Read(path);
+        PerformanceReport report = PerformanceReport.Evaluate(folder.Performance(folder.RequireArchitecture()) with { Batch = batch }, folder.Summary!.Model);
+        File.WriteAllText(Path.Combine(path, ReportFile), CommonOptions.ToJson(report) + "\n");
+        return report;
+    }
+
+    public const string ReportFile = "report.json";
+
+    private static (PerformanceInput, string, string) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -87,7 +88,10 @@ internal static class SimulateCommand
         }
 
         Architecture arch = binder.LoadArchitecture(parse);
-        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.LoadCalibration(parse, modelPath));
+        Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.FindCalibration(parse, modelPath));
+        context.Note(c.Calibration is InputRangeCalibration r
+            ? $"{r.Assumption}; timing, energy and area do not depend on them"
+            : c.Calibration?.Describe() ?? "the model carries its own quantization");
         return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
     }
 
@@ -97,8 +101,8 @@ internal static class SimulateCommand
         var sb = new StringBuilder();
         void Line(string label, string text) => sb.Append(CultureInfo.InvariantCulture, $"{label,-22} {text}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{r.Model} on {r.Arch}: {r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, batch {r.Batch}\n");
-        Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x)");
-        Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0})");
+        Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x; set by {r.LowerBoundLimit})");
+        Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0}, set by {r.UpperBoundThroughputLimit}; steady {r.SteadyThroughputPerS:N0}/s)");
         Line("energy", $"{r.EnergyNj:N1} nJ per inference ({r.TopsPerW:0.###} TOPS/W)");
         foreach ((string k, double v) in r.EnergyBreakdownNj)
         {

@@ -74,8 +74,60 @@ public sealed record Architecture(
 /// <summary>The whole chip: how many tiles, where they sit on the mesh, and the network between them.</summary>
 public sealed record ChipSpec(int Tiles, MeshSpec Mesh, NocSpec Noc)
 {
-    /// <summary>Routers on the mesh: one per <see cref="NocSpec.TilesPerRouter"/> tiles (a concentrated mesh when above 1).</summary>
-    public int Routers => (Tiles + Noc.TilesPerRouter - 1) / Noc.TilesPerRouter;
+    /// <summary>
+    /// The block of tile positions that shares one router, X by Y tiles: the most nearly square
+    /// factorization of <see cref="NocSpec.TilesPerRouter"/> with X >= Y (4 = ISAAC's 2x2
+    /// concentration, 2 = 2x1, 8 = 4x2, 1 = every tile its own router).
+    /// </summary>
+    public (int X, int Y) RouterBlock
+    {
+        get
+        {
+            int t = Noc.TilesPerRouter, y = (int)Math.Sqrt(t);
+            while (t % y != 0)
+            {
+                y--;
+            }
+
+            return (t / y, y);
+        }
+    }
+
+    /// <summary>Width of the router mesh: tile columns / block width, rounded up.</summary>
+    public int RouterMeshWidth => (Mesh.Width + RouterBlock.X - 1) / RouterBlock.X;
+
+    /// <summary>Height of the router mesh: tile rows / block height, rounded up.</summary>
+    public int RouterMeshHeight => (Mesh.Height + RouterBlock.Y - 1) / RouterBlock.Y;
+
+    /// <summary>The router of tile <paramref name="tile"/>, numbered row-major on the router mesh.</summary>
+    public int RouterOf(int tile)
+    {
+        (int x, int y) = TilePosition(tile);
+        (int bx, int by) = RouterBlock;
+        return (y / by * RouterMeshWidth) + (x / bx);
+    }
+
+    /// <summary>Where router <paramref name="router"/> sits on the router mesh.</summary>
+    public (int X, int Y) RouterPosition(int router) => (router % RouterMeshWidth, router / RouterMeshWidth);
+
+    /// <summary>
+    /// Routers that serve at least one tile (a concentrated mesh when tiles_per_router is above 1):
+    /// ceil(tiles / tiles_per_router) when the blocks tile the occupied rows exactly.
+    /// </summary>
+    public int Routers
+    {
+        get
+        {
+            (int bx, int by) = RouterBlock;
+            int fullRows = Tiles / Mesh.Width, rest = Tiles % Mesh.Width, count = 0;
+            for (int y0 = 0; y0 < Mesh.Height; y0 += by)
+            {
+                count += y0 < fullRows ? RouterMeshWidth : y0 == fullRows ? (rest + bx - 1) / bx : 0;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>Where tile <paramref name="tile"/> sits: tiles are placed row-major, X the column, Y the row.</summary>
     public (int X, int Y) TilePosition(int tile)

@@ -12,7 +12,8 @@ public sealed record AccuracyResult(int Correct, int Total, int[] Predictions)
 public static class Accuracy
 {
     /// <summary>Runs <paramref name="model"/> over the images in chunks and compares argmax with the labels.</summary>
-    public static AccuracyResult Evaluate(Func<NdArray, NdArray> model, NdArray images, Labels labels, int chunk = 2048)
+    /// <param name="progress">called with the number of samples done after each chunk</param>
+    public static AccuracyResult Evaluate(Func<NdArray, NdArray> model, NdArray images, Labels labels, int chunk = 2048, Action<int>? progress = null)
     {
         if (images.Rows != labels.Count)
         {
@@ -26,6 +27,11 @@ public static class Accuracy
             int count = Math.Min(chunk, images.Rows - start);
             var batch = new NdArray(images.Shape.SetItem(0, count), images.Data.AsSpan(start * images.RowLength, count * images.RowLength).ToArray());
             NdArray scores = model(batch);
+            if (start == 0)
+            {
+                CheckLabels(labels, scores.RowLength);
+            }
+
             for (int i = 0; i < count; i++)
             {
                 int p = ArgMax(scores.Row(i));
@@ -35,9 +41,24 @@ public static class Accuracy
                     correct++;
                 }
             }
+
+            progress?.Invoke(count);
         }
 
         return new AccuracyResult(correct, images.Rows, predictions);
+    }
+
+    /// <summary>A label the model cannot predict would only count as wrong: it is a mistake in the data, said as one.</summary>
+    private static void CheckLabels(Labels labels, int classes)
+    {
+        for (int i = 0; i < labels.Count; i++)
+        {
+            if (labels.Values[i] < 0 || labels.Values[i] >= classes)
+            {
+                throw new CimcException("bad-labels", "--labels",
+                    $"label {labels.Values[i]} (sample {i}) is outside the model's {classes} classes (0 to {classes - 1})");
+            }
+        }
     }
 
     /// <summary>Index of the largest value; the first one wins ties, as numpy and PyTorch do.</summary>

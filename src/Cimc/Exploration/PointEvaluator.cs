@@ -23,6 +23,7 @@ public sealed record LabelledSet(NdArray Images, Labels Labels);
 /// </summary>
 public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSet? data, DeviceModel baseDevice, int batch)
 {
+    private readonly CalibrationSource? source = calibration is null ? null : new SampleCalibration(calibration, "the calibration samples");
     private readonly ConcurrentDictionary<string, Lazy<Compilation>> quantized = new();
     private readonly ConcurrentDictionary<string, Lazy<double>> accuracy = new();
 
@@ -41,7 +42,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             PointSettings s = PointSettings.Of(point, baseDevice);
             string qKey = QuantizationKey(s.Options);
             Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
-            Compilation c = Compiler.CompileQuantized(q, s.Arch, s.Options, calibration);
+            Compilation c = Compiler.CompileQuantized(q, s.Arch, s.Options, source);
             PerformanceInput input = PerformanceInputs.For(c, batch);
             input.Validate();
             PerformanceReport r = PerformanceReport.Evaluate(input, graph.Name);
@@ -57,7 +58,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
 
     private Compilation Quantize(PointSettings s)
     {
-        Compilation q = Compiler.Compile(graph, s.Arch, s.Options, calibration, CompileStage.Quantized);
+        Compilation q = Compiler.Compile(graph, s.Arch, s.Options, source, CompileStage.Quantized);
         var layers = q.Chain!.Layers.Select(l => l.Name).Concat(Enumerable.Range(0, q.Chain.Layers.Length).Select(i => i.ToString(CultureInfo.InvariantCulture))).ToHashSet();
         foreach (string layer in s.Options.PerLayer.Keys.Where(k => !layers.Contains(k)))
         {

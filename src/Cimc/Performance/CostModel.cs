@@ -36,6 +36,9 @@ public static class CostModel
     /// <summary>Time of one crossbar read of one input slice (the read stage of the mvm pipeline; <see cref="ComponentCosts.ReadNs(Architecture)"/>).</summary>
     public static double ReadNs(Architecture arch) => ComponentCosts.ReadNs(arch);
 
+    /// <summary>Slice times an mvm pipeline needs to fill before its first result: PUMA's "+ 2".</summary>
+    public const int FillSlices = 2;
+
     /// <summary>
     /// Time the ADCs of a crossbar's group need to convert <paramref name="cols"/> columns of one
     /// slice: <c>ceil(cols / adc.per_group) x adc.latency_ns</c> (per_group = per_crossbar unshared).
@@ -54,7 +57,7 @@ public static class CostModel
     /// 100 ns x (16 + 2) = 1.8 us at 16 bits with G = 1).
     /// </summary>
     public static double MvmNs(Architecture arch, long cols, long ibits, long groups = 1) =>
-        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + 2) * SliceNs(arch, cols);
+        ((Math.Ceiling((double)ibits / arch.Core.Dac.Bits) * groups) + FillSlices) * SliceNs(arch, cols);
 
     /// <summary>Row groups one mvm reads: ceil(rows / group), or 1 when all rows are read at once.</summary>
     public static long RowGroups(Isa.Instruction mvm) =>
@@ -147,8 +150,7 @@ public static class CostModel
         var cores = usedCores.ToList();
         double memory = cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
         var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
-        var positions = tiles.Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).ToHashSet();
-        int routers = positions.Select(p => p / arch.Chip.Noc.TilesPerRouter).Distinct().Count();
+        int routers = tiles.Select(arch.Chip.RouterOf).Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).Distinct().Count();
         return
         [
             new("cores", cores.Count * perCore),

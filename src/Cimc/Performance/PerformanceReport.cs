@@ -24,7 +24,9 @@ public sealed record LayerReport(
 /// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
 /// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
 /// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
-/// (energy_lines), plus leakage = leakage_power_mw x the time per inference.
+/// (energy_lines), plus leakage = leakage_power_mw x the time per inference. throughput_per_s is
+/// N / makespan of a stream of N = batch inferences (bounded by upper_bound_throughput_per_s);
+/// steady_throughput_per_s is (N - 1) / (finish_N - finish_1); *_limit name what sets each bound.
 /// </summary>
 public sealed record PerformanceReport(
     string Model,
@@ -54,7 +56,10 @@ public sealed record PerformanceReport(
     double BusiestUtilization,
     Dictionary<string, double> CriticalPathNs,
     ImmutableArray<PathStep> CriticalPath,
-    ImmutableArray<LayerReport> Layers)
+    ImmutableArray<LayerReport> Layers,
+    string LowerBoundLimit,
+    string UpperBoundThroughputLimit,
+    double SteadyThroughputPerS)
 {
     /// <summary>The chip's peak figures from the architecture alone (report.json `peak`, docs/cost-model.md section 4).</summary>
     public PeakMetrics? Peak { get; init; }
@@ -66,8 +71,10 @@ public sealed record PerformanceReport(
         Architecture arch = input.Arch;
         // Latency and its critical path from one inference alone; throughput, utilization and the
         // busiest resource from the stream, where later inferences contend with earlier ones.
-        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis);
-        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis);
+        var plan = new TimingPlan(input, analysis);
+        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Real);
+        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real);
+        TimingBounds bounds = TimingBounds.Of(input, analysis, plan);
         EventCounts counts = analysis.Counts;
 
         ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
@@ -84,11 +91,9 @@ public sealed record PerformanceReport(
         double areaMm2 = area.Sum(a => a.Value);
         double ops = 2.0 * input.Macs;
         var crossbars = Crossbars(input);
-        int adcGroups = crossbars.Keys.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
+        int adcGroups = crossbars.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
         double adcCapacity = adcGroups * arch.Core.Adc.PerGroup * timing.MakespanNs / CostModel.Adc(arch).LatencyNs;
-        ImmutableArray<LayerReport> layers = LayerReports(input, analysis, crossbars);
-        double lowerBound = layers.IsEmpty ? LowerBound(input, analysis, null) : layers.Sum(l => l.LowerBoundNs);
-        double maxCrossbarNs = crossbars.Values.DefaultIfEmpty(0).Max();
+        ImmutableArray<LayerReport> layers = LayerReports(input, analysis, plan, crossbars);
 
         return new PerformanceReport(
             model,
@@ -96,8 +101,8 @@ public sealed record PerformanceReport(
             input.Batch,
             single.LatencyNs,
             timing.ThroughputPerS,
-            lowerBound,
-            maxCrossbarNs > 0 ? 1e9 / maxCrossbarNs : double.PositiveInfinity,
+            bounds.LatencyNs,
+            bounds.ThroughputPerS,
             timing.MakespanNs,
             energyNj,
             energy,
@@ -118,39 +123,18 @@ public sealed record PerformanceReport(
             timing.BusiestUtilization,
             single.CriticalPathNs.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
             single.CriticalPath,
-            layers)
+            layers,
+            bounds.LatencyLimit,
+            bounds.ThroughputLimit,
+            timing.SteadyThroughputPerS)
         { Peak = PeakMetrics.Of(arch) };
     }
 
-    /// <summary>Busy time per inference of every programmed crossbar (core, crossbar): the sum of its mvms.</summary>
-    private static Dictionary<(int Core, int Xb), double> Crossbars(ProgramImage program, Func<int, bool>? include = null, Architecture? arch = null)
-    {
-        var busy = new Dictionary<(int, int), double>();
-        foreach (CoreProgram core in program.Cores.Where(c => include is null || include(c.Core)))
-        {
-            foreach (Instruction i in core.Code.Where(i => i.Opcode == Opcode.Mvm))
-            {
-                var key = (core.Core, (int)i["xb"]);
-                busy[key] = busy.GetValueOrDefault(key) + (arch is null ? 0 : CostModel.MvmNs(arch, i));
-            }
-        }
+    /// <summary>Every programmed crossbar (core, crossbar): one that some mvm uses.</summary>
+    private static HashSet<(int Core, int Xb)> Crossbars(PerformanceInput input) =>
+        [.. input.Program.Cores.SelectMany(core => core.Code.Where(i => i.Opcode == Opcode.Mvm).Select(i => (core.Core, (int)i["xb"])))];
 
-        return busy;
-    }
-
-    private static Dictionary<(int Core, int Xb), double> Crossbars(PerformanceInput input) => Crossbars(input.Program, null, input.Arch);
-
-    /// <summary>
-    /// The time the crossbars need, ignoring communication: layers run one after the other (each needs
-    /// the previous one's output), and within a layer the busiest crossbar sets the pace.
-    /// </summary>
-    private static double LowerBound(PerformanceInput input, ProgramAnalysis analysis, ISet<int>? cores)
-    {
-        var busy = Crossbars(input.Program, cores is null ? null : cores.Contains, input.Arch);
-        return busy.Values.DefaultIfEmpty(0).Max();
-    }
-
-    private static ImmutableArray<LayerReport> LayerReports(PerformanceInput input, ProgramAnalysis analysis, Dictionary<(int Core, int Xb), double> crossbars)
+    private static ImmutableArray<LayerReport> LayerReports(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, HashSet<(int Core, int Xb)> crossbars)
     {
         return [.. input.Layers.Select(layer =>
         {
@@ -160,8 +144,8 @@ public sealed record PerformanceReport(
             var mvms = input.Program.Cores.Where(p => cores.Contains(p.Core)).SelectMany(p => p.Code).Where(i => i.Opcode == Opcode.Mvm).ToList();
             double mvmNs = mvms.Select(i => CostModel.MvmNs(input.Arch, i)).DefaultIfEmpty(0).Max();
             return new LayerReport(layer.Name, layer.InFeatures, layer.OutFeatures, layer.Cores,
-                [.. layer.Cores.Select(core => crossbars.Keys.Count(k => k.Core == core))],
-                c.Mvms, c.AdcConversions, mvmNs, LowerBound(input, analysis, cores), nj);
+                [.. layer.Cores.Select(core => crossbars.Count(k => k.Core == core))],
+                c.Mvms, c.AdcConversions, mvmNs, TimingBounds.LayerNs(input, analysis, plan, cores), nj);
         })];
     }
 }

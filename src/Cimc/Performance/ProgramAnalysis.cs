@@ -124,6 +124,9 @@ public sealed class ProgramAnalysis
     /// <summary>Events of one inference.</summary>
     public EventCounts Counts { get; }
 
+    /// <summary>Whether a send has a matching recv (only then does its message ever arrive).</summary>
+    public bool Received((int Core, int Pc) send) => receiverOf.GetValueOrDefault(send) is not null;
+
     public static ProgramAnalysis Of(PerformanceInput input)
     {
         input.Validate();
@@ -162,8 +165,7 @@ public sealed class ProgramAnalysis
         for (int k = pc - 1; k >= 0; k--)
         {
             Instruction w = core.Code[k];
-            (long start, long end) = Written(w);
-            if (start >= hi || end <= lo)
+            if (!MemoryAccesses.Of(w).Any(a => a.Space == MemorySpace.Local && a.Writes && a.Addr < hi && a.End > lo))
             {
                 continue;
             }
@@ -178,16 +180,6 @@ public sealed class ProgramAnalysis
 
         return AccumulatorBitsByCore[core.Core];
     }
-
-    /// <summary>The local-memory words an instruction writes, [start, end).</summary>
-    private static (long Start, long End) Written(Instruction i) => i.Opcode switch
-    {
-        Opcode.Load or Opcode.Recv or Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy
-            or Opcode.VRequant or Opcode.VLut or Opcode.VAct => (i["dst"], i["dst"] + i["len"]),
-        Opcode.Mvm => (i["dst"], i["dst"] + i["cols"]),
-        Opcode.VSum or Opcode.Set => (i["dst"], i["dst"] + 1),
-        _ => (0, 0),
-    };
 
     private static int AccumulatorBits(CoreProgram core, int adcBits)
     {
@@ -228,17 +220,10 @@ public sealed class ProgramAnalysis
         long top = core.Data.Select(d => (long)d.Addr + d.Values.Length).DefaultIfEmpty(0).Max();
         foreach (Instruction i in core.Code)
         {
-            long end = i.Opcode switch
+            foreach (MemoryAccess a in MemoryAccesses.Of(i))
             {
-                Opcode.Load or Opcode.Recv => i["dst"] + i["len"],
-                Opcode.Store or Opcode.Send => i["src"] + i["len"],
-                Opcode.Set => i["dst"] + 1,
-                Opcode.Mvm => Math.Max(i["src"] + i["rows"], i["dst"] + i["cols"]),
-                Opcode.VClear or Opcode.VCopy or Opcode.VAdd or Opcode.VMax or Opcode.VAxpy or Opcode.VRequant or Opcode.VLut or Opcode.VAct => i["dst"] + i["len"],
-                Opcode.VSum => Math.Max(i["dst"] + 1, i["src"] + i["len"]),
-                _ => 0,
-            };
-            top = Math.Max(top, end);
+                top = a.Space == MemorySpace.Local ? Math.Max(top, a.End) : top;
+            }
         }
 
         return (int)top;

@@ -8,34 +8,34 @@ public sealed partial class TimingSimulator
 {
     /// <summary>
     /// Moves a message injected at <paramref name="inject"/> along its route and returns when its
-    /// last bit arrives. Each resource is held while the message serializes over it (bits / width
-    /// cycles: the tile bus twice within a tile, written to the buffer and read back); the head moves
-    /// on after the resource's latency (hop_latency_cycles per link, one cycle per bus, the buffer's
-    /// access latency within a tile); a later message waits for a resource an earlier one holds.
+    /// last bit arrives. The head passes each resource after its latency (<see cref="TimingPlan.HeadNs"/>);
+    /// a link is held from when the head reaches it until the tail has passed (at least its beats,
+    /// <see cref="TimingPlan.SerializeNs"/>); a bus only for its own beats: the source bus as the
+    /// words leave, the destination bus as they are written, the last beat when the last bit
+    /// arrives (the network interface collects the flits, so the bus is free while they stream in
+    /// over the link). Each takes the earliest gap that holds it (<see cref="ResourceCalendar"/>).
     /// </summary>
     private double Transfer(Message m, double inject)
     {
         Mesh mesh = analysis.Mesh;
         double head = inject, tail = inject;
-        foreach (int r in m.Route.Resources)
+        ImmutableArray<int> route = m.Route.Resources;
+        for (int k = 0; k < route.Length; k++)
         {
-            bool bus = mesh.IsBus(r);
-            double width = bus ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits;
-            double serialize = Math.Ceiling(m.Bits / width) * cycle * (m.Route.SameTile ? 2 : 1);
-            double latency = m.Route.SameTile ? 2 * input.Costs.TileBuffer.AccessLatencyNs
-                : bus ? cycle : arch.Chip.Noc.HopLatencyCycles * cycle;
-            double start = Math.Max(head, resourceFree[r]);
-            double done = Math.Max(start + serialize, tail);
-            resourceFree[r] = done;
-            resourceBusy[r] += serialize;
-            head = start + latency;
+            int r = route[k];
+            double serialize = plan.SerializeNs(m, mesh, r);
+            bool inbound = !m.Route.SameTile && k == route.Length - 1;
+            (double start, double done) = inbound
+                ? Reserve(r, Math.Max(head, tail - serialize), serialize)
+                : Reserve(r, head, serialize, tail);
+            head = start + plan.HeadNs(m, mesh, r);
             tail = done;
         }
 
         return Math.Max(head, tail);
     }
 
-    private (string Name, double Utilization) Busiest(ImmutableArray<CoreProgram> cores, double[] coreBusy, double[,] xbBusy, double makespan)
+    private (string Name, double Utilization) Busiest(ImmutableArray<CoreProgram> cores, double[] coreBusy, double[,] xbBusy, double[,] adcBusy, double makespan)
     {
         (string Name, double Busy) best = ("none", 0);
         void Consider(string name, double busy)
@@ -53,11 +53,16 @@ public sealed partial class TimingSimulator
             {
                 Consider($"core {cores[s].Core} crossbar {x}", xbBusy[s, x]);
             }
+
+            for (int g = 0; g < adcBusy.GetLength(1); g++)
+            {
+                Consider($"core {cores[s].Core} ADC group {g}", adcBusy[s, g]);
+            }
         }
 
-        for (int r = 0; r < resourceBusy.Length; r++)
+        for (int r = 0; r < calendar.BusyNs.Length; r++)
         {
-            Consider(analysis.Mesh.Name(r), resourceBusy[r]);
+            Consider(analysis.Mesh.Name(r), calendar.BusyNs[r]);
         }
 
         return (best.Name, makespan > 0 ? best.Busy / makespan : 0);
@@ -65,7 +70,7 @@ public sealed partial class TimingSimulator
 
     /// <summary>
     /// Walks back from the event that finished the first inference through whatever each event
-    /// waited for (the previous instruction, a crossbar, a message), and merges consecutive events of
+    /// waited for (the previous instruction, an mvm's outputs, a crossbar, its ADCs, a message), and merges consecutive events of
     /// one core and kind into a step. Time between an event's cause and its start is waiting for a
     /// shared resource (contention), listed as "wait".
     /// </summary>
@@ -117,6 +122,7 @@ public sealed partial class TimingSimulator
         Kind.Mvm => "mvm",
         Kind.Send => "send",
         Kind.Recv => "recv",
+        Kind.Issue => "issue",
         _ => "transfer",
     };
 }

@@ -17,81 +17,110 @@ public sealed record TimingResult(
     double BusiestUtilization,
     double CrossbarBusyNs,
     ImmutableArray<PathStep> CriticalPath,
-    ImmutableDictionary<string, double> CriticalPathNs);
+    ImmutableDictionary<string, double> CriticalPathNs,
+    ImmutableArray<double> CoreFinishNs)
+{
+    /// <summary>
+    /// The rate between the first and the last inference of the stream, (N - 1) / (finish_N - finish_1):
+    /// closer to the steady state than N / makespan but not bounded by the resource bounds (the
+    /// first inference may be held up by contention the later ones do not meet); 1 / latency for N = 1.
+    /// </summary>
+    public double SteadyThroughputPerS => FinishNs.Length > 1 && FinishNs[^1] > FinishNs[0]
+        ? (FinishNs.Length - 1) / ((FinishNs[^1] - FinishNs[0]) * 1e-9) : 1 / (FinishNs[0] * 1e-9);
+}
 
 /// <summary>
 /// Event-driven timing of a compiled program (docs/cost-model.md section 3). Each core runs its
 /// straight-line stream <c>batch</c> times in a row (one inference after another, so layers on
 /// different cores pipeline); the core with the earliest clock goes next, so shared resources are
-/// granted in time order. An <c>mvm</c> issues in one cycle and keeps its crossbar busy for
-/// <see cref="CostModel.MvmNs"/>; crossbars of a core run concurrently (each has its own DACs),
-/// except that crossbars sharing an ADC group take turns on its ADCs (an mvm's conversions start
-/// when the previous mvm's on that group are done), and any other instruction waits until the
-/// core's outstanding mvms finish. A <c>send</c>
-/// never blocks; its message occupies each resource of its route while it serializes
-/// (<see cref="Mesh"/>); a <c>recv</c> waits for it.
+/// granted in time order. A core issues in order. An <c>mvm</c> takes one cycle to issue (its
+/// inputs go into one of its crossbar's two input registers) and then runs on its crossbar while
+/// the core goes on; a later instruction waits only for the earlier mvms whose outputs it reads or
+/// writes (<see cref="MemoryAccesses"/>), <c>halt</c> for all of them. One crossbar runs one mvm at
+/// a time; crossbars sharing an ADC group take turns on its ADCs; an mvm that starts the moment
+/// the previous one on its crossbar ends continues its pipeline (no fill). A <c>send</c> never
+/// blocks; its message occupies each resource of its route while it uses it (<see cref="Mesh"/>);
+/// a <c>recv</c> waits for it.
+/// With <see cref="Mode.Free"/> every shared resource (ADC groups, buses, links) is always free
+/// and an mvm is charged the least its pipeline could take: every time is then no later than in the
+/// real run, which makes that run's latency a lower bound. <see cref="Mode.Isolated"/> also lets
+/// every message arrive at once and charges no first fill: each core's time is then what one
+/// iteration of its own stream takes at least (<see cref="TimingBounds"/>).
 /// </summary>
 public sealed partial class TimingSimulator
 {
-    private enum Kind : byte { Control, Alu, Memory, Mvm, Send, Recv, Transfer }
+    /// <summary>Real: with contention. Free: no contention. Isolated: no contention, no waiting for messages.</summary>
+    internal enum Mode : byte { Real, Free, Isolated }
+
+    private enum Kind : byte { Control, Alu, Memory, Mvm, Send, Recv, Transfer, Issue }
 
     private record struct Ev(int Core, int Pc, Kind Kind, double Start, double End, int Pred, int To);
 
+    /// <summary>An mvm in flight: the words it accumulates into, when it ends, its event.</summary>
+    private record struct Pending(MemoryAccess Dst, double End, int Event);
+
+    private const double Eps = 1e-9;
+
     private readonly PerformanceInput input;
     private readonly ProgramAnalysis analysis;
+    private readonly TimingPlan plan;
     private readonly Architecture arch;
+    private readonly bool contention;
+    private readonly bool isolated;
     private readonly double cycle;
-    private readonly double step;
     private readonly List<Ev> events = [];
-    private readonly double[] resourceFree;
-    private readonly double[] resourceBusy;
+    private readonly ResourceCalendar calendar;
 
-    private TimingSimulator(PerformanceInput input, ProgramAnalysis analysis)
+    private TimingSimulator(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, Mode mode)
     {
         this.input = input;
         this.analysis = analysis;
+        this.plan = plan;
+        contention = mode == Mode.Real;
+        isolated = mode == Mode.Isolated;
         arch = input.Arch;
         cycle = arch.CycleNs;
-        step = Math.Max(cycle, input.Costs.LocalMemory.AccessLatencyNs);
-        resourceFree = new double[analysis.Mesh.ResourceCount];
-        resourceBusy = new double[analysis.Mesh.ResourceCount];
+        calendar = new ResourceCalendar(analysis.Mesh.ResourceCount);
     }
 
-    public static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis) => new TimingSimulator(input, analysis).Run();
+    public static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis) =>
+        new TimingSimulator(input, analysis, new TimingPlan(input, analysis), Mode.Real).Run();
 
-    private double VectorNs(long len) => cycle + (Math.Ceiling((double)len / arch.Core.VectorLanes) * step);
+    internal static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, Mode mode) =>
+        new TimingSimulator(input, analysis, plan, mode).Run();
 
     private TimingResult Run()
     {
         ImmutableArray<CoreProgram> cores = input.Program.Cores;
-        int n = cores.Length, batch = input.Batch, lanesPerBus = arch.Tile.BusBits;
+        int n = cores.Length, batch = input.Batch, xbs = arch.Core.Crossbars, groups = arch.Core.AdcGroups;
         var t = new double[n];
         var pc = new int[n];
         var iteration = new int[n];
         var last = new int[n];
-        var mvmDone = new double[n];
-        var mvmEvent = new int[n];
-        var xbFree = new double[n, arch.Core.Crossbars];
-        var xbEvent = new int[n, arch.Core.Crossbars];
+        var pending = new List<Pending>[n];
+        var xbFree = new double[n, xbs];       // when the crossbar's last mvm ends
+        var xbEvent = new int[n, xbs];
+        var xbBefore = new double[n, xbs];     // when the mvm before that one ended: its input register is free again
+        var xbBeforeEvent = new int[n, xbs];
         var coreBusy = new double[n];
-        var xbBusy = new double[n, arch.Core.Crossbars];
-        var adcFree = new double[n, arch.Core.AdcGroups];
-        var adcEvent = new int[n, arch.Core.AdcGroups];
+        var xbBusy = new double[n, xbs];
+        var adcFree = new double[n, groups];
+        var adcEvent = new int[n, groups];
+        var adcBusy = new double[n, groups];
         var finish = new double[batch];
         var finishEvent = new int[batch];
         var channels = new Dictionary<(int, int, int), Queue<(double Arrival, int Event)>>();
         var waiting = new Dictionary<(int, int, int), int>();
-        var slotOf = new Dictionary<int, int>();
         for (int s = 0; s < n; s++)
         {
-            slotOf[cores[s].Core] = s;
-            last[s] = mvmEvent[s] = -1;
-            for (int x = 0; x < arch.Core.Crossbars; x++)
+            last[s] = -1;
+            pending[s] = [];
+            for (int x = 0; x < xbs; x++)
             {
-                xbEvent[s, x] = -1;
+                xbEvent[s, x] = xbBeforeEvent[s, x] = -1;
             }
 
-            for (int g = 0; g < arch.Core.AdcGroups; g++)
+            for (int g = 0; g < groups; g++)
             {
                 adcEvent[s, g] = -1;
             }
@@ -104,74 +133,76 @@ public sealed partial class TimingSimulator
             ready.Enqueue(s, (0, s));
         }
 
+        long processed = 0;
         while (ready.TryDequeue(out int s, out _))
         {
+            if (contention && ++processed % 4096 == 0)
+            {
+                // Every later request comes from a core at or after its clock: older intervals cannot matter.
+                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < batch).Select(c => t[c]).DefaultIfEmpty(0).Min());
+            }
+
             CoreProgram core = cores[s];
-            Instruction i = core.Code[pc[s]];
+            TimedOp op = plan.Ops[s][pc[s]];
             double start = t[s];
             int pred = last[s];
-            if (i.Opcode != Opcode.Mvm && mvmDone[s] > start)
-            {
-                (start, pred) = (mvmDone[s], mvmEvent[s]);
-            }
+            WaitForMvms(pending[s], op, ref start, ref pred);
 
             double end;
             Kind kind;
-            switch (i.Opcode)
+            switch (op.Kind)
             {
-                case Opcode.Mvm:
+                case TimedKind.Mvm:
                     {
-                        int xb = (int)i["xb"];
-                        if (xbFree[s, xb] > start)
+                        int xb = op.Xb, g = op.Group;
+
+                        // Two input registers: the mvm issues once the one its crossbar used two mvms ago is free.
+                        if (xbBefore[s, xb] > start)
                         {
-                            (start, pred) = (xbFree[s, xb], xbEvent[s, xb]);
+                            (start, pred) = (xbBefore[s, xb], xbBeforeEvent[s, xb]);
                         }
 
-                        // The group's ADCs convert for one mvm after another, in issue order (section 3).
-                        int g = arch.Core.AdcGroupOf(xb);
-                        double slices = CostModel.Slices(arch, i), convert = CostModel.ConvertNs(arch, i["cols"]);
-                        double adcStart = Math.Max(start, adcFree[s, g]);
-                        double done = Math.Max(start + ((slices + 2) * CostModel.ReadNs(arch)), adcStart + ((slices + 2) * convert));
-                        if (done > start + CostModel.MvmNs(arch, i) + 1e-9)
+                        int issue = Add(new Ev(core.Core, pc[s], Kind.Issue, start, start + cycle, pred, -1));
+                        bool follows = xbEvent[s, xb] >= 0;
+                        bool continues = follows && start <= xbFree[s, xb] + Eps;
+                        double begin = Math.Max(start, follows ? xbFree[s, xb] : 0);
+                        int cause = follows && xbFree[s, xb] > start ? xbEvent[s, xb] : issue;
+                        double previous = follows ? xbFree[s, xb] : isolated ? 0 : double.NaN; // isolated: the stream may have left the pipeline full
+                        double done = MvmEnd(op, begin, continues, previous, adcFree[s, g], out double adcStart);
+                        if (done > begin + ((op.Slices + (continues ? 0 : CostModel.FillSlices)) * op.SliceNs) + Eps)
                         {
-                            pred = adcEvent[s, g]; // waited for the mvm that held the ADCs
+                            cause = adcEvent[s, g]; // waited for the mvm that held the ADCs
                         }
 
-                        int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, start, done, pred, -1));
-                        (adcFree[s, g], adcEvent[s, g]) = (adcStart + (slices * convert), id);
+                        int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, begin, done, cause, -1));
+                        (adcFree[s, g], adcEvent[s, g]) = (adcStart + (op.Slices * op.ConvertNs), id);
+                        adcBusy[s, g] += op.Slices * op.ConvertNs;
+                        (xbBefore[s, xb], xbBeforeEvent[s, xb]) = (xbFree[s, xb], xbEvent[s, xb]);
                         (xbFree[s, xb], xbEvent[s, xb]) = (done, id);
-                        xbBusy[s, xb] += done - start;
-                        if (done >= mvmDone[s])
-                        {
-                            (mvmDone[s], mvmEvent[s]) = (done, id);
-                        }
-
-                        last[s] = id;
-                        t[s] = start + cycle; // the core goes on while the crossbar works
+                        xbBusy[s, xb] += done - begin;
+                        pending[s].Add(new Pending(op.Output, done, id));
+                        (last[s], t[s]) = (issue, start + cycle); // the core goes on while the crossbar works
                         coreBusy[s] += cycle;
                         Advance(s);
                         continue;
                     }
 
-                case Opcode.Load or Opcode.Store:
+                case TimedKind.Memory:
                     {
-                        long bits = i["len"] * (i.Opcode == Opcode.Load ? analysis.InputBits : analysis.StoreBits[(core.Core, pc[s])]);
                         int bus = analysis.Mesh.Bus(analysis.Mesh.TileOf(core.Core));
-                        double beats = Math.Ceiling((double)bits / lanesPerBus) * cycle;
-                        double begin = Math.Max(start, resourceFree[bus]);
-                        resourceFree[bus] = begin + beats;
-                        resourceBusy[bus] += beats;
-                        end = begin + beats + input.Costs.TileBuffer.AccessLatencyNs;
+                        double beats = plan.BeatsNs(op.Bits, arch.Tile.BusBits);
+                        double begin = Reserve(bus, start, beats).Start;
+                        end = begin + beats + plan.BufferLatencyNs;
                         kind = Kind.Memory;
                         break;
                     }
 
-                case Opcode.Send:
+                case TimedKind.Send:
                     {
-                        end = start + cycle; // the network interface streams the words; their time is on the bus and links
+                        end = start + op.CoreNs; // the network interface streams the words; their time is on the bus and links
                         int id = Add(new Ev(core.Core, pc[s], Kind.Send, start, end, pred, -1));
-                        Message m = analysis.Messages[(core.Core, pc[s])];
-                        double arrival = Transfer(m, end);
+                        Message m = op.Message!;
+                        double arrival = isolated ? end : Transfer(m, end);
                         int transfer = Add(new Ev(core.Core, pc[s], Kind.Transfer, end, arrival, id, m.To));
                         var key = (core.Core, m.To, m.Tag);
                         (channels.TryGetValue(key, out var q) ? q : channels[key] = new()).Enqueue((arrival, transfer));
@@ -186,9 +217,17 @@ public sealed partial class TimingSimulator
                         continue;
                     }
 
-                case Opcode.Recv:
+                case TimedKind.Recv:
                     {
+                        Instruction i = core.Code[pc[s]];
                         var key = ((int)i["core"], core.Core, (int)i["tag"]);
+                        if (isolated)
+                        {
+                            end = start + op.CoreNs;
+                            kind = Kind.Recv;
+                            break;
+                        }
+
                         if (!channels.TryGetValue(key, out var q) || q.Count == 0)
                         {
                             waiting[key] = s; // resumes when the matching send happens
@@ -201,25 +240,21 @@ public sealed partial class TimingSimulator
                             (start, pred) = (arrival, transfer);
                         }
 
-                        end = start + cycle; // the words were written as they arrived
+                        end = start + op.CoreNs; // the words were written as they arrived
                         kind = Kind.Recv;
                         break;
                     }
 
-                case Opcode.Nop or Opcode.Halt:
-                    end = start + cycle;
-                    kind = Kind.Control;
-                    break;
                 default:
-                    end = start + (i.Opcode == Opcode.Set ? cycle : VectorNs(i["len"]));
-                    kind = Kind.Alu;
+                    end = start + op.CoreNs;
+                    kind = op.Kind == TimedKind.Control ? Kind.Control : Kind.Alu;
                     break;
             }
 
             int e = Add(new Ev(core.Core, pc[s], kind, start, end, pred, -1));
             coreBusy[s] += end - start;
             (last[s], t[s]) = (e, end);
-            if (i.Opcode == Opcode.Halt && end >= finish[iteration[s]])
+            if (op.Halts && end >= finish[iteration[s]])
             {
                 (finish[iteration[s]], finishEvent[iteration[s]]) = (end, e);
             }
@@ -248,8 +283,10 @@ public sealed partial class TimingSimulator
         }
 
         double makespan = finish.Max();
-        double throughput = batch > 1 ? (batch - 1) / ((finish[^1] - finish[0]) * 1e-9) : 1 / (finish[0] * 1e-9);
-        (string busiest, double utilization) = Busiest(cores, coreBusy, xbBusy, makespan);
+        // N inferences from an idle chip: every resource does N inferences' work within the makespan,
+        // which is what makes the resource bounds of TimingBounds true bounds of this figure.
+        double throughput = batch / (makespan * 1e-9);
+        (string busiest, double utilization) = Busiest(cores, coreBusy, xbBusy, adcBusy, makespan);
         double xbTotal = 0;
         foreach (double b in xbBusy)
         {
@@ -257,7 +294,7 @@ public sealed partial class TimingSimulator
         }
 
         (ImmutableArray<PathStep> path, ImmutableDictionary<string, double> byKind) = CriticalPath(finishEvent[0]);
-        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind);
+        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind, [.. t]);
 
         static int? iterationDone(int[] iterations, int batch)
         {
@@ -265,6 +302,74 @@ public sealed partial class TimingSimulator
             return i < 0 ? null : i;
         }
     }
+
+    /// <summary>
+    /// Delays an instruction until the mvms in flight whose outputs it touches have ended: it reads
+    /// or writes words they accumulate into (read-after-write, write-after-write). Another mvm's
+    /// accumulation into the same words commutes and does not wait; an mvm's inputs were copied into
+    /// its crossbar's input register when it issued, so overwriting them does not wait either
+    /// (write-after-read). <c>halt</c> waits for every mvm: the inference ends when its results are in memory.
+    /// </summary>
+    private static void WaitForMvms(List<Pending> pending, TimedOp op, ref double start, ref int pred)
+    {
+        int kept = 0;
+        double now = start;
+        for (int k = 0; k < pending.Count; k++)
+        {
+            Pending p = pending[k];
+            if (p.End <= now)
+            {
+                continue; // ended before this instruction could start: drop it
+            }
+
+            pending[kept++] = p;
+            if (p.End > start && (op.Halts || Touches(op, p.Dst)))
+            {
+                (start, pred) = (p.End, p.Event);
+            }
+        }
+
+        pending.RemoveRange(kept, pending.Count - kept);
+    }
+
+    private static bool Touches(TimedOp op, MemoryAccess dst)
+    {
+        foreach (MemoryAccess a in op.Local)
+        {
+            if (a.Overlaps(dst) && !(op.Kind == TimedKind.Mvm && a.Kind == AccessKind.Accumulate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// When an mvm starting at <paramref name="begin"/> ends. Its K' slices go through a read ->
+    /// convert pipeline: read stage <c>(K' + f) x read</c>; the group's ADCs convert from
+    /// <c>max(begin, group free)</c> for <c>(K' + f) x convert</c>, where the fill f is 2 slices,
+    /// or 0 when it continues the pipeline of the mvm before it on the crossbar. Without
+    /// contention the ADCs are free and the fill is charged only if the mvm could not have continued
+    /// (the least of the two cases), so the end is never later than with contention.
+    /// </summary>
+    private double MvmEnd(TimedOp op, double begin, bool continues, double previousEnd, double groupFree, out double adcStart)
+    {
+        double k = op.Slices, fill = continues ? 0 : CostModel.FillSlices;
+        if (!contention)
+        {
+            adcStart = begin;
+            double alone = begin + ((k + CostModel.FillSlices) * op.SliceNs);
+            return double.IsNaN(previousEnd) ? alone : Math.Max(begin + (k * op.SliceNs), Math.Min(alone, previousEnd + (k * op.SliceNs)));
+        }
+
+        adcStart = Math.Max(begin, groupFree);
+        return Math.Max(begin + ((k + fill) * op.ReadNs), adcStart + ((k + fill) * op.ConvertNs));
+    }
+
+    /// <summary>A bus or link from <paramref name="earliest"/>: the earliest gap in the real run; at once without contention.</summary>
+    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0) =>
+        contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
 
     private int Add(Ev e)
     {

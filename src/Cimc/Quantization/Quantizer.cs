@@ -13,24 +13,16 @@ namespace Cimc.Quantization;
 /// </summary>
 public static class Quantizer
 {
-    public static QuantizedModel Quantize(LayerChain chain, NdArray? calibration, QuantizationOptions options)
+    // A bare null means "no samples", as it always has.
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public static QuantizedModel Quantize(LayerChain chain, NdArray? calibration, QuantizationOptions options) =>
+        Quantize(chain, calibration is null ? null : new SampleCalibration(calibration, "the given samples"), options);
+
+    public static QuantizedModel Quantize(LayerChain chain, CalibrationSource? source, QuantizationOptions options)
     {
         options.Validate();
         int count = chain.Layers.Length;
-        ImmutableArray<LayerSamples> samples;
-        if (calibration is not null)
-        {
-            samples = Calibration.Collect(chain, calibration);
-        }
-        else if (NeedsCalibration(chain))
-        {
-            throw new CimcException("no-calibration", "--calibration-data",
-                "quantization needs calibration samples: pass --calibration-data FILE (.npy, .csv or IDX of sample inputs) or put calibration.npy beside the model");
-        }
-        else
-        {
-            samples = [.. chain.Layers.Select(_ => new LayerSamples([], [], []))];
-        }
+        RangeAt rangeAt = Ranges(chain, source, options);
 
         // A layer's activation bits are those of its input (what its DACs stream); its output takes
         // the next layer's, and the last layer keeps its own.
@@ -40,12 +32,13 @@ public static class Quantizer
         ChainLayer first = chain.Layers[0];
         ActivationQuant input = first.InputQuant is { } fileInput
             ? ActivationQuant.FromFile(fileInput)
-            : Quantize(samples[0].Input, bits[0].ActivationBits, options);
+            : ForRange(rangeAt(0, LayerPoint.Input, bits[0].ActivationBits), bits[0].ActivationBits, options);
         for (int l = 0; l < count; l++)
         {
             bool isLast = l == count - 1;
             int outputBits = isLast ? bits[l].ActivationBits : bits[l + 1].ActivationBits;
-            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], samples[l], input, bits[l].WeightBits, outputBits, options, isLast, notes);
+            int index = l;
+            QuantizedLayer layer = QuantizeLayer(chain.Layers[l], (point, b) => rangeAt(index, point, b), input, bits[l].WeightBits, outputBits, options, isLast, notes);
             layers.Add(layer);
             input = layer.Output ?? input;
         }
@@ -58,8 +51,52 @@ public static class Quantizer
         return new QuantizedModel(chain.Name, options, layers.MoveToImmutable(), chain.SoftmaxAtEnd) { Notes = notes.ToImmutable() };
     }
 
-    private static ActivationQuant Quantize(float[] values, int bits, QuantizationOptions options) =>
-        ActivationQuant.ForRange(Calibration.RangeOf(values, options.Calibration, bits, options.AsymmetricActivations), bits, options.AsymmetricActivations);
+    /// <summary>The tensors of a layer whose ranges the quantizer asks for.</summary>
+    private enum LayerPoint
+    {
+        Input,
+        PreActivation,
+        Output,
+    }
+
+    private delegate Range RangeAt(int layer, LayerPoint point, int bits);
+
+    /// <summary>The range of any layer's tensor, from samples or from interval arithmetic (docs/quantization.md section 2).</summary>
+    private static RangeAt Ranges(LayerChain chain, CalibrationSource? source, QuantizationOptions options)
+    {
+        switch (source)
+        {
+            case SampleCalibration s:
+                FiniteValues.Check(s.Samples, $"calibration data ({s.Origin})");
+                if (s.Samples.Data.Length > 0 && !s.Samples.Data.AsSpan().ContainsAnyExcept(0f))
+                {
+                    throw new CimcException("bad-calibration", $"calibration data ({s.Origin})", "every value is zero, so every range would be empty; give real sample inputs");
+                }
+
+                ImmutableArray<LayerSamples> samples = Calibration.Collect(chain, s.Samples);
+                return (l, point, bits) => Calibration.RangeOf(
+                    point switch { LayerPoint.Input => samples[l].Input, LayerPoint.PreActivation => samples[l].PreActivation, _ => samples[l].Output },
+                    options.Calibration, bits, options.AsymmetricActivations);
+            case InputRangeCalibration r when NeedsCalibration(chain):
+                if (options.Calibration is not MinMaxCalibration)
+                {
+                    throw new CimcException("no-calibration", "--calibration",
+                        $"--calibration {options.Calibration} needs calibration samples (--calibration-data FILE); without them the ranges are bounds from the weights");
+                }
+
+                ImmutableArray<LayerBounds> bounds = IntervalRanges.Propagate(chain, r.Low, r.High);
+                return (l, point, _) => point switch { LayerPoint.Input => bounds[l].Input, LayerPoint.PreActivation => bounds[l].PreActivation, _ => bounds[l].Output };
+            case null when NeedsCalibration(chain):
+                throw new CimcException("no-calibration", "--calibration-data",
+                    "quantization needs calibration samples: pass --calibration-data FILE (.npy, .csv or IDX of sample inputs) or put calibration.npy beside the model");
+            default:
+                // The file gave every range the quantizer would need; nothing asks.
+                return (_, _, _) => new Range(0, 0);
+        }
+    }
+
+    private static ActivationQuant ForRange(Range range, int bits, QuantizationOptions options) =>
+        ActivationQuant.ForRange(range, bits, options.AsymmetricActivations);
 
     /// <summary>True unless the file gave every activation quantization the quantizer would calibrate.</summary>
     public static bool NeedsCalibration(LayerChain chain)
@@ -82,16 +119,16 @@ public static class Quantizer
         return false;
     }
 
-    private static QuantizedLayer QuantizeLayer(ChainLayer layer, LayerSamples samples, ActivationQuant input, int weightBits, int outputBits,
+    private static QuantizedLayer QuantizeLayer(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int weightBits, int outputBits,
         QuantizationOptions options, bool isLast, ImmutableArray<string>.Builder notes)
     {
         if (FileWeights(layer, weightBits, notes) is { } fromFile)
         {
-            return OutputStage(layer, samples, input, outputBits, options, isLast, fromFile.Weights, fromFile.Scales, fromFile.Bits);
+            return OutputStage(layer, rangeAt, input, outputBits, options, isLast, fromFile.Weights, fromFile.Scales, fromFile.Bits);
         }
 
         (int[] weights, double[] scales) = QuantizeWeights(layer, weightBits, options);
-        return OutputStage(layer, samples, input, outputBits, options, isLast, weights, scales, weightBits);
+        return OutputStage(layer, rangeAt, input, outputBits, options, isLast, weights, scales, weightBits);
     }
 
     /// <summary>
@@ -166,7 +203,7 @@ public static class Quantizer
     }
 
     /// <summary>Bias, requantization and (for the special-function unit's activations) the pre-activation quantization; file activation quantization first.</summary>
-    private static QuantizedLayer OutputStage(ChainLayer layer, LayerSamples samples, ActivationQuant input, int outputBits, QuantizationOptions options, bool isLast,
+    private static QuantizedLayer OutputStage(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int outputBits, QuantizationOptions options, bool isLast,
         int[] weights, double[] scales, int weightBits)
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
@@ -191,7 +228,7 @@ public static class Quantizer
 
         ActivationQuant output = layer.OutputQuant is { } fileOutput
             ? ActivationQuant.FromFile(fileOutput)
-            : Quantize(samples.Output, outputBits, options);
+            : ForRange(rangeAt(LayerPoint.Output, outputBits), outputBits, options);
         if (!layer.UsesActivationUnit)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
@@ -199,7 +236,7 @@ public static class Quantizer
 
         ActivationQuant pre = layer.PreActivationQuant is { } filePre
             ? ActivationQuant.FromFile(filePre)
-            : Quantize(samples.PreActivation, outputBits, options);
+            : ForRange(rangeAt(LayerPoint.PreActivation, outputBits), outputBits, options);
         return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Output = output };
     }
 

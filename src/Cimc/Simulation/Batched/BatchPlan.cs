@@ -16,13 +16,6 @@ namespace Cimc.Simulation.Batched;
 /// </summary>
 internal sealed class BatchPlan
 {
-    private enum Access : byte
-    {
-        Read,
-        Write,
-        ReadWrite,
-    }
-
     public BatchPlan(CompiledProgram p)
     {
         ArchHeader arch = p.Arch;
@@ -39,25 +32,27 @@ internal sealed class BatchPlan
         for (int s = 0; s < slots; s++)
         {
             DecodedOp[] code = p.Code[s];
+            Instruction[] instructions = p.Instructions[s];
             int tile = arch.TileOf(p.CoreIds[s]);
             int high = p.Data[s].Select(d => d.Addr + d.Values.Length).DefaultIfEmpty(0).Max();
-            foreach (DecodedOp op in code)
+            foreach (Instruction op in instructions)
             {
-                foreach ((bool local, long addr, long len, _) in Accesses(op))
+                foreach (MemoryAccess a in MemoryAccesses.Of(op))
                 {
-                    if (local && addr + len <= arch.LocalWords)
+                    bool local = a.Space == MemorySpace.Local;
+                    if (local && a.End <= arch.LocalWords)
                     {
-                        high = Math.Max(high, (int)(addr + len));
+                        high = Math.Max(high, (int)a.End);
                     }
-                    else if (!local && addr + len <= arch.BufferWords)
+                    else if (!local && a.End <= arch.BufferWords)
                     {
-                        BufferWords[tile] = Math.Max(BufferWords[tile], (int)(addr + len));
+                        BufferWords[tile] = Math.Max(BufferWords[tile], (int)a.End);
                     }
                 }
             }
 
             MemWords[s] = high;
-            (InitAddrs[s], InitValues[s]) = ReadBeforeWrite(code, p.Data[s], high);
+            (InitAddrs[s], InitValues[s]) = ReadBeforeWrite(instructions, p.Data[s], high);
             Blocks[s] = PlanBlocks(code, p.Crossbars[s], arch);
         }
     }
@@ -76,75 +71,12 @@ internal sealed class BatchPlan
     /// <summary>Per core and pc, the mvm block starting there (null elsewhere, and for mvms that fault).</summary>
     public MvmBlock?[][] Blocks { get; }
 
-    /// <summary>The ranges an instruction reads and writes (local memory or the tile buffer), table order.</summary>
-    private static IEnumerable<(bool Local, long Addr, long Len, Access Access)> Accesses(DecodedOp op)
-    {
-        switch (op.Op)
-        {
-            case Opcode.Load:
-                yield return (false, op.F1, op.F2, Access.Read);
-                yield return (true, op.F0, op.F2, Access.Write);
-                break;
-            case Opcode.Store:
-                yield return (true, op.F1, op.F2, Access.Read);
-                yield return (false, op.F0, op.F2, Access.Write);
-                break;
-            case Opcode.Set:
-                yield return (true, op.F0, 1, Access.Write);
-                break;
-            case Opcode.Mvm:
-                yield return (true, op.F1, op.F3, Access.Read);
-                yield return (true, op.F2, op.F4, Access.ReadWrite);
-                break;
-            case Opcode.VClear:
-                yield return (true, op.F0, op.F1, Access.Write);
-                break;
-            case Opcode.VCopy:
-            case Opcode.VSum:
-            case Opcode.VMax:
-                yield return (true, op.F1, op.Op == Opcode.VMax ? op.F3 : op.F2, Access.Read);
-                yield return (true, op.F0, op.Op switch { Opcode.VSum => 1, Opcode.VMax => op.F3, _ => op.F2 }, Access.Write);
-                break;
-            case Opcode.VAdd:
-                yield return (true, op.F1, op.F3, Access.Read);
-                yield return (true, op.F2, op.F3, Access.Read);
-                yield return (true, op.F0, op.F3, Access.Write);
-                break;
-            case Opcode.VAxpy:
-                yield return (true, op.F1, 1, Access.Read);
-                yield return (true, op.F0, op.F3, Access.ReadWrite);
-                break;
-            case Opcode.VRequant:
-                yield return (true, op.F1, op.F3, Access.Read);
-                yield return (true, op.F2, 3 + (2 * op.F3), Access.Read);
-                yield return (true, op.F0, op.F3, Access.Write);
-                break;
-            case Opcode.VAct:
-                yield return (true, op.F1, op.F3, Access.Read);
-                yield return (true, op.F2, ActivationParams.Words, Access.Read);
-                yield return (true, op.F0, op.F3, Access.Write);
-                break;
-            case Opcode.VLut:
-                // The entries' extent is data (mem[table+1]); ReadBeforeWrite treats them separately.
-                yield return (true, op.F1, op.F3, Access.Read);
-                yield return (true, op.F2, 2, Access.Read);
-                yield return (true, op.F0, op.F3, Access.Write);
-                break;
-            case Opcode.Send:
-                yield return (true, op.F1, op.F2, Access.Read);
-                break;
-            case Opcode.Recv:
-                yield return (true, op.F1, op.F2, Access.Write);
-                break;
-        }
-    }
-
     /// <summary>
     /// Words some instruction may read before any instruction of the core writes them, in program
     /// order, reads before writes within an instruction (conservative for vcopy's and vaxpy's
     /// element order), and a vlut reading every word from its table to the end.
     /// </summary>
-    private static (int[] Addrs, long[] Values) ReadBeforeWrite(DecodedOp[] code, DataSegment[] data, int high)
+    private static (int[] Addrs, long[] Values) ReadBeforeWrite(Instruction[] code, DataSegment[] data, int high)
     {
         var written = new bool[high];
         var needed = new bool[high];
@@ -156,20 +88,20 @@ internal sealed class BatchPlan
             }
         }
 
-        foreach (DecodedOp op in code)
+        foreach (Instruction op in code)
         {
-            var accesses = Accesses(op).Where(a => a.Local && a.Addr + a.Len <= high).ToList();
-            foreach (var a in accesses.Where(a => a.Access != Access.Write))
+            var accesses = MemoryAccesses.Of(op).Where(a => a.Space == MemorySpace.Local && a.End <= high).ToList();
+            foreach (MemoryAccess a in accesses.Where(a => a.Reads))
             {
-                Read(a.Addr, a.Addr + a.Len);
+                Read(a.Addr, a.End);
             }
 
-            if (op.Op == Opcode.VLut)
+            if (op.Opcode == Opcode.VLut)
             {
-                Read(op.F2, high);
+                Read(op["table"], high);
             }
 
-            foreach (var a in accesses.Where(a => a.Access != Access.Read))
+            foreach (MemoryAccess a in accesses.Where(a => a.Writes))
             {
                 Array.Fill(written, true, (int)a.Addr, (int)a.Len);
             }

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cimc.Architectures;
+using Cimc.Diagnostics;
+using Cimc.Isa;
+using Cimc.Performance;
+using Cimc.Simulation.Devices;
+
+namespace Cimc;
+
+/// <summary>
+/// The folder `cimc compile` writes, read and written in one place: program.asm, program.bin,
+/// weights.bin and summary.json. summary.json holds the <see cref="CompileSummary"/> fields plus
+/// `architecture`, the full description the program was compiled for (a custom file or a preset with
+/// overridden bits), so the folder can be simulated without the file it came from. Reading checks
+/// every part and reports damage in one line naming the file.
+/// </summary>
+public sealed record CompiledFolder(string Path, ProgramImage Program, WeightImage Weights, CompileSummary? Summary, Architecture? Architecture)
+{
+    public const string SummaryFile = "summary.json";
+    public const string ProgramFile = "program.bin";
+    public const string WeightsFile = "weights.bin";
+    public const string AssemblyFile = "program.asm";
+    private const string ArchitectureKey = "architecture";
+
+    /// <summary>Whether the host applies a softmax to the dequantized outputs (the model ended with one).</summary>
+    public bool HostSoftmax => Summary?.HostSoftmax ?? false;
+
+    /// <summary>The architecture to simulate on: the one compiled for, else the preset of that name (folders from before it was kept).</summary>
+    public Architecture RequireArchitecture() =>
+        Architecture
+        ?? (Summary is { } s && ArchitectureCatalog.IsPreset(s.Arch) ? ArchitectureCatalog.Preset(s.Arch)
+            : throw new CimcException("bad-summary", PathOf(SummaryFile), Summary is null
+                ? "no summary.json (expected the output of cimc compile)"
+                : $"holds no architecture description for '{Summary.Arch}' (written by an older cimc); give the chip with --arch FILE"));
+
+    /// <summary>The program and its layers' placement, as the performance model takes them.</summary>
+    public PerformanceInput Performance(Architecture arch)
+    {
+        CompileSummary summary = Summary ?? throw new CimcException("file-not-found", PathOf(SummaryFile), "no summary.json (expected the output of cimc compile)");
+        if (summary.Layers.SelectMany(l => l.Cores).Any(c => c >= arch.TotalCores))
+        {
+            throw new CimcException("bad-summary", PathOf(SummaryFile), $"places a layer on a core that {arch.Name} does not have (damaged, or compiled for another chip)");
+        }
+
+        return new PerformanceInput(Program, arch, [.. summary.Layers.Select(l => new LayerSpan(l.Name, l.InFeatures, l.OutFeatures, l.Cores))]);
+    }
+
+    private string PathOf(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>Writes the four files of <paramref name="c"/>; a device given at compile time is recorded for `cimc run`.</summary>
+    public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null)
+    {
+        CompileSummary summary = device is null ? c.Summary() : c.Summary() with { Device = device };
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(System.IO.Path.Combine(folder, AssemblyFile), Disassembler.Disassemble(c.Program!));
+        c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
+        c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
+        JsonObject json = JsonSerializer.SerializeToNode(summary, JsonFormat.Options)!.AsObject();
+        json[ArchitectureKey] = JsonNode.Parse(ArchitectureJson.Write(c.Architecture));
+        File.WriteAllText(System.IO.Path.Combine(folder, SummaryFile), json.ToJsonString(JsonFormat.Options) + "\n");
+        return summary;
+    }
+
+    /// <summary>
+    /// Reads a compiled folder. program.bin and weights.bin must be there and valid; summary.json may
+    /// be missing (a folder assembled by hand), but when present it must be a complete summary.
+    /// </summary>
+    public static CompiledFolder Read(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new CimcException("file-not-found", folder, "no such folder (expected the output of cimc compile)");
+        }
+
+        string programPath = System.IO.Path.Combine(folder, ProgramFile), weightsPath = System.IO.Path.Combine(folder, WeightsFile);
+        foreach (string path in new[] { programPath, weightsPath })
+        {
+            if (!File.Exists(path))
+            {
+                throw new CimcException("file-not-found", path, "missing (expected the output of cimc compile)");
+            }
+        }
+
+        ProgramImage program = ProgramImage.Load(programPath);
+        WeightImage weights = WeightImage.Load(weightsPath);
+        string summaryPath = System.IO.Path.Combine(folder, SummaryFile);
+        (CompileSummary? summary, Architecture? arch) = File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
+        if (arch is not null && Compiler.Header(arch) != program.Arch)
+        {
+            throw new CimcException("bad-summary", summaryPath, $"its architecture '{arch.Name}' is not the one program.bin was compiled for");
+        }
+
+        return new CompiledFolder(folder, program, weights, summary, arch);
+    }
+
+    private static (CompileSummary Summary, Architecture? Arch) ReadSummary(string path)
+    {
+        JsonObject json;
+        CompileSummary? summary;
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { MaxDepth = 32 }) as JsonObject
+                ?? throw new CimcException("bad-summary", path, "not a JSON object (expected the summary.json of cimc compile)");
+            summary = json.Deserialize<CompileSummary>(JsonFormat.Options);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException or ArgumentException)
+        {
+            throw new CimcException("bad-summary", path, $"damaged or not written by cimc compile ({e.Message})");
+        }
+
+        Check(summary, path);
+        Architecture? arch = json[ArchitectureKey] is JsonObject a ? ArchitectureJson.Parse(a.ToJsonString(), $"{path}: architecture") : null;
+        return (summary!, arch);
+    }
+
+    /// <summary>The fields the commands rely on, present and sensible.</summary>
+    private static void Check(CompileSummary? s, string path)
+    {
+        string? problem = s is null ? "is empty"
+            : string.IsNullOrEmpty(s.Model) ? "has no model"
+            : string.IsNullOrEmpty(s.Arch) ? "has no arch"
+            : s.Layers.IsDefaultOrEmpty ? "has no layers"
+            : s.Layers.Any(l => l is null || string.IsNullOrEmpty(l.Name) || l.InFeatures < 1 || l.OutFeatures < 1 || l.Cores.IsDefaultOrEmpty || l.Cores.Any(c => c < 0))
+                ? "has a damaged layer entry"
+            : s.Crossbar is null ? "has no crossbar"
+            : null;
+        if (problem is not null)
+        {
+            throw new CimcException("bad-summary", path, $"{problem} (damaged, or not written by cimc compile)");
+        }
+    }
+}

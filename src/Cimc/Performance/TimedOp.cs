@@ -1,0 +1,110 @@
+using System.Collections.Immutable;
+using Cimc.Architectures;
+using Cimc.Isa;
+
+namespace Cimc.Performance;
+
+/// <summary>What the timing model does with an instruction, from its ISA latency class (and, for the network class, its direction).</summary>
+internal enum TimedKind : byte { Control, Alu, Memory, Mvm, Send, Recv }
+
+/// <summary>
+/// One instruction as the timing model sees it, worked out once per program: its kind, the
+/// local-memory ranges it reads and writes (<see cref="MemoryAccesses"/>), and the least time it
+/// holds its core (<see cref="CoreNs"/>; waits come on top). For an mvm also its crossbar, ADC
+/// group, slice figures and the words it accumulates into; for a load or store its bits; for a
+/// send its message.
+/// </summary>
+internal sealed record TimedOp(
+    TimedKind Kind,
+    bool Halts,
+    ImmutableArray<MemoryAccess> Local,
+    double CoreNs,
+    int Xb = -1,
+    int Group = -1,
+    double Slices = 0,
+    double ReadNs = 0,
+    double ConvertNs = 0,
+    long Bits = 0,
+    Message? Message = null,
+    MemoryAccess Output = default)
+{
+    /// <summary>Slice time of an mvm alone: read and conversion pipeline, the slower sets the pace.</summary>
+    public double SliceNs => Math.Max(ReadNs, ConvertNs);
+}
+
+/// <summary>
+/// The per-instruction timing facts of a program and the durations the simulator and the bounds
+/// share (docs/cost-model.md section 3), so that a bound cannot count a cost the simulator does not.
+/// </summary>
+internal sealed class TimingPlan
+{
+    private readonly Architecture arch;
+
+    public TimingPlan(PerformanceInput input, ProgramAnalysis analysis)
+    {
+        arch = input.Arch;
+        Cycle = arch.CycleNs;
+        step = Math.Max(Cycle, input.Costs.LocalMemory.AccessLatencyNs);
+        BufferLatencyNs = input.Costs.TileBuffer.AccessLatencyNs;
+        Ops = [.. input.Program.Cores.Select(core => core.Code.Select((i, pc) => Plan(core.Core, pc, i, analysis)).ToArray())];
+    }
+
+    private readonly double step;
+
+    public double Cycle { get; }
+
+    public double BufferLatencyNs { get; }
+
+    /// <summary>Per core slot (program order of cores) and pc.</summary>
+    public TimedOp[][] Ops { get; }
+
+    /// <summary>Cycles a transfer of <paramref name="bits"/> holds a resource <paramref name="width"/> bits wide, in ns.</summary>
+    public double BeatsNs(long bits, int width) => Math.Ceiling((double)bits / width) * Cycle;
+
+    /// <summary>
+    /// Time a message holds resource <paramref name="r"/> of its route: its beats over the bus or
+    /// link (twice within a tile: written to the buffer and read back).
+    /// </summary>
+    public double SerializeNs(Message m, Mesh mesh, int r) =>
+        BeatsNs(m.Bits, mesh.IsBus(r) ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (m.Route.SameTile ? 2 : 1);
+
+    /// <summary>Time the head of a message takes to pass resource <paramref name="r"/>: the buffer twice within a tile, a cycle per bus, hop_latency_cycles per link.</summary>
+    public double HeadNs(Message m, Mesh mesh, int r) =>
+        m.Route.SameTile ? 2 * BufferLatencyNs : mesh.IsBus(r) ? Cycle : arch.Chip.Noc.HopLatencyCycles * Cycle;
+
+    private double VectorNs(long len) => Cycle + (Math.Ceiling((double)len / arch.Core.VectorLanes) * step);
+
+    private TimedOp Plan(int core, int pc, Instruction i, ProgramAnalysis analysis)
+    {
+        ImmutableArray<MemoryAccess> local = [.. MemoryAccesses.Of(i).Where(a => a.Space == MemorySpace.Local && a.Len > 0)];
+        bool halts = i.Opcode == Opcode.Halt;
+        switch (i.Spec.LatencyClass)
+        {
+            case InstructionSet.LatencyClasses.Control:
+                return new TimedOp(TimedKind.Control, halts, local, Cycle);
+            case InstructionSet.LatencyClasses.Alu:
+                // Vector work: one cycle to issue, then len / lanes steps of the local memory.
+                return new TimedOp(TimedKind.Alu, halts, local, i.Spec.IndexOf("len") >= 0 ? VectorNs(i["len"]) : Cycle);
+            case InstructionSet.LatencyClasses.Memory:
+                {
+                    long bits = i["len"] * (i.Opcode == Opcode.Load ? analysis.InputBits : analysis.StoreBits[(core, pc)]);
+                    return new TimedOp(TimedKind.Memory, halts, local, BeatsNs(bits, arch.Tile.BusBits) + BufferLatencyNs, Bits: bits);
+                }
+
+            case InstructionSet.LatencyClasses.Mvm:
+                {
+                    int xb = (int)i["xb"];
+                    return new TimedOp(TimedKind.Mvm, halts, local, Cycle, xb, arch.Core.AdcGroupOf(xb),
+                        CostModel.Slices(arch, i), CostModel.ReadNs(arch), CostModel.ConvertNs(arch, i["cols"]),
+                        Output: local.FirstOrDefault(a => a.Kind == AccessKind.Accumulate));
+                }
+
+            case InstructionSet.LatencyClasses.Network when i.Opcode == Opcode.Send:
+                return new TimedOp(TimedKind.Send, halts, local, Cycle, Message: analysis.Messages[(core, pc)]);
+            case InstructionSet.LatencyClasses.Network:
+                return new TimedOp(TimedKind.Recv, halts, local, Cycle);
+            default:
+                throw new InvalidOperationException($"timing model: latency class '{i.Spec.LatencyClass}' of '{i.Mnemonic}' has no timing rule");
+        }
+    }
+}
