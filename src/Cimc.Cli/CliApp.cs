@@ -67,7 +67,8 @@ public static class CliApp
         }
     }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+    /// <summary>Messages may quote names from a file: line breaks become spaces, other control characters escapes.</summary>
+    private static string OneLine(string message) => Printable.Escape(message.ReplaceLineEndings(" "));
 
     private static RootCommand Build(CliContext context)
     {
@@ -95,7 +96,8 @@ public static class CliApp
 /// </summary>
 public sealed class CliContext(TextWriter output, TextWriter error, bool errorIsTerminal = false)
 {
-    public TextWriter Output { get; } = output;
+    /// <summary>Results; control characters from names in files are escaped on the way (<see cref="PrintableWriter"/>).</summary>
+    public TextWriter Output { get; } = new PrintableWriter(output);
 
     public TextWriter Error { get; } = error;
 
@@ -109,10 +111,10 @@ public sealed class CliContext(TextWriter output, TextWriter error, bool errorIs
     {
         if (!Quiet)
         {
-            Error.WriteLine($"cimc: note: {text}");
+            Error.WriteLine($"cimc: note: {Printable.Escape(text)}");
         }
     }
 
     /// <summary>A result that may be wrong for a reason the command can see (e.g. inputs far outside the calibrated range).</summary>
-    public void Warn(string text) => Error.WriteLine($"cimc: warning: {text}");
+    public void Warn(string text) => Error.WriteLine($"cimc: warning: {Printable.Escape(text)}");
 }

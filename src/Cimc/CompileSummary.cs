@@ -33,6 +33,12 @@ public sealed record CompileSummary(
     /// <summary>Device non-idealities recorded by `cimc compile` for `cimc run`; null for ideal crossbars.</summary>
     public Simulation.Devices.DeviceModel? Device { get; init; }
 
+    /// <summary>ADC bits the mapping needs for every read to be exact: the largest over its layers (docs/quantization.md section 6).</summary>
+    public int AdcLosslessBits { get; init; }
+
+    /// <summary>What the compile warned about, one line each (<see cref="Compilation.Warnings"/>).</summary>
+    public ImmutableArray<string> Warnings { get; init; } = [];
+
     /// <summary>Where the activation ranges came from: which samples, or the declared input range.</summary>
     public string? Calibration { get; init; }
 
@@ -56,7 +62,11 @@ public sealed record CompileSummary(
         int Crossbars,
         string Formula,
         double Utilization,
-        ImmutableArray<int> Cores);
+        ImmutableArray<int> Cores)
+    {
+        /// <summary>ADC bits this layer's reads need to be exact: bitlen(rows at once x largest digit x largest level).</summary>
+        public int AdcLosslessBits { get; init; }
+    }
 
     public static CompileSummary Of(Compilation c)
     {
@@ -72,7 +82,8 @@ public sealed record CompileSummary(
             string formula = $"ceil({q.InFeatures}/{g.Rows}) * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities} = {l.Crossbars}";
             return new LayerInfo(q.Name, q.InFeatures, q.OutFeatures, q.Activation.ToString().ToLowerInvariant(), l.StoredWeightBits, l.Slices,
                 l.Polarities, l.RowBlocks, l.ColBlocks, l.InputBits, IntMath.CeilDiv(l.InputBits, g.DacBits), l.Crossbars, formula,
-                l.Utilization(g), pl.Cores);
+                l.Utilization(g), pl.Cores)
+            { AdcLosslessBits = AdcResolution.Of(l, g, mapped.Encoding).LosslessBits };
         }).ToImmutableArray();
         return new CompileSummary(
             c.Graph.Name,
@@ -89,11 +100,13 @@ public sealed record CompileSummary(
             placed.CoresUsed,
             c.Architecture.TotalCores,
             placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.TileOf).Distinct().Count(),
-            !g.CannotSaturate,
+            AdcResolution.Of(mapped).Any(r => r.CanSaturate),
             c.Program?.Cores.Sum(p => p.Code.Length) ?? 0,
             mapped.Model.SoftmaxAtEnd,
             layers)
         {
+            AdcLosslessBits = AdcResolution.LosslessBits(mapped),
+            Warnings = c.Warnings(),
             Calibration = c.Calibration?.Describe(),
             InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
         };

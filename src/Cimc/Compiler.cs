@@ -35,6 +35,13 @@ public sealed record Compilation(
     public CalibrationSource? Calibration { get; init; }
 
     public CompileSummary Summary() => CompileSummary.Of(this);
+
+    /// <summary>
+    /// What the user should know about a compile that worked (one line each, without a "warning:"
+    /// prefix): today, an ADC narrower than the mapping needs to be lossless.
+    /// </summary>
+    public ImmutableArray<string> Warnings() =>
+        Mapped is not null && AdcResolution.Warning(Mapped) is string adc ? [adc] : [];
 }
 
 /// <summary>

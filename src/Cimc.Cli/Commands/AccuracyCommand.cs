@@ -78,6 +78,11 @@ internal static class AccuracyCommand
             AccuracyResult chip = seeded.First;
             int agree = chip.Predictions.Zip(floatResult.Predictions).Count(p => p.First == p.Second);
             CompileSummary summary = c.Summary();
+            foreach (string warning in summary.Warnings)
+            {
+                context.Warn(warning);
+            }
+
             QuantizedModel q = c.Quantized!;
             Report(context, asJson, new AccuracyReport(chip.Accuracy, chip.Correct, chip.Total, floatResult.Accuracy, modelPath)
             {
@@ -96,6 +101,7 @@ internal static class AccuracyCommand
                 Accuracies = seeded.Accuracies,
                 Device = seeded.Device,
                 Calibration = calibration.Describe(),
+                Warnings = summary.Warnings,
             } with
             { Accuracy = seeded.Mean });
 
@@ -256,4 +262,7 @@ internal sealed record AccuracyReport(double Accuracy, int Correct, int Total, d
     public IReadOnlyList<double>? Accuracies { get; init; }
 
     public DeviceModel? Device { get; init; }
+
+    /// <summary>The compile's warnings (an ADC narrower than lossless needs); null for the float model.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
 }

@@ -70,6 +70,11 @@ internal static class CompileCommand
                 context.Note(calibration.Describe());
             }
 
+            foreach (string warning in c.Warnings())
+            {
+                context.Warn(warning);
+            }
+
             switch (emitStage)
             {
                 case "quantized":

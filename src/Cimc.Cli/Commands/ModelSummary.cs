@@ -40,6 +40,8 @@ internal sealed record ModelSummary(
         Dense d => $"{d.InFeatures}->{d.OutFeatures}{(d.Bias is null ? ", no bias" : "")}",
         LeakyRelu l => $"alpha={l.Alpha}",
         Softmax s => $"axis={s.Axis}",
+        LogSoftmax s => $"axis={s.Axis}",
+        Clip c => FormattableString.Invariant($"min={c.Min}, max={c.Max}"),
         Flatten f => $"axis={f.Axis}",
         Reshape r => $"shape=({string.Join(",", r.Shape)})",
         _ => "",

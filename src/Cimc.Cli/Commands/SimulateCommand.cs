@@ -48,10 +48,19 @@ internal static class SimulateCommand
                 throw new Diagnostics.CimcException("file-not-found", path, "no such file or folder (expected a model file or a folder written by cimc compile)");
             }
 
-            (PerformanceInput input, string model, string outDir) = Directory.Exists(path)
+            (PerformanceInput input, string model, string outDir, ImmutableArray<string> warnings) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
                 : FromModel(context, path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
-            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model);
+            if (!Directory.Exists(path))
+            {
+                // A compiled folder's warnings were printed by cimc compile (report.json still carries them).
+                foreach (string warning in warnings)
+                {
+                    context.Warn(warning);
+                }
+            }
+
+            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model) with { Warnings = warnings };
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
             string file = Path.Combine(outDir, ReportFile);
@@ -62,11 +71,11 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static (PerformanceInput, string, string) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
+    private static (PerformanceInput, string, string, ImmutableArray<string>) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
     {
         var folder = CompiledFolder.Read(path);
         Architecture arch = parse.GetValue(binder.Arch) is null ? folder.RequireArchitecture() : binder.LoadArchitecture(parse);
-        return (folder.Performance(arch), folder.Summary!.Model, path);
+        return (folder.Performance(arch), folder.Summary!.Model, path, folder.Summary.Warnings.IsDefault ? [] : folder.Summary.Warnings);
     }
 
     /// <summary>Timing, energy and area of a compiled folder, written to its report.json (what `cimc report` needs).</summary>
@@ -80,7 +89,7 @@ internal static class SimulateCommand
 
     public const string ReportFile = "report.json";
 
-    private static (PerformanceInput, string, string) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    private static (PerformanceInput, string, string, ImmutableArray<string>) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -92,7 +101,7 @@ internal static class SimulateCommand
         context.Note(c.Calibration is InputRangeCalibration r
             ? $"{r.Assumption}; timing, energy and area do not depend on them"
             : c.Calibration?.Describe() ?? "the model carries its own quantization");
-        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".");
+        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".", c.Warnings());
     }
 
     /// <summary>The human form: headline figures against the lower bound, the breakdowns, the critical path.</summary>
@@ -103,13 +112,13 @@ internal static class SimulateCommand
         sb.Append(CultureInfo.InvariantCulture, $"{r.Model} on {r.Arch}: {r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, batch {r.Batch}\n");
         Line("latency", $"{Ns(r.LatencyNs)} (lower bound {Ns(r.LowerBoundLatencyNs)}, {r.LatencyNs / r.LowerBoundLatencyNs:0.00}x; set by {r.LowerBoundLimit})");
         Line("throughput", $"{r.ThroughputPerS:N0} inferences/s (upper bound {r.UpperBoundThroughputPerS:N0}, set by {r.UpperBoundThroughputLimit}; steady {r.SteadyThroughputPerS:N0}/s)");
-        Line("energy", $"{r.EnergyNj:N1} nJ per inference ({r.TopsPerW:0.###} TOPS/W)");
+        Line("energy", $"{r.EnergyNj:N1} nJ per inference on an idle chip ({r.TopsPerW:0.###} TOPS/W); {r.EnergyPerInferenceSteadyNj:N1} nJ each in a stream of {r.Batch}");
         foreach ((string k, double v) in r.EnergyBreakdownNj)
         {
             Line($"  {k}", $"{v:N2} nJ ({(r.EnergyNj > 0 ? v / r.EnergyNj : 0):P1})");
         }
 
-        Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2)");
+        Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2); the program uses {r.AreaUsedMm2:N2} mm^2 ({r.TopsPerMm2Used:0.####} TOPS/mm^2)");
         foreach ((string k, double v) in r.AreaBreakdownMm2)
         {
             Line($"  {k}", $"{v:N3} mm^2 ({v / r.AreaMm2:P1})");

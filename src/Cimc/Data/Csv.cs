@@ -6,15 +6,23 @@ namespace Cimc.Data;
 
 /// <summary>
 /// Comma-separated numbers, one sample per line. A first line that is not numeric is taken as a
-/// header and skipped; every row must have the same number of columns.
+/// header and skipped; every row must have the same number of columns. Text is a costly way to
+/// hold numbers, so files are limited to <see cref="MaxBytes"/> (larger data sets go in .npy).
 /// </summary>
 public static class Csv
 {
+    public const long MaxBytes = 256L * 1024 * 1024;
+
     public static NdArray Read(string path)
     {
         if (!File.Exists(path))
         {
             throw new CimcException("file-not-found", path, "no such file");
+        }
+
+        if (new FileInfo(path).Length > MaxBytes)
+        {
+            throw new CimcException("file-too-large", path, $"CSV files are read up to {MaxBytes} bytes; save larger data sets as .npy");
         }
 
         var values = new List<float>();

@@ -74,14 +74,19 @@ public static class Idx
             }
 
             long count = Limits.CheckedElementCount(dims, path);
-            if (!gzip && 4 + dimBytes.Length + (count * size) > file.Length)
+            var budget = new ReadBudget();
+            budget.ChargeElements(count, path);
+            budget.ChargeBytes(count * size, path);
+            long total = 4 + dimBytes.Length + (count * size);
+            if (!gzip && total > file.Length)
             {
                 throw new CimcException("bad-idx", path, $"the header promises {count} values but the file is too short");
             }
 
-            if (count * size > int.MaxValue)
+            // gzip ends with the uncompressed size modulo 2^32: check it before allocating for the body.
+            if (gzip && GzipSize(file) is { } stated && stated != (uint)total)
             {
-                throw new CimcException("tensor-too-large", path, "the data set is too large to read at once");
+                throw new CimcException("bad-idx", path, $"the header promises {count} values ({total} bytes) but the gzip data holds {stated} bytes");
             }
 
             var body = new byte[count * size];
@@ -92,6 +97,21 @@ public static class Idx
         {
             throw new CimcException("bad-idx", path, $"corrupt gzip data ({e.Message})");
         }
+    }
+
+    /// <summary>The ISIZE field of a gzip stream's trailer, or null if the file is too short to have one.</summary>
+    private static uint? GzipSize(FileStream file)
+    {
+        if (file.Length < 18)
+        {
+            return null;
+        }
+
+        Span<byte> trailer = stackalloc byte[4];
+        using var raw = new FileStream(file.Name, FileMode.Open, FileAccess.Read, FileShare.Read);
+        raw.Position = raw.Length - 4;
+        raw.ReadExactly(trailer);
+        return BinaryPrimitives.ReadUInt32LittleEndian(trailer);
     }
 
     private static void ReadExactly(Stream stream, byte[] buffer, string path)

@@ -91,7 +91,7 @@ public static partial class Npy
         }
 
         long length = new FileInfo(path).Length;
-        if (length > Limits.MaxTensorElements * 8)
+        if (length > (ReadBudget.MaxElements * 8) + (1 << 20))
         {
             throw new CimcException("file-too-large", path, $"the file is {length} bytes, too large to read");
         }
@@ -159,7 +159,7 @@ public static partial class Npy
             dims.Add(d);
         }
 
-        Limits.CheckedElementCount(dims, path);
+        new ReadBudget().ChargeElements(Limits.CheckedElementCount(dims, path), path);
         if (dims.Any(d => d > int.MaxValue))
         {
             throw new CimcException("tensor-too-large", path, "a dimension exceeds 2^31");

@@ -2,11 +2,12 @@ namespace Cimc.Diagnostics;
 
 /// <summary>
 /// A problem in the user's input (a model file, a data file, a configuration value), with where it
-/// is: an ONNX node, a layer, a config key, a file. Printed as one line: "location: message".
+/// is: an ONNX node, a layer, a config key, a file. Printed as one line: "location: message",
+/// with control characters escaped since both parts often quote names read from the file.
 /// </summary>
 public sealed record Diagnostic(string Code, string Location, string Message)
 {
-    public override string ToString() => Location.Length == 0 ? Message : $"{Location}: {Message}";
+    public override string ToString() => Printable.Escape(Location.Length == 0 ? Message : $"{Location}: {Message}");
 }
 
 /// <summary>

@@ -20,6 +20,12 @@ public static class Accuracy
             throw new CimcException("data-mismatch", "--labels", $"{images.Rows} images but {labels.Count} labels");
         }
 
+        // An accuracy of 0/0 would read as a result; an empty data set is the user's mistake.
+        if (images.Rows == 0 || images.RowLength == 0)
+        {
+            throw new CimcException("empty-data", "--images", "the data set holds no samples");
+        }
+
         var predictions = new int[images.Rows];
         int correct = 0;
         for (int start = 0; start < images.Rows; start += chunk)

@@ -7,8 +7,7 @@ namespace Cimc.Import;
 
 /// <summary>
 /// Reads any supported model file into a verified float <see cref="Graph"/>, choosing the importer
-/// from the file's first bytes: a zip archive or a pickle is a PyTorch file, anything else is tried
-/// as ONNX.
+/// from the file's first bytes (<see cref="ModelFormats"/>), never from its name.
 /// </summary>
 public static class ModelLoader
 {
@@ -31,18 +30,16 @@ public static class ModelLoader
             throw new CimcException("file-too-large", path, $"the file is {info.Length} bytes; cimc reads model files up to {Limits.MaxFileBytes} bytes");
         }
 
-        Span<byte> head = stackalloc byte[4];
-        int read;
-        using (FileStream stream = File.OpenRead(path))
+        Graph graph = ModelFormats.Detect(path) switch
         {
-            read = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        }
+            ModelFormat.TorchZip or ModelFormat.TorchPickle => TorchImporter.Import(path, options),
+            ModelFormat.Onnx => OnnxImporter.Import(path),
+            ModelFormat.Npy => throw new CimcException("unsupported-format", path, "this is a NumPy array (.npy), not a model; give it with --input, --images or --calibration-data"),
+            ModelFormat.Gzip => throw new CimcException("unsupported-format", path, "this is a gzip file, not a model (IDX data sets go with --images or --labels)"),
+            _ => throw new CimcException("unsupported-format", path,
+                "not a model file cimc recognises: it is neither an ONNX protobuf nor a PyTorch file (zip archive or pickle)"),
+        };
 
-        bool isZip = read >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4;
-        bool isPickle = read >= 2 && head[0] == 0x80 && head[1] <= 5;
-        Graph graph = isZip || isPickle
-            ? TorchImporter.Import(path, options)
-            : OnnxImporter.Import(path);
         // Exporters name graphs generically ("torch_jit", "main_graph"); the file name says more.
         return GraphVerifier.EnsureValid(graph with { Name = Path.GetFileNameWithoutExtension(path) });
     }

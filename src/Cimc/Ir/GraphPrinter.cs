@@ -37,6 +37,8 @@ public static class GraphPrinter
         FakeQuant q => string.Create(CultureInfo.InvariantCulture, $"[scale={q.Scale:R}, zero_point={q.ZeroPoint}, range=[{q.QMin},{q.QMax}]]"),
         LeakyRelu l => $"[alpha={l.Alpha.ToString("R", CultureInfo.InvariantCulture)}]",
         Softmax s => $"[axis={s.Axis}]",
+        LogSoftmax s => $"[axis={s.Axis}]",
+        Clip c => string.Create(CultureInfo.InvariantCulture, $"[min={c.Min:R}, max={c.Max:R}]"),
         Flatten f => $"[axis={f.Axis}]",
         Reshape r => $"[shape=({string.Join(",", r.Shape)})]",
         Relu or Sigmoid or Tanh or Identity => "",

@@ -93,6 +93,21 @@ public sealed record Softmax(int Axis) : Op
     public override string Mnemonic => "softmax";
 }
 
+/// <summary>log(softmax(x)) over one axis, computed as x - max - log(sum(exp(x - max))).</summary>
+public sealed record LogSoftmax(int Axis) : Op
+{
+    public override string Mnemonic => "log_softmax";
+}
+
+/// <summary>
+/// min(max(x, Min), Max) (ONNX Clip; ReLU6 is Clip(0, 6), hardtanh Clip(-1, 1)). NaN passes
+/// through, as in ONNX Runtime.
+/// </summary>
+public sealed record Clip(float Min, float Max) : Op
+{
+    public override string Mnemonic => "clip";
+}
+
 /// <summary>ONNX Flatten: dimensions before Axis become the first, the rest the second.</summary>
 public sealed record Flatten(int Axis) : Op
 {

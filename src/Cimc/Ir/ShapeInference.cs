@@ -34,8 +34,9 @@ public static class ShapeInference
     public static TensorType InferNode(Node node, TensorType input) => node.Op switch
     {
         Dense dense => InferDense(node, dense, input),
-        Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant => input,
+        Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant or Clip => input,
         Softmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
+        LogSoftmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
         Flatten flatten => InferFlatten(node, flatten, input),
         Reshape reshape => InferReshape(node, reshape, input),
         _ => throw new InvalidOperationException($"shape inference has no case for {node.Op.GetType().Name}"),
@@ -48,6 +49,12 @@ public static class ShapeInference
         if (input.Rank < 1)
         {
             throw new CimcException("shape-mismatch", Where(node), "a dense layer needs an input with at least one dimension");
+        }
+
+        if (dense.InFeatures == 0 || dense.OutFeatures == 0)
+        {
+            throw new CimcException("empty-layer", Where(node),
+                $"the weight of shape [{dense.OutFeatures}, {dense.InFeatures}] (out, in) has no values; a layer needs at least one input and one output");
         }
 
         int last = input.Dims[^1];

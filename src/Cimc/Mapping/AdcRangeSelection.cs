@@ -8,7 +8,7 @@ namespace Cimc.Mapping;
 /// Chooses each layer's ADC step (2^AdcShift units) and rows per read (docs/quantization.md
 /// section 6), after mapping, because both depend on the crossbar's cell levels:
 /// - unit: step 1, sums beyond 2^a - 1 saturate;
-/// - full: the smallest step that covers the largest sum a read can produce (never saturates);
+/// - full: the smallest step that covers the largest sum a read can produce (<see cref="AdcResolution"/>);
 /// - calibrated: the smallest step that covers the largest sum seen on calibration inputs
 ///   (larger sums saturate, small ones lose fewer bits than with the full range).
 /// </summary>
@@ -26,15 +26,15 @@ public static class AdcRangeSelection
         for (int l = 0; l < mapped.Layers.Length; l++)
         {
             MappedLayer layer = mapped.Layers[l];
+            QuantizedLayer q = layer.Layer with { RowsPerRead = rowsPerRead };
             long largest = options.AdcRange switch
             {
                 AdcRange.Unit => 0,
-                AdcRange.Full => groupRows * ((1L << g.DacBits) - 1) * ((1L << g.CellBits) - 1),
+                AdcRange.Full => AdcResolution.LargestSum(q, g, mapped.Encoding),
                 _ => LargestObservedSum(layer, g, groupRows, layerInputCodes?[l] ?? throw new InvalidOperationException("calibrated ADC range needs calibration codes")),
             };
             int shift = Math.Max(0, IntMath.BitLength(largest) - g.AdcBits);
-            QuantizedLayer q = layer.Layer with { AdcShift = shift, RowsPerRead = rowsPerRead };
-            layers.Add(layer with { Layer = q });
+            layers.Add(layer with { Layer = q with { AdcShift = shift } });
         }
 
         ImmutableArray<MappedLayer> built = layers.MoveToImmutable();

@@ -5,7 +5,4 @@ public sealed record CrossbarGeometry(int Rows, int Cols, int CellBits, int DacB
 {
     /// <summary>Largest value an ADC conversion can return: 2^a - 1.</summary>
     public long AdcMax => (1L << AdcBits) - 1;
-
-    /// <summary>True if no column sum of one input slice can exceed the ADC range.</summary>
-    public bool CannotSaturate => (long)Rows * ((1L << DacBits) - 1) * ((1L << CellBits) - 1) <= AdcMax;
 }

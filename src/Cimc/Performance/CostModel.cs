@@ -125,17 +125,28 @@ public static class CostModel
     }
 
     /// <summary>Area of the whole chip by component: every core and tile, the routers and the off-chip links.</summary>
-    public static ImmutableArray<Share> ChipArea(Architecture arch)
+    public static ImmutableArray<Share> ChipArea(Architecture arch) =>
+    [
+        .. Area(arch, arch.TotalCores, arch.Chip.Tiles, arch.Chip.Routers),
+        new("offchip", arch.Costs!.OffChip.Links * arch.Costs.OffChip.AreaMm2PerLink),
+    ];
+
+    /// <summary>
+    /// Area of the hardware a program occupies (<see cref="UsedHardware"/>): its cores whole (local
+    /// memory at its configured size), the tiles holding them, and the routers it uses; no off-chip
+    /// links (a program runs on one chip).
+    /// </summary>
+    public static ImmutableArray<Share> UsedArea(Architecture arch, UsedHardware used) =>
+        Area(arch, used.Cores.Count, used.Tiles.Count, used.Routers);
+
+    private static ImmutableArray<Share> Area(Architecture arch, long cores, long tiles, long routers)
     {
-        CostSpec k = arch.Costs!;
-        long cores = arch.TotalCores;
         return
         [
             .. CoreArea(arch).Select(s => s with { Value = s.Value * cores }),
-            new("tile_buffer", arch.Chip.Tiles * ComponentCosts.TileBufferAreaMm2(arch)),
-            new("tile_bus", arch.Chip.Tiles * ComponentCosts.TileBusAreaMm2(arch)),
-            new("router", arch.Chip.Routers * ComponentCosts.RouterAreaMm2(arch)),
-            new("offchip", k.OffChip.Links * k.OffChip.AreaMm2PerLink),
+            new("tile_buffer", tiles * ComponentCosts.TileBufferAreaMm2(arch)),
+            new("tile_bus", tiles * ComponentCosts.TileBusAreaMm2(arch)),
+            new("router", routers * ComponentCosts.RouterAreaMm2(arch)),
         ];
     }
 
@@ -144,19 +155,16 @@ public static class CostModel
     /// gating per core, tile and router): every core with a program (all its converters, units and
     /// its whole local memory), the tiles holding those cores, and the routers its messages pass.
     /// </summary>
-    public static ImmutableArray<Share> LeakageMw(Architecture arch, ProgramAnalysis a, IEnumerable<int> usedCores)
+    public static ImmutableArray<Share> LeakageMw(Architecture arch, UsedHardware used)
     {
         double perCore = CoreLeakageMw(arch).Where(s => s.Component != "local_memory").Sum(s => s.Value);
-        var cores = usedCores.ToList();
-        double memory = cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
-        var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
-        int routers = tiles.Select(arch.Chip.RouterOf).Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).Distinct().Count();
+        double memory = used.Cores.Count * ComponentCosts.LocalMemoryLeakageMw(arch);
         return
         [
-            new("cores", cores.Count * perCore),
+            new("cores", used.Cores.Count * perCore),
             new("local_memory", memory),
-            new("tiles", tiles.Count * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch))),
-            new("routers", routers * ComponentCosts.RouterLeakageMw(arch)),
+            new("tiles", used.Tiles.Count * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch))),
+            new("routers", used.Routers * ComponentCosts.RouterLeakageMw(arch)),
         ];
     }
 }

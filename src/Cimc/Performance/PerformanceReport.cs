@@ -24,7 +24,9 @@ public sealed record LayerReport(
 /// Everything `cimc simulate` reports (report.json; field names are a contract: latency_ns,
 /// throughput_per_s, energy_nj, energy_breakdown_nj, area_mm2, area_breakdown_mm2, counts,
 /// lower_bound_latency_ns, ...). Every energy figure is a count times a cost from the architecture
-/// (energy_lines), plus leakage = leakage_power_mw x the time per inference. throughput_per_s is
+/// (energy_lines), plus leakage = leakage_power_mw x the time per inference: energy_nj is one
+/// inference on an idle chip (batch 1, independent of --batch), energy_per_inference_steady_nj the
+/// streamed figure at --batch N. throughput_per_s is
 /// N / makespan of a stream of N = batch inferences (bounded by upper_bound_throughput_per_s);
 /// steady_throughput_per_s is (N - 1) / (finish_N - finish_1); *_limit name what sets each bound.
 /// </summary>
@@ -64,6 +66,22 @@ public sealed record PerformanceReport(
     /// <summary>The chip's peak figures from the architecture alone (report.json `peak`, docs/cost-model.md section 4).</summary>
     public PeakMetrics? Peak { get; init; }
 
+    /// <summary>
+    /// Energy per inference when <see cref="Batch"/> inferences stream through: the same dynamic
+    /// energy as <see cref="EnergyNj"/> (one inference on an idle chip), with leakage charged for
+    /// makespan / batch instead of the batch-1 makespan.
+    /// </summary>
+    public double EnergyPerInferenceSteadyNj { get; init; }
+
+    /// <summary>Area of the cores, tiles and routers the program occupies (<see cref="UsedHardware"/>), beside the chip's <see cref="AreaMm2"/>.</summary>
+    public double AreaUsedMm2 { get; init; }
+
+    /// <summary>Throughput ops per second per mm^2 of the hardware used (<see cref="TopsPerMm2"/> divides by the whole chip).</summary>
+    public double TopsPerMm2Used { get; init; }
+
+    /// <summary>What the compile warned about (<see cref="Compilation.Warnings"/>), when the report compiled the model itself.</summary>
+    public ImmutableArray<string> Warnings { get; init; } = [];
+
     /// <summary>Counts, simulates and prices one compiled program (docs/cost-model.md).</summary>
     public static PerformanceReport Evaluate(PerformanceInput input, string model)
     {
@@ -79,16 +97,19 @@ public sealed record PerformanceReport(
 
         ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
         var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
-        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, analysis, usedCores);
+        UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
+        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, used);
         double leakageMw = leakage.Sum(l => l.Value);
-        double perInferenceNs = timing.MakespanNs / input.Batch;
-        double leakagePj = leakageMw * perInferenceNs; // mW x ns = pJ
+        // energy_nj is one inference on an idle chip, so it leaks for the batch-1 makespan whatever
+        // --batch says; the streamed figure leaks for the stream's makespan / N (mW x ns = pJ).
         var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
-        energy["leakage"] = leakagePj / 1000;
+        energy["leakage"] = leakageMw * single.MakespanNs / 1000;
         double energyNj = energy.Values.Sum();
+        double steadyNj = energyNj - energy["leakage"] + (leakageMw * timing.MakespanNs / input.Batch / 1000);
 
         ImmutableArray<Share> area = CostModel.ChipArea(arch);
         double areaMm2 = area.Sum(a => a.Value);
+        double areaUsedMm2 = CostModel.UsedArea(arch, used).Sum(a => a.Value);
         double ops = 2.0 * input.Macs;
         var crossbars = Crossbars(input);
         int adcGroups = crossbars.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
@@ -127,7 +148,12 @@ public sealed record PerformanceReport(
             bounds.LatencyLimit,
             bounds.ThroughputLimit,
             timing.SteadyThroughputPerS)
-        { Peak = PeakMetrics.Of(arch) };
+        {
+            Peak = PeakMetrics.Of(arch),
+            EnergyPerInferenceSteadyNj = steadyNj,
+            AreaUsedMm2 = areaUsedMm2,
+            TopsPerMm2Used = areaUsedMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaUsedMm2 : 0,
+        };
     }
 
     /// <summary>Every programmed crossbar (core, crossbar): one that some mvm uses.</summary>

@@ -58,7 +58,7 @@ public static class Calibration
             var post = new float[pre.Data.Length];
             for (int i = 0; i < post.Length; i++)
             {
-                post[i] = (float)LayerChain.Apply(layer.Activation, layer.Alpha, pre.Data[i]);
+                post[i] = (float)Math.Min(LayerChain.Apply(layer.Activation, layer.Alpha, pre.Data[i]), layer.Ceiling);
             }
 
             layers.Add(new LayerSamples(x.Data, pre.Data, post));

@@ -75,7 +75,8 @@ public static class IntervalRanges
             max = Math.Max(max, zero);
         }
 
-        return (min, max);
+        // A ReLU with a ceiling (ReLU6) clips both ends of the interval.
+        return (Math.Min(min, layer.Ceiling), Math.Min(max, layer.Ceiling));
     }
 
     private static Range Union(double[] lo, double[] hi) =>

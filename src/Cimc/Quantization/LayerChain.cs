@@ -18,9 +18,11 @@ public enum ActivationKind
 /// One dense layer and the activation that follows it. The quantization the file gave the layer's
 /// input, pre-activation and output (a <see cref="FakeQuant"/> at that point of the graph) rides
 /// along; the quantizer prefers it to calibrated ranges (docs/quantization.md section 8).
+/// <see cref="Ceiling"/> bounds a ReLU from above (Clip(0, 6) is ReLU6): the quantizer keeps the
+/// output range within it, so that the clamp to the top code is the clip (section 5).
 /// </summary>
 public sealed record ChainLayer(string Name, Dense Dense, ActivationKind Activation, float Alpha,
-    FakeQuant? InputQuant = null, FakeQuant? PreActivationQuant = null, FakeQuant? OutputQuant = null)
+    FakeQuant? InputQuant = null, FakeQuant? PreActivationQuant = null, FakeQuant? OutputQuant = null, float Ceiling = float.PositiveInfinity)
 {
     /// <summary>Activations computed by the special-function unit (vact) from a quantized pre-activation.</summary>
     public bool UsesActivationUnit => Activation is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.LeakyRelu;
@@ -80,13 +82,17 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
                 case Softmax:
                     softmaxAtEnd = true;
                     break;
+                case LogSoftmax:
+                    throw new CimcException("unsupported-for-compile", where,
+                        "a final log_softmax runs in the float reference (inspect, infer, accuracy without --arch) but is not compiled; export the model without it (the predicted class is the same) or end it with Softmax");
+                case Clip clip when clip.Min == 0f && clip.Max > 0f:
+                    AddActivation(layers, where, ActivationKind.Relu, 0f);
+                    layers[^1] = layers[^1] with { Ceiling = clip.Max };
+                    break;
+                case Clip clip:
+                    throw new CimcException("unsupported-for-compile", where,
+                        FormattableString.Invariant($"clip to [{clip.Min}, {clip.Max}] cannot be compiled; cimc compiles Clip(0, max) (ReLU6 and the like) as the ReLU clamp"));
                 case Relu or LeakyRelu or Sigmoid or Tanh:
-                    if (layers.Count == 0 || layers[^1].Activation != ActivationKind.None)
-                    {
-                        throw new CimcException("unsupported-for-compile", where,
-                            layers.Count == 0 ? "an activation before the first dense layer cannot be compiled" : "two activations in a row cannot be compiled");
-                    }
-
                     (ActivationKind kind, float alpha) = node.Op switch
                     {
                         Relu => (ActivationKind.Relu, 0f),
@@ -94,14 +100,7 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
                         Sigmoid => (ActivationKind.Sigmoid, 0f),
                         _ => (ActivationKind.Tanh, 0f),
                     };
-                    // A fake_quant between the dense and its activation quantized the pre-activation.
-                    layers[^1] = layers[^1] with
-                    {
-                        Activation = kind,
-                        Alpha = alpha,
-                        PreActivationQuant = layers[^1].OutputQuant,
-                        OutputQuant = null,
-                    };
+                    AddActivation(layers, where, kind, alpha);
                     break;
                 default:
                     throw new CimcException("unsupported-for-compile", where, "this op cannot be compiled to crossbars");
@@ -114,6 +113,25 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
         }
 
         return new LayerChain(graph.Name, layers.ToImmutable(), softmaxAtEnd);
+    }
+
+    /// <summary>Gives the last dense layer its activation.</summary>
+    private static void AddActivation(ImmutableArray<ChainLayer>.Builder layers, string where, ActivationKind kind, float alpha)
+    {
+        if (layers.Count == 0 || layers[^1].Activation != ActivationKind.None)
+        {
+            throw new CimcException("unsupported-for-compile", where,
+                layers.Count == 0 ? "an activation before the first dense layer cannot be compiled" : "two activations in a row cannot be compiled");
+        }
+
+        // A fake_quant between the dense and its activation quantized the pre-activation.
+        layers[^1] = layers[^1] with
+        {
+            Activation = kind,
+            Alpha = alpha,
+            PreActivationQuant = layers[^1].OutputQuant,
+            OutputQuant = null,
+        };
     }
 
     /// <summary>Two fake quantizations of one value compose to something cimc cannot hold, unless they are the same.</summary>

@@ -229,6 +229,7 @@ public static class Quantizer
         ActivationQuant output = layer.OutputQuant is { } fileOutput
             ? ActivationQuant.FromFile(fileOutput)
             : ForRange(rangeAt(LayerPoint.Output, outputBits), outputBits, options);
+        output = WithinCeiling(layer, output, outputBits, options);
         if (!layer.UsesActivationUnit)
         {
             return common with { Requant = Multipliers(input, scales, output), Output = output };
@@ -238,6 +239,27 @@ public static class Quantizer
             ? ActivationQuant.FromFile(filePre)
             : ForRange(rangeAt(LayerPoint.PreActivation, outputBits), outputBits, options);
         return common with { Requant = Multipliers(input, scales, pre), PreActivation = pre, Output = output };
+    }
+
+    /// <summary>
+    /// A ReLU with a ceiling (ReLU6) is the ReLU clamp with the top code at most the ceiling, so the
+    /// output range may not reach beyond it: a wider calibrated range is cut to [0, ceiling]; a
+    /// file's quantization that reaches beyond it cannot be honoured and is refused.
+    /// </summary>
+    private static ActivationQuant WithinCeiling(ChainLayer layer, ActivationQuant output, int bits, QuantizationOptions options)
+    {
+        if (!float.IsFinite(layer.Ceiling) || output.Dequantize(output.Max) <= layer.Ceiling * (1 + 1e-9))
+        {
+            return output;
+        }
+
+        if (layer.OutputQuant is not null)
+        {
+            throw new CimcException("unsupported-for-compile", $"layer {layer.Name}",
+                FormattableString.Invariant($"the file quantizes the output of a clip at {layer.Ceiling} up to {output.Dequantize(output.Max):G6}; cimc compiles the clip as the top code and cannot honour both"));
+        }
+
+        return ActivationQuant.ForRange(new Range(0, layer.Ceiling), bits, options.AsymmetricActivations);
     }
 
     private static ImmutableArray<FixedPoint> Multipliers(ActivationQuant input, double[] weightScales, ActivationQuant target) =>

@@ -61,7 +61,9 @@ public static class FloatExecutor
         LeakyRelu leaky => Map(x, v => v >= 0f ? v : v * leaky.Alpha),
         Sigmoid => Map(x, v => (float)(1.0 / (1.0 + Math.Exp(-v)))),
         Tanh => Map(x, MathF.Tanh),
-        Softmax softmax => ApplySoftmax(softmax, x),
+        Softmax softmax => ApplySoftmax(softmax.Axis, x, log: false),
+        LogSoftmax softmax => ApplySoftmax(softmax.Axis, x, log: true),
+        Clip c => Map(x, v => v < c.Min ? c.Min : v > c.Max ? c.Max : v),
         Flatten flatten => ApplyFlatten(flatten, x),
         Reshape reshape => ApplyReshape(node, reshape, x),
         Identity => x,
@@ -139,9 +141,10 @@ public static class FloatExecutor
         return sum;
     }
 
-    private static NdArray ApplySoftmax(Softmax softmax, NdArray x)
+    /// <summary>Softmax, or its logarithm computed from the shifted values (no log of a rounded quotient).</summary>
+    private static NdArray ApplySoftmax(int softmaxAxis, NdArray x, bool log)
     {
-        int axis = softmax.Axis < 0 ? softmax.Axis + x.Rank : softmax.Axis;
+        int axis = softmaxAxis < 0 ? softmaxAxis + x.Rank : softmaxAxis;
         int len = x.Shape[axis];
         int inner = 1;
         for (int i = axis + 1; i < x.Rank; i++)
@@ -170,9 +173,11 @@ public static class FloatExecutor
                     total += e;
                 }
 
+                double logTotal = Math.Log(total);
                 for (int k = 0; k < len; k++)
                 {
-                    y[baseIndex + (k * inner)] = (float)(y[baseIndex + (k * inner)] / total);
+                    int at = baseIndex + (k * inner);
+                    y[at] = log ? (float)(x.Data[at] - max - logTotal) : (float)(y[at] / total);
                 }
             }
         }

@@ -22,24 +22,30 @@ public static class HtmlReport
         sb.Append(CultureInfo.InvariantCulture, $"<h1>{Text($"{r.Model} on {r.Arch}")}</h1>");
         sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Text($"{r.CoresUsed} cores, {r.CrossbarsUsed} crossbars, {r.Macs:N0} MACs per inference; throughput from a stream of {r.Batch} inferences. Formulas and sources: docs/cost-model.md.")}</p>");
 
+        foreach (string warning in r.Warnings)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Text($"warning: {warning}")}</p>");
+        }
+
         Table(sb, ["figure", "simulated", "bound from the mapping", "ratio"],
         [
             ["latency", $"{Format(r.LatencyNs)} ns", $"{Format(r.LowerBoundLatencyNs)} ns (lower)", $"{r.LatencyNs / r.LowerBoundLatencyNs:0.00}x"],
             ["throughput", $"{Format(r.ThroughputPerS)} /s", $"{Format(r.UpperBoundThroughputPerS)} /s (upper)", $"{r.ThroughputPerS / r.UpperBoundThroughputPerS:0.00}x"],
-            ["energy per inference", $"{Format(r.EnergyNj)} nJ", "", ""],
+            ["energy per inference (batch 1, idle chip)", $"{Format(r.EnergyNj)} nJ", "", ""],
+            [$"energy per inference (stream of {r.Batch})", $"{Format(r.EnergyPerInferenceSteadyNj)} nJ", "", ""],
             ["TOPS/W", Format(r.TopsPerW), "", ""],
-            ["area", $"{Format(r.AreaMm2)} mm^2", "", ""],
-            ["TOPS/mm^2", Format(r.TopsPerMm2), "", ""],
+            ["area (chip / used by the program)", $"{Format(r.AreaMm2)} / {Format(r.AreaUsedMm2)} mm^2", "", ""],
+            ["TOPS/mm^2 (chip / used)", $"{Format(r.TopsPerMm2)} / {Format(r.TopsPerMm2Used)}", "", ""],
             ["crossbar / ADC utilization", $"{r.CrossbarUtilization:P1} / {r.AdcUtilization:P1}", "", ""],
             ["busiest resource", $"{r.BusiestResource} ({r.BusiestUtilization:P1})", "", ""],
         ]);
         sb.Append(Bars("Latency against its lower bound (ns)", [("simulated", r.LatencyNs), ("lower bound", r.LowerBoundLatencyNs)], "ns"));
 
-        sb.Append("<h2>Energy per inference</h2>");
+        sb.Append("<h2>Energy of one inference on an idle chip</h2>");
         sb.Append(Bars("Energy by component (nJ)", [.. r.EnergyBreakdownNj.Select(kv => (kv.Key, kv.Value))], "nJ"));
         Table(sb, ["component", "event", "count", "pJ per event", "nJ"],
             [.. r.EnergyLines.Select(l => new[] { l.Component, l.Event, l.Count.ToString("N0", CultureInfo.InvariantCulture), Format(l.CostPj), Format(l.EnergyPj / 1000) }),
-             ["leakage", $"{Format(r.LeakagePowerMw)} mW x {Format(r.MakespanNs / r.Batch)} ns", "", "", Format(r.EnergyBreakdownNj.GetValueOrDefault("leakage"))]]);
+             ["leakage", $"{Format(r.LeakagePowerMw)} mW x {Format(r.LatencyNs)} ns", "", "", Format(r.EnergyBreakdownNj.GetValueOrDefault("leakage"))]]);
         sb.Append(Bars("Leakage power of the hardware used (mW)", [.. r.LeakageBreakdownMw.Select(kv => (kv.Key, kv.Value))], "mW"));
 
         sb.Append("<h2>Area</h2>");

@@ -83,6 +83,7 @@ public sealed class CompileCliTests : IDisposable
         Assert.Matches("needs [0-9]+ crossbars .* the chip has 256 crossbars", error);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Compiled_for_isaac_at_8_bits_the_full_test_set_keeps_accuracy_within_one_point_of_float()
     {

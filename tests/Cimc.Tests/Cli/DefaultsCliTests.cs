@@ -35,7 +35,7 @@ public sealed class DefaultsCliTests : IDisposable
         string outDir = Path.Combine(_dir, "out");
         (int exit, _, string error) = CliRunner.Run("compile", LoneModel(), "--arch", "isaac", "-o", outDir);
         Assert.True(exit == 0, error);
-        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Single(error.TrimEnd().Split('\n'), l => l.StartsWith("cimc: note: ", StringComparison.Ordinal));
         Assert.Contains("no calibration data", error);
         Assert.Contains("[0, 1]", error);
         Assert.Contains("--calibration-data", error);
@@ -61,7 +61,7 @@ public sealed class DefaultsCliTests : IDisposable
     {
         (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "-o", Path.Combine(_dir, "out"), "--quiet");
         Assert.True(exit == 0, error);
-        Assert.Equal("", error);
+        Assert.All(error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.StartsWith("cimc: warning: ", l)); // warnings stay (edge's 8-bit ADC)
     }
 
     [Fact]

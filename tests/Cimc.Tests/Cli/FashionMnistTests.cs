@@ -15,6 +15,7 @@ public sealed class FashionMnistTests
     private static readonly Lazy<(NdArray Images, Labels Labels)> TestSet = new(() =>
         (Idx.Read(Example("t10k-images-idx3-ubyte.gz")).DivideBy(255f), Idx.ReadLabels(Example("t10k-labels-idx1-ubyte.gz"))));
 
+    [Trait("tier", "slow")]
     [Theory]
     [InlineData("mlp.onnx", null)]
     [InlineData("mlp.torchscript.pt", null)]
@@ -31,6 +32,7 @@ public sealed class FashionMnistTests
         Assert.Equal(0, differing);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Cimc_accuracy_json_equals_pytorch_accuracy_on_the_full_test_set()
     {

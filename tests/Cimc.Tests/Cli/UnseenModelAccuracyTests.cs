@@ -49,6 +49,7 @@ public sealed class UnseenModelAccuracyTests
         Assert.All(entries, e => Assert.True(File.Exists(Path.Combine(Folder, e.GetProperty("file").GetString()!)), e.GetProperty("file").GetString()));
     }
 
+    [Trait("tier", "slow")]
     [Theory]
     [MemberData(nameof(Models))]
     public void An_unseen_model_compiled_for_isaac_at_8_bits_keeps_accuracy_within_one_point_of_float(string file, string? activation, double pytorchAccuracy)

@@ -162,6 +162,7 @@ public sealed class BitExactnessTests
         Assert.InRange(saturating, 5, 60);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Wide_layers_up_to_1500_features_stay_bit_exact()
     {
@@ -182,6 +183,7 @@ public sealed class BitExactnessTests
     /// schedule's tile hubs and rings, reduction trees, cores shared by column blocks and the gathered
     /// network output all run.
     /// </summary>
+    [Trait("tier", "slow")]
     [Fact]
     public void Programs_spread_over_small_cores_and_tiles_stay_bit_exact()
     {

@@ -71,6 +71,24 @@ public sealed class TorchPickleMachineTests
     }
 
     [Fact]
+    public void A_pickle_growing_a_list_by_millions_of_one_byte_operations_is_refused()
+    {
+        // Each 'N' adds a reference to the list that outlives the stack: 9 M of them would keep
+        // growing the list with the pickle; the operation bound stops it.
+        var pkl = new List<byte> { 0x80, 2, (byte)']' };
+        for (int round = 0; round < 9000; round++)
+        {
+            pkl.Add((byte)'(');
+            pkl.AddRange(Enumerable.Repeat((byte)'N', 1000));
+            pkl.Add((byte)'e');
+        }
+
+        pkl.Add((byte)'.');
+        var e = Assert.Throws<CimcException>(() => Load([.. pkl]));
+        Assert.Contains($"more than {PickleMachine.MaxOps} pickle operations", e.Message);
+    }
+
+    [Fact]
     public void Every_prefix_of_a_valid_pickle_is_refused_as_truncated()
     {
         byte[] pkl = Bytes((byte)0x80, (byte)2, 'c', "collections\nOrderedDict\n", ')', 'R', 'q', (byte)0, '(', 'X', BitConverter.GetBytes(3), "key", 'J', BitConverter.GetBytes(-7), 'u', '.');

@@ -87,7 +87,7 @@ public sealed class GraphTests
 
     public static TheoryData<Op> EveryOp() =>
     [
-        Layer(2, 2), new Relu(), new LeakyRelu(0.2f), new Sigmoid(), new Tanh(), new Softmax(1), new Flatten(1), new Reshape([-1, 2]), new Identity(),
+        Layer(2, 2), new Relu(), new LeakyRelu(0.2f), new Sigmoid(), new Tanh(), new Softmax(1), new LogSoftmax(1), new Clip(0f, 6f), new Flatten(1), new Reshape([-1, 2]), new Identity(),
         new FakeQuant(0.05f, 3, 0, 255),
     ];
 

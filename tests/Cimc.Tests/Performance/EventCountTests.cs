@@ -1,5 +1,6 @@
 using Cimc.Architectures;
 using Cimc.Ir;
+using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Performance;
 
@@ -78,28 +79,46 @@ public sealed class EventCountTests
         Assert.True(reads > comp.Mapped!.Crossbars * 8, "row groups must add reads");
     }
 
-    [Theory]
-    [InlineData("isaac")]
-    [InlineData("puma")]
-    [InlineData("edge")]
-    public void Dynamic_energy_is_exactly_the_sum_of_counts_times_per_event_costs(string preset)
+    /// <summary>
+    /// One 16-bit matrix-vector product on one PUMA MVMU (a 128x128 matrix over 8 crossbars of 2-bit
+    /// cells, 1-bit DACs): 8 crossbars x 16 input bits = 128 reads at 170 pJ (PUMA puma-simulator
+    /// constants.py: 1.70 mW over 100 ns) and 128 columns x 128 reads = 16,384 conversions at 1.8 pJ
+    /// (8-bit ADC, 0.225 mW per bit), about 52 nJ in all as PUMA's own model counts it. The counts and
+    /// the figures are written out by hand here, not taken from the cost model.
+    /// </summary>
+    [Fact]
+    public void One_16_bit_mvm_on_a_puma_mvmu_costs_the_crossbar_and_adc_energy_puma_publishes()
     {
-        Architecture arch = ArchitectureCatalog.Preset(preset);
-        PerformanceReport r = PerformanceFixtures.Evaluate(PerformanceFixtures.Compile(arch, 7, () => new Sigmoid(), 200, 64, 10));
-        CostSpec k = arch.Costs!;
-        double adc = ComponentCosts.Adc(arch).EnergyPj;
-        double expected = (r.Counts["crossbar_reads"] * ComponentCosts.ReadEnergyPj(arch)) + (r.Counts["adc_conversions"] * adc)
-            + (r.Counts["dac_drives"] * ComponentCosts.DacEnergyPj(arch)) + (r.Counts["sample_holds"] * ComponentCosts.SampleHoldEnergyPj(arch))
-            + (r.Counts["shift_adds"] * ComponentCosts.ShiftAddEnergyPj(arch)) + (r.Counts["local_memory_accesses"] * ComponentCosts.LocalMemoryAccessPj(arch))
-            + (r.Counts["tile_buffer_accesses"] * ComponentCosts.TileBufferAccessPj(arch)) + (r.Counts["tile_bus_bits"] * k.TileBus.EnergyPj)
-            + (r.Counts["router_bits"] * k.Noc.RouterEnergyPjPerBit) + (r.Counts["link_bits"] * k.Noc.LinkEnergyPjPerBit)
-            + (r.Counts["alu_adds"] * k.Alu.AddEnergyPj) + (r.Counts["alu_muls"] * k.Alu.MulEnergyPj) + (r.Counts["alu_lookups"] * k.Alu.LookupEnergyPj);
-        double dynamicNj = r.EnergyBreakdownNj.Where(kv => kv.Key != "leakage").Sum(kv => kv.Value);
-        Assert.Equal(expected / 1000, dynamicNj, 9);
-        Assert.All(r.EnergyLines, l => Assert.Equal(l.Count * l.CostPj, l.EnergyPj));
-        Assert.Equal(r.LeakagePowerMw * r.MakespanNs / r.Batch / 1000, r.EnergyBreakdownNj["leakage"], 9);
-        Assert.Equal(r.EnergyBreakdownNj.Values.Sum(), r.EnergyNj, 9);
-        Assert.True(r.Counts["alu_lookups"] > 0, "a sigmoid network runs its activations on the special-function unit");
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        ArchHeader h = Compiler.Header(puma);
+        var core = new CoreProgram(0, [.. Enumerable.Range(0, 8).Select(xb => Instruction.Mvm(xb, 0, 128, 128, 128, 16, 2 * xb, false)), Instruction.Halt()]);
+        var program = new ProgramImage(h, new InputSpec(0, 0, 128, 1, 0, 0, 65535), new OutputSpec(0, 128, 128, [.. Enumerable.Repeat(1.0, 128)], [.. new long[128]]), [core]);
+        PerformanceReport r = PerformanceReport.Evaluate(new PerformanceInput(program, puma, [new LayerSpan("mvmu", 128, 128, [0])]), "one-mvmu");
+
+        Assert.Equal(128, r.Counts["crossbar_reads"]);
+        Assert.Equal(16_384, r.Counts["adc_conversions"]);
+        Assert.Equal(16_384, r.Counts["dac_drives"]);      // 8 crossbars x 128 rows x 16 bits
+        Assert.Equal(21.76, r.EnergyBreakdownNj["crossbar"], 9);   // 128 x 170 pJ
+        Assert.Equal(29.4912, r.EnergyBreakdownNj["adc"], 9);      // 16,384 x 1.8 pJ
+        double mvmu = r.EnergyBreakdownNj["crossbar"] + r.EnergyBreakdownNj["adc"];
+        Assert.InRange(mvmu, 52 * 0.97, 52 * 1.03);
+    }
+
+    /// <summary>Dynamic energy adds up: two cores doing the same work spend exactly twice one core's.</summary>
+    [Fact]
+    public void Two_cores_doing_the_same_work_spend_twice_the_dynamic_energy_of_one()
+    {
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        ArchHeader h = Compiler.Header(isaac);
+        static CoreProgram Core(int id) => new(id, [Instruction.Mvm(0, 0, 256, 128, 100, 8, 0, false), Instruction.VAdd(512, 256, 256, 100), Instruction.Halt()]);
+        ProgramImage Program(params CoreProgram[] cores) =>
+            new(h, new InputSpec(0, 0, 128, 1, 0, 0, 255), new OutputSpec(0, 128, 1, [1.0], [0]), [.. cores]);
+        double Dynamic(PerformanceReport r) => r.EnergyBreakdownNj.Where(kv => kv.Key != "leakage").Sum(kv => kv.Value);
+        PerformanceReport one = PerformanceReport.Evaluate(new PerformanceInput(Program(Core(0)), isaac, []), "one");
+        PerformanceReport two = PerformanceReport.Evaluate(new PerformanceInput(Program(Core(0), Core(1)), isaac, []), "two");
+        Assert.Equal(8 * 30 / 1000.0, one.EnergyBreakdownNj["crossbar"], 9);   // 8 reads x 30 pJ (ISAAC: 0.3 mW x 100 ns)
+        Assert.Equal(8 * 100 * 1.67 / 1000, one.EnergyBreakdownNj["adc"], 9);   // 800 conversions x 1.67 pJ (8-bit, Accelergy isaac.py)
+        Assert.Equal(2 * Dynamic(one), Dynamic(two), 9);
     }
 
     [Theory]
@@ -115,7 +134,6 @@ public sealed class EventCountTests
         Assert.Equal(64, r.Counts["alu_lookups"]);
         var vacts = c.Program!.Cores.SelectMany(p => p.Code).Where(i => i.Opcode == Cimc.Isa.Opcode.VAct).ToList();
         Assert.Equal(64, vacts.Sum(i => i["len"]));
-        Assert.Equal(r.EnergyLines.Single(l => l.Event == "alu_lookups").Count * arch.Costs!.Alu.LookupEnergyPj, r.EnergyLines.Single(l => l.Event == "alu_lookups").EnergyPj);
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace Cimc.Tests.Performance;
 public sealed class SimulateCliTests(ITestOutputHelper output)
 {
     private static readonly string[] RequiredFields =
-        ["latency_ns", "throughput_per_s", "energy_nj", "energy_breakdown_nj", "area_mm2", "area_breakdown_mm2", "counts", "lower_bound_latency_ns"];
+        ["latency_ns", "throughput_per_s", "energy_nj", "energy_breakdown_nj", "area_mm2", "area_breakdown_mm2", "counts", "lower_bound_latency_ns",
+         "energy_per_inference_steady_nj", "area_used_mm2", "tops_per_mm2_used", "warnings"];
 
     [Theory]
     [InlineData("isaac")]
@@ -17,7 +18,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [InlineData("edge")]
     public void Simulate_on_the_shipped_example_writes_a_report_with_every_contract_field(string preset)
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         string model = Path.Combine(TestPaths.Examples, "fashion-mnist", "mlp.onnx");
         (int exit, string text, string err) = CliRunner.Run("simulate", model, "--arch", preset, "-o", dir, "--batch", "4");
         Assert.True(exit == 0, err);
@@ -38,7 +40,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [Fact]
     public void Simulate_reads_a_compiled_folder_and_report_writes_a_self_contained_html_page()
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         string model = Path.Combine(TestPaths.Examples, "fashion-mnist", "mlp.onnx");
         Assert.Equal(0, CliRunner.Run("compile", model, "--arch", "edge", "-o", dir).Exit);
         (int exit, string json, string err) = CliRunner.Run("simulate", dir, "--json");
@@ -61,7 +64,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     [Fact]
     public void Simulate_refuses_an_architecture_file_without_costs_in_one_line()
     {
-        string dir = Directory.CreateTempSubdirectory("cimc-sim").FullName;
+        using var temp = new TempDir("cimc-sim-");
+        string dir = temp.Path;
         Architecture edge = ArchitectureCatalog.Preset("edge") with { Costs = null };
         string file = Path.Combine(dir, "nocost.json");
         File.WriteAllText(file, ArchitectureJson.Write(edge));
@@ -77,7 +81,8 @@ public sealed class SimulateCliTests(ITestOutputHelper output)
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
         Compilation c = PerformanceFixtures.PumaMlpL4(puma);
-        string dir = Directory.CreateTempSubdirectory("cimc-l4").FullName;
+        using var temp = new TempDir("cimc-l4-");
+        string dir = temp.Path;
         c.Program!.Save(Path.Combine(dir, "program.bin"));
         c.Weights!.Save(Path.Combine(dir, "weights.bin"));
         File.WriteAllText(Path.Combine(dir, "summary.json"), JsonSerializer.Serialize(c.Summary(), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));

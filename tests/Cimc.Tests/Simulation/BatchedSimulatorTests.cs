@@ -53,6 +53,7 @@ public sealed class BatchedSimulatorTests
         return new FunctionalSimulator(program, weights);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Batched_runs_of_compiled_programs_equal_the_reference_on_random_design_points()
     {
@@ -81,6 +82,7 @@ public sealed class BatchedSimulatorTests
         Assert.InRange(corrected, 3, 40);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Batched_runs_with_grouped_reads_and_coarse_adc_steps_equal_the_reference()
     {

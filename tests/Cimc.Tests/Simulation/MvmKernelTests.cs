@@ -75,6 +75,7 @@ public sealed class MvmKernelTests
             }, iter: 400);
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Grouped_reads_and_coarse_adc_steps_equal_the_naive_definition_including_saturation()
     {

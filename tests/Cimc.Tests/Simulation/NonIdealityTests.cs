@@ -40,6 +40,7 @@ public sealed class NonIdealityTests
         Assert.Equal(Codes(null), Codes(device));
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void A_seed_reproduces_a_run_and_another_seed_changes_it()
     {
@@ -58,6 +59,7 @@ public sealed class NonIdealityTests
         Assert.Equal(ten, forty.Take(ten.Length));
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Mean_accuracy_falls_as_programming_variation_grows()
     {
@@ -95,6 +97,7 @@ public sealed class NonIdealityTests
         Assert.NotEqual(Codes(null), Codes(new DeviceModel(ConductanceLevels: 2)));
     }
 
+    [Trait("tier", "slow")]
     [Fact]
     public void Cimc_accuracy_with_seeds_reports_the_mean_and_standard_deviation()
     {

@@ -8,7 +8,10 @@ using DataType = Cimc.Import.Onnx.Proto.TensorProto.Types.DataType;
 namespace Cimc.Import.Onnx;
 
 /// <summary>
-/// Reads an ONNX model (default domain, opsets 9 to 21) into a verified float <see cref="Graph"/>.
+/// Reads an ONNX model (default domain, opsets 7 to 25) into a verified float <see cref="Graph"/>.
+/// Opsets 22 to 25 change the ops cimc reads only by adding element types (bfloat16, float8, int4)
+/// and Q/DQ attributes, which are refused where they matter; opsets 7 and 8 differ from 9 only in
+/// ops cimc does not read.
 /// Steps: parse the protobuf; check the opset; find the one real graph input (older exporters
 /// also list initializers as inputs) and the one output; sort the nodes; drop nodes the output
 /// does not depend on; lower each node (<see cref="OnnxLowering"/>); verify.
@@ -17,8 +20,11 @@ namespace Cimc.Import.Onnx;
 /// </summary>
 public static class OnnxImporter
 {
-    public const long MinOpset = 9;
-    public const long MaxOpset = 21;
+    public const long MinOpset = 7;
+    public const long MaxOpset = 25;
+
+    /// <summary>The file budget's bytes plus room for the graph itself.</summary>
+    public const long MaxFileBytes = ReadBudget.MaxBytes + (64L << 20);
 
     public static Graph Import(string path)
     {
@@ -28,10 +34,12 @@ public static class OnnxImporter
             throw new CimcException("file-not-found", path, "no such file");
         }
 
-        if (info.Length > Array.MaxLength)
+        // The whole file is parsed in memory (and raw data copied once more); past the file budget of
+        // values there is nothing cimc could import anyway.
+        if (info.Length > MaxFileBytes)
         {
             throw new CimcException("file-too-large", path,
-                $"the file is {info.Length} bytes; a single ONNX protobuf is at most 2 GiB (larger models keep weights as external data, which cimc does not read)");
+                $"the file is {info.Length} bytes; cimc reads ONNX files up to {MaxFileBytes} bytes ({ReadBudget.MaxElements} float32 weights and the graph)");
         }
 
         return Import(File.ReadAllBytes(path), path);
@@ -92,7 +100,7 @@ public static class OnnxImporter
         }
 
         (string outName, TensorType outType) = lowering.Output(output.Name);
-        CheckDeclaredRank(output, outType);
+        CheckDeclaredShape(output, outType);
         string graphName = graph.Name.Length > 0 ? OnnxLowering.Sanitize(graph.Name) : fallbackName;
         var result = new Graph(graphName, [new ValueInfo(inputName, InputType(input))], [.. lowering.Nodes], [new ValueInfo(outName, outType)]);
         return GraphVerifier.EnsureValid(result);
@@ -156,13 +164,34 @@ public static class OnnxImporter
         ? (int)dim
         : throw new CimcException("tensor-too-large", where, $"dimension {dim} is too large");
 
-    private static void CheckDeclaredRank(ValueInfoProto output, TensorType computed)
+    /// <summary>
+    /// The declared output shape must agree with the computed one: the rank, and every dimension
+    /// both give as a number (a fixed batch of 3 in the input cannot become 2 in the output).
+    /// </summary>
+    private static void CheckDeclaredShape(ValueInfoProto output, TensorType computed)
     {
         TensorShapeProto? shape = output.Type?.TensorType?.Shape;
-        if (shape is not null && shape.Dim.Count != computed.Rank)
+        if (shape is null)
         {
-            throw new CimcException("shape-mismatch", $"graph output '{output.Name}'",
-                $"is declared with rank {shape.Dim.Count} but the graph computes {computed}");
+            return;
+        }
+
+        string where = $"graph output '{output.Name}'";
+        if (shape.Dim.Count != computed.Rank)
+        {
+            throw new CimcException("shape-mismatch", where, $"is declared with rank {shape.Dim.Count} but the graph computes {computed}");
+        }
+
+        for (int d = 0; d < computed.Rank; d++)
+        {
+            TensorShapeProto.Types.Dimension dim = shape.Dim[d];
+            bool fixedDeclared = dim.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && dim.DimValue > 0;
+            if (fixedDeclared && computed.Dims[d] >= 0 && dim.DimValue != computed.Dims[d])
+            {
+                string declared = string.Join(",", shape.Dim.Select(x => x.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? x.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"));
+                throw new CimcException("shape-mismatch", where,
+                    $"is declared [{declared}] but the graph computes {computed}{(d == 0 ? " (the batch sizes differ)" : "")}");
+            }
         }
     }
 

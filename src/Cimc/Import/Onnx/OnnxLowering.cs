@@ -27,6 +27,7 @@ internal sealed partial class OnnxLowering
     private readonly HashSet<string> _irNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
     private readonly List<Node> _nodes = [];
+    private readonly ReadBudget _budget = new();
     private string _name = "";
     private string _where = "";
 
@@ -117,7 +118,7 @@ internal sealed partial class OnnxLowering
         if (_initializers.TryGetValue(onnxName, out TensorProto? t))
         {
             // Decoded on first use, so an initializer nothing uses cannot fail the import.
-            c = OnnxTensors.Read(t, $"initializer '{onnxName}'");
+            c = OnnxTensors.Read(t, $"initializer '{onnxName}'", _budget);
             _constants[onnxName] = c;
             return c;
         }
@@ -210,6 +211,15 @@ internal sealed partial class OnnxLowering
         return a.Type is AttributeProto.Types.AttributeType.Int or AttributeProto.Types.AttributeType.Undefined
             ? a.I
             : throw Problem(node, "onnx-attribute", $"attribute '{name}' should be an integer but is {a.Type}");
+    }
+
+    /// <summary>An integer attribute that must fit 32 bits (an axis): a file's out-of-range value is its mistake.</summary>
+    private int Int32(NodeProto node, string name, long fallback)
+    {
+        long v = Int(node, name, fallback);
+        return v is >= int.MinValue and <= int.MaxValue
+            ? (int)v
+            : throw Problem(node, "onnx-attribute", $"attribute '{name}' is {v}, out of range");
     }
 
     private float Float(NodeProto node, string name, float fallback)

@@ -6,9 +6,9 @@ using DataType = Cimc.Import.Onnx.Proto.TensorProto.Types.DataType;
 namespace Cimc.Import.Onnx;
 
 /// <summary>
-/// One case per supported ONNX op (opsets 9 to 21). Dense layers come from Gemm, from MatMul with a
+/// One case per supported ONNX op (opsets 7 to 25). Dense layers come from Gemm, from MatMul with a
 /// constant right operand, and from an Add of a constant folded into the Dense before it.
-/// Constants (Constant, Cast of a constant) produce no node; Dropout is dropped (inference).
+/// Constants (Constant, Cast or Transpose of a constant) produce no node; Dropout is dropped (inference).
 /// QuantizeLinear, DequantizeLinear and Clip of quantized integers are in OnnxQdq.cs.
 /// </summary>
 internal sealed partial class OnnxLowering
@@ -42,7 +42,9 @@ internal sealed partial class OnnxLowering
             case "Tanh": Emit(node, new Tanh(), Data(node, 0)); break;
             case "Identity": IdentityOp(node); break;
             case "Softmax": Softmax(node); break;
-            case "Flatten": Emit(node, new Flatten(checked((int)Int(node, "axis", 1))), Data(node, 0)); break;
+            case "LogSoftmax": Softmax(node); break;
+            case "Transpose": Transpose(node); break;
+            case "Flatten": Emit(node, new Flatten(Int32(node, "axis", 1)), Data(node, 0)); break;
             case "Reshape": Reshape(node); break;
             case "Dropout": Dropout(node); break;
             case "Constant": _constants[node.Output[0]] = ConstantValue(node); break;
@@ -96,12 +98,37 @@ internal sealed partial class OnnxLowering
     {
         string a = Data(node, 0);
         OnnxConstant b = Constant(node, 1, "right operand");
+        if (b.Dims.Length == 1)
+        {
+            MatMulVector(node, a, b);
+            return;
+        }
+
         if (b.Dims.Length != 2)
         {
-            throw Problem(node, "onnx-matmul-weight", $"the constant right operand must be 2-D, got {b.ShapeText}");
+            throw Problem(node, "onnx-matmul-weight", $"the constant right operand must be 1-D or 2-D, got {b.ShapeText}");
         }
 
         Emit(node, new Dense(b.ToFloatTensor().Transpose(), null, WeightsOf(b, transposed: true)), a);
+    }
+
+    /// <summary>
+    /// x [..., K] times a 1-D constant [K] is [...] (NumPy drops the vector's dimension): a Dense with
+    /// one output, then a Reshape that drops the last dimension (each 0 copies a leading one).
+    /// </summary>
+    private void MatMulVector(NodeProto node, string a, OnnxConstant b)
+    {
+        int rank = _types[a].Rank;
+        if (rank < 2)
+        {
+            throw Problem(node, "onnx-matmul-rank", $"a 1-D operand times a 1-D constant is a scalar, which cimc does not compute; got {_types[a]}");
+        }
+
+        float[] w = b.AsFloats();
+        Emit(node, new Dense(FloatTensor.Matrix(1, w.Length, w), null), a);
+        string dense = _values[node.Output[0]];
+        Emit(node, new Ir.Reshape([.. Enumerable.Repeat(0L, rank - 1)]), dense);
+        _irUses[dense] = 1;
     }
 
     /// <summary>
@@ -162,22 +189,58 @@ internal sealed partial class OnnxLowering
     }
 
     /// <summary>
+    /// Clip of floats: bounds from the min and max attributes before opset 11, from constant scalar
+    /// inputs after (either may be left out). Clip(0, 6) is PyTorch's ReLU6, Clip(-1, 1) hardtanh.
+    /// </summary>
+    private void FloatClip(NodeProto node)
+    {
+        string x = Data(node, 0);
+        float lo, hi;
+        if (_opset < 11)
+        {
+            lo = Float(node, "min", float.NegativeInfinity);
+            hi = Float(node, "max", float.PositiveInfinity);
+        }
+        else
+        {
+            lo = HasInput(node, 1) ? ClipBound(node, 1, "min") : float.NegativeInfinity;
+            hi = HasInput(node, 2) ? ClipBound(node, 2, "max") : float.PositiveInfinity;
+        }
+
+        if (float.IsNaN(lo) || float.IsNaN(hi) || lo > hi)
+        {
+            throw Problem(node, "onnx-clip-range", FormattableString.Invariant($"clips to [{lo}, {hi}], which is not a range"));
+        }
+
+        Emit(node, new Ir.Clip(lo, hi), x);
+    }
+
+    private float ClipBound(NodeProto node, int index, string role)
+    {
+        OnnxConstant b = Constant(node, index, role);
+        return b.Length == 1 && b.Dims.Length <= 1
+            ? b.AsFloats()[0]
+            : throw Problem(node, "onnx-clip-range", $"the {role} must be a scalar, got {b.ShapeText}");
+    }
+
+    /// <summary>
     /// From opset 13 Softmax works along one axis (default -1). Before, it flattened the input to 2-D
     /// at the axis (default 1) and normalised each row; that equals a softmax along the last axis
     /// exactly when the axis is the last one (e.g. any 2-D input with axis 1), the only case cimc takes.
+    /// LogSoftmax follows the same rules.
     /// </summary>
     private void Softmax(NodeProto node)
     {
         string x = Data(node, 0);
-        int axis = checked((int)Int(node, "axis", _opset >= 13 ? -1 : 1));
+        int axis = Int32(node, "axis", _opset >= 13 ? -1 : 1);
         int rank = _types[x].Rank;
         if (_opset < 13 && (axis < 0 ? axis + rank : axis) != rank - 1)
         {
             throw Problem(node, "onnx-softmax-axis",
-                $"before opset 13 Softmax flattens its {rank}-D input from axis {axis}; cimc supports only the last axis (e.g. axis 1 on a 2-D input)");
+                $"before opset 13 {node.OpType} flattens its {rank}-D input from axis {axis}; cimc supports only the last axis (e.g. axis 1 on a 2-D input)");
         }
 
-        Emit(node, new Ir.Softmax(axis), x);
+        Emit(node, node.OpType == "LogSoftmax" ? new Ir.LogSoftmax(axis) : new Ir.Softmax(axis), x);
     }
 
     private void Reshape(NodeProto node)
@@ -228,7 +291,7 @@ internal sealed partial class OnnxLowering
 
         return a.Name switch
         {
-            "value" => a.T is null ? throw Problem(node, "onnx-constant", "attribute 'value' holds no tensor") : OnnxTensors.Read(a.T, _where),
+            "value" => a.T is null ? throw Problem(node, "onnx-constant", "attribute 'value' holds no tensor") : OnnxTensors.Read(a.T, _where, _budget),
             "value_float" => OnnxConstant.OfFloats([], [a.F]),
             "value_floats" => OnnxConstant.OfFloats(Dims(a.Floats.Count), [.. a.Floats]),
             "value_int" => OnnxConstant.OfInts([], [a.I]),

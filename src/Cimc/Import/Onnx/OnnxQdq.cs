@@ -129,12 +129,13 @@ internal sealed partial class OnnxLowering
         };
     }
 
-    /// <summary>A Clip of quantized integers (PyTorch exports a narrowed range, e.g. [0, 127], this way) narrows the range.</summary>
+    /// <summary>A Clip of quantized integers (PyTorch exports a narrowed range, e.g. [0, 127], this way) narrows the range; a Clip of floats is <see cref="FloatClip"/>.</summary>
     private void Clip(NodeProto node)
     {
         if (!HasInput(node, 0) || !_quantized.TryGetValue(node.Input[0], out PendingQuantized? q))
         {
-            throw Problem(node, "onnx-unsupported-op", "Clip is supported only on the integers between a QuantizeLinear and a DequantizeLinear");
+            FloatClip(node);
+            return;
         }
 
         long lo = q.QMin, hi = q.QMax;
@@ -208,6 +209,17 @@ internal sealed partial class OnnxLowering
             throw Problem(node, "onnx-quantize-blocked", "blocked quantization (block_size) is not supported");
         }
 
+        // Opsets 23 to 25: DequantizeLinear may produce another float type, QuantizeLinear divide in one.
+        if (!quantize && Int(node, "output_dtype", 0) is not (0 or (long)DataType.Float))
+        {
+            throw Problem(node, "onnx-quantize-type", $"output_dtype {OnnxTensors.Name((int)Int(node, "output_dtype", 0))} is not supported; cimc dequantizes to FLOAT");
+        }
+
+        if (quantize && Int(node, "precision", 0) is not (0 or (long)DataType.Float))
+        {
+            throw Problem(node, "onnx-quantize-type", $"precision {OnnxTensors.Name((int)Int(node, "precision", 0))} is not supported; cimc divides in FLOAT");
+        }
+
         OnnxConstant scale = Constant(node, 1, "scale");
         if (scale.IsInteger || scale.Dims.Length > 1)
         {
@@ -268,7 +280,8 @@ internal sealed partial class OnnxLowering
     /// <summary>Scales and zero points, one (per tensor) or one per index of <see cref="RawAxis"/>.</summary>
     private sealed record QuantParams(float[] Scales, long[] ZeroPoints, DataType Type, long QMin, long QMax, long RawAxis)
     {
-        public int Axis(int rank) => (int)(RawAxis < 0 ? RawAxis + rank : RawAxis);
+        /// <summary>The normalized axis, or -1 (never valid) for a value no tensor has.</summary>
+        public int Axis(int rank) => RawAxis is < -1024 or > 1024 ? -1 : (int)(RawAxis < 0 ? RawAxis + rank : RawAxis);
 
         public void CheckAxis(OnnxLowering lowering, NodeProto node, ImmutableArray<long> dims)
         {

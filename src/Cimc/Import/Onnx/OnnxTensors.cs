@@ -40,7 +40,8 @@ internal sealed record OnnxConstant(ImmutableArray<long> Dims, float[]? Floats, 
 /// </summary>
 internal static class OnnxTensors
 {
-    public static OnnxConstant Read(TensorProto tensor, string location)
+    /// <summary>Decodes one tensor, charging its values to the file's <paramref name="budget"/> (integers widen to 8 bytes each).</summary>
+    public static OnnxConstant Read(TensorProto tensor, string location, ReadBudget budget)
     {
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External || tensor.ExternalData.Count > 0)
         {
@@ -56,9 +57,9 @@ internal static class OnnxTensors
             DataType.Float or DataType.Int32 => 4,
             DataType.Double or DataType.Int64 => 8,
             DataType.Float16 or DataType.Int16 or DataType.Uint16 => 2,
-            DataType.Int8 or DataType.Uint8 => 1,
+            DataType.Int8 or DataType.Uint8 or DataType.Bool => 1,
             _ => throw new CimcException("onnx-data-type", location,
-                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64, int32, int16, uint16, int8 and uint8 tensors"),
+                $"element type {Name(tensor.DataType)} is not supported; cimc reads float, double, float16, int64, int32, int16, uint16, int8, uint8 and bool tensors"),
         };
 
         if (!tensor.RawData.IsEmpty)
@@ -69,30 +70,22 @@ internal static class OnnxTensors
                     $"raw_data holds {tensor.RawData.Length} bytes but shape [{string.Join(",", dims)}] of {Name(tensor.DataType)} needs {count * size}");
             }
 
+            budget.ChargeElements(count, location);
             return Finite(FromRaw(dims, type, tensor.RawData.Span, (int)count), location);
         }
 
+        budget.ChargeElements(count, location);
         return Finite(FromTyped(tensor, dims, type, count, location), location);
     }
 
-    /// <summary>A NaN or infinite weight cannot be mapped to conductances; refuse it here, where the initializer is known.</summary>
     private static OnnxConstant Finite(OnnxConstant c, string location)
     {
-        int bad = c.Floats is { } f ? Array.FindIndex(f, v => !float.IsFinite(v)) : -1;
-        if (bad < 0)
+        if (c.Floats is { } f)
         {
-            return c;
+            NonFinite.Refuse(c.Dims, f, "onnx-non-finite", location);
         }
 
-        var index = new long[c.Dims.Length];
-        long rest = bad;
-        for (int d = index.Length - 1; d >= 0; d--)
-        {
-            index[d] = c.Dims[d] == 0 ? 0 : rest % c.Dims[d];
-            rest = c.Dims[d] == 0 ? 0 : rest / c.Dims[d];
-        }
-
-        throw new CimcException("onnx-non-finite", location, $"contains {c.Floats![bad]} at [{string.Join(",", index)}]; weights must be finite");
+        return c;
     }
 
     /// <summary>Raw data is little-endian whatever the machine, per the ONNX spec.</summary>
@@ -111,7 +104,7 @@ internal static class OnnxTensors
                     return OnnxConstant.OfInts(dims, ints);
                 }
 
-            case DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8:
+            case DataType.Int32 or DataType.Int16 or DataType.Uint16 or DataType.Int8 or DataType.Uint8 or DataType.Bool:
                 {
                     var ints = new long[count];
                     for (int i = 0; i < count; i++)
@@ -122,6 +115,7 @@ internal static class OnnxTensors
                             DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
                             DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
                             DataType.Int8 => (sbyte)raw[i],
+                            DataType.Bool => raw[i] != 0 ? 1 : 0,
                             _ => raw[i],
                         };
                     }
@@ -178,11 +172,12 @@ internal static class OnnxTensors
             DataType.Uint16 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(ushort)v)], type),
             DataType.Int8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(sbyte)v)], type),
             DataType.Uint8 => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)(byte)v)], type),
+            DataType.Bool => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => v != 0 ? 1L : 0L)], type),
             _ => OnnxConstant.OfInts(dims, [.. tensor.Int32Data.Select(v => (long)v)], type),
         };
     }
 
-    /// <summary>ONNX's name for a TensorProto.DataType code, for messages.</summary>
+    /// <summary>ONNX's name for a TensorProto.DataType code (as onnx.proto spells it), for messages.</summary>
     public static string Name(int dataType) =>
-        Enum.IsDefined((DataType)dataType) ? ((DataType)dataType).ToString().ToUpperInvariant() : $"type {dataType}";
+        Enum.IsDefined((DataType)dataType) ? ((DataType)dataType).ToString().ToUpperInvariant() : $"type {dataType} (unknown)";
 }

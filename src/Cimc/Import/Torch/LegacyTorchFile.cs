@@ -23,9 +23,10 @@ internal sealed class LegacyTorchFile : TorchFile
     public static LegacyTorchFile Open(string path)
     {
         long length = new FileInfo(path).Length;
-        if (length > Array.MaxLength)
+        // Read whole: its storages are inline, so the file budget bounds the file.
+        if (length > ReadBudget.MaxBytes + (64L << 20))
         {
-            throw new CimcException("file-too-large", path, "legacy (non-zip) PyTorch files over 2 GB are not supported");
+            throw new CimcException("file-too-large", path, $"legacy (non-zip) PyTorch files are read up to {ReadBudget.MaxBytes + (64L << 20)} bytes; re-save with a current torch");
         }
 
         var file = new LegacyTorchFile(path, File.ReadAllBytes(path));
@@ -116,6 +117,7 @@ internal sealed class LegacyTorchFile : TorchFile
         }
 
         CheckStorageSize(at.Count, bytes, storage, location);
+        Budget.ChargeBytes(bytes, location);
         return _bytes.AsSpan((int)at.Offset, (int)bytes).ToArray();
     }
 }

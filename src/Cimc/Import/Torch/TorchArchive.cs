@@ -11,15 +11,18 @@ namespace Cimc.Import.Torch;
 /// </summary>
 internal sealed class TorchArchive : TorchFile
 {
+    /// <summary>Deflate's largest expansion: a 258-byte match in about 2 bits.</summary>
+    private const long MaxDeflateRatio = 1032;
+
     private readonly ZipArchive _zip;
     private readonly Dictionary<string, ZipArchiveEntry> _entries = new(StringComparer.Ordinal);
 
-    private TorchArchive(string path, ZipArchive zip, string prefix)
+    private TorchArchive(string path, ZipArchive zip, ZipArchiveEntry[] entries, string prefix)
         : base(path)
     {
         _zip = zip;
         Prefix = prefix;
-        foreach (ZipArchiveEntry e in zip.Entries)
+        foreach (ZipArchiveEntry e in entries)
         {
             if (e.FullName.StartsWith(prefix, StringComparison.Ordinal))
             {
@@ -37,11 +40,23 @@ internal sealed class TorchArchive : TorchFile
     public static TorchArchive Open(string path)
     {
         ZipArchive zip;
+        ZipArchiveEntry[] entries;
         try
         {
+            // The central directory is read lazily, on the first look at the entries: an
+            // inconsistent one (a wrong entry count, a bad offset) throws there, not in OpenRead.
             zip = ZipFile.OpenRead(path);
+            try
+            {
+                entries = [.. zip.Entries];
+            }
+            catch
+            {
+                zip.Dispose();
+                throw;
+            }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or NotSupportedException or IOException)
         {
             throw new CimcException("bad-archive", path, $"not a readable PyTorch zip archive ({e.Message})");
         }
@@ -49,7 +64,7 @@ internal sealed class TorchArchive : TorchFile
         try
         {
             // `data.pkl` one folder deep; a few writers put it at the root.
-            ZipArchiveEntry? pkl = zip.Entries
+            ZipArchiveEntry? pkl = entries
                 .Where(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal))
                 .Where(e => e.FullName == "data.pkl" || (e.FullName.Count(c => c == '/') == 1 && e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)))
                 .OrderBy(e => e.FullName.Length)
@@ -59,7 +74,7 @@ internal sealed class TorchArchive : TorchFile
                 throw new CimcException("bad-archive", path, "the zip archive has no data.pkl; it is not a torch.save file");
             }
 
-            var archive = new TorchArchive(path, zip, pkl.FullName[..^"data.pkl".Length]);
+            var archive = new TorchArchive(path, zip, entries, pkl.FullName[..^"data.pkl".Length]);
             archive.Root = archive.LoadPickle("data.pkl");
             return archive;
         }
@@ -79,7 +94,7 @@ internal sealed class TorchArchive : TorchFile
     public object? LoadPickle(string relative)
     {
         string location = $"{Path}: {Prefix}{relative}";
-        byte[] bytes = ReadEntry(relative, 256L * 1024 * 1024, location);
+        byte[] bytes = ReadEntry(relative, 64L * 1024 * 1024, location);
         return PickleMachine.Load(bytes, location, pid => TensorRebuild.StorageFromPersistentId(pid, location));
     }
 
@@ -98,7 +113,11 @@ internal sealed class TorchArchive : TorchFile
         return ReadEntry(entry, bytes, location, exactly: bytes);
     }
 
-    /// <summary>Reads an entry after checking its declared size; reads no more than that size.</summary>
+    /// <summary>
+    /// Reads an entry after checking its declared size, and for a compressed entry that its
+    /// compressed bytes can hold that much (deflate expands at most about 1032 times), so that
+    /// nothing is allocated for a size the file cannot back. Reads no more than that size.
+    /// </summary>
     private byte[] ReadEntry(string relative, long maxBytes, string location, long? exactly = null)
     {
         if (!_entries.TryGetValue(relative, out ZipArchiveEntry? e))
@@ -112,6 +131,13 @@ internal sealed class TorchArchive : TorchFile
             throw new CimcException("bad-archive", location, $"entry '{e.FullName}' declares {e.Length} bytes, more than cimc reads");
         }
 
+        if (length > (e.CompressedLength * MaxDeflateRatio) + 64)
+        {
+            throw new CimcException("bad-archive", location,
+                $"entry '{e.FullName}' declares {length} bytes but holds {e.CompressedLength} compressed bytes, which cannot expand to that");
+        }
+
+        Budget.ChargeBytes(length, location);
         var buffer = new byte[length];
         try
         {
@@ -122,7 +148,7 @@ internal sealed class TorchArchive : TorchFile
                 throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is truncated ({read} of {length} bytes)");
             }
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or NotSupportedException or IOException)
         {
             throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is corrupt ({ex.Message})");
         }

@@ -5,7 +5,8 @@ namespace Cimc.Import.Torch;
 
 /// <summary>
 /// A loaded torch.save / torch.jit.save file: the unpickled root object and access to tensor data.
-/// Storages are read on first use and cached, since several tensors may view one storage.
+/// Storages are read on first use and cached, since several tensors may view one storage; both
+/// are charged to the file's <see cref="ReadBudget"/> before memory is allocated for them.
 /// </summary>
 internal abstract class TorchFile : IDisposable
 {
@@ -17,10 +18,13 @@ internal abstract class TorchFile : IDisposable
 
     public object? Root { get; protected set; }
 
-    /// <summary>The float32 values of a tensor, gathered from its storage view.</summary>
+    protected ReadBudget Budget { get; } = new();
+
+    /// <summary>The float32 values of a tensor, gathered from its storage view; NaN and infinities are refused.</summary>
     public FloatTensor ReadTensor(TorchTensor tensor, string name)
     {
         string location = $"{Path}: '{name}'";
+        Budget.ChargeElements(Limits.CheckedElementCount(tensor.Size, location), location);
         if (!_storages.TryGetValue(tensor.Storage.Key, out byte[]? bytes))
         {
             long needed = tensor.Storage.Numel * tensor.Storage.DType.ItemSize();
@@ -28,7 +32,9 @@ internal abstract class TorchFile : IDisposable
             _storages[tensor.Storage.Key] = bytes;
         }
 
-        return TensorRebuild.ToFloat(tensor, bytes, location);
+        FloatTensor values = TensorRebuild.ToFloat(tensor, bytes, location);
+        NonFinite.Refuse(tensor.Size, values.Span, "non-finite-weight", location);
+        return values;
     }
 
     /// <summary>Reads exactly <paramref name="bytes"/> bytes of a storage, refusing files that hold fewer.</summary>

@@ -16,7 +16,7 @@ public static class TorchImporter
     public static Graph Import(string path, ImportOptions options)
     {
         string graphName = Path.GetFileNameWithoutExtension(path);
-        using TorchFile file = IsZip(path) ? TorchArchive.Open(path) : LegacyTorchFile.Open(path);
+        using TorchFile file = ModelFormats.Detect(path) == ModelFormat.TorchZip ? TorchArchive.Open(path) : LegacyTorchFile.Open(path);
         if (file is TorchArchive { IsTorchScript: true } archive)
         {
             return ScriptImporter.Import(archive, graphName);
@@ -29,12 +29,5 @@ public static class TorchImporter
             var other => throw new CimcException("unsupported-format", path,
                 $"the file holds a {PickleText.TypeName(other)}; expected a state_dict, an nn.Sequential or a TorchScript module"),
         };
-    }
-
-    private static bool IsZip(string path)
-    {
-        Span<byte> head = stackalloc byte[4];
-        using FileStream s = File.OpenRead(path);
-        return s.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head[0] == (byte)'P' && head[1] == (byte)'K';
     }
 }

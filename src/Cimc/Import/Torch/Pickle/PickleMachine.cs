@@ -12,7 +12,7 @@ namespace Cimc.Import.Torch.Pickle;
 /// buffer and returns the top value. Globals go through <see cref="AllowList"/>; REDUCE, NEWOBJ and
 /// BUILD apply a fixed data-only meaning per allowed kind, so no file can make it run code.
 /// Every length is checked against the bytes left before anything is allocated, and the memo, the
-/// stack and the mark depth are bounded, so a corrupt or hostile pickle ends in a
+/// stack, the mark depth and the number of operations are bounded, so a corrupt or hostile pickle ends in a
 /// <see cref="CimcException"/> after at most one pass over its bytes.
 /// </summary>
 internal sealed partial class PickleMachine
@@ -20,6 +20,14 @@ internal sealed partial class PickleMachine
     public const int MaxStack = 1 << 20;
     public const int MaxMarkDepth = 1000;
     public const int MaxMemo = 1 << 20;
+
+    /// <summary>
+    /// Opcodes one pickle may execute: each can add an object to a list or dict that outlives the
+    /// stack, so this bounds memory (a state_dict of 10,000 tensors takes about 300,000).
+    /// </summary>
+    public const int MaxOps = 1 << 23;
+
+    private int _ops;
 
     private readonly ReadOnlyMemory<byte> _data;
     private readonly string _location;
@@ -52,6 +60,11 @@ internal sealed partial class PickleMachine
         while (true)
         {
             int at = _pos;
+            if (++_ops > MaxOps)
+            {
+                throw Error(at, $"more than {MaxOps} pickle operations; a model's pickle needs far fewer");
+            }
+
             byte op = ReadByte();
             switch (op)
             {
