@@ -76,6 +76,7 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    [Trait("tier", "slow")] // compiles and prices 24 to 36 points
     public void Shards_merged_equal_the_unsharded_run_and_a_point_is_stored_once()
     {
         DesignSpace space = DesignSpace.Parse(TwelvePoints);
@@ -97,6 +98,7 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    [Trait("tier", "slow")] // compiles and prices 24 to 36 points
     public void A_database_of_another_study_is_refused_for_runs_and_merges()
     {
         RunInto(Db("a.db"), DesignSpace.Parse(TwelvePoints), Grid());
@@ -223,6 +225,7 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    [Trait("tier", "slow")] // compiles and prices 24 to 36 points
     public void The_reports_front_and_the_csv_pareto_column_are_exactly_the_non_dominated_rows_of_the_database()
     {
         DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64, 128, 256], "core.crossbar.cols": [64, 128], "core.adc.bits": [4, 8], "weight-bits": [4, 8, 0], "activation-bits": [8] } }""");
