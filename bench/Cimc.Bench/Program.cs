@@ -1,6 +1,6 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the six cases,
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the seven cases,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
 TextWriter output = Console.Out;
@@ -12,13 +12,13 @@ for (int a = 0; a < args.Length; a++)
     {
         quick = true;
     }
-    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 6)
+    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 7)
     {
         a++;
     }
     else
     {
-        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..6]");
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..7]");
         return 1;
     }
 }
@@ -33,7 +33,7 @@ bool Runs(int c) => only == 0 || only == c;
 IReadOnlyList<CompileRow> compile = [];
 IReadOnlyList<SimulatorRow> sim = [];
 IReadOnlyList<MvmRow> mvm = [];
-string onnxRuntime = "", simulate = "", levels = "";
+string onnxRuntime = "", simulate = "", levels = "", explore = "";
 if (Runs(1))
 {
     output.WriteLine("1. compile time (MLP-L4)");
@@ -70,6 +70,12 @@ if (Runs(6))
     levels = OptimizationBench.Run(settings, root, output);
 }
 
+if (Runs(7))
+{
+    output.WriteLine("7. cimc explore (MLP-L4)");
+    explore = ExploreBench.Run(settings, output);
+}
+
 if (only != 0)
 {
     // Cases 4, 5 and 6 make their own tables: print the one that ran (results.md stays as it is).
@@ -78,7 +84,7 @@ if (only != 0)
     return 0;
 }
 
-string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels;
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore;
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");

@@ -84,6 +84,7 @@ public static class CliApp
         root.Subcommands.Add(SearchPrecisionCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(ReportCommand.Create(context));
+        root.Subcommands.Add(ExploreCommand.Create(context));
         return root;
     }
 }

@@ -76,15 +76,34 @@ public static class Compiler
             return result;
         }
 
-        IrStage stop = stopAfter switch
-        {
-            CompileStage.Quantized => IrStage.Quantized,
-            CompileStage.Mapped => IrStage.Placed,
-            _ => IrStage.Program,
-        };
         settings ??= CompileSettings.Default;
-        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed), settings, stop, stageDone);
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed), settings, StopStage(stopAfter), stageDone);
     }
+
+    /// <summary>
+    /// The passes after quantization, from a compile stopped at <see cref="CompileStage.Quantized"/>:
+    /// quantization does not depend on the chip, so a design-space exploration quantizes once per
+    /// quantization setting and maps that onto every chip that shares it. The level's pipeline runs
+    /// from its first pass after quantization.
+    /// </summary>
+    public static Compilation CompileQuantized(Compilation quantizedStage, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
+        CompileStage stopAfter = CompileStage.Asm, Action<CompileStage>? stageDone = null, CompileSettings? settings = null)
+    {
+        if (quantizedStage.Chain is null || quantizedStage.Quantized is null || quantizedStage.Mapped is not null)
+        {
+            throw new InvalidOperationException("CompileQuantized needs a compile stopped after quantization");
+        }
+
+        settings ??= CompileSettings.Default;
+        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed), settings, StopStage(stopAfter), stageDone);
+    }
+
+    private static IrStage StopStage(CompileStage stopAfter) => stopAfter switch
+    {
+        CompileStage.Quantized => IrStage.Quantized,
+        CompileStage.Mapped => IrStage.Placed,
+        _ => IrStage.Program,
+    };
 
     /// <summary>The quantization options a chip implies, with command-line overrides.</summary>
     public static QuantizationOptions OptionsFor(Architecture arch, int? weightBits = null, int? activationBits = null,

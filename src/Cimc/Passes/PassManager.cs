@@ -58,11 +58,18 @@ public static class PassManager
         ImmutableArray<Pass> pipeline = settings.Pipeline();
         CheckOrder(pipeline, settings.DumpAfter);
         Compilation c = start;
-        IrStage stage = IrStage.Graph;
+        // A compilation that arrives quantized (a design-space exploration reuses one quantization
+        // across chips) skips the passes that lead up to that stage.
+        IrStage stage = start.Quantized is not null ? IrStage.Quantized : IrStage.Graph;
         var applied = ImmutableArray.CreateBuilder<AppliedPass>();
         MeshCost? mesh = null;
         foreach (Pass pass in pipeline)
         {
+            if (pass.Produces <= stage && pass.Needs < stage)
+            {
+                continue;
+            }
+
             if (pass.Produces > stopAfter)
             {
                 break;
