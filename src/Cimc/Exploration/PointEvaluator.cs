@@ -42,7 +42,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             PointSettings s = PointSettings.Of(point, baseDevice);
             string qKey = QuantizationKey(s.Options);
             Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
-            Compilation c = Compiler.CompileQuantized(q, s.Arch, s.Options, source);
+            Compilation c = Compiler.CompileQuantized(q, s.Arch, s.Options, source, settings: s.Compile);
             PerformanceInput input = PerformanceInputs.For(c, batch);
             input.Validate();
             PerformanceReport r = PerformanceReport.Evaluate(input, graph.Name);

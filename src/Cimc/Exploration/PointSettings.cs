@@ -14,15 +14,20 @@ namespace Cimc.Exploration;
 /// set, read back exactly like an architecture file), its quantization and device options (the
 /// undotted keys, spelled as the command-line options without dashes). A point that names an
 /// option cimc does not have, or a value an architecture file or an option would refuse, throws a
-/// <see cref="CimcException"/> whose message becomes the point's recorded reason.
+/// <see cref="CimcException"/> whose message becomes the point's recorded reason. The compiler
+/// options (`opt-level`, `placement`, `placement-seed`) choose the pass pipeline.
 /// </summary>
 public sealed record PointSettings(Architecture Arch, QuantizationOptions Options, DeviceModel Device)
 {
+    /// <summary>The pass pipeline the point compiles with (default: -O2).</summary>
+    public Passes.CompileSettings Compile { get; init; } = Passes.CompileSettings.Default;
+
     /// <summary>The command-line options a space may set, with the kind of value each takes.</summary>
     public static FrozenSet<string> OptionNames { get; } = new[]
     {
         "weight-bits", "activation-bits", "cell-bits", "dac-bits", "adc-bits", "granularity", "signed-weights", "calibration",
         "asymmetric", "adc-range", "rows-per-read", "variation", "variation-model", "stuck-at", "read-noise", "conductance-levels", "seed",
+        "opt-level", "placement", "placement-seed",
     }.ToFrozenSet();
 
     public static PointSettings Of(DesignPoint point, DeviceModel baseDevice)
@@ -95,7 +100,13 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             ConductanceLevels = Int(options, "conductance-levels") ?? baseDevice.ConductanceLevels,
             Seed = Int(options, "seed") is int seed ? (ulong)seed : baseDevice.Seed,
         };
-        return new PointSettings(arch, q.Validate(), device.Validate());
+        Passes.CompileSettings compile = Passes.CompileSettings.Default with
+        {
+            Level = Text(options, "opt-level") is { } level ? Passes.Pipelines.ParseLevel(level) : Passes.Pipelines.Default,
+            Placement = Text(options, "placement") is { } place ? Passes.Pipelines.ParsePlacement(place) : null,
+            Seed = Int(options, "placement-seed") ?? Passes.CompileSettings.Default.Seed,
+        };
+        return new PointSettings(arch, q.Validate(), device.Validate()) { Compile = compile };
     }
 
     /// <summary>

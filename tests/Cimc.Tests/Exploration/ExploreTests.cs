@@ -148,6 +148,27 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    public void Compiler_options_in_a_space_choose_the_pass_pipeline_of_each_point()
+    {
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "opt-level": ["0", "2"], "placement": ["linear"], "placement-seed": [3] } }""");
+        PointSettings o0 = PointSettings.Of(space.PointAt(0), DeviceModel.Ideal), o2 = PointSettings.Of(space.PointAt(1), DeviceModel.Ideal);
+        Assert.Equal((Cimc.Passes.OptLevel.O0, Cimc.Passes.PlacementChoice.Linear, 3), (o0.Compile.Level, o0.Compile.Placement, o0.Compile.Seed));
+        Assert.Equal(Cimc.Passes.OptLevel.O2, o2.Compile.Level);
+
+        // -O0 chains partial sums and sends directly (docs/optimizations.md): on the shipped model
+        // it is slower for one inference than -O2 on isaac, so the two points must differ.
+        var evaluator = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16);
+        PointResult slow = evaluator.Evaluate(space.PointAt(0)), fast = evaluator.Evaluate(space.PointAt(1));
+        Assert.True(slow.Valid && fast.Valid, slow.Reason ?? fast.Reason);
+        Assert.True(slow.LatencyNs > fast.LatencyNs, $"-O0 {slow.LatencyNs} ns vs -O2 {fast.LatencyNs} ns");
+
+        DesignSpace bad = DesignSpace.Parse("""{ "arch": "isaac", "params": { "placement": ["sideways"] } }""");
+        PointResult r = evaluator.Evaluate(bad.PointAt(0));
+        Assert.False(r.Valid);
+        Assert.Contains("not a placement", r.Reason);
+    }
+
+    [Fact]
     public void Per_layer_bits_set_one_layer_and_a_layer_the_model_lacks_makes_the_point_invalid()
     {
         DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "weight-bits@0": [4], "activation-bits@/2/Gemm": [6], "weight-bits@fc9": [4] } }""");
