@@ -6,7 +6,8 @@ namespace Cimc.Reporting;
 
 /// <summary>
 /// A self-contained SVG scatter plot (no fonts or scripts needed beyond the viewer's default):
-/// points with labels, linear axes with ticks, an optional horizontal reference line.
+/// points with labels, axes with round 1-2-5 ticks (logarithmic where values span decades), an
+/// optional horizontal reference line.
 /// </summary>
 public static class SvgScatter
 {
@@ -16,12 +17,11 @@ public static class SvgScatter
     public static string Render(string title, string xLabel, string yLabel, IReadOnlyList<Point> points, double? referenceY = null, string? referenceLabel = null)
     {
         const int Width = 760, Height = 480, Left = 70, Right = 20, Top = 40, Bottom = 60;
-        double xMin = points.Min(p => p.X), xMax = points.Max(p => p.X);
-        double yMin = Math.Min(points.Min(p => p.Y), referenceY ?? double.MaxValue), yMax = Math.Max(points.Max(p => p.Y), referenceY ?? double.MinValue);
-        (xMin, xMax) = Pad(xMin, xMax);
-        (yMin, yMax) = Pad(yMin, yMax);
-        double Sx(double x) => Left + ((x - xMin) / (xMax - xMin) * (Width - Left - Right));
-        double Sy(double y) => Height - Bottom - ((y - yMin) / (yMax - yMin) * (Height - Top - Bottom));
+        // Round 1-2-5 ticks and a log scale where values span decades (Axis, shared with the study report).
+        Axis xAxis = Axis.For([.. points.Select(p => p.X)]);
+        Axis yAxis = Axis.For([.. points.Select(p => p.Y).Concat(referenceY is double ry ? [ry] : [])]);
+        double Sx(double x) => Left + (xAxis.Fraction(x) * (Width - Left - Right));
+        double Sy(double y) => Height - Bottom - (yAxis.Fraction(y) * (Height - Top - Bottom));
         string N(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 
         var sb = new StringBuilder();
@@ -30,11 +30,14 @@ public static class SvgScatter
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Width / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Esc(title)}</text>");
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
-        for (int i = 0; i <= 5; i++)
+        foreach (double xv in xAxis.Ticks)
         {
-            double xv = xMin + ((xMax - xMin) * i / 5), yv = yMin + ((yMax - yMin) * i / 5);
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(xv))}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{N(xv)}</text>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{N(Sy(yv) + 4)}\" text-anchor=\"end\">{N(yv)}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(xv))}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>");
+        }
+
+        foreach (double yv in yAxis.Ticks)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{N(Sy(yv) + 4)}\" text-anchor=\"end\">{Tick(yv)}</text>");
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{N(Sy(yv))}\" x2=\"{Width - Right}\" y2=\"{N(Sy(yv))}\" stroke=\"#eee\"/>");
         }
 
@@ -61,16 +64,8 @@ public static class SvgScatter
         return sb.ToString();
     }
 
-    private static (double, double) Pad(double lo, double hi)
-    {
-        if (hi - lo < 1e-12)
-        {
-            return (lo - 1, hi + 1);
-        }
-
-        double pad = (hi - lo) * 0.08;
-        return (lo - pad, hi + pad);
-    }
+    /// <summary>A tick value as a reader writes it: 0.05, 2, 1500, 2e+06.</summary>
+    private static string Tick(double v) => v.ToString(Math.Abs(v) >= 1e6 || (v != 0 && Math.Abs(v) < 1e-3) ? "0.##e+0" : "0.####", CultureInfo.InvariantCulture);
 
     private static string Esc(string s) => WebUtility.HtmlEncode(s);
 }

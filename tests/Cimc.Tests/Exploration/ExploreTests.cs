@@ -284,6 +284,16 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    public void Scatter_plots_label_their_axes_with_the_same_round_ticks()
+    {
+        // The sweep plot of `cimc accuracy` and the cost trends once labelled 12.92 / 24.75 ...
+        string svg = Cimc.Reporting.SvgScatter.Render("t", "x", "y",
+            [new(12.92, 0.5, "a", false), new(24.75, 0.61, "b", true), new(31.0, 0.9, "c", false)]);
+        var labels = System.Text.RegularExpressions.Regex.Matches(svg, ">([0-9.e+-]+)</text>").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["15", "20", "25", "30", "0.5", "0.6", "0.7", "0.8", "0.9"], labels);
+    }
+
+    [Fact]
     public void The_command_line_explores_merges_and_reports()
     {
         string space = Path.Combine(_dir, "space.json");
