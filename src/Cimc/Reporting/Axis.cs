@@ -49,6 +49,11 @@ public sealed record Axis(double Min, double Max, bool Log, IReadOnlyList<double
         return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * magnitude;
     }
 
+    /// <summary>A tick label without float noise (0.3, not 0.30000000000000004): 0.05, 2, 1500, 2e5 (exponent form for very large or small values).</summary>
+    public static string Label(double v) => Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0)
+        ? v.ToString("0.##e0", System.Globalization.CultureInfo.InvariantCulture)
+        : v.ToString("0.#####", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Where <paramref name="v"/> falls between 0 (Min) and 1 (Max).</summary>
     public double Fraction(double v) => Log
         ? (Math.Log10(v) - Math.Log10(Min)) / (Math.Log10(Max) - Math.Log10(Min))

@@ -29,13 +29,13 @@ public static class ParetoPlot
         foreach (double t in ax.Ticks)
         {
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{N(Sx(t))}\" y1=\"{Top}\" x2=\"{N(Sx(t))}\" y2=\"{Height - Bottom}\" stroke=\"#eee\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(t))}\" y=\"{Height - Bottom + 15}\" text-anchor=\"middle\">{Text(Tick(t))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(t))}\" y=\"{Height - Bottom + 15}\" text-anchor=\"middle\">{Text(Axis.Label(t))}</text>");
         }
 
         foreach (double t in ay.Ticks)
         {
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{N(Sy(t))}\" x2=\"{Width - Right}\" y2=\"{N(Sy(t))}\" stroke=\"#eee\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 5}\" y=\"{N(Sy(t) + 4)}\" text-anchor=\"end\">{Text(Tick(t))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 5}\" y=\"{N(Sy(t) + 4)}\" text-anchor=\"end\">{Text(Axis.Label(t))}</text>");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"<polyline points=\"{Left},{Top} {Left},{Height - Bottom} {Width - Right},{Height - Bottom}\" fill=\"none\" stroke=\"black\"/>");
@@ -57,9 +57,4 @@ public static class ParetoPlot
 
         return sb.Append("</svg>\n").ToString();
     }
-
-    /// <summary>A tick label: round values print without noise (0.3, not 0.30000000000000004).</summary>
-    private static string Tick(double v) => Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0)
-        ? v.ToString("0.##e0", CultureInfo.InvariantCulture)
-        : v.ToString("0.#####", CultureInfo.InvariantCulture);
 }

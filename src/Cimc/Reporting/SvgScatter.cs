@@ -32,12 +32,12 @@ public static class SvgScatter
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
         foreach (double xv in xAxis.Ticks)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(xv))}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(Sx(xv))}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{Axis.Label(xv)}</text>");
         }
 
         foreach (double yv in yAxis.Ticks)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{N(Sy(yv) + 4)}\" text-anchor=\"end\">{Tick(yv)}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{N(Sy(yv) + 4)}\" text-anchor=\"end\">{Axis.Label(yv)}</text>");
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{N(Sy(yv))}\" x2=\"{Width - Right}\" y2=\"{N(Sy(yv))}\" stroke=\"#eee\"/>");
         }
 
@@ -63,9 +63,6 @@ public static class SvgScatter
         sb.Append("</svg>\n");
         return sb.ToString();
     }
-
-    /// <summary>A tick value as a reader writes it: 0.05, 2, 1500, 2e+06.</summary>
-    private static string Tick(double v) => v.ToString(Math.Abs(v) >= 1e6 || (v != 0 && Math.Abs(v) < 1e-3) ? "0.##e+0" : "0.####", CultureInfo.InvariantCulture);
 
     private static string Esc(string s) => WebUtility.HtmlEncode(s);
 }
