@@ -110,7 +110,7 @@ public static class CodeGenerator
 
         var crossbars = placed.Layers.SelectMany(l => l.Blocks)
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
-        return (program, new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
+        return (program, WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {
