@@ -8,8 +8,8 @@ using Cimc.Quantization;
 
 namespace Cimc.Bench;
 
-/// <summary>One stage of a scale run: seconds it took and the process's peak resident memory once it ended.</summary>
-public sealed record ScaleStage(string Name, double Seconds, double PeakGiB);
+/// <summary>One stage of a scale run: wall-clock and CPU seconds (all threads) it took and the process's peak resident memory once it ended.</summary>
+public sealed record ScaleStage(string Name, double Seconds, double CpuSeconds, double PeakGiB);
 
 /// <summary>
 /// Case 8 (`--scale 10m,134m[,1b]`, not part of a plain run): random-weight ReLU MLPs written as
@@ -17,7 +17,8 @@ public sealed record ScaleStage(string Name, double Seconds, double PeakGiB);
 /// passes, writing the folder) for a `puma` chip with as many tiles as the model needs, at 8-bit
 /// weights and activations. Each size runs in a fresh child process (this program with
 /// `--scale-child`), so its peak memory (VmHWM) is its own; the child prints each stage's time and
-/// the peak so far. The scaling exponent is the slope of log(time) and log(peak) against
+/// the peak so far, and the CPU seconds of all its threads (on a loaded machine the wall-clock time
+/// says more about the neighbours than about cimc). The scaling exponent is the slope of log(time) and log(peak) against
 /// log(weights) between the smallest and the largest size.
 /// </summary>
 public static class ScaleBench
@@ -34,7 +35,7 @@ public static class ScaleBench
     {
         var md = new StringBuilder();
         md.Append("## 8. scale: compile random-weight ReLU MLPs (state_dict, puma sized to fit, 8/8 bits)\n\n");
-        md.Append("| model | weights | file GiB | stage | s | peak GiB |\n|---|---:|---:|---|---:|---:|\n");
+        md.Append("| model | weights | file GiB | stage | wall s | CPU s | peak GiB |\n|---|---:|---:|---|---:|---:|---:|\n");
         var totals = new List<(long Weights, double Seconds, double PeakGiB)>();
         foreach (string size in sizes)
         {
@@ -51,9 +52,10 @@ public static class ScaleBench
                 IReadOnlyList<ScaleStage> stages = Child(model, Path.Combine(dir, "out"));
                 foreach (ScaleStage s in stages)
                 {
-                    md.Append(CultureInfo.InvariantCulture, $"| {size} | {weights:N0} | {fileGiB:F2} | {s.Name} | {s.Seconds:F2} | {s.PeakGiB:F2} |\n");
+                    md.Append(CultureInfo.InvariantCulture, $"| {size} | {weights:N0} | {fileGiB:F2} | {s.Name} | {s.Seconds:F2} | {s.CpuSeconds:F2} | {s.PeakGiB:F2} |\n");
                 }
 
+                md.Append(CultureInfo.InvariantCulture, $"| {size} | {weights:N0} | {fileGiB:F2} | **total** | **{stages.Sum(s => s.Seconds):F2}** | {stages.Sum(s => s.CpuSeconds):F2} | {stages.Max(s => s.PeakGiB):F2} |\n");
                 totals.Add((weights, stages.Sum(s => s.Seconds), stages.Max(s => s.PeakGiB)));
             }
             finally
@@ -73,7 +75,7 @@ public static class ScaleBench
         return md.ToString();
     }
 
-    /// <summary>Runs this program with --scale-child and reads its stage lines ("stage seconds peakGiB").</summary>
+    /// <summary>Runs this program with --scale-child and reads its stage lines ("stage seconds cpuSeconds peakGiB").</summary>
     private static List<ScaleStage> Child(string model, string outDir)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
@@ -92,9 +94,10 @@ public static class ScaleBench
         while ((line = child.StandardOutput.ReadLine()) is not null)
         {
             string[] parts = line.Split(' ');
-            if (parts.Length == 3)
+            if (parts.Length == 4)
             {
-                stages.Add(new ScaleStage(parts[0], double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)));
+                double[] v = [.. parts.Skip(1).Select(p => double.Parse(p, CultureInfo.InvariantCulture))];
+                stages.Add(new ScaleStage(parts[0], v[0], v[1], v[2]));
             }
         }
 
@@ -111,9 +114,13 @@ public static class ScaleBench
     public static int ChildMain(string model, string outDir)
     {
         var clock = Stopwatch.StartNew();
+        using Process self = Process.GetCurrentProcess();
+        TimeSpan cpu = self.TotalProcessorTime;
         void Done(string stage)
         {
-            Console.WriteLine(FormattableString.Invariant($"{stage} {clock.Elapsed.TotalSeconds:F3} {PeakGiB():F3}"));
+            self.Refresh();
+            Console.WriteLine(FormattableString.Invariant($"{stage} {clock.Elapsed.TotalSeconds:F3} {(self.TotalProcessorTime - cpu).TotalSeconds:F3} {PeakGiB():F3}"));
+            cpu = self.TotalProcessorTime;
             clock.Restart();
         }
 

@@ -30,7 +30,20 @@ namespace Cimc.Codegen;
 public static class CodeGenerator
 {
     /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
-    public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
+    public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores") =>
+        (Program(placed, arch, memoryOwner), Weights(placed));
+
+    /// <summary>The weight image: each placed block's levels at its (core, crossbar), shared with the mapped model rather than copied.</summary>
+    public static WeightImage Weights(PlacedModel placed)
+    {
+        CrossbarGeometry g = placed.Mapped.Geometry;
+        var crossbars = placed.Layers.SelectMany(l => l.Blocks)
+            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+        return WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars);
+    }
+
+    /// <summary>The program alone: what the cost model needs (no weight image).</summary>
+    public static ProgramImage Program(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
@@ -107,10 +120,7 @@ public static class CodeGenerator
             new OutputSpec(outputTile, outputAddr, outF, scales, zeros),
             em.Programs());
         program.Validate();
-
-        var crossbars = placed.Layers.SelectMany(l => l.Blocks)
-            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
-        return (program, WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
+        return program;
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {

@@ -145,7 +145,7 @@ public sealed class WeightImage
     /// <summary>Header: magic, version, rows, cols, cell_bits, crossbar count; then per crossbar its core, index and levels.</summary>
     private static WeightImage Read(Stream s, string location)
     {
-        const int headerBytes = 32;
+        const int headerBytes = 28;
         Span<byte> header = stackalloc byte[headerBytes];
         var r = new BinaryCursor(header[..s.ReadAtLeast(header, headerBytes, throwOnEndOfStream: false)], location, "bad-weights-file");
         if (!r.Take(8, "magic").SequenceEqual(Encoding.ASCII.GetBytes(Magic)))

@@ -78,8 +78,9 @@ public static class PassCatalog
         "every receive matched by a send of the same length; memories within the chip's; deadlock-free",
         (c, ctx) =>
         {
-            (Isa.ProgramImage program, Isa.WeightImage weights) = CodeGenerator.Generate(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores");
-            return c with { Program = program, Weights = weights };
+            Isa.ArchHeader header = Compiler.Header(ctx.Architecture);
+            string owner = $"{ctx.Architecture.Name} cores";
+            return c with { Program = CodeGenerator.Program(c.Placed!, header, owner), Weights = ctx.WeightImage ? CodeGenerator.Weights(c.Placed!) : null };
         });
 
     /// <summary>
@@ -90,7 +91,7 @@ public static class PassCatalog
     private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
         candidates.Select((candidate, i) =>
         {
-            Compilation program = Emit.Apply(candidate with { Placed = shape(candidate.Placed!) }, ctx);
+            Compilation program = Emit.Apply(candidate with { Placed = shape(candidate.Placed!) }, ctx with { WeightImage = false });
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
             return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
         }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
