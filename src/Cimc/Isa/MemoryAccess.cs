@@ -80,21 +80,28 @@ public static class MemoryAccesses
         return words;
     }
 
+    /// <summary>Per opcode byte: (channel field, its core field, its length field, whether it writes the channel), or null.</summary>
+    private static readonly (int Tag, int Peer, int Len, bool Sends)?[] ChannelsByCode = BuildChannels();
+
     /// <summary>The channel a send writes or a recv reads, or null for an instruction without one.</summary>
-    public static ChannelAccess? ChannelOf(Instruction i)
+    public static ChannelAccess? ChannelOf(Instruction i) =>
+        ChannelsByCode[(byte)i.Opcode] is { } c ? new ChannelAccess(c.Sends, (int)i.Fields[c.Peer], (int)i.Fields[c.Tag], i.Fields[c.Len]) : null;
+
+    private static (int, int, int, bool)?[] BuildChannels()
     {
-        OpcodeSpec spec = i.Spec;
-        for (int k = 0; k < spec.Fields.Length; k++)
+        var table = new (int, int, int, bool)?[256];
+        foreach (OpcodeSpec spec in InstructionSet.All)
         {
-            FieldSpec f = spec.Fields[k];
-            if (f.Role == FieldRole.Channel)
+            int tag = spec.Fields.IndexOf(spec.Fields.FirstOrDefault(f => f.Role == FieldRole.Channel)!);
+            if (tag >= 0)
             {
-                int peer = spec.Fields.Select((p, j) => (p, j)).First(p => p.p.Role == FieldRole.Core).j;
-                return new ChannelAccess(f.Access == AccessKind.Write, (int)i.Fields[peer], (int)i.Fields[k], i[f.Extent.Field!]);
+                FieldSpec f = spec.Fields[tag];
+                int peer = spec.Fields.IndexOf(spec.Fields.First(p => p.Role == FieldRole.Core));
+                table[spec.Code] = (tag, peer, spec.IndexOf(f.Extent.Field!), f.Access == AccessKind.Write);
             }
         }
 
-        return null;
+        return table;
     }
 
     private static RangeOperand[][] BuildRanges()
