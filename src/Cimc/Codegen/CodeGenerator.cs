@@ -115,13 +115,14 @@ public static class CodeGenerator
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
+        // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
         var crossbars = placed.Layers.SelectMany(l => l.Blocks)
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         return em.Build(
             arch,
             new InputSpec(inputTile, inputAddr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
             new OutputSpec(outputTile, outputAddr, outF, scales, zeros),
-            new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
+            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {

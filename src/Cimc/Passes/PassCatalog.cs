@@ -105,7 +105,7 @@ public static class PassCatalog
     public static Pass Emit { get; } = new("emit", IrStage.Scheduled, IrStage.Program,
         "lower the schedule into the ISA program and weight image (Scheduling/ScheduleLowering.cs)",
         "one instruction per operation in the schedule's order, a halt per core; the program's limits checked",
-        (c, _) => c with { Program = ScheduleLowering.Lower(c.Schedule!), Weights = c.Schedule!.Weights });
+        (c, ctx) => c with { Program = ScheduleLowering.Lower(c.Schedule!), Weights = ctx.WeightImage ? c.Schedule!.Weights : null });
 
     /// <summary>The program of a compilation at any stage from placement on: a placed model is scheduled straight, then emitted.</summary>
     public static Compilation ToProgram(Compilation c, PassContext ctx) =>
@@ -121,7 +121,7 @@ public static class PassCatalog
     private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
         candidates.Select((candidate, i) =>
         {
-            Compilation program = ToProgram(candidate with { Placed = shape(candidate.Placed!) }, ctx);
+            Compilation program = ToProgram(candidate with { Placed = shape(candidate.Placed!) }, ctx with { WeightImage = false });
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
             return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
         }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;

@@ -42,6 +42,9 @@ public sealed record CompileSettings
     /// <summary>Seed of the searches (annealing).</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
+    public bool WeightImage { get; init; } = true;
+
     public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement);
 }
 
@@ -100,7 +103,7 @@ public static class PassManager
             if (settings.Estimate && stage >= IrStage.Placed)
             {
                 // A placed model is estimated as the straight schedule of what the passes so far chose.
-                Compilation program = PassCatalog.ToProgram(c, context);
+                Compilation program = PassCatalog.ToProgram(c, context with { WeightImage = false });
                 Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
                 Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
                 record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
