@@ -3,11 +3,11 @@ using Cimc.Architectures;
 namespace Cimc.Performance;
 
 /// <summary>
-/// The running account of an <see cref="Estimator"/> walk: each core's clock and busy time, each
-/// shared resource's busy time, the event counts of one inference, and the routers messages pass.
-/// Durations are the timing model's (<see cref="TimingPlan"/>: vector work, bus and link beats, the
-/// head of a message), taken without contention except on a tile's bus, where loads and stores of
-/// one tile queue; events are counted as <see cref="EventCounter"/> counts them.
+/// The running account of an <see cref="Estimator"/> walk: each core's clock, the buses and links
+/// (the simulator's <see cref="ResourceCalendar"/>: a transfer takes the earliest gap that holds it),
+/// the event counts, and the routers messages pass. Durations are the timing model's
+/// (<see cref="TimingPlan"/>: vector work, bus and link beats, the head of a message); events are
+/// counted as <see cref="EventCounter"/> counts them.
 /// </summary>
 internal sealed class EstimateTally
 {
@@ -15,7 +15,7 @@ internal sealed class EstimateTally
     private readonly Mesh mesh;
     private readonly double step;
     private readonly int accessBits;
-    private readonly double[] busFree;
+    private readonly ResourceCalendar calendar;
     private readonly Dictionary<(int From, int To), Route> routes = [];
 
     public EstimateTally(Architecture arch, int cores)
@@ -27,9 +27,7 @@ internal sealed class EstimateTally
         BufferLatencyNs = arch.Costs.TileBuffer.AccessLatencyNs;
         accessBits = arch.Costs.TileBuffer.AccessBits;
         Clock = new double[cores];
-        Busy = new double[cores];
-        ResourceBusy = new double[mesh.ResourceCount];
-        busFree = new double[arch.Chip.Tiles];
+        calendar = new ResourceCalendar(mesh.ResourceCount);
     }
 
     public double Cycle { get; }
@@ -39,11 +37,6 @@ internal sealed class EstimateTally
     /// <summary>Per core: when its next instruction can start.</summary>
     public double[] Clock { get; }
 
-    /// <summary>Per core: time its own instructions hold it in one inference.</summary>
-    public double[] Busy { get; }
-
-    /// <summary>Per bus or link (<see cref="Mesh"/> numbering): its beats in one inference.</summary>
-    public double[] ResourceBusy { get; }
 
     /// <summary>Per router position messages pass: the cores at their ends (it leaks until the last of them finishes).</summary>
     public Dictionary<int, HashSet<int>> RouterUsers { get; } = [];
@@ -67,7 +60,6 @@ internal sealed class EstimateTally
     {
         double start = Math.Max(Clock[core], ready);
         Clock[core] = start + ns;
-        Busy[core] += ns;
         return Clock[core];
     }
 
@@ -77,10 +69,7 @@ internal sealed class EstimateTally
         int tile = TileOf(core);
         long total = words * bits;
         double beats = Beats(total, arch.Tile.BusBits);
-        double begin = Math.Max(Math.Max(Clock[core], ready), busFree[tile]);
-        busFree[tile] = begin + beats;
-        ResourceBusy[mesh.Bus(tile)] += beats;
-        Busy[core] += beats + BufferLatencyNs;
+        double begin = calendar.Reserve(mesh.Bus(tile), Math.Max(Clock[core], ready), beats).Start;
         Clock[core] = begin + beats + BufferLatencyNs;
         Instructions++;
         Memory += words;
@@ -118,18 +107,17 @@ internal sealed class EstimateTally
             }
         }
 
-        // TimingSimulator.Transfer with every resource free: the head passes each after its latency,
-        // the tail follows by the resource's beats; the last bus is written as the tail arrives.
+        // TimingSimulator.Transfer: the head passes each resource after its latency, the tail follows
+        // by the resource's beats, each taking the earliest gap; the last bus is written as the tail arrives.
         double head = inject, tail = inject;
         for (int k = 0; k < route.Resources.Length; k++)
         {
             int r = route.Resources[k];
             bool bus = mesh.IsBus(r);
             double serialize = Beats(total, bus ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (route.SameTile ? 2 : 1);
-            ResourceBusy[r] += serialize;
             bool inbound = !route.SameTile && k == route.Resources.Length - 1;
-            double start = inbound ? Math.Max(head, tail - serialize) : head;
-            tail = inbound ? start + serialize : Math.Max(start + serialize, tail);
+            (double start, double done) = inbound ? calendar.Reserve(r, Math.Max(head, tail - serialize), serialize) : calendar.Reserve(r, head, serialize, tail);
+            tail = done;
             head = start + (route.SameTile ? 2 * BufferLatencyNs : bus ? Cycle : arch.Chip.Noc.HopLatencyCycles * Cycle);
         }
 
@@ -146,9 +134,6 @@ internal sealed class EstimateTally
 
     public EventCounts Counts() => new(Instructions, Mvms, Reads, Dac, SampleHolds, Adc, ShiftAdds, Memory, Buffer, BusBits, Messages, NetMessages,
         CeilDiv(NetBits, 8), Hops, RouterBits, LinkBits, Adds, Muls, Lookups);
-
-    /// <summary>The busiest bus or link's beats in one inference.</summary>
-    public double BusiestResourceNs() => ResourceBusy.DefaultIfEmpty(0).Max();
 
     private Route RouteOf(int from, int to)
     {

@@ -13,9 +13,12 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
 {
     private readonly EstimateTally tally = new(arch, layers.Sum(l => l.Slots));
     private readonly double[] mvmsDone = new double[layers.Sum(l => l.Slots)];
-    private readonly Dictionary<(int Core, int Group), double> adcBusy = [];
+    private readonly Dictionary<(int Core, int Group), double> groupFree = [];
+    private readonly Dictionary<(int Core, int Xb), (double Free, double Before)> crossbars = [];
     private readonly List<(int Root, int Words, double Arrival, int Bits)> outputs = [];
-    private double crossbarWork;
+    private readonly List<double> finish = [];
+    private EventCounts? counts;
+    private double[]? firstFinish;
 
     /// <summary>A layer's cores on one tile: the hub (lowest core) receives the tile's rows [Lo, Hi).</summary>
     private sealed record Group(int Hub, List<int> Cores, int Lo, int Hi)
@@ -26,8 +29,27 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     /// <summary>A chunk of a layer's input in delivery order, and who sent it.</summary>
     private sealed record Chunk(int Producer, int Lo, int Hi);
 
-    public void Run()
+    /// <summary>
+    /// Walks <paramref name="iterations"/> inferences one after another (each core runs its stream
+    /// again, as the timing simulation does for a batch); events are those of the first.
+    /// </summary>
+    public void Run(int iterations)
     {
+        for (int k = 0; k < iterations; k++)
+        {
+            Iteration();
+            finish.Add(tally.Clock.Max());
+            if (k == 0)
+            {
+                counts = tally.Counts();
+                firstFinish = [.. tally.Clock];
+            }
+        }
+    }
+
+    private void Iteration()
+    {
+        outputs.Clear();
         List<Chunk> chunks = [];
         for (int l = 0; l < layers.Count; l++)
         {
@@ -91,14 +113,18 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         }
     }
 
+    /// <summary>
+    /// The figures: latency from the first inference; the makespan of <paramref name="batch"/> from the
+    /// walked ones, the rest at the pace of the last two.
+    /// </summary>
     public Estimate Result(int batch, long macs)
     {
-        double latency = tally.Clock.Max();
-        double interval = new[] { tally.Busy.Max(), adcBusy.Values.DefaultIfEmpty(0).Max(), crossbarWork, tally.BusiestResourceNs() }.Max();
-        double makespan = latency + ((batch - 1) * interval);
+        double latency = finish[0];
+        double pace = finish.Count > 1 ? finish[^1] - finish[^2] : 0;
+        double makespan = finish[^1] + ((batch - finish.Count) * pace);
         double throughput = batch / (makespan * 1e-9);
 
-        double dynamicNj = CostModel.Dynamic(arch, tally.Counts()).Sum(t => t.EnergyPj) / 1000;
+        double dynamicNj = CostModel.Dynamic(arch, counts!).Sum(t => t.EnergyPj) / 1000;
         double energy = dynamicNj + CostModel.LeakageNj(arch, Leakage()).Sum(s => s.Value);
         double area = CostModel.ChipArea(arch).Sum(s => s.Value);
         double ops = 2.0 * macs;
@@ -110,10 +136,11 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     private LeakageTimes Leakage()
     {
         var tiles = new Dictionary<int, double>();
-        for (int core = 0; core < tally.Clock.Length; core++)
+        double[] clock = firstFinish!;
+        for (int core = 0; core < clock.Length; core++)
         {
             int tile = tally.TileOf(core);
-            tiles[tile] = Math.Max(tiles.GetValueOrDefault(tile), tally.Clock[core]);
+            tiles[tile] = Math.Max(tiles.GetValueOrDefault(tile), clock[core]);
         }
 
         var routers = new Dictionary<int, double>();
@@ -125,10 +152,10 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
 
         foreach ((int router, HashSet<int> users) in tally.RouterUsers)
         {
-            routers[router] = Math.Max(routers.GetValueOrDefault(router), users.Max(c => tally.Clock[c]));
+            routers[router] = Math.Max(routers.GetValueOrDefault(router), users.Max(c => clock[c]));
         }
 
-        return new LeakageTimes(tally.Clock, [.. tiles.Values], [.. routers.Values]);
+        return new LeakageTimes(clock, [.. tiles.Values], [.. routers.Values]);
     }
 
     /// <summary>InputBroadcast.Plan: the layer's cores by tile; the first layer's cores on the input tile load straight from the input.</summary>
@@ -324,21 +351,25 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     {
         (int lo, int hi) = layer.BlocksOn(core);
         int k = IntMath.CeilDiv(layer.InputBits, arch.Core.Dac.Bits), rowsPerRead = layer.Layer.RowsPerRead;
-        var groupFree = new Dictionary<int, double>();
         double read = CostModel.ReadNs(arch);
         for (int b = lo; b < hi; b++)
         {
             int rows = layer.RowCount(layer.RowBlockOf(b)), cb = layer.ColBlockOf(b), cols = layer.ColCount(cb);
             long groups = rowsPerRead > 0 ? (rows + rowsPerRead - 1) / rowsPerRead : 1;
             double slices = k * groups, convert = CostModel.ConvertNs(arch, cols);
-            int group = arch.Core.AdcGroupOf((b - lo) % layer.PerCore);
-            double begin = tally.Clock[core];
-            tally.Run(core, 0, tally.Cycle);
-            double adcStart = Math.Max(begin, groupFree.GetValueOrDefault(group));
-            double end = Math.Max(begin + ((slices + CostModel.FillSlices) * read), adcStart + ((slices + CostModel.FillSlices) * convert));
-            groupFree[group] = adcStart + (slices * convert);
-            adcBusy[(core, group)] = adcBusy.GetValueOrDefault((core, group)) + (slices * convert);
-            crossbarWork = Math.Max(crossbarWork, (slices + CostModel.FillSlices) * Math.Max(read, convert));
+            int xb = (b - lo) % layer.PerCore, group = arch.Core.AdcGroupOf(xb);
+
+            // TimingSimulator's mvm: it issues once the input register its crossbar used two mvms ago
+            // is free, starts when the crossbar is, and pays no fill when it follows the last one at once.
+            bool follows = crossbars.TryGetValue((core, xb), out var state);
+            double issue = Math.Max(tally.Clock[core], follows ? state.Before : 0);
+            tally.Run(core, issue, tally.Cycle);
+            double begin = Math.Max(issue, follows ? state.Free : 0);
+            double fill = follows && issue <= state.Free + 1e-9 ? 0 : CostModel.FillSlices;
+            double adcStart = Math.Max(begin, groupFree.GetValueOrDefault((core, group)));
+            double end = Math.Max(begin + ((slices + fill) * read), adcStart + ((slices + fill) * convert));
+            groupFree[(core, group)] = adcStart + (slices * convert);
+            crossbars[(core, xb)] = (end, follows ? state.Free : 0);
             acc[(core, cb)] = Math.Max(acc.GetValueOrDefault((core, cb)), end);
             mvmsDone[core] = Math.Max(mvmsDone[core], end);
 

@@ -28,6 +28,9 @@ namespace Cimc.Performance;
 /// </summary>
 public static class Estimator
 {
+    /// <summary>Inferences of a batch walked one after another; the rest keep the pace of the last two.</summary>
+    public const int StreamedInferences = 4;
+
     /// <param name="ring">The broadcast-ring pass is on (-O1 and up).</param>
     /// <param name="tree">The reduce-tree pass is on (-O1 and up).</param>
     public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true)
@@ -54,7 +57,7 @@ public static class Estimator
         }
 
         var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree);
-        walk.Run();
+        walk.Run(Math.Min(batch, StreamedInferences));
         return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
     }
 }
