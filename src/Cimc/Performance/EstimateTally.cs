@@ -38,6 +38,9 @@ internal sealed class EstimateTally
     public double[] Clock { get; }
 
 
+    /// <summary>Whether the walk is in its first inference, whose routers leak (later ones only pace the stream).</summary>
+    public bool Counting { get; set; } = true;
+
     /// <summary>Per router position messages pass: the cores at their ends (it leaks until the last of them finishes).</summary>
     public Dictionary<int, HashSet<int>> RouterUsers { get; } = [];
 
@@ -99,7 +102,7 @@ internal sealed class EstimateTally
             RouterBits += total * route.Routers;
             LinkBits += total * route.Hops;
             BusBits += 2 * total;
-            foreach (int r in route.RouterPositions)
+            foreach (int r in Counting ? route.RouterPositions : [])
             {
                 HashSet<int> users = RouterUsers.TryGetValue(r, out HashSet<int>? u) ? u : RouterUsers[r] = [];
                 users.Add(from);
@@ -131,6 +134,9 @@ internal sealed class EstimateTally
         Instructions++;
         Memory += words;
     }
+
+    /// <summary>Drops the bus and link intervals no later transfer can meet: every one starts at or after some core's clock.</summary>
+    public void Forget() => calendar.Forget(Clock.Min());
 
     public EventCounts Counts() => new(Instructions, Mvms, Reads, Dac, SampleHolds, Adc, ShiftAdds, Memory, Buffer, BusBits, Messages, NetMessages,
         CeilDiv(NetBits, 8), Hops, RouterBits, LinkBits, Adds, Muls, Lookups);

@@ -13,8 +13,10 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
 {
     private readonly EstimateTally tally = new(arch, layers.Sum(l => l.Slots));
     private readonly double[] mvmsDone = new double[layers.Sum(l => l.Slots)];
-    private readonly Dictionary<(int Core, int Group), double> groupFree = [];
-    private readonly Dictionary<(int Core, int Xb), (double Free, double Before)> crossbars = [];
+    private readonly double[] groupFree = new double[layers.Sum(l => l.Slots) * arch.Core.AdcGroups];
+    private readonly double[] crossbarFree = Filled(layers.Sum(l => l.Slots) * arch.Core.Crossbars, double.NaN); // NaN: no mvm yet
+    private readonly double[] crossbarBefore = new double[layers.Sum(l => l.Slots) * arch.Core.Crossbars];
+    private readonly (List<Group> Hubs, Group? Direct, (int Lo, int Hi) Rows)?[] plans = new (List<Group>, Group?, (int, int))?[layers.Count];
     private readonly List<(int Root, int Words, double Arrival, int Bits)> outputs = [];
     private readonly List<double> finish = [];
     private EventCounts? counts;
@@ -43,6 +45,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
             {
                 counts = tally.Counts();
                 firstFinish = [.. tally.Clock];
+                tally.Counting = false;
             }
         }
     }
@@ -60,14 +63,14 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                 Vector(core, hi - lo, 0, mem: hi - lo);
             }
 
-            (List<Group> hubs, Group? direct, (int Lo, int Hi) rows) = Plan(l);
+            (List<Group> hubs, Group? direct, (int Lo, int Hi) rows) = plans[l] ??= Plan(l);
             if (l == 0)
             {
                 chunks = LoadNetworkInput(layer, hubs, direct!, rows);
             }
 
             Receive(layer, hubs, chunks);
-            var acc = new Dictionary<(int Core, int ColBlock), double>();
+            var acc = new AccumulatorsReady(layer);
             for (int core = layer.First; core < layer.First + layer.Slots; core++)
             {
                 Mvms(layer, core, acc);
@@ -78,13 +81,13 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                 OffsetCorrection(layer, acc);
             }
 
-            (List<Group> nextHubs, _, (int Lo, int Hi) nextRows) = l + 1 < layers.Count ? Plan(l + 1) : ([], null, (0, 0));
+            (List<Group> nextHubs, _, (int Lo, int Hi) nextRows) = l + 1 < layers.Count ? plans[l + 1] ??= Plan(l + 1) : ([], null, (0, 0));
             chunks = [];
             for (int cb = 0; cb < layer.ColBlocks; cb++)
             {
                 int root = Reduce(layer, cb, acc);
                 int c0 = cb * layer.Cols, n = layer.ColCount(cb);
-                Output(layer, root, n, acc.GetValueOrDefault((root, cb)));
+                Output(layer, root, n, acc[root, cb]);
                 if (l + 1 < layers.Count)
                 {
                     foreach ((int lo, int hi) in Cut(c0, c0 + n, nextRows))
@@ -98,6 +101,8 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                     Gather(layer, root, n);
                 }
             }
+
+            tally.Forget();
         }
 
         foreach ((int root, int words, double arrival, int bits) in outputs)
@@ -242,9 +247,17 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         int i = chunks.Count - 1;
         Chunk c = chunks[i];
         var arrivals = new Dictionary<int, double>();
-        foreach ((Group g, int j) in hubs.Select((g, j) => (g, j)).Where(x => ring ? x.j == i % hubs.Count : x.g.Lo < c.Hi && c.Lo < x.g.Hi))
+        for (int j = ring ? i % hubs.Count : 0; j < hubs.Count; j++)
         {
-            arrivals[j] = tally.Send(producer, g.Hub, c.Hi - c.Lo, bits);
+            if (ring || (hubs[j].Lo < c.Hi && c.Lo < hubs[j].Hi))
+            {
+                arrivals[j] = tally.Send(producer, hubs[j].Hub, c.Hi - c.Lo, bits);
+            }
+
+            if (ring)
+            {
+                break;
+            }
         }
 
         deliveries[i] = arrivals;
@@ -347,7 +360,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     }
 
     /// <summary>One mvm per block on the core, issued a cycle apart; an ADC group's crossbars take turns on its converters.</summary>
-    private void Mvms(EstimatedLayer layer, int core, Dictionary<(int Core, int ColBlock), double> acc)
+    private void Mvms(EstimatedLayer layer, int core, AccumulatorsReady acc)
     {
         (int lo, int hi) = layer.BlocksOn(core);
         int k = IntMath.CeilDiv(layer.InputBits, arch.Core.Dac.Bits), rowsPerRead = layer.Layer.RowsPerRead;
@@ -361,16 +374,18 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
 
             // TimingSimulator's mvm: it issues once the input register its crossbar used two mvms ago
             // is free, starts when the crossbar is, and pays no fill when it follows the last one at once.
-            bool follows = crossbars.TryGetValue((core, xb), out var state);
-            double issue = Math.Max(tally.Clock[core], follows ? state.Before : 0);
+            int x = (core * arch.Core.Crossbars) + xb, g = (core * arch.Core.AdcGroups) + group;
+            double free = crossbarFree[x];
+            bool follows = !double.IsNaN(free);
+            double issue = Math.Max(tally.Clock[core], crossbarBefore[x]);
             tally.Run(core, issue, tally.Cycle);
-            double begin = Math.Max(issue, follows ? state.Free : 0);
-            double fill = follows && issue <= state.Free + 1e-9 ? 0 : CostModel.FillSlices;
-            double adcStart = Math.Max(begin, groupFree.GetValueOrDefault((core, group)));
+            double begin = follows ? Math.Max(issue, free) : issue;
+            double fill = follows && issue <= free + 1e-9 ? 0 : CostModel.FillSlices;
+            double adcStart = Math.Max(begin, groupFree[g]);
             double end = Math.Max(begin + ((slices + fill) * read), adcStart + ((slices + fill) * convert));
-            groupFree[(core, group)] = adcStart + (slices * convert);
-            crossbars[(core, xb)] = (end, follows ? state.Free : 0);
-            acc[(core, cb)] = Math.Max(acc.GetValueOrDefault((core, cb)), end);
+            groupFree[g] = adcStart + (slices * convert);
+            (crossbarFree[x], crossbarBefore[x]) = (end, follows ? free : 0);
+            acc.Done(core, cb, end);
             mvmsDone[core] = Math.Max(mvmsDone[core], end);
 
             tally.Instructions++;
@@ -388,7 +403,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     /// OutputStage.OffsetCorrection: the owner of each row block's first crossbar subtracts Qw x its
     /// inputs' sum from the block's columns, one vsum and one vaxpy per run of row blocks it owns.
     /// </summary>
-    private void OffsetCorrection(EstimatedLayer layer, Dictionary<(int Core, int ColBlock), double> acc)
+    private void OffsetCorrection(EstimatedLayer layer, AccumulatorsReady acc)
     {
         for (int core = layer.First; core < layer.First + layer.Slots; core++)
         {
@@ -404,7 +419,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                     else if (rows > 0)
                     {
                         Vector(core, rows, 0, mem: rows + 1, adds: rows);
-                        Vector(core, cols, acc.GetValueOrDefault((core, cb)), mem: (2 * cols) + 1, muls: cols, adds: cols);
+                        Vector(core, cols, acc[core, cb], mem: (2 * cols) + 1, muls: cols, adds: cols);
                         rows = 0;
                     }
                 }
@@ -413,16 +428,16 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     }
 
     /// <summary>Reduction.Emit: a column block's partial sums meet at its root (a binomial tree, or a chain); returns the root.</summary>
-    private int Reduce(EstimatedLayer layer, int cb, Dictionary<(int Core, int ColBlock), double> acc)
+    private int Reduce(EstimatedLayer layer, int cb, AccumulatorsReady acc)
     {
         (int first, int last) = layer.CoresOf(cb);
         int n = last - first + 1, cols = layer.ColCount(cb);
         void Add(int receiver, int sender)
         {
-            double arrival = tally.Send(sender, receiver, cols, AccumulatorBits(layer, sender), acc.GetValueOrDefault((sender, cb)));
+            double arrival = tally.Send(sender, receiver, cols, AccumulatorBits(layer, sender), acc[sender, cb]);
             tally.Receive(receiver, cols, arrival);
-            Vector(receiver, cols, acc.GetValueOrDefault((receiver, cb)), mem: 3 * cols, adds: cols);
-            acc[(receiver, cb)] = 0;
+            Vector(receiver, cols, acc[receiver, cb], mem: 3 * cols, adds: cols);
+            acc[receiver, cb] = 0;
         }
 
         if (!tree)
@@ -490,6 +505,27 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     {
         (int lo, int hi) = layer.BlocksOn(core);
         return (int)Math.Min(64, arch.Core.Adc.Bits + layer.MaxShift + layer.InputBits + IntMath.BitLength(hi - lo - 1) + 1);
+    }
+
+    private static double[] Filled(int length, double value)
+    {
+        var a = new double[length];
+        Array.Fill(a, value);
+        return a;
+    }
+
+    /// <summary>Per core and column block of a layer: when the mvms accumulating into its columns end.</summary>
+    private sealed class AccumulatorsReady(EstimatedLayer layer)
+    {
+        private readonly double[] ready = new double[layer.Slots * layer.ColBlocks];
+
+        public double this[int core, int cb]
+        {
+            get => ready[((core - layer.First) * layer.ColBlocks) + cb];
+            set => ready[((core - layer.First) * layer.ColBlocks) + cb] = value;
+        }
+
+        public void Done(int core, int cb, double end) => this[core, cb] = Math.Max(this[core, cb], end);
     }
 
     /// <summary>InputBroadcast.Chunks: the part of [start, end) the hubs read, cut at multiples of a crossbar's rows.</summary>

@@ -18,7 +18,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
         int rowBlocks = IntMath.CeilDiv(layer.InFeatures, xb.Rows), colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
         int planes = slices * polarities, perCore = arch.Core.Crossbars;
         int blocks = rowBlocks * colBlocks * planes;
-        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore);
+        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore).WithRows();
     }
 
     public int Blocks => RowBlocks * ColBlocks * Planes;
@@ -45,25 +45,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
         (CoreOf(colBlock * RowBlocks * Planes), CoreOf(((colBlock + 1) * RowBlocks * Planes) - 1));
 
     /// <summary>Input rows a core reads: [lo, hi) over the row blocks it holds, and how many contiguous runs they make.</summary>
-    public (int Lo, int Hi, int Held, int Runs) RowsOf(int core)
-    {
-        (int lo, int hi) = BlocksOn(core);
-        var held = new SortedSet<int>();
-        for (int b = lo; b < hi && held.Count < RowBlocks; b++)
-        {
-            held.Add(RowBlockOf(b));
-        }
-
-        int runs = 0, previous = -2, rows = 0;
-        foreach (int rb in held)
-        {
-            runs += rb == previous + 1 ? 0 : 1;
-            previous = rb;
-            rows += RowCount(rb);
-        }
-
-        return (held.Min * Rows, (held.Max * Rows) + RowCount(held.Max), rows, runs);
-    }
+    public (int Lo, int Hi, int Held, int Runs) RowsOf(int core) => rowsOf[core - First];
 
     /// <summary>Output columns a core accumulates: [lo, hi).</summary>
     public (int Lo, int Hi) ColsOf(int core)
@@ -71,5 +53,38 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
         (int lo, int hi) = BlocksOn(core);
         int first = ColBlockOf(lo), last = ColBlockOf(hi - 1);
         return (first * Cols, (last * Cols) + ColCount(last));
+    }
+
+    private (int Lo, int Hi, int Held, int Runs)[] rowsOf = [];
+
+    private EstimatedLayer WithRows()
+    {
+        rowsOf = new (int, int, int, int)[Slots];
+        var held = new bool[RowBlocks];
+        for (int s = 0; s < Slots; s++)
+        {
+            Array.Clear(held);
+            (int lo, int hi) = BlocksOn(First + s);
+            for (int b = lo; b < hi && b - lo < Planes * RowBlocks; b++)
+            {
+                held[RowBlockOf(b)] = true;
+            }
+
+            int runs = 0, rows = 0, min = -1, max = -1;
+            for (int rb = 0; rb < RowBlocks; rb++)
+            {
+                if (held[rb])
+                {
+                    runs += rb > 0 && held[rb - 1] ? 0 : 1;
+                    rows += RowCount(rb);
+                    min = min < 0 ? rb : min;
+                    max = rb;
+                }
+            }
+
+            rowsOf[s] = (min * Rows, (max * Rows) + RowCount(max), rows, runs);
+        }
+
+        return this;
     }
 }

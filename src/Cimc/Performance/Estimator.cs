@@ -29,7 +29,7 @@ namespace Cimc.Performance;
 public static class Estimator
 {
     /// <summary>Inferences of a batch walked one after another; the rest keep the pace of the last two.</summary>
-    public const int StreamedInferences = 4;
+    public const int StreamedInferences = 2;
 
     /// <param name="ring">The broadcast-ring pass is on (-O1 and up).</param>
     /// <param name="tree">The reduce-tree pass is on (-O1 and up).</param>
