@@ -113,7 +113,8 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
 
     /// <summary>
     /// The point's program, from the shared quantized model and crossbar cutting, through its level's
-    /// passes without the verifiers between stages (as `cimc compile` runs by default).
+    /// passes without the verifiers between stages (as `cimc compile` runs by default), and without a
+    /// weight image unless accuracy is measured.
     /// </summary>
     private Compilation Compile(PointSettings s, string qKey)
     {
@@ -123,6 +124,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
         {
             Passes = [.. s.Compile.Pipeline().Select(p => p.Name == map.Name ? map : p)],
             Verify = false,
+            WeightImage = data is not null, // only accuracy runs the weights
         };
         return Compiler.CompileQuantized(q, s.Arch, s.Options, source, settings: settings);
     }
