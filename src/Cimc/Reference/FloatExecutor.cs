@@ -91,8 +91,10 @@ public static class FloatExecutor
             return new NdArray([input.Shape[0], 1, input.Shape[1], input.Shape[2]], input.Data);
         }
 
+        // A PyTorch file does not record an image model's height and width, so flat images cannot be unfolded.
+        string hint = declared.Rank == 4 && declared.ElementsFrom(1) is null ? " (give images as N x C x H x W, or N x H x W for one channel)" : "";
         throw new CimcException("input-shape", "input",
-            $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]");
+            $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]{hint}");
     }
 
     public static NdArray Apply(Node node, NdArray x) => Apply(node, [x]);

@@ -76,36 +76,10 @@ internal sealed partial class OnnxLowering
         }
 
         Op producer = _nodes[at].Op;
-        int channels = producer is Conv2d c ? c.OutChannels : ((Dense)producer).OutFeatures;
+        int channels = BatchNormFold.Channels(producer)!.Value;
         float[] scale = Channels(node, 1, "scale", channels), shift = Channels(node, 2, "bias B", channels);
         float[] mean = Channels(node, 3, "mean", channels), variance = Channels(node, 4, "var", channels);
-        double epsilon = Float(node, "epsilon", 1e-5f);
-        var factor = new double[channels];
-        var bias = new float[channels];
-        FloatTensor? oldBias = producer is Conv2d cv ? cv.Bias : ((Dense)producer).Bias;
-        for (int o = 0; o < channels; o++)
-        {
-            factor[o] = scale[o] / Math.Sqrt(variance[o] + epsilon);
-            bias[o] = (float)((((oldBias?[o] ?? 0f) - (double)mean[o]) * factor[o]) + shift[o]);
-        }
-
-        FloatTensor weight = producer is Conv2d conv ? conv.Weight : ((Dense)producer).Weight;
-        var w = new float[weight.Length];
-        int per = weight.Length / channels;
-        for (int i = 0; i < w.Length; i++)
-        {
-            w[i] = (float)(weight[i] * factor[i / per]);
-        }
-
-        var folded = new FloatTensor(weight.Shape, w);
-        Refold(node, at, producer switch
-        {
-            Conv2d conv2 => conv2 with { Weight = folded, Bias = FloatTensor.Vector(bias) },
-
-            // The file's integer weights no longer describe the scaled weights.
-            Dense dense => dense with { Weight = folded, Bias = FloatTensor.Vector(bias), Quantized = null },
-            _ => throw new InvalidOperationException(producer.GetType().Name),
-        }, x);
+        Refold(node, at, BatchNormFold.Fold(producer, mean, variance, scale, shift, Float(node, "epsilon", 1e-5f)), x);
     }
 
     /// <summary>A per-channel constant of BatchNormalization, as [C].</summary>

@@ -44,39 +44,11 @@ internal sealed partial class Interpreter
             throw Unsupported(line, "batch_norm of a tensor that no convolution or linear layer computed; cimc folds a batch norm into the layer before it");
         }
 
-        (FloatTensor oldWeight, FloatTensor? oldBias, int channels) = producer.Op switch
-        {
-            Conv2d c => (c.Weight, c.Bias, c.OutChannels),
-            Dense d => (d.Weight, d.Bias, d.OutFeatures),
-            _ => throw new InvalidOperationException(),
-        };
+        int channels = BatchNormFold.Channels(producer.Op)!.Value;
         float[] m = PerChannel(mean, "running_mean", channels, line), v = PerChannel(variance, "running_var", channels, line);
         float[]? gamma = weight is null ? null : PerChannel(weight, "weight", channels, line);
         float[]? beta = bias is null ? null : PerChannel(bias, "bias", channels, line);
-        double epsilon = Number(eps, line);
-        var factor = new double[channels];
-        var folded = new float[channels];
-        for (int o = 0; o < channels; o++)
-        {
-            factor[o] = (gamma?[o] ?? 1.0) / Math.Sqrt(v[o] + epsilon);
-            folded[o] = (float)((((oldBias?[o] ?? 0f) - (double)m[o]) * factor[o]) + (beta?[o] ?? 0f));
-        }
-
-        var scaled = new float[oldWeight.Length];
-        int per = oldWeight.Length / channels;
-        for (int i = 0; i < scaled.Length; i++)
-        {
-            scaled[i] = (float)(oldWeight[i] * factor[i / per]);
-        }
-
-        var newWeight = new FloatTensor(oldWeight.Shape, scaled);
-        Op op = producer.Op switch
-        {
-            Conv2d c => c with { Weight = newWeight, Bias = FloatTensor.Vector(folded) },
-            Dense d => d with { Weight = newWeight, Bias = FloatTensor.Vector(folded) },
-            _ => throw new InvalidOperationException(),
-        };
-        return Refold(producer, op, a.Rank);
+        return Refold(producer, BatchNormFold.Fold(producer.Op, m, v, gamma, beta, Number(eps, line)), a.Rank);
     }
 
     private float[] PerChannel(object? v, string role, int channels, int line) => v is FloatTensor { Shape.Length: 1 } t && t.Length == channels
