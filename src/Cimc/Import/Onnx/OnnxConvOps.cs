@@ -51,6 +51,13 @@ internal sealed partial class OnnxLowering
         }
 
         Window2d window = Window(node, x, Narrow(node, kernel[0]), Narrow(node, kernel[1]), pad, allowCeil: true);
+        if (window.CeilMode && (window with { CeilMode = false, PadBottom = window.PadBottom + window.StrideH - 1 }).OutputHeight(_types[x].Dims[2]) != window.OutputHeight(_types[x].Dims[2])
+            || window.CeilMode && (window with { CeilMode = false, PadRight = window.PadRight + window.StrideW - 1 }).OutputWidth(_types[x].Dims[3]) != window.OutputWidth(_types[x].Dims[3]))
+        {
+            // PyTorch drops a last window that starts past the input and its begin padding; ONNX
+            // Runtime keeps it. Rather than pick one, cimc refuses the shapes where they differ.
+            throw Problem(node, "onnx-ceil-mode", $"ceil_mode=1 gives a last window that starts past the {_types[x]} input, which PyTorch drops and ONNX Runtime keeps; export with ceil_mode=0 or padding that covers it");
+        }
 
         // Zeros padded by a Pad node are input cells, counted in the mean's divisor.
         Emit(node, max ? new MaxPool2d(window) : new AvgPool2d(window, countPad || pad is not null), x);
