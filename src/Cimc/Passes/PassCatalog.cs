@@ -28,12 +28,18 @@ public static class PassCatalog
             return c with { Chain = chain, Quantized = Quantizer.Quantize(chain, ctx.Calibration, ctx.Options) };
         });
 
-    public static Pass Map { get; } = new("map", IrStage.Quantized, IrStage.Mapped,
+    public static Pass Map { get; } = MapUsing(CrossbarMapper.Map);
+
+    /// <summary>
+    /// The map pass with another way to cut the weights: a design-space exploration cuts each
+    /// quantized model once per crossbar shape and hands every chip of that shape the same blocks.
+    /// </summary>
+    public static Pass MapUsing(Func<QuantizedModel, CrossbarGeometry, MappedModel> cut) => new("map", IrStage.Quantized, IrStage.Mapped,
         "cut each layer's weights into crossbar blocks (slices, polarities, row and column blocks) and choose ADC ranges",
         "every weight bit is in exactly one crossbar cell; blocks fit the crossbar",
         (c, ctx) =>
         {
-            MappedModel mapped = CrossbarMapper.Map(c.Quantized!, Compiler.Geometry(ctx.Architecture));
+            MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)
                 : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
