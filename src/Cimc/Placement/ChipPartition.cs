@@ -5,8 +5,9 @@ namespace Cimc.Placement;
 /// slot goes to. Slots stay in order (layer by layer, a layer's blocks in order), so each chip
 /// holds a contiguous run of them: whole layers where they fit, a layer cut only where the words
 /// crossing the cut are fewest. The cuts minimise the words that cross chips (an edge from slot a
-/// to slot b crossing each cut between them, as a message round a line or ring of chips crosses
-/// each link between them), subject to each chip holding at most its cores; a chip may stay empty.
+/// to slot b crossing each cut between them, as a message along a line of chips crosses each link
+/// between them), subject to each chip holding at most its cores; chips fill from chip 0, and the
+/// last ones stay empty when fewer hold the network.
 /// Expects a network that fits the node (<see cref="Placer.Slots"/>); on one chip every slot is on
 /// chip 0. The mesh placers then place each chip's slots on its own tiles.
 /// <code>
@@ -71,8 +72,10 @@ public static class ChipPartition
                     }
                 }
 
-                // Chip k - 1 empty, or holding [q, p) with the cut at p charged once.
-                (long best, int start) = (previous[p], p);
+                // Chip k - 1 holding [q, p) with the cut at p charged once, or, once every slot is
+                // placed, empty: chips fill from chip 0 without gaps, so a word crossing j cuts
+                // crosses j chips (j links on a line of chips; at most j round a ring).
+                (long best, int start) = p == slots ? (previous[p], p) : (Unreachable, p);
                 if (window.Count > 0 && previous[window.First!.Value] < Unreachable)
                 {
                     long run = previous[window.First.Value] + crossing[p];

@@ -16,7 +16,7 @@ public sealed class TimingBoundTests
     [Fact]
     public void Latency_is_never_below_its_bound_nor_throughput_above_its_bound_on_random_programs_and_chips()
     {
-        int simulated = 0;
+        int simulated = 0, multiChip = 0;
         Gen.Int[0, int.MaxValue].Sample(seed =>
         {
             var rng = new Random(seed);
@@ -24,10 +24,21 @@ public sealed class TimingBoundTests
             int[] widths = [.. Enumerable.Range(0, rng.Next(2, 5)).Select(_ => rng.Next(1, 160))];
             var options = Compiler.OptionsFor(arch) with { WeightBits = rng.Next(2, 9), ActivationBits = rng.Next(2, 9) };
             options = options with { RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, arch.Core.Crossbar.Rows + 1) : 0 };
+
+            // A third of the draws: a node of small chips, sized to the network (--chips auto), so
+            // that messages cross chip-to-chip links of random bandwidth and latency.
+            bool node = rng.Next(3) == 0;
+            var settings = Passes.CompileSettings.Default;
+            if (node)
+            {
+                arch = Compile.MultiChipTests.SmallNode(arch, rng);
+                settings = settings with { AutoChips = true, Placement = (Passes.PlacementChoice)rng.Next(3) };
+            }
+
             Compilation c;
             try
             {
-                c = PerformanceFixtures.Compile(arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
+                c = PerformanceFixtures.Compile(settings, arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
             }
             catch (CimcException)
             {
@@ -41,9 +52,14 @@ public sealed class TimingBoundTests
             Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS * (1 + Rounding),
                 $"seed {seed}: throughput {r.ThroughputPerS} > bound {r.UpperBoundThroughputPerS} ({r.UpperBoundThroughputLimit}) on {Describe(arch)}, batch {batch}");
             Interlocked.Increment(ref simulated);
+            if (r.OffchipBytes > 0)
+            {
+                Interlocked.Increment(ref multiChip);
+            }
         }, iter: 80, threads: 1);
 
         Assert.InRange(simulated, 50, 80); // most draws must compile, or the property says little
+        Assert.InRange(multiChip, 10, 80); // and some must cross chips
     }
 
     [Fact]
