@@ -25,9 +25,9 @@ public sealed class TimingBoundTests
             var options = Compiler.OptionsFor(arch) with { WeightBits = rng.Next(2, 9), ActivationBits = rng.Next(2, 9) };
             options = options with { RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, arch.Core.Crossbar.Rows + 1) : 0 };
 
-            // A third of the draws: a node of small chips, sized to the network (--chips auto), so
+            // Half the draws: a node of small chips, sized to the network (--chips auto), so
             // that messages cross chip-to-chip links of random bandwidth and latency.
-            bool node = rng.Next(3) == 0;
+            bool node = rng.Next(2) == 0;
             var settings = Passes.CompileSettings.Default;
             if (node)
             {
@@ -59,7 +59,7 @@ public sealed class TimingBoundTests
         }, iter: 80, threads: 1);
 
         Assert.InRange(simulated, 50, 80); // most draws must compile, or the property says little
-        Assert.InRange(multiChip, 10, 80); // and some must cross chips
+        Assert.InRange(multiChip, 8, 80); // and some must cross chips (19 to 28 of 80 in three runs)
     }
 
     [Fact]
