@@ -18,6 +18,7 @@ public enum CompileStage
     Graph,
     Quantized,
     Mapped,
+    Schedule,
     Asm,
 }
 
@@ -32,6 +33,9 @@ public sealed record Compilation(
     ProgramImage? Program = null,
     WeightImage? Weights = null)
 {
+    /// <summary>The schedule IR (per-core operations, messages, tags), once scheduled.</summary>
+    public Scheduling.Schedule? Schedule { get; init; }
+
     /// <summary>The passes that ran, in order, with their times and estimates.</summary>
     public ImmutableArray<AppliedPass> Passes { get; init; } = [];
 
@@ -122,6 +126,7 @@ public static class Compiler
     {
         CompileStage.Quantized => IrStage.Quantized,
         CompileStage.Mapped => IrStage.Placed,
+        CompileStage.Schedule => IrStage.Scheduled,
         _ => IrStage.Program,
     };
 

@@ -9,7 +9,7 @@ namespace Cimc.Cli.Commands;
 
 /// <summary>
 /// `cimc compile MODEL --arch PRESET|FILE -o DIR [--weight-bits N] [--activation-bits N]
-/// [--activation A] [--json] [--emit graph|quantized|mapped|asm]`: writes program.asm, program.bin,
+/// [--activation A] [--json] [--emit graph|quantized|mapped|schedule|asm]`: writes program.asm, program.bin,
 /// weights.bin and summary.json, or prints one stage's text form.
 /// </summary>
 internal static class CompileCommand
@@ -20,8 +20,8 @@ internal static class CompileCommand
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
         var output = new Option<string?>("--output", "-o") { Description = "output folder (required, unless --emit prints a stage instead)" };
-        var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped or asm" };
-        emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "asm");
+        var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped, schedule or asm" };
+        emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "schedule", "asm");
         var binder = new CompileOptionsBinder();
         var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
         binder.AddTo(command, archRequired: false);
@@ -56,6 +56,7 @@ internal static class CompileCommand
             {
                 "quantized" => CompileStage.Quantized,
                 "mapped" => CompileStage.Mapped,
+                "schedule" => CompileStage.Schedule,
                 _ => CompileStage.Asm,
             };
             // Large models take a while: a progress line over the stages, shown only after a second.
@@ -85,6 +86,9 @@ internal static class CompileCommand
                     return 0;
                 case "mapped":
                     context.Output.Write(MappedPrinter.Print(c.Placed!));
+                    return 0;
+                case "schedule":
+                    context.Output.Write(Scheduling.SchedulePrinter.Print(c.Schedule!));
                     return 0;
                 case "asm":
                     context.Output.Write(Disassembler.Disassemble(c.Program!));

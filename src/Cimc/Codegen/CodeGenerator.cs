@@ -3,12 +3,14 @@ using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 
 namespace Cimc.Codegen;
 
 /// <summary>
-/// The schedule + emit pass: one instruction stream per core, synchronized by send/receive, plus
-/// the crossbar weight image. Per layer, every core
+/// The schedule pass: the straight lowering of a placed model into the schedule IR (one ordered
+/// operation list per core, synchronized by messages), plus the crossbar weight image; the emit
+/// pass (<see cref="ScheduleLowering"/>) turns it into the ISA. Per layer, every core
 /// <list type="number">
 /// <item>clears the accumulator columns it writes (before waiting, so it costs no latency);</item>
 /// <item>gets the input rows it reads through tile buffers (<see cref="InputBroadcast"/>: a ring of
@@ -29,8 +31,15 @@ namespace Cimc.Codegen;
 /// </summary>
 public static class CodeGenerator
 {
-    /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
+    /// <summary>Schedules and lowers in one go: the program and weight image of the straight schedule.</summary>
     public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
+    {
+        Schedule schedule = Schedule(placed, arch, memoryOwner);
+        return (ScheduleLowering.Lower(schedule), schedule.Weights);
+    }
+
+    /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
+    public static Schedule Schedule(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
@@ -101,16 +110,13 @@ public static class CodeGenerator
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
-        var program = new ProgramImage(
+        var crossbars = placed.Layers.SelectMany(l => l.Blocks)
+            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+        return em.Build(
             arch,
             new InputSpec(inputTile, inputAddr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
             new OutputSpec(outputTile, outputAddr, outF, scales, zeros),
-            em.Programs());
-        program.Validate();
-
-        var crossbars = placed.Layers.SelectMany(l => l.Blocks)
-            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
-        return (program, new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
+            new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {

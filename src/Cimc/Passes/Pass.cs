@@ -10,6 +10,7 @@ public enum IrStage
     Quantized,
     Mapped,
     Placed,
+    Scheduled,
     Program,
 }
 

@@ -4,6 +4,7 @@ using Cimc.Diagnostics;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 
 namespace Cimc.Passes;
 
@@ -73,14 +74,21 @@ public static class PassCatalog
         "each producer sends each chunk once; each chunk enters each tile of the layer once",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
 
-    public static Pass Emit { get; } = new("emit", IrStage.Placed, IrStage.Program,
-        "schedule each core's operations and emit the ISA program and weight image (Codegen/CodeGenerator.cs)",
-        "every receive matched by a send of the same length; memories within the chip's; deadlock-free",
-        (c, ctx) =>
-        {
-            (Isa.ProgramImage program, Isa.WeightImage weights) = CodeGenerator.Generate(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores");
-            return c with { Program = program, Weights = weights };
-        });
+    public static Pass Schedule { get; } = new("schedule", IrStage.Placed, IrStage.Scheduled,
+        "lower the placed model into the schedule IR: each core's operations in order with their dependences, messages with allocated tags (Codegen/CodeGenerator.cs)",
+        "every receive names one send of its length; tags unique between two cores; memories within the chip's; deadlock-free",
+        (c, ctx) => c with { Schedule = CodeGenerator.Schedule(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores") });
+
+    public static Pass Emit { get; } = new("emit", IrStage.Scheduled, IrStage.Program,
+        "lower the schedule into the ISA program and weight image (Scheduling/ScheduleLowering.cs)",
+        "one instruction per operation in the schedule's order, a halt per core; the program's limits checked",
+        (c, _) => c with { Program = ScheduleLowering.Lower(c.Schedule!), Weights = c.Schedule!.Weights });
+
+    /// <summary>The program of a compilation at any stage from placement on: a placed model is scheduled straight, then emitted.</summary>
+    public static Compilation ToProgram(Compilation c, PassContext ctx) =>
+        c.Program is not null ? c
+        : c.Schedule is not null ? Emit.Apply(c, ctx)
+        : Emit.Apply(Schedule.Apply(c, ctx), ctx);
 
     /// <summary>
     /// The candidate whose program (its placed model rewritten by <paramref name="shape"/>, then
@@ -90,13 +98,13 @@ public static class PassCatalog
     private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
         candidates.Select((candidate, i) =>
         {
-            Compilation program = Emit.Apply(candidate with { Placed = shape(candidate.Placed!) }, ctx);
+            Compilation program = ToProgram(candidate with { Placed = shape(candidate.Placed!) }, ctx);
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
             return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
         }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Schedule, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -86,7 +86,7 @@ public static class PassManager
             double ms = clock.Elapsed.TotalMilliseconds;
             if (pass.Produces != stage && pass.Produces != IrStage.Mapped)
             {
-                stageDone?.Invoke(pass.Produces switch { IrStage.Quantized => CompileStage.Quantized, IrStage.Placed => CompileStage.Mapped, _ => CompileStage.Asm });
+                stageDone?.Invoke(pass.Produces switch { IrStage.Quantized => CompileStage.Quantized, IrStage.Placed => CompileStage.Mapped, IrStage.Scheduled => CompileStage.Schedule, _ => CompileStage.Asm });
             }
 
             stage = pass.Produces;
@@ -105,8 +105,8 @@ public static class PassManager
 
             if (settings.Estimate && stage >= IrStage.Placed)
             {
-                // A placed model is estimated as the straight emission of what the passes so far chose.
-                Compilation program = stage == IrStage.Program ? c : PassCatalog.Emit.Apply(c, context);
+                // A placed model is estimated as the straight schedule of what the passes so far chose.
+                Compilation program = PassCatalog.ToProgram(c, context);
                 Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
                 Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
                 record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
@@ -160,6 +160,7 @@ public static class PassManager
         IrStage.Quantized => QuantizedPrinter.Print(c.Quantized!),
         IrStage.Mapped => MappedPrinter.Print(c.Mapped!),
         IrStage.Placed => MappedPrinter.Print(c.Placed!) + $"lowering: reduction {(c.Placed!.Lowering.ReductionTree ? "tree" : "chain")}, broadcast {(c.Placed.Lowering.RingBroadcast ? "ring" : "direct")}\n",
+        IrStage.Scheduled => Scheduling.SchedulePrinter.Print(c.Schedule!),
         _ => Disassembler.Disassemble(c.Program!),
     };
 }

@@ -66,6 +66,7 @@ public sealed class CompileCliTests : IDisposable
     [InlineData("graph", "dense[out=256, in=784")]
     [InlineData("quantized", "codes [0, 255]")]
     [InlineData("mapped", "core 0 xb 0")]
+    [InlineData("schedule", "; message 0: layer 0 input")]
     [InlineData("asm", "mvm ")]
     public void Emit_stops_after_a_stage_and_prints_it(string stage, string expected)
     {
