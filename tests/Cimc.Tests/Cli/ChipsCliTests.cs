@@ -43,6 +43,8 @@ public sealed class ChipsCliTests : IDisposable
         using (JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(node, "summary.json"))))
         {
             Assert.Equal(5 * 32, summary.RootElement.GetProperty("crossbars_available").GetInt32());
+            Assert.Equal(5, summary.RootElement.GetProperty("chips").GetInt32());
+            Assert.Equal(5, summary.RootElement.GetProperty("chips_used").GetInt32());
         }
 
         // The same quantized network on one isaac chip and on 5 small chips: the same outputs, bit for bit.
