@@ -9,14 +9,22 @@ using Cimc.Simulation.Devices;
 namespace Cimc;
 
 /// <summary>
-/// The folder `cimc compile` writes, read and written in one place: program.asm, program.bin,
-/// weights.bin and summary.json. summary.json holds the <see cref="CompileSummary"/> fields plus
+/// The folder `cimc compile` writes, read and written in one place: program.bin, weights.bin,
+/// summary.json and, when asked for (--emit asm), program.asm. summary.json holds the <see cref="CompileSummary"/> fields plus
 /// `architecture`, the full description the program was compiled for (a custom file or a preset with
 /// overridden bits), so the folder can be simulated without the file it came from. Reading checks
 /// every part and reports damage in one line naming the file.
 /// </summary>
-public sealed record CompiledFolder(string Path, ProgramImage Program, WeightImage Weights, CompileSummary? Summary, Architecture? Architecture)
+public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSummary? Summary, Architecture? Architecture)
 {
+    private readonly Lazy<WeightImage> _weights = new(() => WeightImage.Load(System.IO.Path.Combine(Path, WeightsFile)));
+
+    /// <summary>
+    /// weights.bin, read (and checked) on first use: `cimc run` needs it, while `cimc simulate DIR`
+    /// costs the program alone and never reads the largest file of the folder.
+    /// </summary>
+    public WeightImage Weights => _weights.Value;
+
     public const string SummaryFile = "summary.json";
     public const string ProgramFile = "program.bin";
     public const string WeightsFile = "weights.bin";
@@ -48,12 +56,25 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
 
     private string PathOf(string name) => System.IO.Path.Combine(Path, name);
 
-    /// <summary>Writes the four files of <paramref name="c"/>; a device given at compile time is recorded for `cimc run`.</summary>
-    public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null)
+    /// <summary>
+    /// Writes the files of <paramref name="c"/>, program.asm only with <paramref name="assembly"/>
+    /// (its text is as large as the program); a device given at compile time is recorded for `cimc run`.
+    /// </summary>
+    public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null, bool assembly = false)
     {
         CompileSummary summary = device is null ? c.Summary() : c.Summary() with { Device = device };
         Directory.CreateDirectory(folder);
-        File.WriteAllText(System.IO.Path.Combine(folder, AssemblyFile), Disassembler.Disassemble(c.Program!));
+        string asm = System.IO.Path.Combine(folder, AssemblyFile);
+        if (assembly)
+        {
+            File.WriteAllText(asm, Disassembler.Disassemble(c.Program!));
+        }
+        else
+        {
+            // A program.asm left by an earlier compile into the same folder would describe another program.
+            File.Delete(asm);
+        }
+
         c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
         c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
         JsonObject json = JsonSerializer.SerializeToNode(summary, JsonFormat.Options)!.AsObject();
@@ -63,7 +84,8 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
     }
 
     /// <summary>
-    /// Reads a compiled folder. program.bin and weights.bin must be there and valid; summary.json may
+    /// Reads a compiled folder. program.bin and weights.bin must be there and program.bin valid
+    /// (weights.bin is read and checked when <see cref="Weights"/> is first used); summary.json may
     /// be missing (a folder assembled by hand), but when present it must be a complete summary.
     /// </summary>
     public static CompiledFolder Read(string folder)
@@ -83,7 +105,6 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
         }
 
         ProgramImage program = ProgramImage.Load(programPath);
-        WeightImage weights = WeightImage.Load(weightsPath);
         string summaryPath = System.IO.Path.Combine(folder, SummaryFile);
         (CompileSummary? summary, Architecture? arch) = File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
         if (arch is not null && Compiler.Header(arch) != program.Arch)
@@ -91,7 +112,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
             throw new CimcException("bad-summary", summaryPath, $"its architecture '{arch.Name}' is not the one program.bin was compiled for");
         }
 
-        return new CompiledFolder(folder, program, weights, summary, arch);
+        return new CompiledFolder(folder, program, summary, arch);
     }
 
     private static (CompileSummary Summary, Architecture? Arch) ReadSummary(string path)

@@ -15,7 +15,11 @@ public enum IrStage
 }
 
 /// <summary>What every pass may read besides the IR: the chip, the quantization scheme, calibration samples and a seed for searches.</summary>
-public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, CalibrationSource? Calibration, int Seed = 1);
+public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, CalibrationSource? Calibration, int Seed = 1)
+{
+    /// <summary>Whether emit builds the weight image; cost-only flows (estimates, `simulate MODEL`) need only the program.</summary>
+    public bool WeightImage { get; init; } = true;
+}
 
 /// <summary>
 /// A pass: a pure function from one stage of the compilation to the next (or the same stage,

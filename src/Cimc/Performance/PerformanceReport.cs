@@ -95,6 +95,12 @@ public sealed record PerformanceReport(
     /// <summary>Energy per inference of the chip-to-chip links (offchip_bits x node.link.energy_pj_per_bit), also in energy_breakdown_nj.offchip.</summary>
     public double OffchipEnergyNj { get; init; }
 
+    /// <summary>
+    /// Every layer's shortest mvm, in sequence (<see cref="TimingBounds.MvmSequenceNs"/>): a lower
+    /// bound on the latency that counts the crossbars' time alone, no data movement or vector work.
+    /// </summary>
+    public double MvmSequenceBoundNs { get; init; }
+
     /// <summary>What the compile warned about (<see cref="Compilation.Warnings"/>), when the report compiled the model itself.</summary>
     public ImmutableArray<string> Warnings { get; init; } = [];
 
@@ -168,6 +174,7 @@ public sealed record PerformanceReport(
             timing.SteadyThroughputPerS)
         {
             Peak = PeakMetrics.Of(arch),
+            MvmSequenceBoundNs = bounds.MvmSequenceNs,
             EnergyPerInferenceSteadyNj = steadyNj,
             LeakageBreakdownNj = leakageNj.ToDictionary(l => l.Component, l => l.Value),
             AreaUsedMm2 = areaUsedMm2,

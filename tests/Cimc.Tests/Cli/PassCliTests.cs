@@ -18,7 +18,7 @@ public sealed class PassCliTests : IDisposable
         foreach (string level in new[] { "0", "2", "3" })
         {
             string dir = Path.Combine(_dir, "O" + level), y = Path.Combine(_dir, $"y{level}.npy");
-            (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "puma", "-O", level, "--verify", "-o", dir);
+            (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "puma", "-O", level, "--verify", "--emit", "asm", "-o", dir);
             Assert.True(exit == 0, error);
             (exit, _, error) = CliRunner.Run("run", dir, "--input", Example("sample.npy"), "--output", y);
             Assert.True(exit == 0, error);
@@ -48,7 +48,7 @@ public sealed class PassCliTests : IDisposable
     {
         (int exit, string output, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--time-passes", "--dump-after", "map", "-o", _dir);
         Assert.True(exit == 0, error);
-        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit" })
+        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "schedule", "emit" })
         {
             Assert.Matches($@"pass {pass} +[0-9.]+ ms", output);
         }

@@ -1,7 +1,7 @@
 using Cimc.Placement;
 using CsCheck;
 
-namespace Cimc.Tests.Placement;
+namespace Cimc.Tests.Placements;
 
 /// <summary>The partition over chips is the best contiguous one, found against every alternative.</summary>
 public sealed class ChipPartitionTests
