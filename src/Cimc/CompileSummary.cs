@@ -48,6 +48,12 @@ public sealed record CompileSummary(
     /// <summary>The real range the network input's codes cover; inputs outside it clip.</summary>
     public ImmutableArray<double>? InputRange { get; init; }
 
+    /// <summary>Chips in the node compiled for (1: one chip); crossbars_available and cores_available count them all.</summary>
+    public int Chips { get; init; } = 1;
+
+    /// <summary>Chips that hold at least one of the network's cores.</summary>
+    public int ChipsUsed { get; init; } = 1;
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -113,6 +119,8 @@ public sealed record CompileSummary(
             Calibration = c.Calibration?.Describe(),
             Passes = c.Passes,
             InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
+            Chips = c.Architecture.Chips,
+            ChipsUsed = placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.ChipOf).Distinct().Count(),
         };
     }
 }
