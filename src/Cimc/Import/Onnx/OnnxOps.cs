@@ -56,7 +56,7 @@ internal sealed partial class OnnxLowering
             case "Conv": Conv(node); break;
             case "MaxPool": Pool(node, max: true); break;
             case "AveragePool": Pool(node, max: false); break;
-            case "GlobalAveragePool": Emit(node, new GlobalAvgPool(), SpatialInput(node).Value); break;
+            case "GlobalAveragePool": Emit(node, new GlobalAvgPool(), Data(node, 0)); break;
             case "BatchNormalization": BatchNormalization(node); break;
             case "Concat": Concat(node); break;
             case "Pad": Pad(node); break;
