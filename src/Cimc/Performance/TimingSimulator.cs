@@ -93,9 +93,18 @@ public sealed partial class TimingSimulator
     {
         ImmutableArray<CoreProgram> cores = input.Program.Cores;
         int n = cores.Length, batch = input.Batch, xbs = arch.Core.Crossbars, groups = arch.Core.AdcGroups;
+        // A replicated program runs its stream once per period of P samples; an instruction of slot
+        // j's section runs in period p only for sample p x P + j < batch (docs/isa.md).
+        int period = input.Program.Period, periods = (batch + period - 1) / period;
+        int[][] slotOf = [.. cores.Select(c => c.SlotsByPc())];
         var t = new double[n];
         var pc = new int[n];
         var iteration = new int[n];
+        for (int s = 0; s < n; s++)
+        {
+            pc[s] = FirstActive(s, 0);
+        }
+
         var last = new int[n];
         var pending = new List<Pending>[n];
         var xbFree = new double[n, xbs];       // when the crossbar's last mvm ends
@@ -139,7 +148,7 @@ public sealed partial class TimingSimulator
             if (contention && ++processed % 4096 == 0)
             {
                 // Every later request comes from a core at or after its clock: older intervals cannot matter.
-                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < batch).Select(c => t[c]).DefaultIfEmpty(0).Min());
+                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < periods).Select(c => t[c]).DefaultIfEmpty(0).Min());
             }
 
             CoreProgram core = cores[s];
@@ -254,9 +263,13 @@ public sealed partial class TimingSimulator
             int e = Add(new Ev(core.Core, pc[s], kind, start, end, pred, -1));
             coreBusy[s] += end - start;
             (last[s], t[s]) = (e, end);
-            if (op.Halts && end >= finish[iteration[s]])
+            // A sample ends when the last instruction of its sections ends; a halt (run for every
+            // sample) ends the period's last sample, so the makespan covers every halt.
+            int slot = slotOf[s][pc[s]];
+            int sample = slot >= 0 ? (iteration[s] * period) + slot : op.Halts ? Math.Min(batch, (iteration[s] + 1) * period) - 1 : -1;
+            if (sample >= 0 && (op.Halts || period > 1) && end >= finish[sample])
             {
-                (finish[iteration[s]], finishEvent[iteration[s]]) = (end, e);
+                (finish[sample], finishEvent[sample]) = (end, e);
             }
 
             Advance(s);
@@ -264,19 +277,34 @@ public sealed partial class TimingSimulator
 
         void Advance(int s)
         {
-            if (++pc[s] == cores[s].Code.Length)
+            pc[s] = FirstActive(s, pc[s] + 1);
+            if (pc[s] == cores[s].Code.Length)
             {
-                pc[s] = 0;
-                if (++iteration[s] == batch)
+                if (++iteration[s] == periods)
                 {
                     return;
                 }
+
+                pc[s] = FirstActive(s, 0);
             }
 
             ready.Enqueue(s, (t[s], s));
         }
 
-        if (iterationDone(iteration, batch) is int stuck)
+        // The first instruction from `from` that runs in the core's current period (the code's length if none).
+        int FirstActive(int s, int from)
+        {
+            int[] slots = slotOf[s];
+            int limit = batch - (iteration[s] * period);
+            while (from < slots.Length && slots[from] >= limit)
+            {
+                from++;
+            }
+
+            return from;
+        }
+
+        if (iterationDone(iteration, periods) is int stuck)
         {
             throw new Diagnostics.CimcException(PerformanceInput.Code, $"core {cores[stuck].Core}",
                 $"the timing simulation deadlocked at pc {pc[stuck]} ({cores[stuck].Code[pc[stuck]]}); the functional simulator would report the same program as deadlocked");
