@@ -77,7 +77,7 @@ public static class Compiler
         }
 
         settings ??= CompileSettings.Default;
-        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed), settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
     /// <summary>
@@ -95,7 +95,7 @@ public static class Compiler
         }
 
         settings ??= CompileSettings.Default;
-        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed), settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
     private static IrStage StopStage(CompileStage stopAfter) => stopAfter switch

@@ -50,6 +50,9 @@ public sealed record MappedModel(QuantizedModel Model, CrossbarGeometry Geometry
 {
     public int Crossbars => Layers.Sum(l => l.Crossbars);
 
+    /// <summary>The slowest pipeline stage (max over layers of time per inference / replicas) the replicate pass estimated, in ns; null before one ran.</summary>
+    public double? EstimatedStageNs { get; init; }
+
     /// <summary>Crossbars with every replica counted.</summary>
     public int ReplicatedCrossbars => Layers.Sum(l => l.Crossbars * l.Replicas);
 

@@ -23,6 +23,12 @@ public sealed record CompileSettings
 
     public PlacementChoice? Placement { get; init; }
 
+    /// <summary>Weight replication; null keeps the level's (replicate-minmax at -O3, none below).</summary>
+    public ReplicationChoice? Replication { get; init; }
+
+    /// <summary>The crossbars replication may fill.</summary>
+    public ReplicationBudget ReplicationBudget { get; init; } = ReplicationBudget.WholeChip;
+
     /// <summary>An explicit pass list; overrides <see cref="Level"/> and <see cref="Placement"/>.</summary>
     public ImmutableArray<Pass>? Passes { get; init; }
 
@@ -42,7 +48,7 @@ public sealed record CompileSettings
     /// <summary>Seed of the searches (annealing).</summary>
     public int Seed { get; init; } = 1;
 
-    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement);
+    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication);
 }
 
 /// <summary>
@@ -90,6 +96,15 @@ public static class PassManager
             }
 
             var record = new AppliedPass(pass.Name, ms);
+            if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
+            {
+                record = record with
+                {
+                    Replicas = [.. replicated.Layers.Select(l => l.Replicas)],
+                    EstimatedInferencesPerSecond = replicated.EstimatedStageNs is > 0 and double slowest ? 1e9 / slowest : null,
+                };
+            }
+
             if (c.Placed is { } placed && stage >= IrStage.Placed)
             {
                 mesh ??= new MeshCost(context.Architecture);

@@ -72,7 +72,9 @@ public static class Verifier
     {
         var crossbars = new HashSet<(int, int)>();
         var owner = new Dictionary<int, (int Layer, int Replica)>();
-        if (!p.ExtraReplicas.IsEmpty && (p.ExtraReplicas.Length != p.Layers.Length || p.Layers.Select((l, i) => p.ExtraReplicas[i].Length != l.Mapped.Replicas - 1).Any(b => b)))
+        bool replicated = p.Mapped.Layers.Any(l => l.Replicas > 1);
+        if (replicated != !p.ExtraReplicas.IsEmpty || (replicated && (p.ExtraReplicas.Length != p.Layers.Length
+            || p.Mapped.Layers.Select((l, i) => p.ExtraReplicas[i].Length != l.Replicas - 1).Any(b => b))))
         {
             return "the placed replicas are not the mapped replica counts";
         }

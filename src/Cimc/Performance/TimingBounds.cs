@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Architectures;
 using Cimc.Isa;
 
@@ -24,7 +25,8 @@ namespace Cimc.Performance;
 /// (a section of slot j once per sample n &lt; N with n mod P = j, the rest once per period), each
 /// crossbar's fill once if the stream uses it, and bounds each core by its own N-sample stream
 /// without contention and with every message already there (<see cref="TimingSimulator.Mode.Isolated"/>
-/// over the whole batch): every event of that run is no later than in the real one.
+/// over the whole batch) and the whole stream by the run without contention (its makespan, which
+/// includes the pipeline's start-up): every event of those runs is no later than in the real one.
 /// </summary>
 public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, string LatencyLimit, string ThroughputLimit)
 {
@@ -67,7 +69,10 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
     /// <summary>The least makespan of a replicated program's stream: the busiest resource's work over the batch, or a core's isolated stream.</summary>
     private static (string Limit, double Ns) Replicated(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan)
     {
-        (string limit, double stream) = new ResourceWork(input, analysis, plan, null, input.Batch).Busiest(w => w.Single);
+        // Each resource from the moment it can first be used (the run without contention: no real
+        // event is earlier) plus its work over the stream: the pipeline's start-up counts.
+        TimingResult free = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Free);
+        (string limit, double stream) = new ResourceWork(input, analysis, plan, null, input.Batch, free.FirstUse).Busiest(w => w.Single);
         TimingResult isolated = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Isolated);
         for (int s = 0; s < isolated.CoreFinishNs.Length; s++)
         {
@@ -77,7 +82,25 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
             }
         }
 
+        // The whole stream without contention: every event no later than in the real run.
+        if (free.MakespanNs > stream)
+        {
+            (limit, stream) = ("dependences", free.MakespanNs);
+        }
+
         return (limit, stream);
+    }
+
+    /// <summary>
+    /// Each layer's own bound (<see cref="LayerNs"/>) of a program of period 1, without running the
+    /// timing simulation: the time per inference one copy of the layer needs at least, which the
+    /// replicate passes balance.
+    /// </summary>
+    public static ImmutableArray<double> LayerLoadsNs(PerformanceInput input)
+    {
+        ProgramAnalysis analysis = ProgramAnalysis.Of(input);
+        var plan = new TimingPlan(input, analysis);
+        return [.. input.Layers.Select(l => LayerNs(input, analysis, plan, l.Cores.ToHashSet()))];
     }
 
     /// <summary>The busiest of the given cores' crossbars, ADC groups and pipelines in one inference: a layer's own bound.</summary>
@@ -94,10 +117,12 @@ internal sealed class ResourceWork
 {
     private readonly Dictionary<(Unit Unit, int Core, int Index), (double Single, double Steady)> work = [];
     private readonly Mesh mesh;
+    private readonly Dictionary<(Unit Unit, int Core, int Index), double> releases = [];
 
     private enum Unit : byte { Pipeline, Crossbar, AdcGroup, Network }
 
-    public ResourceWork(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int>? only, int samples)
+    /// <param name="release">when given, each resource's work starts from its first use in that run (a release time)</param>
+    public ResourceWork(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int>? only, int samples, FirstUse? release = null)
     {
         Architecture arch = input.Arch;
         mesh = analysis.Mesh;
@@ -126,16 +151,19 @@ internal sealed class ResourceWork
                 switch (op.Kind)
                 {
                     case TimedKind.Mvm:
-                        Add((Unit.Crossbar, core.Core, op.Xb), times * op.Slices * op.SliceNs, filled.Add(op.Xb) ? CostModel.FillSlices * op.SliceNs : 0);
-                        Add((Unit.AdcGroup, core.Core, op.Group), times * op.Slices * op.ConvertNs);
+                        bool first = filled.Add(op.Xb);
+                        Add((Unit.Crossbar, core.Core, op.Xb), times * op.Slices * op.SliceNs, first ? CostModel.FillSlices * op.SliceNs : 0,
+                            first && release is not null ? release.Crossbar[s, op.Xb] : 0);
+                        Add((Unit.AdcGroup, core.Core, op.Group), times * op.Slices * op.ConvertNs, 0, release?.AdcGroup[s, op.Group] ?? 0);
                         break;
                     case TimedKind.Memory when only is null:
-                        Add((Unit.Network, -1, mesh.Bus(mesh.TileOf(core.Core))), times * plan.BeatsNs(op.Bits, arch.Tile.BusBits));
+                        int bus = mesh.Bus(mesh.TileOf(core.Core));
+                        Add((Unit.Network, -1, bus), times * plan.BeatsNs(op.Bits, arch.Tile.BusBits), 0, release?.Network[bus] ?? 0);
                         break;
                     case TimedKind.Send when only is null && analysis.Received((core.Core, pc)):
                         foreach (int r in op.Message!.Route.Resources)
                         {
-                            Add((Unit.Network, -1, r), times * plan.SerializeNs(op.Message, mesh, r));
+                            Add((Unit.Network, -1, r), times * plan.SerializeNs(op.Message, mesh, r), 0, release?.Network[r] ?? 0);
                         }
 
                         break;
@@ -164,9 +192,18 @@ internal sealed class ResourceWork
         }, b.Ns);
     }
 
-    private void Add((Unit, int, int) resource, double ns, double firstOnly = 0)
+    /// <summary>Adds work to a resource; <paramref name="from"/> is a time before which it cannot start (its release), kept once: the latest given.</summary>
+    private void Add((Unit, int, int) resource, double ns, double firstOnly = 0, double from = 0)
     {
         (double single, double steady) = work.GetValueOrDefault(resource);
+        double start = double.IsFinite(from) ? from : 0;
+        double released = releases.GetValueOrDefault(resource);
+        if (start > released)
+        {
+            single += start - released;
+            releases[resource] = start;
+        }
+
         work[resource] = (single + ns + firstOnly, steady + ns);
     }
 }

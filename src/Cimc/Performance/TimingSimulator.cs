@@ -21,12 +21,47 @@ public sealed record TimingResult(
     ImmutableArray<double> CoreFinishNs)
 {
     /// <summary>
+    /// When each resource was first used: mesh resources (buses, links) by index, crossbars and ADC
+    /// groups by (core slot, index). From a run without contention these are release times: no
+    /// event of the real run is earlier (<see cref="TimingBounds"/>).
+    /// </summary>
+    internal FirstUse? FirstUse { get; init; }
+
+    /// <summary>
     /// The rate between the first and the last inference of the stream, (N - 1) / (finish_N - finish_1):
     /// closer to the steady state than N / makespan but not bounded by the resource bounds (the
     /// first inference may be held up by contention the later ones do not meet); 1 / latency for N = 1.
     /// </summary>
     public double SteadyThroughputPerS => FinishNs.Length > 1 && FinishNs[^1] > FinishNs[0]
         ? (FinishNs.Length - 1) / ((FinishNs[^1] - FinishNs[0]) * 1e-9) : 1 / (FinishNs[0] * 1e-9);
+}
+
+/// <summary>When each resource of a timing run was first used (infinity: never).</summary>
+internal sealed class FirstUse
+{
+    public FirstUse(int network, int cores, int crossbars, int groups)
+    {
+        Network = new double[network];
+        Array.Fill(Network, double.PositiveInfinity);
+        Crossbar = new double[cores, crossbars];
+        AdcGroup = new double[cores, groups];
+        foreach (double[,] a in new[] { Crossbar, AdcGroup })
+        {
+            for (int i = 0; i < a.GetLength(0); i++)
+            {
+                for (int j = 0; j < a.GetLength(1); j++)
+                {
+                    a[i, j] = double.PositiveInfinity;
+                }
+            }
+        }
+    }
+
+    public double[] Network { get; }
+
+    public double[,] Crossbar { get; }
+
+    public double[,] AdcGroup { get; }
 }
 
 /// <summary>
@@ -70,6 +105,7 @@ public sealed partial class TimingSimulator
     private readonly double cycle;
     private readonly List<Ev> events = [];
     private readonly ResourceCalendar calendar;
+    private readonly FirstUse firstUse;
 
     private TimingSimulator(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, Mode mode)
     {
@@ -81,6 +117,7 @@ public sealed partial class TimingSimulator
         arch = input.Arch;
         cycle = arch.CycleNs;
         calendar = new ResourceCalendar(analysis.Mesh.ResourceCount);
+        firstUse = new FirstUse(analysis.Mesh.ResourceCount, input.Program.Cores.Length, arch.Core.Crossbars, arch.Core.AdcGroups);
     }
 
     public static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis) =>
@@ -184,6 +221,8 @@ public sealed partial class TimingSimulator
                         }
 
                         int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, begin, done, cause, -1));
+                        firstUse.Crossbar[s, xb] = Math.Min(firstUse.Crossbar[s, xb], begin);
+                        firstUse.AdcGroup[s, g] = Math.Min(firstUse.AdcGroup[s, g], adcStart);
                         (adcFree[s, g], adcEvent[s, g]) = (adcStart + (op.Slices * op.ConvertNs), id);
                         adcBusy[s, g] += op.Slices * op.ConvertNs;
                         (xbBefore[s, xb], xbBeforeEvent[s, xb]) = (xbFree[s, xb], xbEvent[s, xb]);
@@ -322,7 +361,7 @@ public sealed partial class TimingSimulator
         }
 
         (ImmutableArray<PathStep> path, ImmutableDictionary<string, double> byKind) = CriticalPath(finishEvent[0]);
-        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind, [.. t]);
+        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind, [.. t]) { FirstUse = firstUse };
 
         static int? iterationDone(int[] iterations, int batch)
         {
@@ -396,8 +435,12 @@ public sealed partial class TimingSimulator
     }
 
     /// <summary>A bus or link from <paramref name="earliest"/>: the earliest gap in the real run; at once without contention.</summary>
-    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0) =>
-        contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
+    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0)
+    {
+        (double Start, double End) held = contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
+        firstUse.Network[resource] = Math.Min(firstUse.Network[resource], held.Start);
+        return held;
+    }
 
     private int Add(Ev e)
     {
