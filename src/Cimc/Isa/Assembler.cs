@@ -179,7 +179,7 @@ public static class Assembler
                     }
 
                     _sample = args[0] == "all" ? -1 : Int("slot", args[0]);
-                    if (_sample < 0 || _sample > _slots.Count)
+                    if (args[0] != "all" && (_sample < 0 || _sample > _slots.Count))
                     {
                         throw Error($".sample {args[0]}: the period has slots 0 to {_slots.Count} (declare more with .slot)");
                     }

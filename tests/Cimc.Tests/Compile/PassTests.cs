@@ -29,8 +29,10 @@ public sealed class PassTests(ITestOutputHelper output)
         Assert.Equal(["quantize", "map", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O1)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
-        Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[2].Name);
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
+        Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
+        Assert.Equal(["quantize", "map", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
         Assert.Equal(["quantize", "map", "place-linear", "emit"], c.Passes.Select(p => p.Name).ToArray());
