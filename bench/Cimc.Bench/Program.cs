@@ -3,7 +3,27 @@ using Cimc.Bench;
 // `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the eight cases,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
+// --scale 10m,134m[,1b] runs case 8 alone (large generated models; see bench/README.md).
 TextWriter output = Console.Out;
+if (args is ["--scale-child", string childModel, string childOut])
+{
+    return ScaleBench.ChildMain(childModel, childOut);
+}
+
+if (args is ["--scale", string sizeList])
+{
+    string[] sizes = sizeList.Split(',');
+    if (sizes.FirstOrDefault(s => !ScaleBench.Sizes.ContainsKey(s)) is string bad)
+    {
+        Console.Error.WriteLine($"cimc-bench: no scale size '{bad}' (sizes: {string.Join(", ", ScaleBench.Sizes.Keys)})");
+        return 1;
+    }
+
+    output.WriteLine("8. scale (random ReLU MLPs as state_dicts)");
+    output.Write(ScaleBench.Run(sizes, output));
+    return 0;
+}
+
 bool quick = false;
 int only = 0;
 for (int a = 0; a < args.Length; a++)

@@ -9,8 +9,8 @@ using Cimc.Simulation.Devices;
 namespace Cimc;
 
 /// <summary>
-/// The folder `cimc compile` writes, read and written in one place: program.asm, program.bin,
-/// weights.bin and summary.json. summary.json holds the <see cref="CompileSummary"/> fields plus
+/// The folder `cimc compile` writes, read and written in one place: program.bin, weights.bin,
+/// summary.json and, when asked for (--emit asm), program.asm. summary.json holds the <see cref="CompileSummary"/> fields plus
 /// `architecture`, the full description the program was compiled for (a custom file or a preset with
 /// overridden bits), so the folder can be simulated without the file it came from. Reading checks
 /// every part and reports damage in one line naming the file.
@@ -48,12 +48,25 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
 
     private string PathOf(string name) => System.IO.Path.Combine(Path, name);
 
-    /// <summary>Writes the four files of <paramref name="c"/>; a device given at compile time is recorded for `cimc run`.</summary>
-    public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null)
+    /// <summary>
+    /// Writes the files of <paramref name="c"/>, program.asm only with <paramref name="assembly"/>
+    /// (its text is as large as the program); a device given at compile time is recorded for `cimc run`.
+    /// </summary>
+    public static CompileSummary Write(string folder, Compilation c, DeviceModel? device = null, bool assembly = false)
     {
         CompileSummary summary = device is null ? c.Summary() : c.Summary() with { Device = device };
         Directory.CreateDirectory(folder);
-        File.WriteAllText(System.IO.Path.Combine(folder, AssemblyFile), Disassembler.Disassemble(c.Program!));
+        string asm = System.IO.Path.Combine(folder, AssemblyFile);
+        if (assembly)
+        {
+            File.WriteAllText(asm, Disassembler.Disassemble(c.Program!));
+        }
+        else
+        {
+            // A program.asm left by an earlier compile into the same folder would describe another program.
+            File.Delete(asm);
+        }
+
         c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
         c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
         JsonObject json = JsonSerializer.SerializeToNode(summary, JsonFormat.Options)!.AsObject();

@@ -18,6 +18,7 @@ public enum CompileStage
     Graph,
     Quantized,
     Mapped,
+    Schedule,
     Asm,
 }
 
@@ -32,6 +33,9 @@ public sealed record Compilation(
     ProgramImage? Program = null,
     WeightImage? Weights = null)
 {
+    /// <summary>The schedule IR (per-core operations, messages, tags), once scheduled.</summary>
+    public Scheduling.Schedule? Schedule { get; init; }
+
     /// <summary>The passes that ran, in order, with their times and estimates.</summary>
     public ImmutableArray<AppliedPass> Passes { get; init; } = [];
 
@@ -76,8 +80,31 @@ public static class Compiler
             return result;
         }
 
+        if (stopAfter == CompileStage.Asm)
+        {
+            CheckInputAndOutputFit(result.Graph, arch);
+        }
+
         settings ??= CompileSettings.Default;
-        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+    }
+
+    /// <summary>
+    /// The network's input and output each live in one tile buffer: when code will be generated, a
+    /// wider one is refused here, in one line, before quantization and mapping spend minutes on a
+    /// model code generation would refuse (a compile that stops earlier, e.g. for estimates, may go on).
+    /// </summary>
+    public static void CheckInputAndOutputFit(Graph graph, Architecture arch)
+    {
+        long bufferWords = arch.Tile.BufferBytes / 8;
+        foreach ((ValueInfo v, string what) in graph.Inputs.Select(v => (v, "input")).Concat(graph.Outputs.Select(v => (v, "output"))))
+        {
+            if (v.Type.ElementsFrom(1) is long values && values > bufferWords)
+            {
+                throw new CimcException("does-not-fit", $"{what} '{v.Name}'",
+                    $"the network {what} has {values} values per sample but a tile buffer holds {bufferWords} words (tile.buffer_bytes = {arch.Tile.BufferBytes}); a {what} wider than one tile buffer is not supported");
+            }
+        }
     }
 
     /// <summary>
@@ -94,14 +121,20 @@ public static class Compiler
             throw new InvalidOperationException("CompileQuantized needs a compile stopped after quantization");
         }
 
+        if (stopAfter == CompileStage.Asm)
+        {
+            CheckInputAndOutputFit(quantizedStage.Graph, arch);
+        }
+
         settings ??= CompileSettings.Default;
-        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
     private static IrStage StopStage(CompileStage stopAfter) => stopAfter switch
     {
         CompileStage.Quantized => IrStage.Quantized,
         CompileStage.Mapped => IrStage.Placed,
+        CompileStage.Schedule => IrStage.Scheduled,
         _ => IrStage.Program,
     };
 

@@ -9,8 +9,8 @@ namespace Cimc.Cli.Commands;
 
 /// <summary>
 /// `cimc compile MODEL --arch PRESET|FILE -o DIR [--weight-bits N] [--activation-bits N]
-/// [--activation A] [--json] [--emit graph|quantized|mapped|asm]`: writes program.asm, program.bin,
-/// weights.bin and summary.json, or prints one stage's text form.
+/// [--activation A] [--json] [--emit graph|quantized|mapped|schedule|asm]`: writes program.bin, weights.bin
+/// and summary.json (and program.asm with --emit asm), or prints one stage's text form.
 /// </summary>
 internal static class CompileCommand
 {
@@ -20,8 +20,8 @@ internal static class CompileCommand
         Option<string?> activation = CommonOptions.Activation();
         Option<bool> json = CommonOptions.Json();
         var output = new Option<string?>("--output", "-o") { Description = "output folder (required, unless --emit prints a stage instead)" };
-        var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped or asm" };
-        emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "asm");
+        var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped, schedule or asm (asm with -o: write program.asm into the folder)" };
+        emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "schedule", "asm");
         var binder = new CompileOptionsBinder();
         var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
         binder.AddTo(command, archRequired: false);
@@ -50,12 +50,15 @@ internal static class CompileCommand
                 throw new Diagnostics.CimcException("bad-option", "--arch", "give the chip to compile for with --arch PRESET|FILE (cimc arch list shows the presets)");
             }
 
+            // The assembly text is as large as the program (tens of MB for large models): written only when asked for.
+            bool writeFolder = outDir is not null && emitStage is null or "asm";
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions options = binder.Quantization(parse, arch);
             CompileStage stop = emitStage switch
             {
                 "quantized" => CompileStage.Quantized,
                 "mapped" => CompileStage.Mapped,
+                "schedule" => CompileStage.Schedule,
                 _ => CompileStage.Asm,
             };
             // Large models take a while: a progress line over the stages, shown only after a second.
@@ -63,7 +66,7 @@ internal static class CompileCommand
             using (var progress = new ProgressLine(context, $"compiling {graph.Name} for {arch.Name}", (int)stop, "stages", after: 1))
             {
                 c = Compiler.Compile(graph, arch, options, binder.FindCalibration(parse, modelPath), stop, _ => progress.Advance(),
-                    binder.Settings(parse, context.Output) with { Estimate = emitStage is null });
+                    binder.Settings(parse, context.Output) with { Estimate = writeFolder });
             }
 
             CompileOptionsBinder.WritePassTimes(parse, binder, c, context.Output);
@@ -86,13 +89,16 @@ internal static class CompileCommand
                 case "mapped":
                     context.Output.Write(MappedPrinter.Print(c.Placed!));
                     return 0;
-                case "asm":
+                case "schedule":
+                    context.Output.Write(Scheduling.SchedulePrinter.Print(c.Schedule!));
+                    return 0;
+                case "asm" when !writeFolder:
                     context.Output.Write(Disassembler.Disassemble(c.Program!));
                     return 0;
             }
 
             // A device given at compile time is recorded; cimc run DIR applies it.
-            CompileSummary summary = CompiledFolder.Write(outDir!, c, device.AnyGiven(parse) ? device.Device(parse) : null);
+            CompileSummary summary = CompiledFolder.Write(outDir!, c, device.AnyGiven(parse) ? device.Device(parse) : null, assembly: emitStage == "asm");
             if (parse.GetValue(json))
             {
                 context.Output.WriteLine(CommonOptions.ToJson(summary));

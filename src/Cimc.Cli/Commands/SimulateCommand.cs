@@ -98,7 +98,7 @@ internal static class SimulateCommand
 
         Architecture arch = binder.LoadArchitecture(parse);
         Compilation c = Compiler.Compile(CommonOptions.LoadModel(modelPath, activation), arch, binder.Quantization(parse, arch), binder.FindCalibration(parse, modelPath),
-            settings: binder.Settings(parse, context.Output));
+            settings: binder.Settings(parse, context.Output) with { WeightImage = false });
         CompileOptionsBinder.WritePassTimes(parse, binder, c, context.Output);
         context.Note(c.Calibration is InputRangeCalibration r
             ? $"{r.Assumption}; timing, energy and area do not depend on them"

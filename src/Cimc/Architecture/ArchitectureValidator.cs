@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cimc.Diagnostics;
+using Cimc.Isa;
 
 namespace Cimc.Architectures;
 
@@ -92,6 +93,8 @@ public static class ArchitectureValidator
             throw Error("default_precision.signed_weights", "must be \"differential\" or \"offset\"");
         }
 
+        IsaFieldLimits(arch);
+
         if (arch.Chip.Tiles * (long)arch.Tile.Cores * arch.Core.Crossbars > 1L << 24)
         {
             throw Error("chip.tiles", $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores x {arch.Core.Crossbars} crossbars exceeds the limit of {1 << 24} crossbars");
@@ -112,6 +115,30 @@ public static class ArchitectureValidator
             if (string.IsNullOrWhiteSpace(text))
             {
                 throw Error($"sources.{key}", "must not be empty");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The machine must fit the ISA's fields (<see cref="IsaLimits"/>, derived from the operand
+    /// semantics of the ISA table): otherwise a compile would run for minutes and then fail to
+    /// encode an instruction ("send: field core must be in [0, 65535]").
+    /// </summary>
+    private static void IsaFieldLimits(Architecture arch)
+    {
+        Fits("chip.tiles", arch.TotalCores, IsaLimits.Cores, FieldRole.Core, $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores = {arch.TotalCores} cores");
+        Fits("core.crossbars", arch.Core.Crossbars, IsaLimits.CrossbarsPerCore, FieldRole.Crossbar, $"{arch.Core.Crossbars} crossbars per core");
+        Fits("core.crossbar.rows", arch.Core.Crossbar.Rows, IsaLimits.Rows, FieldRole.CrossbarRows, $"{arch.Core.Crossbar.Rows} rows");
+        Fits("core.crossbar.cols", arch.Core.Crossbar.Cols, IsaLimits.Cols, FieldRole.CrossbarCols, $"{arch.Core.Crossbar.Cols} columns");
+        Fits("core.local_memory_words", arch.Core.LocalMemoryWords, IsaLimits.LocalWords, FieldRole.Address, $"{arch.Core.LocalMemoryWords} words");
+        Fits("tile.buffer_bytes", arch.Tile.BufferBytes / 8, IsaLimits.BufferWords, FieldRole.Address,
+            $"{arch.Tile.BufferBytes} bytes ({arch.Tile.BufferBytes / 8} words)", MemorySpace.TileBuffer);
+
+        static void Fits(string key, long value, long limit, FieldRole role, string what, MemorySpace space = MemorySpace.Local)
+        {
+            if (value > limit)
+            {
+                throw Error(key, $"{what} exceed what the ISA can address: {IsaLimits.Field(role, space)} reaches {limit}");
             }
         }
     }

@@ -51,8 +51,6 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// </summary>
 internal sealed class InputBroadcast : IVectorSink
 {
-    internal const int SignalTag = 0x2000;
-
     private readonly LayerCores layer;
     private readonly ImmutableArray<TileGroup> ring;
     private readonly (int Lo, int Hi) rows;
@@ -101,8 +99,8 @@ internal sealed class InputBroadcast : IVectorSink
     /// </summary>
     public void StartSample() => delivered = 0;
 
-    /// <summary>Tag of the input chunks of layer l (its index); signals use their own range.</summary>
-    private int Tag => layer.Index;
+    /// <summary>The stream of the layer's input chunks (<see cref="Streams"/>); its signals have their own.</summary>
+    private int Tag => Streams.Input(layer.Index);
 
     /// <summary>Producer side: each chunk of [start, end) the ring reads, once, to its entry hub. Called in piece order.</summary>
     public void Deliver(Emitter em, int core, int start, int end, int src)
@@ -222,8 +220,8 @@ internal sealed class InputBroadcast : IVectorSink
             foreach (CoreSpan peer in g.Peers)
             {
                 CoreMemoryLayout peerMem = memory[peer.Core];
-                hub.Add(Instruction.Send(peer.Core, hubMem.Signal, 1, SignalTag + Tag));
-                em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, SignalTag + Tag));
+                hub.Add(Instruction.Send(peer.Core, hubMem.Signal, 1, Streams.Signal(layer.Index)));
+                em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, Streams.Signal(layer.Index)));
                 foreach ((int lo, int hi) in peerMem.InputRuns)
                 {
                     em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
@@ -271,7 +269,6 @@ internal sealed class InputBroadcast : IVectorSink
 /// </summary>
 internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr) : IVectorSink
 {
-    private const int OutputTag = 0x6000;
     private readonly List<Piece> remote = [];
 
     /// <summary>True when a root of the last layer on another tile than the output core sends it codes.</summary>
@@ -286,7 +283,7 @@ internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAd
             return;
         }
 
-        em[core].Add(Instruction.Send(outputCore, src, end - start, OutputTag));
+        em[core].Add(Instruction.Send(outputCore, src, end - start, Streams.Output));
         remote.Add(new Piece(core, start, end));
     }
 
@@ -294,7 +291,7 @@ internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAd
     {
         foreach (Piece p in remote)
         {
-            em[outputCore].Add(Instruction.Recv(p.Core, landing, p.End - p.Start, OutputTag));
+            em[outputCore].Add(Instruction.Recv(p.Core, landing, p.End - p.Start, Streams.Output));
             em[outputCore].Add(Instruction.Store(outputAddr + p.Start, landing, p.End - p.Start));
         }
 

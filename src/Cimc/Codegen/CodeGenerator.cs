@@ -3,12 +3,14 @@ using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 
 namespace Cimc.Codegen;
 
 /// <summary>
-/// The schedule + emit pass: one instruction stream per core, synchronized by send/receive, plus
-/// the crossbar weight image. Per layer, every core
+/// The schedule pass: the straight lowering of a placed model into the schedule IR (one ordered
+/// operation list per core, synchronized by messages), plus the crossbar weight image; the emit
+/// pass (<see cref="ScheduleLowering"/>) turns it into the ISA. Per layer, every core
 /// <list type="number">
 /// <item>clears the accumulator columns it writes (before waiting, so it costs no latency);</item>
 /// <item>gets the input rows it reads through tile buffers (<see cref="InputBroadcast"/>: a ring of
@@ -29,8 +31,15 @@ namespace Cimc.Codegen;
 /// </summary>
 public static class CodeGenerator
 {
-    /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
+    /// <summary>Schedules and lowers in one go: the program and weight image of the straight schedule.</summary>
     public static (ProgramImage Program, WeightImage Weights) Generate(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
+    {
+        Schedule schedule = Schedule(placed, arch, memoryOwner);
+        return (ScheduleLowering.Lower(schedule), schedule.Weights);
+    }
+
+    /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
+    public static Schedule Schedule(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
@@ -86,11 +95,14 @@ public static class CodeGenerator
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
-        var program = new ProgramImage(
+        // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
+        var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
+            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+        return em.Build(
             arch,
             new InputSpec(inputIo[0].Tile, inputIo[0].Addr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
             new OutputSpec(outputIo[0].Tile, outputIo[0].Addr, outF, scales, zeros),
-            em.Programs())
+            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars)) with
         {
             ExtraSlots = [.. Enumerable.Range(1, period - 1).Select(j =>
             {
@@ -99,11 +111,6 @@ public static class CodeGenerator
                 return new SlotIo(inTile, inAddr, outTile, outAddr);
             })],
         };
-        program.Validate();
-
-        var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
-            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
-        return (program, new WeightImage(g.Rows, g.Cols, g.CellBits, crossbars));
 
         void EmitSample(int j)
         {

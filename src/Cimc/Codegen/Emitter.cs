@@ -1,13 +1,40 @@
 using System.Collections.Immutable;
 using Cimc.Isa;
+using Cimc.Scheduling;
 
 namespace Cimc.Codegen;
 
 /// <summary>
-/// The per-core instruction streams and data segments that the schedule appends to, in order. A
-/// replicated program is emitted one sample slot at a time: <see cref="Slot"/> names the slot the
-/// instructions appended now belong to (-1: every sample), and each core's runs of one slot become
-/// its sections (docs/isa.md, "Replicated programs").
+/// The stream a send or receive belongs to while the code generator writes it (in the instruction's
+/// tag field): which kind of message, for which layer. A stream is not a tag: the k-th send of a
+/// stream between two cores is matched with the k-th receive, as one message of the schedule, which
+/// then gets an allocated tag of its own (<see cref="TagAllocation"/>).
+/// </summary>
+internal static class Streams
+{
+    private const int LayerBits = 13;
+
+    public static int Input(int layer) => Label(MessageKind.LayerInput, layer);
+
+    public static int Signal(int layer) => Label(MessageKind.Signal, layer);
+
+    public static int Partial(int layer) => Label(MessageKind.PartialSum, layer);
+
+    public static int Output { get; } = Label(MessageKind.Output, 0);
+
+    public static MessageKind Kind(long label) => (MessageKind)(label >> LayerBits);
+
+    public static int Layer(long label) => (int)(label & ((1 << LayerBits) - 1));
+
+    private static int Label(MessageKind kind, int layer) =>
+        layer < 1 << LayerBits ? ((int)kind << LayerBits) | layer : throw new InvalidOperationException($"codegen: {layer} layers exceed the stream labels");
+}
+
+/// <summary>
+/// The per-core operation lists and data segments that the code generator appends to, in order;
+/// <see cref="Build"/> makes them the schedule IR. A replicated program is emitted one sample slot
+/// at a time: <see cref="Slot"/> names the slot the operations appended now belong to (-1: every
+/// sample), which each scheduled operation keeps (docs/isa.md, "Replicated programs").
 /// </summary>
 internal sealed class Emitter
 {
@@ -44,39 +71,79 @@ internal sealed class Emitter
         }
     }
 
-    /// <summary>Each core's stream with a final halt (run for every sample), its sections and its data segments, in core order.</summary>
-    public ImmutableArray<CoreProgram> Programs() =>
-        [.. code.Select(kv => new CoreProgram(
-            kv.Key,
-            [.. kv.Value, Instruction.Halt()],
-            data.TryGetValue(kv.Key, out var segs) ? [.. segs.OrderBy(s => s.Addr)] : [])
-        {
-            Sections = Sections(marks.GetValueOrDefault(kv.Key) ?? [], kv.Value.Count),
-        })];
-
-    /// <summary>The runs of one slot from the marks, empty runs dropped and neighbouring runs of one slot merged.</summary>
-    private static ImmutableArray<SlotSection> Sections(List<(int Slot, int Start)> marks, int length)
+    /// <summary>
+    /// The schedule of what was emitted: operations numbered across cores in core order; each send
+    /// becomes a message (cores ascending, sends in order), matched with the receives of its stream
+    /// between the same two cores in order; tags allocated; dependences derived per core.
+    /// </summary>
+    public Schedule Build(ArchHeader arch, InputSpec input, OutputSpec output, WeightImage weights)
     {
-        var sections = new List<SlotSection>();
-        for (int i = 0; i < marks.Count; i++)
+        var messages = new List<ScheduledMessage>();
+        var open = new Dictionary<(int From, int To, long Stream), Queue<int>>();
+        var messageOf = new Dictionary<(int Core, int Index), int>();
+        foreach ((int core, List<Instruction> ops) in code)
         {
-            (int slot, int start) = marks[i];
-            int end = i + 1 < marks.Count ? marks[i + 1].Start : length;
-            if (slot < 0 || end == start)
+            for (int k = 0; k < ops.Count; k++)
             {
-                continue;
-            }
-
-            if (sections.Count > 0 && sections[^1].Slot == slot && sections[^1].End == start)
-            {
-                sections[^1] = sections[^1] with { Count = sections[^1].Count + end - start };
-            }
-            else
-            {
-                sections.Add(new SlotSection(slot, start, end - start));
+                if (ops[k].Opcode == Opcode.Send)
+                {
+                    Instruction i = ops[k];
+                    var m = new ScheduledMessage(messages.Count, core, (int)i["core"], (int)i["len"], Streams.Kind(i["tag"]), Streams.Layer(i["tag"]), -1);
+                    messages.Add(m);
+                    messageOf[(core, k)] = m.Id;
+                    var key = (core, m.To, i["tag"]);
+                    (open.TryGetValue(key, out var q) ? q : open[key] = new()).Enqueue(m.Id);
+                }
             }
         }
 
-        return [.. sections];
+        foreach ((int core, List<Instruction> ops) in code)
+        {
+            for (int k = 0; k < ops.Count; k++)
+            {
+                if (ops[k].Opcode == Opcode.Recv)
+                {
+                    var key = ((int)ops[k]["core"], core, ops[k]["tag"]);
+                    messageOf[(core, k)] = open.TryGetValue(key, out var q) && q.Count > 0 ? q.Dequeue()
+                        : throw new InvalidOperationException($"codegen: core {core} receives stream {ops[k]["tag"]} from core {key.Item1}, which never sends it");
+                }
+            }
+        }
+
+        if (open.FirstOrDefault(kv => kv.Value.Count > 0) is { Value: not null } left)
+        {
+            throw new InvalidOperationException($"codegen: core {left.Key.From} sends stream {left.Key.Stream} to core {left.Key.To}, which never receives it");
+        }
+
+        int id = 0;
+        var cores = ImmutableArray.CreateBuilder<CoreSchedule>(code.Count);
+        foreach ((int core, List<Instruction> ops) in code)
+        {
+            int first = id;
+            var described = ops.Select((i, k) => (Id: first + k, Instruction: i, Kind: messageOf.TryGetValue((core, k), out int m) ? messages[m].Kind : (MessageKind?)null)).ToList();
+            ImmutableArray<ImmutableArray<int>> after = Dependences.Of(described);
+            int[] slots = SlotsOf(marks.GetValueOrDefault(core) ?? [], ops.Count);
+            cores.Add(new CoreSchedule(
+                core,
+                [.. ops.Select((i, k) => new ScheduledOp(first + k, i, messageOf.TryGetValue((core, k), out int m) ? m : -1, after[k]) { Slot = slots[k] })],
+                data.TryGetValue(core, out var segs) ? [.. segs.OrderBy(s => s.Addr)] : []));
+            id += ops.Count;
+        }
+
+        return new Schedule(arch, input, output, cores.MoveToImmutable(), TagAllocation.Allocate(messages), weights);
+    }
+
+    /// <summary>The sample slot of each of a core's operations, from the marks where the slot changed.</summary>
+    private static int[] SlotsOf(List<(int Slot, int Start)> marks, int count)
+    {
+        var slots = new int[count];
+        Array.Fill(slots, -1);
+        for (int i = 0; i < marks.Count; i++)
+        {
+            int end = i + 1 < marks.Count ? marks[i + 1].Start : count;
+            slots.AsSpan(marks[i].Start, end - marks[i].Start).Fill(marks[i].Slot);
+        }
+
+        return slots;
     }
 }

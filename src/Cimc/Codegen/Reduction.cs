@@ -19,8 +19,6 @@ namespace Cimc.Codegen;
 /// </summary>
 internal static class Reduction
 {
-    internal const int PartialTag = 0x4000;
-
     /// <summary>Levels of the tree over n cores: ceil(log2 n).</summary>
     public static int Depth(int n) => n <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(n - 1));
 
@@ -68,7 +66,7 @@ internal static class Reduction
     /// <summary>The sender's partial sums of the block go to the receiver, which adds them to its own.</summary>
     private static void Add(Emitter em, int layerIndex, ColumnBlock block, IReadOnlyDictionary<int, CoreMemoryLayout> memory, int receiver, int sender)
     {
-        int len = block.ColCount, tag = PartialTag + layerIndex;
+        int len = block.ColCount, tag = Streams.Partial(layerIndex);
         CoreMemoryLayout mine = memory[receiver];
         int acc = mine.AccAddr(block.ColStart);
         em[sender].Add(Instruction.Send(receiver, memory[sender].AccAddr(block.ColStart), len, tag));

@@ -9,9 +9,6 @@ public static class Limits
     /// <summary>Largest tensor cimc accepts from a file: 512 M elements (2 GiB of float32).</summary>
     public const long MaxTensorElements = 512L * 1024 * 1024;
 
-    /// <summary>Largest model file read into memory.</summary>
-    public const long MaxFileBytes = 4L * 1024 * 1024 * 1024;
-
     /// <summary>
     /// Multiplies dimensions, refusing negative sizes and products above <see cref="MaxTensorElements"/>.
     /// </summary>

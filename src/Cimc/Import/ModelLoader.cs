@@ -25,11 +25,8 @@ public static class ModelLoader
             throw new CimcException("empty-file", path, "the file is empty");
         }
 
-        if (info.Length > Limits.MaxFileBytes)
-        {
-            throw new CimcException("file-too-large", path, $"the file is {info.Length} bytes; cimc reads model files up to {Limits.MaxFileBytes} bytes");
-        }
-
+        // No cap on the file's size here: ONNX and legacy PyTorch files are read whole and bounded by
+        // their importers; a zip archive is read entry by entry, within a budget that grows with the file.
         Graph graph = ModelFormats.Detect(path) switch
         {
             ModelFormat.TorchZip or ModelFormat.TorchPickle => TorchImporter.Import(path, options),

@@ -4,8 +4,8 @@ namespace Cimc.Isa;
 
 /// <summary>
 /// The machine a program was compiled for: the `.arch` directive and the first block of program.bin.
-/// Limits follow from the encoding: 16-bit core ids, 8-bit crossbar index, 13-bit rows and columns,
-/// 24-bit addresses.
+/// Limits follow from the encoding (<see cref="IsaLimits"/>): 16-bit core ids, 8-bit crossbar index,
+/// 13-bit rows and columns, 24-bit addresses.
 /// </summary>
 public sealed record ArchHeader(
     int Tiles,
@@ -19,9 +19,6 @@ public sealed record ArchHeader(
     int LocalWords,
     int BufferWords)
 {
-    public const int MaxCores = 1 << 16;
-    public const int MaxWords = 1 << 24;
-
     public int TotalCores => Tiles * CoresPerTile;
 
     public int TileOf(int core) => core / CoresPerTile;
@@ -50,23 +47,23 @@ public sealed record ArchHeader(
     /// <summary>Refuses values outside what the encoding and simulator support.</summary>
     public void Validate(string location)
     {
-        Check("tiles", Tiles, 1, MaxCores);
-        Check("cores_per_tile", CoresPerTile, 1, MaxCores);
-        if ((long)Tiles * CoresPerTile > MaxCores)
+        Check("tiles", Tiles, 1, IsaLimits.Cores);
+        Check("cores_per_tile", CoresPerTile, 1, IsaLimits.Cores);
+        if ((long)Tiles * CoresPerTile > IsaLimits.Cores)
         {
-            throw new CimcException("bad-arch", location, $"tiles * cores_per_tile = {(long)Tiles * CoresPerTile} exceeds {MaxCores} (16-bit core ids)");
+            throw new CimcException("bad-arch", location, $"tiles * cores_per_tile = {(long)Tiles * CoresPerTile} exceeds {IsaLimits.Cores} ({IsaLimits.Field(FieldRole.Core)})");
         }
 
-        Check("crossbars_per_core", CrossbarsPerCore, 0, 256);
-        Check("rows", Rows, 1, 8191);
-        Check("cols", Cols, 1, 8191);
+        Check("crossbars_per_core", CrossbarsPerCore, 0, IsaLimits.CrossbarsPerCore);
+        Check("rows", Rows, 1, IsaLimits.Rows);
+        Check("cols", Cols, 1, IsaLimits.Cols);
         Check("cell_bits", CellBits, 1, 8);
         Check("dac_bits", DacBits, 1, 16);
         Check("adc_bits", AdcBits, 1, 32);
-        Check("local_words", LocalWords, 1, MaxWords);
-        Check("buffer_words", BufferWords, 1, MaxWords);
+        Check("local_words", LocalWords, 1, IsaLimits.LocalWords);
+        Check("buffer_words", BufferWords, 1, IsaLimits.BufferWords);
 
-        void Check(string name, int value, int min, int max)
+        void Check(string name, int value, long min, long max)
         {
             if (value < min || value > max)
             {

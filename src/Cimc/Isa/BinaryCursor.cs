@@ -59,8 +59,12 @@ internal ref struct BinaryCursor(ReadOnlySpan<byte> bytes, string location, stri
 
 internal static class BinaryFiles
 {
-    /// <summary>Largest program.bin / weights.bin read into memory (1 GiB).</summary>
-    public const long MaxBytes = 1L << 30;
+    /// <summary>
+    /// Largest program.bin read into memory: the largest byte array (about 2 GiB, over 100 million
+    /// instructions). What is allocated is what the file holds; weights.bin, the large one, is read
+    /// as a stream at any size.
+    /// </summary>
+    public static long MaxBytes => Array.MaxLength;
 
     public static byte[] ReadAll(string path, string code)
     {

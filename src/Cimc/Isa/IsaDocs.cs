@@ -14,12 +14,13 @@ public static class IsaDocs
     public static string InstructionTable()
     {
         var sb = new StringBuilder();
-        sb.Append("| opcode | mnemonic | fields (LSB first, after the opcode byte) | bits used | latency class | meaning |\n");
-        sb.Append("|---:|---|---|---:|---|---|\n");
+        sb.Append("| opcode | mnemonic | fields (LSB first, after the opcode byte) | bits used | latency class | operands | meaning |\n");
+        sb.Append("|---:|---|---|---:|---|---|---|\n");
         foreach (OpcodeSpec spec in InstructionSet.All)
         {
             string fields = spec.Fields.Length == 0 ? "(none)" : string.Join(", ", spec.Fields.Select(f => $"`{f.Describe()}`"));
-            sb.Append($"| {spec.Code} | `{spec.Mnemonic}` | {fields} | {spec.EncodedBits} | {spec.LatencyClass} | {spec.Description} |\n");
+            string operands = string.Join("; ", spec.Fields.Where(f => f.Semantics() is not null).Select(f => $"`{f.Name}`: {f.Semantics()}"));
+            sb.Append($"| {spec.Code} | `{spec.Mnemonic}` | {fields} | {spec.EncodedBits} | {spec.LatencyClass} | {(operands.Length == 0 ? "(none)" : operands)} | {spec.Description} |\n");
         }
 
         return sb.ToString();

@@ -21,9 +21,16 @@ public sealed partial record ProgramImage
 
     public byte[] ToBytes()
     {
-        Validate();
         using var stream = new MemoryStream();
-        using var w = new BinaryWriter(stream, Encoding.ASCII);
+        WriteTo(stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>Writes program.bin to <paramref name="stream"/> as it goes (no image of the file in memory).</summary>
+    public void WriteTo(Stream stream)
+    {
+        Validate();
+        using var w = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         // BinaryWriter is little-endian on every platform.
         w.Write(Encoding.ASCII.GetBytes(Magic));
         bool replicated = !IsPlain;
@@ -101,10 +108,13 @@ public sealed partial record ProgramImage
         }
 
         w.Flush();
-        return stream.ToArray();
     }
 
-    public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+    public void Save(string path)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        WriteTo(file);
+    }
 
     public static ProgramImage Load(string path) => FromBytes(BinaryFiles.ReadAll(path, "bad-program-file"), path);
 

@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Text;
 using Cimc.Diagnostics;
 
@@ -15,8 +17,10 @@ public readonly record struct CrossbarId(int Core, int Crossbar) : IComparable<C
 
 /// <summary>
 /// The conductance levels programmed into the crossbars: for each programmed crossbar, Rows * Cols
-/// cell levels in [0, 2^CellBits), row-major ([row][col]). Binary form weights.bin, see docs/isa.md.
-/// Construction validates dimensions and levels and takes a copy, so the image is immutable.
+/// cell levels in [0, 2^CellBits), row-major ([row][col]). Binary form weights.bin, see docs/isa.md,
+/// written and read as a stream, so its size is bounded by the disk, not by an array.
+/// Construction validates dimensions and levels and takes a copy, so the image is immutable;
+/// <see cref="Wrap"/> (code generation) shares the mapped blocks' arrays instead of copying them.
 /// </summary>
 public sealed class WeightImage
 {
@@ -27,6 +31,13 @@ public sealed class WeightImage
         : this(rows, cols, cellBits, crossbars.Select(kv => KeyValuePair.Create(kv.Key, ImmutableArray.Create(kv.Value))), "weights")
     {
     }
+
+    /// <summary>
+    /// An image over <paramref name="crossbars"/>' own arrays, validated but not copied: the caller
+    /// hands them over and never changes them again (the levels of a mapped model, which is immutable).
+    /// </summary>
+    public static WeightImage Wrap(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, byte[]>> crossbars) =>
+        new(rows, cols, cellBits, crossbars.Select(kv => KeyValuePair.Create(kv.Key, ImmutableCollectionsMarshal.AsImmutableArray(kv.Value))), "weights");
 
     private WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ImmutableArray<byte>>> crossbars, string location)
     {
@@ -82,7 +93,14 @@ public sealed class WeightImage
     public byte[] ToBytes()
     {
         using var stream = new MemoryStream();
-        using var w = new BinaryWriter(stream, Encoding.ASCII);
+        WriteTo(stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>Writes weights.bin to <paramref name="stream"/> crossbar by crossbar (no copy of the image).</summary>
+    public void WriteTo(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         w.Write(Encoding.ASCII.GetBytes(Magic));
         w.Write(Version);
         w.Write(Rows);
@@ -97,17 +115,39 @@ public sealed class WeightImage
         }
 
         w.Flush();
-        return stream.ToArray();
     }
 
-    public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+    public void Save(string path)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        WriteTo(file);
+    }
 
-    public static WeightImage Load(string path) => FromBytes(BinaryFiles.ReadAll(path, "bad-weights-file"), path);
+    /// <summary>
+    /// Reads weights.bin as a stream, at any size: every count is checked against the bytes the file
+    /// still holds before anything is allocated for it, so what is allocated is what the file holds.
+    /// </summary>
+    public static WeightImage Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CimcException("bad-weights-file", path, "file not found");
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Read(file, path);
+    }
 
     /// <summary>Reads and validates weights.bin; anything malformed is a one-line CimcException.</summary>
-    public static WeightImage FromBytes(ReadOnlySpan<byte> bytes, string location = "weights.bin")
+    public static WeightImage FromBytes(ReadOnlySpan<byte> bytes, string location = "weights.bin") =>
+        Read(new MemoryStream(bytes.ToArray(), writable: false), location);
+
+    /// <summary>Header: magic, version, rows, cols, cell_bits, crossbar count; then per crossbar its core, index and levels.</summary>
+    private static WeightImage Read(Stream s, string location)
     {
-        var r = new BinaryCursor(bytes, location, "bad-weights-file");
+        const int headerBytes = 28;
+        Span<byte> header = stackalloc byte[headerBytes];
+        var r = new BinaryCursor(header[..s.ReadAtLeast(header, headerBytes, throwOnEndOfStream: false)], location, "bad-weights-file");
         if (!r.Take(8, "magic").SequenceEqual(Encoding.ASCII.GetBytes(Magic)))
         {
             throw r.Error($"not a cimc weight image (magic is not {Magic})");
@@ -127,15 +167,29 @@ public sealed class WeightImage
             throw r.Error($"rows {rows}, cols {cols}, cell_bits {cellBits} outside [1, 8191], [1, 8191], [1, 8]");
         }
 
-        int count = r.ReadCount("crossbar count", 8L + (long)rows * cols);
-        var crossbars = new List<KeyValuePair<CrossbarId, ImmutableArray<byte>>>(count);
-        for (int i = 0; i < count; i++)
+        int count = r.ReadInt32("crossbar count");
+        long record = 8L + ((long)rows * cols), left = s.Length - s.Position;
+        if (count < 0 || count > left / record)
         {
-            var id = new CrossbarId(r.ReadInt32("core id"), r.ReadInt32("crossbar index"));
-            crossbars.Add(KeyValuePair.Create(id, ImmutableArray.Create(r.Take((long)rows * cols, $"{id} levels"))));
+            throw new CimcException("bad-weights-file", location, $"crossbar count {count} does not fit in the {left} bytes left (at byte {s.Position - 4})");
         }
 
-        r.ExpectEnd();
+        var crossbars = new List<KeyValuePair<CrossbarId, ImmutableArray<byte>>>(count);
+        Span<byte> ids = stackalloc byte[8];
+        for (int i = 0; i < count; i++)
+        {
+            s.ReadExactly(ids);
+            var id = new CrossbarId(BinaryPrimitives.ReadInt32LittleEndian(ids), BinaryPrimitives.ReadInt32LittleEndian(ids[4..]));
+            var levels = new byte[rows * cols];
+            s.ReadExactly(levels);
+            crossbars.Add(KeyValuePair.Create(id, ImmutableCollectionsMarshal.AsImmutableArray(levels)));
+        }
+
+        if (s.Position != s.Length)
+        {
+            throw new CimcException("bad-weights-file", location, $"{s.Length - s.Position} unexpected trailing bytes (at byte {s.Position})");
+        }
+
         return new WeightImage(rows, cols, cellBits, crossbars, location);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Cimc.Quantization;
 
 namespace Cimc.Mapping;
@@ -31,13 +32,28 @@ public static class CrossbarMapper
         _ => IntMath.BitLength(weightMax) + 1,
     };
 
-    /// <summary>One array of cells: which polarity, which shift, and the cell level of a weight.</summary>
-    private sealed record Plane(int Polarity, int Slice, int Shift, Func<long, long> Level);
+    /// <summary>How a plane takes its cell level from a weight w (docs/quantization.md section 6).</summary>
+    private enum PlaneKind
+    {
+        /// <summary>(max(polarity * w, 0) >> shift) &amp; mask: one polarity of a differential pair.</summary>
+        Differential,
+
+        /// <summary>((w + Qw) >> shift) &amp; mask: the weight stored with an offset.</summary>
+        Offset,
+
+        /// <summary>((w &amp; lowMask) >> shift) &amp; mask: the low bits of a two's complement weight.</summary>
+        TwosLow,
+
+        /// <summary>1 for a negative weight: the two's complement sign bit, alone in its slice.</summary>
+        TwosSign,
+    }
+
+    /// <summary>One array of cells: which polarity, which shift, and how the cell level follows from a weight.</summary>
+    private readonly record struct Plane(int Polarity, int Slice, int Shift, PlaneKind Kind);
 
     /// <summary>The weight planes of an encoding, in the order blocks are laid out.</summary>
     private static List<Plane> Planes(long qw, SignedWeightEncoding encoding, int cellBits)
     {
-        long mask = (1L << cellBits) - 1;
         var planes = new List<Plane>();
         switch (encoding)
         {
@@ -47,8 +63,7 @@ public static class CrossbarMapper
                 {
                     for (int j = 0; j < slices; j++)
                     {
-                        int shift = cellBits * j;
-                        planes.Add(new Plane(polarity, j, shift, w => (Math.Max(polarity * w, 0) >> shift) & mask));
+                        planes.Add(new Plane(polarity, j, cellBits * j, PlaneKind.Differential));
                     }
                 }
 
@@ -56,8 +71,7 @@ public static class CrossbarMapper
             case SignedWeightEncoding.Offset:
                 for (int j = 0; j < IntMath.CeilDiv(IntMath.BitLength(2 * qw), cellBits); j++)
                 {
-                    int shift = cellBits * j;
-                    planes.Add(new Plane(1, j, shift, w => ((w + qw) >> shift) & mask));
+                    planes.Add(new Plane(1, j, cellBits * j, PlaneKind.Offset));
                 }
 
                 break;
@@ -65,20 +79,27 @@ public static class CrossbarMapper
                 // Two's complement of B bits: the low B-1 bits in positive slices, the sign bit alone
                 // in a slice that counts -2^(B-1).
                 int low = IntMath.BitLength(qw);
-                long lowMask = (1L << low) - 1;
                 int lowSlices = IntMath.CeilDiv(low, cellBits);
                 for (int j = 0; j < lowSlices; j++)
                 {
-                    int shift = cellBits * j;
-                    planes.Add(new Plane(1, j, shift, w => ((w & lowMask) >> shift) & mask));
+                    planes.Add(new Plane(1, j, cellBits * j, PlaneKind.TwosLow));
                 }
 
-                planes.Add(new Plane(-1, lowSlices, low, w => w < 0 ? 1 : 0));
+                planes.Add(new Plane(-1, lowSlices, low, PlaneKind.TwosSign));
                 break;
         }
 
         return planes;
     }
+
+    /// <summary>The cell level of weight <paramref name="w"/> in a plane.</summary>
+    private static long Level(PlaneKind kind, int polarity, int shift, long w, long qw, long mask, long lowMask) => kind switch
+    {
+        PlaneKind.Differential => (Math.Max(polarity * w, 0) >> shift) & mask,
+        PlaneKind.Offset => ((w + qw) >> shift) & mask,
+        PlaneKind.TwosLow => ((w & lowMask) >> shift) & mask,
+        _ => w < 0 ? 1L : 0L,
+    };
 
     private static MappedLayer MapLayer(int index, QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding)
     {
@@ -87,32 +108,48 @@ public static class CrossbarMapper
         int polarities = encoding == SignedWeightEncoding.Differential ? 2 : 1;
         int rowBlocks = IntMath.CeilDiv(layer.InFeatures, g.Rows);
         int colBlocks = IntMath.CeilDiv(layer.OutFeatures, g.Cols);
-        var blocks = ImmutableArray.CreateBuilder<CrossbarBlock>(rowBlocks * colBlocks * planes.Count);
+        var blocks = new CrossbarBlock[rowBlocks * colBlocks * planes.Count];
+        long mask = (1L << g.CellBits) - 1, lowMask = (1L << IntMath.BitLength(qw)) - 1;
+        ImmutableArray<int> weights = layer.Weights;
 
-        // Column block outermost so that consecutive crossbars (placed on the same core) share outputs.
-        for (int cb = 0; cb < colBlocks; cb++)
+        // Column block outermost so that consecutive crossbars (placed on the same core) share
+        // outputs. Each (column block, row block) is independent: they run in parallel and fill
+        // their own places in the block list. Within one, each weight is read once (down its
+        // output's row of the [out, in] matrix) and sliced into every plane.
+        Parallel.For(0, colBlocks * rowBlocks, cell =>
         {
+            int cb = cell / rowBlocks, rb = cell % rowBlocks;
             int colStart = cb * g.Cols, colCount = Math.Min(g.Cols, layer.OutFeatures - colStart);
-            for (int rb = 0; rb < rowBlocks; rb++)
+            int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
+            var levels = new byte[planes.Count][];
+            for (int p = 0; p < planes.Count; p++)
             {
-                int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
-                foreach (Plane plane in planes)
+                levels[p] = new byte[g.Rows * g.Cols];
+            }
+
+            for (int c = 0; c < colCount; c++)
+            {
+                ReadOnlySpan<int> column = weights.AsSpan(((colStart + c) * layer.InFeatures) + rowStart, rowCount);
+                for (int p = 0; p < planes.Count; p++)
                 {
-                    var levels = new byte[g.Rows * g.Cols];
+                    (_, _, int shift, PlaneKind kind) = planes[p];
+                    int polarity = planes[p].Polarity;
+                    byte[] target = levels[p];
                     for (int r = 0; r < rowCount; r++)
                     {
-                        for (int c = 0; c < colCount; c++)
-                        {
-                            levels[(r * g.Cols) + c] = (byte)plane.Level(layer.Weights[((colStart + c) * layer.InFeatures) + rowStart + r]);
-                        }
+                        target[(r * g.Cols) + c] = (byte)Level(kind, polarity, shift, column[r], qw, mask, lowMask);
                     }
-
-                    blocks.Add(new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount, levels));
                 }
             }
-        }
+
+            for (int p = 0; p < planes.Count; p++)
+            {
+                Plane plane = planes[p];
+                blocks[(cell * planes.Count) + p] = new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount, levels[p]);
+            }
+        });
 
         return new MappedLayer(layer, StoredBits(qw, encoding), planes.Count / polarities, polarities, rowBlocks, colBlocks,
-            layer.Input.Bits, layer.EffectiveBias(), blocks.MoveToImmutable());
+            layer.Input.Bits, layer.EffectiveBias(), ImmutableCollectionsMarshal.AsImmutableArray(blocks));
     }
 }

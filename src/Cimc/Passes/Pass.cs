@@ -10,6 +10,7 @@ public enum IrStage
     Quantized,
     Mapped,
     Placed,
+    Scheduled,
     Program,
 }
 
@@ -18,6 +19,9 @@ public sealed record PassContext(Architecture Architecture, QuantizationOptions 
 {
     /// <summary>The crossbars the replicate passes may fill (default: the whole chip).</summary>
     public Mapping.ReplicationBudget ReplicationBudget { get; init; } = Mapping.ReplicationBudget.WholeChip;
+
+    /// <summary>Whether emit builds the weight image; cost-only flows (estimates, `simulate MODEL`) need only the program.</summary>
+    public bool WeightImage { get; init; } = true;
 }
 
 /// <summary>

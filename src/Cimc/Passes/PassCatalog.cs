@@ -4,6 +4,7 @@ using Cimc.Diagnostics;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 
 namespace Cimc.Passes;
 
@@ -61,7 +62,7 @@ public static class PassCatalog
             {
                 MappedModel plain = Replication.Apply(c.Mapped!, [.. c.Mapped!.Layers.Select(_ => 1)]) with { EstimatedStageNs = null };
                 ChipShape chip = Compiler.Shape(ctx.Architecture);
-                Compilation estimate = Emit.Apply(c with { Mapped = plain, Placed = Placer.Place(plain, chip) with { Lowering = new Lowering(true, true) } }, ctx);
+                Compilation estimate = ToProgram(c with { Mapped = plain, Placed = Placer.Place(plain, chip) with { Lowering = new Lowering(true, true) } }, ctx with { WeightImage = false });
                 System.Collections.Immutable.ImmutableArray<double> ns = Performance.TimingBounds.LayerLoadsNs(Performance.PerformanceInputs.For(estimate));
                 var loads = plain.Layers.Select((l, i) => new LayerLoad(ns[i], Placer.SlotsOf(l, chip.CrossbarsPerCore) * chip.CrossbarsPerCore)).ToList();
                 System.Collections.Immutable.ImmutableArray<int> k = search(loads, ctx.ReplicationBudget.Of(chip.Crossbars));
@@ -104,14 +105,21 @@ public static class PassCatalog
         "each producer sends each chunk once; each chunk enters each tile of the layer once",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
 
-    public static Pass Emit { get; } = new("emit", IrStage.Placed, IrStage.Program,
-        "schedule each core's operations and emit the ISA program and weight image (Codegen/CodeGenerator.cs)",
-        "every receive matched by a send of the same length; memories within the chip's; deadlock-free",
-        (c, ctx) =>
-        {
-            (Isa.ProgramImage program, Isa.WeightImage weights) = CodeGenerator.Generate(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores");
-            return c with { Program = program, Weights = weights };
-        });
+    public static Pass Schedule { get; } = new("schedule", IrStage.Placed, IrStage.Scheduled,
+        "lower the placed model into the schedule IR: each core's operations in order with their dependences, messages with allocated tags (Codegen/CodeGenerator.cs)",
+        "every receive names one send of its length; tags unique between two cores; memories within the chip's; deadlock-free",
+        (c, ctx) => c with { Schedule = CodeGenerator.Schedule(c.Placed!, Compiler.Header(ctx.Architecture), $"{ctx.Architecture.Name} cores") });
+
+    public static Pass Emit { get; } = new("emit", IrStage.Scheduled, IrStage.Program,
+        "lower the schedule into the ISA program and weight image (Scheduling/ScheduleLowering.cs)",
+        "one instruction per operation in the schedule's order, a halt per core; the program's limits checked",
+        (c, ctx) => c with { Program = ScheduleLowering.Lower(c.Schedule!), Weights = ctx.WeightImage ? c.Schedule!.Weights : null });
+
+    /// <summary>The program of a compilation at any stage from placement on: a placed model is scheduled straight, then emitted.</summary>
+    public static Compilation ToProgram(Compilation c, PassContext ctx) =>
+        c.Program is not null ? c
+        : c.Schedule is not null ? Emit.Apply(c, ctx)
+        : Emit.Apply(Schedule.Apply(c, ctx), ctx);
 
     /// <summary>
     /// The candidate whose program (its placed model rewritten by <paramref name="shape"/>, then
@@ -124,7 +132,7 @@ public static class PassCatalog
             // Replicas 0 keep the cores the candidate chose and sample 0 runs on them alone, so the
             // candidates are timed without the other replicas (a program of period P costs P times
             // as much to emit and time).
-            Compilation program = Emit.Apply(candidate with { Placed = Unreplicated(shape(candidate.Placed!)) }, ctx);
+            Compilation program = ToProgram(candidate with { Placed = Unreplicated(shape(candidate.Placed!)) }, ctx with { WeightImage = false });
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
             return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
         }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
@@ -133,7 +141,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Schedule, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -48,6 +48,9 @@ public sealed record CompileSettings
     /// <summary>Seed of the searches (annealing).</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
+    public bool WeightImage { get; init; } = true;
+
     public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication);
 }
 
@@ -86,7 +89,7 @@ public static class PassManager
             double ms = clock.Elapsed.TotalMilliseconds;
             if (pass.Produces != stage && pass.Produces != IrStage.Mapped)
             {
-                stageDone?.Invoke(pass.Produces switch { IrStage.Quantized => CompileStage.Quantized, IrStage.Placed => CompileStage.Mapped, _ => CompileStage.Asm });
+                stageDone?.Invoke(pass.Produces switch { IrStage.Quantized => CompileStage.Quantized, IrStage.Placed => CompileStage.Mapped, IrStage.Scheduled => CompileStage.Schedule, _ => CompileStage.Asm });
             }
 
             stage = pass.Produces;
@@ -114,8 +117,8 @@ public static class PassManager
 
             if (settings.Estimate && stage >= IrStage.Placed)
             {
-                // A placed model is estimated as the straight emission of what the passes so far chose.
-                Compilation program = stage == IrStage.Program ? c : PassCatalog.Emit.Apply(c, context);
+                // A placed model is estimated as the straight schedule of what the passes so far chose.
+                Compilation program = PassCatalog.ToProgram(c, context with { WeightImage = false });
                 Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
                 Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
                 record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
@@ -169,6 +172,7 @@ public static class PassManager
         IrStage.Quantized => QuantizedPrinter.Print(c.Quantized!),
         IrStage.Mapped => MappedPrinter.Print(c.Mapped!),
         IrStage.Placed => MappedPrinter.Print(c.Placed!) + $"lowering: reduction {(c.Placed!.Lowering.ReductionTree ? "tree" : "chain")}, broadcast {(c.Placed.Lowering.RingBroadcast ? "ring" : "direct")}\n",
+        IrStage.Scheduled => Scheduling.SchedulePrinter.Print(c.Schedule!),
         _ => Disassembler.Disassemble(c.Program!),
     };
 }

@@ -52,9 +52,9 @@ public static class Pipelines
         ImmutableArray<Pass> replicate = Replicate(replication ?? (level == OptLevel.O3 ? ReplicationChoice.Balance : ReplicationChoice.None));
         return level switch
         {
-            OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Emit],
-            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ShapesBest, PassCatalog.Emit],
-            _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Emit],
+            OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
+            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ShapesBest, PassCatalog.Schedule, PassCatalog.Emit],
+            _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 
@@ -101,7 +101,25 @@ public static class Pipelines
         _ => throw new CimcException("bad-option", "--placement", $"'{text}' is not a placement (linear, greedy, anneal or best)"),
     };
 
-    /// <summary>An explicit list ("quantize,map,place-greedy,emit"), each name checked.</summary>
-    public static ImmutableArray<Pass> Parse(string list) =>
-        [.. list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => PassCatalog.Named(n, "--passes"))];
+    /// <summary>
+    /// An explicit list ("quantize,map,place-greedy,emit"), each name checked. An emit that follows
+    /// a pass leaving the placed IR gets the schedule pass in front of it (lists written before the
+    /// schedule IR existed keep working: schedule is the straight lowering).
+    /// </summary>
+    public static ImmutableArray<Pass> Parse(string list)
+    {
+        var passes = ImmutableArray.CreateBuilder<Pass>();
+        foreach (string name in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            Pass pass = PassCatalog.Named(name, "--passes");
+            if (pass == PassCatalog.Emit && passes.Count > 0 && passes[^1].Produces == IrStage.Placed)
+            {
+                passes.Add(PassCatalog.Schedule);
+            }
+
+            passes.Add(pass);
+        }
+
+        return passes.ToImmutable();
+    }
 }

@@ -3,6 +3,7 @@ using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 
 namespace Cimc.Passes;
 
@@ -13,6 +14,9 @@ namespace Cimc.Passes;
 /// <item>quantized: layers chain (each layer's inputs are the previous layer's outputs);</item>
 /// <item>mapped: every block fits a crossbar; each layer has rows x columns x slices x polarities blocks;</item>
 /// <item>placed: every block placed exactly once on an existing crossbar; no two blocks share a crossbar; layers on disjoint cores;</item>
+/// <item>scheduled: every message has one send on its sender and one receive of its length on its
+///   receiver; tags are unique between two cores; every operation comes after those it depends on;
+///   running the sends and receives alone finishes (no deadlock);</item>
 /// <item>program: every receive is matched by a send on its channel (from, to, tag) of the same length,
 ///   in order, and no message is left unreceived; running the sends and receives alone (sends
 ///   buffered, as the machine does) finishes, so the program cannot deadlock.</item>
@@ -27,6 +31,7 @@ public static class Verifier
             IrStage.Quantized => Quantized(c.Quantized!),
             IrStage.Mapped => Mapped(c.Mapped!),
             IrStage.Placed => Placed(c.Placed!),
+            IrStage.Scheduled => Scheduled(c.Schedule!),
             IrStage.Program => Program(c.Program!),
             _ => null,
         };
@@ -117,6 +122,92 @@ public static class Verifier
 
                     owner[core] = (l, r);
                 }
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Scheduled(Schedule s)
+    {
+        if (s.Messages.GroupBy(m => (m.From, m.To, m.Tag)).FirstOrDefault(g => g.Count() > 1) is { } shared)
+        {
+            return $"messages {string.Join(", ", shared.Select(m => m.Id))} from core {shared.Key.From} to core {shared.Key.To} share tag {shared.Key.Tag}";
+        }
+
+        var sends = new int[s.Messages.Length];
+        var recvs = new int[s.Messages.Length];
+        foreach (CoreSchedule core in s.Cores)
+        {
+            var seen = new HashSet<int>();
+            foreach (ScheduledOp op in core.Ops)
+            {
+                if (op.After.FirstOrDefault(a => !seen.Contains(a), -1) is int missing and >= 0)
+                {
+                    return $"core {core.Core} operation {op.Id} runs before operation {missing}, which it depends on (or which is not on its core)";
+                }
+
+                seen.Add(op.Id);
+                if (!op.IsMessage)
+                {
+                    continue;
+                }
+
+                ScheduledMessage m = s.Messages[op.Message];
+                bool send = op.Instruction.Opcode == Opcode.Send;
+                if ((send ? m.From : m.To) != core.Core || op.Instruction["core"] != (send ? m.To : m.From) || op.Instruction["len"] != m.Words)
+                {
+                    return $"core {core.Core} operation {op.Id} {(send ? "sends" : "receives")} message {m.Id} (core {m.From} -> core {m.To}, {m.Words} words) with other cores or length";
+                }
+
+                (send ? sends : recvs)[m.Id]++;
+            }
+        }
+
+        if (Enumerable.Range(0, s.Messages.Length).FirstOrDefault(m => sends[m] != 1 || recvs[m] != 1, -1) is int odd and >= 0)
+        {
+            return $"message {odd} is sent {sends[odd]} and received {recvs[odd]} times (once each expected)";
+        }
+
+        return Deadlock(s);
+    }
+
+    /// <summary>Runs the sends and receives alone (sends buffered): a core stuck in a receive whose message is never sent is a deadlock.</summary>
+    private static string? Deadlock(Schedule s)
+    {
+        var sent = new bool[s.Messages.Length];
+        var pc = new int[s.Cores.Length];
+        bool progress = true;
+        while (progress)
+        {
+            progress = false;
+            for (int c = 0; c < s.Cores.Length; c++)
+            {
+                var ops = s.Cores[c].Ops;
+                for (; pc[c] < ops.Length; pc[c]++)
+                {
+                    ScheduledOp op = ops[pc[c]];
+                    if (op.IsMessage && op.Instruction.Opcode == Opcode.Recv && !sent[op.Message])
+                    {
+                        break;
+                    }
+
+                    if (op.IsMessage && op.Instruction.Opcode == Opcode.Send)
+                    {
+                        sent[op.Message] = true;
+                    }
+
+                    progress = true;
+                }
+            }
+        }
+
+        for (int c = 0; c < s.Cores.Length; c++)
+        {
+            if (pc[c] < s.Cores[c].Ops.Length)
+            {
+                ScheduledOp op = s.Cores[c].Ops[pc[c]];
+                return $"core {s.Cores[c].Core} operation {op.Id} waits for message {op.Message} from core {s.Messages[op.Message].From}, which is never sent (or would deadlock)";
             }
         }
 

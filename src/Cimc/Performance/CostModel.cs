@@ -88,41 +88,35 @@ public static class CostModel
         ];
     }
 
-    /// <summary>Area of one core's parts (local memory at its configured size, per physical entry).</summary>
-    public static ImmutableArray<Share> CoreArea(Architecture arch)
+    /// <summary>One kind of part in a core: how many there are and what one costs in area and leakage.</summary>
+    private sealed record CorePart(string Component, double Count, double AreaMm2, double LeakageMw);
+
+    /// <summary>A core's parts, each counted once, so that area and leakage cannot disagree on the counts.</summary>
+    private static ImmutableArray<CorePart> CoreParts(Architecture arch)
     {
         CostSpec k = arch.Costs!;
         CoreSpec core = arch.Core;
         int x = core.Crossbars;
+        AdcCost adc = Adc(arch);
         return
         [
-            new("crossbar", x * ComponentCosts.CrossbarAreaMm2(arch)),
-            new("adc", core.AdcsPerCore * Adc(arch).AreaMm2),
-            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacAreaMm2(arch)),
-            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldAreaMm2(arch)),
-            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddAreaMm2(arch)),
-            new("local_memory", ComponentCosts.LocalMemoryAreaMm2(arch)),
-            new("alu", core.VectorLanes * k.Alu.AreaMm2PerLane),
+            new("crossbar", x, ComponentCosts.CrossbarAreaMm2(arch), ComponentCosts.CrossbarLeakageMw(arch)),
+            new("adc", core.AdcsPerCore, adc.AreaMm2, adc.LeakageMw),
+            new("dac", (double)x * core.Crossbar.Rows, ComponentCosts.DacAreaMm2(arch), ComponentCosts.DacLeakageMw(arch)),
+            new("sample_hold", (double)x * core.Crossbar.Cols, ComponentCosts.SampleHoldAreaMm2(arch), ComponentCosts.SampleHoldLeakageMw(arch)),
+            new("shift_add", core.ShiftAddUnits, ComponentCosts.ShiftAddAreaMm2(arch), ComponentCosts.ShiftAddLeakageMw(arch)),
+            new("local_memory", 1, ComponentCosts.LocalMemoryAreaMm2(arch), ComponentCosts.LocalMemoryLeakageMw(arch)),
+            new("alu", core.VectorLanes, k.Alu.AreaMm2PerLane, k.Alu.LeakageMwPerLane),
         ];
     }
 
+    /// <summary>Area of one core's parts (local memory at its configured size, per physical entry).</summary>
+    public static ImmutableArray<Share> CoreArea(Architecture arch) =>
+        [.. CoreParts(arch).Select(p => new Share(p.Component, p.Count * p.AreaMm2))];
+
     /// <summary>Leakage power of one core's parts, local memory whole (as puma-simulator's ima_metrics charges it).</summary>
-    public static ImmutableArray<Share> CoreLeakageMw(Architecture arch)
-    {
-        CostSpec k = arch.Costs!;
-        CoreSpec core = arch.Core;
-        int x = core.Crossbars;
-        return
-        [
-            new("crossbar", x * ComponentCosts.CrossbarLeakageMw(arch)),
-            new("adc", core.AdcsPerCore * Adc(arch).LeakageMw),
-            new("dac", x * core.Crossbar.Rows * ComponentCosts.DacLeakageMw(arch)),
-            new("sample_hold", x * core.Crossbar.Cols * ComponentCosts.SampleHoldLeakageMw(arch)),
-            new("shift_add", core.ShiftAddUnits * ComponentCosts.ShiftAddLeakageMw(arch)),
-            new("local_memory", ComponentCosts.LocalMemoryLeakageMw(arch)),
-            new("alu", core.VectorLanes * k.Alu.LeakageMwPerLane),
-        ];
-    }
+    public static ImmutableArray<Share> CoreLeakageMw(Architecture arch) =>
+        [.. CoreParts(arch).Select(p => new Share(p.Component, p.Count * p.LeakageMw))];
 
     /// <summary>Area of the whole chip by component: every core and tile, the routers and the off-chip links.</summary>
     public static ImmutableArray<Share> ChipArea(Architecture arch) =>

@@ -77,10 +77,23 @@ internal static class EventCounter
 
                 Instruction i = core.Code[pc];
                 instructions++;
-                long len = i.Spec.IndexOf("len") >= 0 ? i["len"] : 0;
-                switch (i.Opcode)
+
+                // Local-memory words from the ISA table: each word of a range once, twice when it is
+                // read and written back (an mvm's accumulation, a vaxpy), plus data-indexed reads.
+                foreach (MemoryAccess m in MemoryAccesses.Of(i))
                 {
-                    case Opcode.Mvm:
+                    mem += m.Space != MemorySpace.Local ? 0 : m.Kind is AccessKind.ReadWrite or AccessKind.Accumulate ? 2 * m.Len : m.Len;
+                }
+
+                mem += MemoryAccesses.GatheredWords(i);
+                long len = i.Spec.LengthIndex is int li and >= 0 ? i.Fields[li] : 0;
+                AluWork work = i.Spec.Work;
+                adds += work.Adds * len;
+                muls += work.Muls * len;
+                lookups += work.Lookups * len;
+                switch (i.Spec.LatencyClass)
+                {
+                    case InstructionSet.LatencyClasses.Mvm:
                         {
                             // Each input slice is read once per row group (rows per read), each read converted.
                             long k = a.Slices(i["ibits"]), rows = i["rows"], cols = i["cols"], g = CostModel.RowGroups(i);
@@ -90,86 +103,35 @@ internal static class EventCounter
                             sh += cols * k * g;
                             adc += cols * k * g;
                             sa += cols * k * g;
-                            mem += rows + (2 * cols); // inputs read once into the row drivers; outputs read-modify-written
                             break;
                         }
 
-                    case Opcode.Load or Opcode.Store:
+                    case InstructionSet.LatencyClasses.Memory:
                         {
-                            long bits = len * (i.Opcode == Opcode.Load ? a.InputBits : a.StoreBits[(core.Core, pc)]);
+                            long bits = a.TransferBits(core.Core, pc, i);
                             buffer += CeilDiv(bits, accessBits);
                             bus += bits;
-                            mem += len;
                             break;
                         }
 
-                    case Opcode.Set:
-                        mem += 1;
-                        break;
-                    case Opcode.VClear:
-                        mem += len;
-                        break;
-                    case Opcode.VCopy:
-                        mem += 2 * len;
-                        break;
-                    case Opcode.VAdd:
-                        mem += 3 * len;
-                        adds += len;
-                        break;
-                    case Opcode.VSum:
-                        mem += len + 1;
-                        adds += len;
-                        break;
-                    case Opcode.VAxpy:
-                        mem += (2 * len) + 1;
-                        muls += len;
-                        adds += len;
-                        break;
-                    case Opcode.VMax:
-                        mem += 2 * len;
-                        adds += len; // a compare costs what an add does (PUMA's "other" ALU op)
-                        break;
-                    case Opcode.VRequant:
-                        mem += (2 * len) + 3 + (2 * len); // src, dst, header, (m, r) per element
-                        muls += len;
-                        adds += 2 * len; // round-and-shift, then zero point and clamp
-                        break;
-                    case Opcode.VLut:
-                        mem += (3 * len) + 2; // index read, table read, result write; table header
-                        lookups += len;
-                        break;
-                    case Opcode.VAct:
-                        // The special-function unit: one op per element, counted with the lookups
-                        // (docs/cost-model.md section 2); code read, result written, the block once.
-                        mem += (2 * len) + ActivationParams.Words;
-                        lookups += len;
-                        break;
-                    case Opcode.Send:
+                    case InstructionSet.LatencyClasses.Network when a.Messages.TryGetValue((core.Core, pc), out Message? m):
+                        messages++;
+                        if (m.Route.SameTile)
                         {
-                            Message m = a.Messages[(core.Core, pc)];
-                            messages++;
-                            mem += len;
-                            if (m.Route.SameTile)
-                            {
-                                // Through the tile buffer: written by the sender, read by the receiver.
-                                buffer += 2 * CeilDiv(m.Bits, accessBits);
-                                bus += 2 * m.Bits;
-                            }
-                            else
-                            {
-                                netMessages++;
-                                netBits += m.Bits;
-                                hops += m.Route.Hops;
-                                routerBits += m.Bits * m.Route.Routers;
-                                linkBits += m.Bits * m.Route.Hops;
-                                bus += 2 * m.Bits; // source and destination tile buses
-                            }
-
-                            break;
+                            // Through the tile buffer: written by the sender, read by the receiver.
+                            buffer += 2 * CeilDiv(m.Bits, accessBits);
+                            bus += 2 * m.Bits;
+                        }
+                        else
+                        {
+                            netMessages++;
+                            netBits += m.Bits;
+                            hops += m.Route.Hops;
+                            routerBits += m.Bits * m.Route.Routers;
+                            linkBits += m.Bits * m.Route.Hops;
+                            bus += 2 * m.Bits; // source and destination tile buses
                         }
 
-                    case Opcode.Recv:
-                        mem += len;
                         break;
                 }
             }

@@ -44,18 +44,17 @@ public sealed class ProgramAnalysis
         AccumulatorBitsByCore = accumulator.ToImmutableDictionary();
         WordsUsedByCore = wordsUsed.ToImmutableDictionary();
 
-        // The k-th send on a channel is matched by its k-th recv.
+        // The k-th write (send) of a channel is matched by its k-th read (recv).
         var sendsOn = new Dictionary<(int, int, int), List<(int Core, int Pc)>>();
         var recvsOn = new Dictionary<(int, int, int), List<(int Core, int Pc)>>();
         foreach (CoreProgram core in p.Cores)
         {
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
-                Instruction i = core.Code[pc];
-                if (i.Opcode is Opcode.Send or Opcode.Recv)
+                if (MemoryAccesses.ChannelOf(core.Code[pc]) is { } c)
                 {
-                    var key = i.Opcode == Opcode.Send ? (core.Core, (int)i["core"], (int)i["tag"]) : ((int)i["core"], core.Core, (int)i["tag"]);
-                    var lists = i.Opcode == Opcode.Send ? sendsOn : recvsOn;
+                    var key = c.Sends ? (core.Core, c.Peer, c.Tag) : (c.Peer, core.Core, c.Tag);
+                    var lists = c.Sends ? sendsOn : recvsOn;
                     (lists.TryGetValue(key, out var list) ? list : lists[key] = []).Add((core.Core, pc));
                 }
             }
@@ -82,14 +81,13 @@ public sealed class ProgramAnalysis
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
                 Instruction i = core.Code[pc];
-                if (i.Opcode == Opcode.Send)
+                if (MemoryAccesses.ChannelOf(i) is { Sends: true } c)
                 {
-                    int to = (int)i["core"], tag = (int)i["tag"];
-                    messages[(core.Core, pc)] = new Message(core.Core, to, tag, (int)i["len"], MessageBits((core.Core, pc)), Mesh.RouteBetween(core.Core, to));
+                    messages[(core.Core, pc)] = new Message(core.Core, c.Peer, c.Tag, (int)c.Words, MessageBits((core.Core, pc)), Mesh.RouteBetween(core.Core, c.Peer));
                 }
-                else if (i.Opcode == Opcode.Store)
+                else if (WritesTileBuffer(i))
                 {
-                    storeBits[(core.Core, pc)] = SourceBits(core, pc, i["src"], i["src"] + i["len"]);
+                    storeBits[(core.Core, pc)] = SourceBits(core, pc, LocalRead(i));
                 }
             }
         }
@@ -133,6 +131,21 @@ public sealed class ProgramAnalysis
         return new ProgramAnalysis(input);
     }
 
+    /// <summary>
+    /// Bits a tile-buffer transfer (load or store) moves: its words times the width of each, input
+    /// codes when it reads the tile buffer (the network input), else what its source words hold.
+    /// </summary>
+    public long TransferBits(int core, int pc, Instruction i)
+    {
+        MemoryAccess buffer = MemoryAccesses.Of(i).First(a => a.Space == MemorySpace.TileBuffer);
+        return buffer.Len * (buffer.Writes ? StoreBits[(core, pc)] : InputBits);
+    }
+
+    private static bool WritesTileBuffer(Instruction i) => MemoryAccesses.Of(i).Any(a => a.Space == MemorySpace.TileBuffer && a.Writes);
+
+    /// <summary>The local words an instruction sends or stores (its one local read).</summary>
+    private static MemoryAccess LocalRead(Instruction i) => MemoryAccesses.Of(i).Single(a => a.Space == MemorySpace.Local && a.Reads);
+
     /// <summary>Input slices of an mvm: ceil(ibits / dac_bits).</summary>
     public int Slices(long ibits) => IntMath.CeilDiv((int)ibits, Arch.Core.Dac.Bits);
 
@@ -148,24 +161,23 @@ public sealed class ProgramAnalysis
         }
 
         CoreProgram sender = coresById[send.Core];
-        Instruction i = sender.Code[send.Pc];
         int? ibits = receiverOf.GetValueOrDefault(send) is { } recv ? ConsumerIbits(coresById[recv.Core], recv.Pc) : null;
-        int bits = ibits ?? SourceBits(sender, send.Pc, i["src"], i["src"] + i["len"]);
+        int bits = ibits ?? SourceBits(sender, send.Pc, LocalRead(sender.Code[send.Pc]));
         messageBits[send] = bits;
         return bits;
     }
 
     /// <summary>
-    /// Width of the words in mem[lo, hi) of a core just before pc, by what wrote them last: codes
+    /// Width of the words of <paramref name="range"/> of a core just before pc, by what wrote them last: codes
     /// (the input's bits) after a load, vrequant, vlut or vact; what the message carried after a recv;
     /// the core's accumulator width after any arithmetic (or if nothing wrote them).
     /// </summary>
-    private int SourceBits(CoreProgram core, int pc, long lo, long hi)
+    private int SourceBits(CoreProgram core, int pc, MemoryAccess range)
     {
         for (int k = pc - 1; k >= 0; k--)
         {
             Instruction w = core.Code[k];
-            if (!MemoryAccesses.Of(w).Any(a => a.Space == MemorySpace.Local && a.Writes && a.Addr < hi && a.End > lo))
+            if (!MemoryAccesses.Of(w).Any(a => a.Writes && a.Overlaps(range)))
             {
                 continue;
             }
@@ -189,26 +201,31 @@ public sealed class ProgramAnalysis
             return 64;
         }
 
-        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ibits"]) + IntMath.BitLength(mvms.Count - 1) + 1;
+        // The mvms that add into one sample's accumulators: a replicated program's sections of one
+        // slot (the most of any slot) and those outside sections.
+        int[] slots = core.SlotsByPc();
+        int perSample = core.Code.Select((i, pc) => (i, Slot: slots[pc])).Where(x => x.i.Opcode == Opcode.Mvm)
+            .GroupBy(x => x.Slot).Select(g => (g.Key, Count: g.Count()))
+            .Aggregate((Common: 0, Most: 0), (acc, g) => g.Key < 0 ? (g.Count, acc.Most) : (acc.Common, Math.Max(acc.Most, g.Count)), acc => acc.Common + acc.Most);
+        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ibits"]) + IntMath.BitLength(perSample - 1) + 1;
         return (int)Math.Min(64, bits);
     }
 
     /// <summary>ibits of the first later mvm on this core that reads the recv's destination, if any.</summary>
     private static int? ConsumerIbits(CoreProgram core, int recvPc)
     {
-        Instruction recv = core.Code[recvPc];
-        long lo = recv["dst"], hi = lo + recv["len"];
+        MemoryAccess landed = MemoryAccesses.Of(core.Code[recvPc]).Single(a => a.Writes);
         for (int pc = recvPc + 1; pc < core.Code.Length; pc++)
         {
             Instruction i = core.Code[pc];
-            if (i.Opcode == Opcode.Mvm && i["src"] < hi && i["src"] + i["rows"] > lo)
+            if (i.Opcode == Opcode.Mvm && MemoryAccesses.Of(i).Any(a => a.Kind == AccessKind.Read && a.Overlaps(landed)))
             {
                 return (int)i["ibits"];
             }
 
-            if (i.Opcode == Opcode.Recv && i["dst"] < hi && i["dst"] + i["len"] > lo)
+            if (MemoryAccesses.ChannelOf(i) is { Sends: false } && MemoryAccesses.Of(i).Any(a => a.Writes && a.Overlaps(landed)))
             {
-                return null; // overwritten before any mvm read it
+                return null; // overwritten by another message before any mvm read it
             }
         }
 

@@ -4,7 +4,7 @@ using Cimc.Isa;
 
 namespace Cimc.Performance;
 
-/// <summary>What the timing model does with an instruction, from its ISA latency class (and, for the network class, its direction).</summary>
+/// <summary>What the timing model does with an instruction, from its ISA latency class (and, for the network class, whether it writes or reads its channel).</summary>
 internal enum TimedKind : byte { Control, Alu, Memory, Mvm, Send, Recv }
 
 /// <summary>
@@ -84,10 +84,10 @@ internal sealed class TimingPlan
                 return new TimedOp(TimedKind.Control, halts, local, Cycle);
             case InstructionSet.LatencyClasses.Alu:
                 // Vector work: one cycle to issue, then len / lanes steps of the local memory.
-                return new TimedOp(TimedKind.Alu, halts, local, i.Spec.IndexOf("len") >= 0 ? VectorNs(i["len"]) : Cycle);
+                return new TimedOp(TimedKind.Alu, halts, local, i.Spec.LengthIndex is int len and >= 0 ? VectorNs(i.Fields[len]) : Cycle);
             case InstructionSet.LatencyClasses.Memory:
                 {
-                    long bits = i["len"] * (i.Opcode == Opcode.Load ? analysis.InputBits : analysis.StoreBits[(core, pc)]);
+                    long bits = analysis.TransferBits(core, pc, i);
                     return new TimedOp(TimedKind.Memory, halts, local, BeatsNs(bits, arch.Tile.BusBits) + BufferLatencyNs, Bits: bits);
                 }
 
@@ -99,7 +99,7 @@ internal sealed class TimingPlan
                         Output: local.FirstOrDefault(a => a.Kind == AccessKind.Accumulate));
                 }
 
-            case InstructionSet.LatencyClasses.Network when i.Opcode == Opcode.Send:
+            case InstructionSet.LatencyClasses.Network when MemoryAccesses.ChannelOf(i) is { Sends: true }:
                 return new TimedOp(TimedKind.Send, halts, local, Cycle, Message: analysis.Messages[(core, pc)]);
             case InstructionSet.LatencyClasses.Network:
                 return new TimedOp(TimedKind.Recv, halts, local, Cycle);

@@ -267,8 +267,8 @@ public sealed partial class TimingSimulator
 
                 case TimedKind.Recv:
                     {
-                        Instruction i = core.Code[pc[s]];
-                        var key = ((int)i["core"], core.Core, (int)i["tag"]);
+                        ChannelAccess c = MemoryAccesses.ChannelOf(core.Code[pc[s]])!.Value;
+                        var key = (c.Peer, core.Core, c.Tag);
                         if (isolated)
                         {
                             end = start + op.CoreNs;

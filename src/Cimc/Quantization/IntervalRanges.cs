@@ -42,23 +42,25 @@ public static class IntervalRanges
     private static (double[] Lo, double[] Hi) DenseBounds(Ir.Dense dense, double[] lo, double[] hi)
     {
         int inF = dense.InFeatures, outF = dense.OutFeatures;
-        ReadOnlySpan<float> w = dense.Weight.Span;
+        ReadOnlyMemory<float> weights = dense.Weight.Memory;
         var outLo = new double[outF];
         var outHi = new double[outF];
-        for (int o = 0; o < outF; o++)
+        // Rows are independent and each sums in input order, so the bounds do not depend on the threads.
+        Parallel.For(0, outF, o =>
         {
+            ReadOnlySpan<float> w = weights.Span.Slice(o * inF, inF);
             double b = dense.Bias is { } bias ? bias.Span[o] : 0;
             double sLo = b, sHi = b;
             for (int i = 0; i < inF; i++)
             {
-                double a = w[(o * inF) + i] * lo[i], c = w[(o * inF) + i] * hi[i];
+                double a = w[i] * lo[i], c = w[i] * hi[i];
                 sLo += Math.Min(a, c);
                 sHi += Math.Max(a, c);
             }
 
             outLo[o] = sLo;
             outHi[o] = sHi;
-        }
+        });
 
         return (outLo, outHi);
     }

@@ -80,16 +80,17 @@ public sealed record QuantizedLayer(
     public ImmutableArray<long> EffectiveBias()
     {
         var beff = new long[OutFeatures];
-        for (int o = 0; o < OutFeatures; o++)
+        ImmutableArray<int> weights = Weights;
+        Parallel.For(0, OutFeatures, o =>
         {
             long rowSum = 0;
-            for (int i = 0; i < InFeatures; i++)
+            foreach (int w in weights.AsSpan(o * InFeatures, InFeatures))
             {
-                rowSum += Weights[(o * InFeatures) + i];
+                rowSum += w;
             }
 
             beff[o] = Bias[o] - (Input.ZeroPoint * rowSum);
-        }
+        });
 
         return [.. beff];
     }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Cimc.Data;
 using Cimc.Diagnostics;
 
@@ -167,20 +168,24 @@ public static class Quantizer
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
         long qw = IntMath.SymmetricMax(weightBits);
-        ReadOnlySpan<float> w = layer.Dense.Weight.Span;
+        ReadOnlyMemory<float> all = layer.Dense.Weight.Memory;
 
-        // Weight scales: per tensor or per output row.
+        // Weight scales: per tensor or per output row. Rows are independent, so they run in parallel.
         var scales = new double[outF];
-        double tensorMax = 0;
-        for (int o = 0; o < outF; o++)
+        Parallel.For(0, outF, o =>
         {
             double rowMax = 0;
-            for (int i = 0; i < inF; i++)
+            foreach (float v in all.Span.Slice(o * inF, inF))
             {
-                rowMax = Math.Max(rowMax, Math.Abs((double)w[(o * inF) + i]));
+                rowMax = Math.Max(rowMax, Math.Abs((double)v));
             }
 
             scales[o] = rowMax;
+        });
+
+        double tensorMax = 0;
+        foreach (double rowMax in scales)
+        {
             tensorMax = Math.Max(tensorMax, rowMax);
         }
 
@@ -191,13 +196,16 @@ public static class Quantizer
         }
 
         var weights = new int[outF * inF];
-        for (int o = 0; o < outF; o++)
+        Parallel.For(0, outF, o =>
         {
+            ReadOnlySpan<float> w = all.Span.Slice(o * inF, inF);
+            Span<int> q = weights.AsSpan(o * inF, inF);
+            double scale = scales[o];
             for (int i = 0; i < inF; i++)
             {
-                weights[(o * inF) + i] = (int)IntMath.Clamp(IntMath.Round(w[(o * inF) + i] / scales[o]), -qw, qw);
+                q[i] = (int)IntMath.Clamp(IntMath.Round(w[i] / scale), -qw, qw);
             }
-        }
+        });
 
         return (weights, scales);
     }
@@ -218,7 +226,7 @@ public static class Quantizer
         }
 
         var common = new QuantizedLayer(
-            layer.Name, inF, outF, [.. weights], weightBits, [.. scales], [.. bias], input,
+            layer.Name, inF, outF, ImmutableCollectionsMarshal.AsImmutableArray(weights), weightBits, [.. scales], [.. bias], input,
             layer.Activation, layer.Alpha, [], null, null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)

@@ -51,6 +51,7 @@ internal sealed class CompiledProgram
 
         Code = [.. program.Cores.Select(c => c.Code.Select(i => new DecodedOp(i)).ToArray())];
         Instructions = [.. program.Cores.Select(c => c.Code.ToArray())];
+        Violations = [.. Instructions.Select(code => code.Select(i => OperandChecks.Violation(i, arch)).ToArray())];
         Data = [.. program.Cores.Select(c => c.Data.ToArray())];
         Crossbars = new CrossbarPlanes?[SlotCount][];
         for (int s = 0; s < SlotCount; s++)
@@ -117,6 +118,13 @@ internal sealed class CompiledProgram
 
     /// <summary>The same code as objects, for messages.</summary>
     public Instruction[][] Instructions { get; }
+
+    /// <summary>
+    /// Per slot and pc, the operand that lies outside the machine (<see cref="OperandChecks"/>), or
+    /// null: addresses are in the instructions, so the table's bounds are checked once here, and an
+    /// instruction faults with this message when it is reached.
+    /// </summary>
+    public string?[][] Violations { get; }
 
     public DataSegment[][] Data { get; }
 

@@ -2,7 +2,11 @@ using Cimc.Isa;
 
 namespace Cimc.Simulation;
 
-/// <summary>The instructions with more than a line of semantics: mvm, vrequant, vlut, vact.</summary>
+/// <summary>
+/// The instructions with more than a line of semantics: mvm, vrequant, vlut, vact. Their operands'
+/// bounds are checked before they run (<see cref="CompiledProgram.Violations"/>); what is checked
+/// here depends on data (inputs, table indices, parameter blocks).
+/// </summary>
 internal sealed partial class Machine
 {
     private void Mvm(int slot, int pc, in DecodedOp op, long[] mem)
@@ -11,19 +15,7 @@ internal sealed partial class Machine
         int group = (int)op.F8, ashift = (int)op.F9;
         long src = op.F1, dst = op.F2;
         ArchHeader arch = _p.Arch;
-        if (xb >= arch.CrossbarsPerCore)
-        {
-            throw Fault(slot, pc, $"crossbar {xb} does not exist (a core has {arch.CrossbarsPerCore})");
-        }
-
         CrossbarPlanes planes = _p.Crossbars[slot][xb] ?? throw Fault(slot, pc, $"crossbar {xb} of core {_p.CoreIds[slot]} is not programmed in the weight image");
-        if (rows > arch.Rows || cols > arch.Cols)
-        {
-            throw Fault(slot, pc, $"{rows}x{cols} exceeds the {arch.Rows}x{arch.Cols} crossbar");
-        }
-
-        Local(slot, pc, src, rows, mem.Length, "src");
-        Local(slot, pc, dst, cols, mem.Length, "dst");
         ReadOnlySpan<long> x = mem.AsSpan((int)src, rows);
         long limit = 1L << ibits;
         for (int i = 0; i < x.Length; i++)
@@ -72,9 +64,6 @@ internal sealed partial class Machine
     private void VRequant(int slot, int pc, in DecodedOp op, long[] mem)
     {
         long dst = op.F0, src = op.F1, prm = op.F2, len = op.F3;
-        Local(slot, pc, dst, len, mem.Length, "dst");
-        Local(slot, pc, src, len, mem.Length, "src");
-        Local(slot, pc, prm, 3 + (2 * len), mem.Length, "params");
         for (long i = 0; i < len; i++)
         {
             long zp = mem[prm], lo = mem[prm + 1], hi = mem[prm + 2];
@@ -106,9 +95,6 @@ internal sealed partial class Machine
     private void VLut(int slot, int pc, in DecodedOp op, long[] mem)
     {
         long dst = op.F0, src = op.F1, table = op.F2, len = op.F3;
-        Local(slot, pc, dst, len, mem.Length, "dst");
-        Local(slot, pc, src, len, mem.Length, "src");
-        Local(slot, pc, table, 2, mem.Length, "table");
         for (long i = 0; i < len; i++)
         {
             long tableBase = mem[table], tableSize = mem[table + 1];
@@ -134,9 +120,6 @@ internal sealed partial class Machine
     private void VAct(int slot, int pc, in DecodedOp op, long[] mem)
     {
         long dst = op.F0, src = op.F1, prm = op.F2, len = op.F3, fn = op.F4;
-        Local(slot, pc, dst, len, mem.Length, "dst");
-        Local(slot, pc, src, len, mem.Length, "src");
-        Local(slot, pc, prm, ActivationParams.Words, mem.Length, "params");
         if (!SpecialFunction.IsDefined(fn))
         {
             throw Fault(slot, pc, $"function {fn} is not defined (0 sigmoid, 1 tanh, 2 leaky relu)");

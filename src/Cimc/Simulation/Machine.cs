@@ -59,6 +59,12 @@ internal sealed partial class Machine
         _analogReads = new int[program.Analog is null ? 0 : program.SlotCount * arch.CrossbarsPerCore];
     }
 
+    /// <summary>A core's local memory after the last <see cref="Run"/> (for tests that compare it with the ISA table).</summary>
+    internal long[] LocalMemory(int slot) => _mem[slot];
+
+    /// <summary>A tile's buffer after the last <see cref="Run"/>.</summary>
+    internal long[] TileBuffer(int tile) => Buffer(tile);
+
     /// <summary>Instructions executed by the last <see cref="Run"/>.</summary>
     public long Executed => _executed;
 

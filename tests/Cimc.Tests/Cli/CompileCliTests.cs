@@ -18,10 +18,13 @@ public sealed class CompileCliTests : IDisposable
     {
         (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "-o", _dir);
         Assert.True(exit == 0, error);
-        foreach (string file in new[] { "program.asm", "program.bin", "weights.bin", "summary.json" })
+        foreach (string file in new[] { "program.bin", "weights.bin", "summary.json" })
         {
             Assert.True(File.Exists(Path.Combine(_dir, file)), file);
         }
+
+        // The assembly text only when asked for (it is as large as the program).
+        Assert.False(File.Exists(Path.Combine(_dir, "program.asm")));
 
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "summary.json")));
         JsonElement root = doc.RootElement;
@@ -41,9 +44,20 @@ public sealed class CompileCliTests : IDisposable
         Assert.Equal(256, root.GetProperty("crossbars_available").GetInt32());
         Assert.InRange(root.GetProperty("utilization").GetDouble(), 0.01, 1.0);
 
-        // The text and binary forms agree.
+        // Asked for, the text form is written beside the binary and agrees with it; the binaries are the same.
+        byte[] program = File.ReadAllBytes(Path.Combine(_dir, "program.bin")), weights = File.ReadAllBytes(Path.Combine(_dir, "weights.bin"));
+        (exit, string printed, error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--emit", "asm", "-o", _dir);
+        Assert.True(exit == 0, error);
+        Assert.DoesNotContain("mvm", printed);
         ProgramImage fromBinary = ProgramImage.Load(Path.Combine(_dir, "program.bin"));
         Assert.Equal(fromBinary, Assembler.AssembleFile(Path.Combine(_dir, "program.asm")));
+        Assert.Equal(program, File.ReadAllBytes(Path.Combine(_dir, "program.bin")));
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(_dir, "weights.bin")));
+
+        // A later compile without it removes the stale text.
+        (exit, _, error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "-o", _dir);
+        Assert.True(exit == 0, error);
+        Assert.False(File.Exists(Path.Combine(_dir, "program.asm")));
     }
 
     [Fact]
@@ -66,6 +80,7 @@ public sealed class CompileCliTests : IDisposable
     [InlineData("graph", "dense[out=256, in=784")]
     [InlineData("quantized", "codes [0, 255]")]
     [InlineData("mapped", "core 0 xb 0")]
+    [InlineData("schedule", "; message 0: layer 0 input")]
     [InlineData("asm", "mvm ")]
     public void Emit_stops_after_a_stage_and_prints_it(string stage, string expected)
     {

@@ -18,7 +18,7 @@ public sealed class PassCliTests : IDisposable
         foreach (string level in new[] { "0", "2", "3" })
         {
             string dir = Path.Combine(_dir, "O" + level), y = Path.Combine(_dir, $"y{level}.npy");
-            (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "puma", "-O", level, "--verify", "-o", dir);
+            (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "puma", "-O", level, "--verify", "--emit", "asm", "-o", dir);
             Assert.True(exit == 0, error);
             (exit, _, error) = CliRunner.Run("run", dir, "--input", Example("sample.npy"), "--output", y);
             Assert.True(exit == 0, error);
@@ -37,7 +37,7 @@ public sealed class PassCliTests : IDisposable
         Assert.Equal(0, CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "-O", "1", "-o", _dir).Exit);
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "summary.json")));
         JsonElement[] passes = [.. doc.RootElement.GetProperty("passes").EnumerateArray()];
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], passes.Select(p => p.GetProperty("name").GetString()!).ToArray());
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], passes.Select(p => p.GetProperty("name").GetString()!).ToArray());
         JsonElement emit = passes[^1];
         Assert.InRange(emit.GetProperty("latency_ns").GetDouble(), emit.GetProperty("lower_bound_latency_ns").GetDouble(), double.MaxValue);
         Assert.InRange(emit.GetProperty("inferences_per_second").GetDouble(), 1, emit.GetProperty("upper_bound_inferences_per_second").GetDouble());
@@ -48,7 +48,7 @@ public sealed class PassCliTests : IDisposable
     {
         (int exit, string output, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--time-passes", "--dump-after", "map", "-o", _dir);
         Assert.True(exit == 0, error);
-        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit" })
+        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit" })
         {
             Assert.Matches($@"pass {pass} +[0-9.]+ ms", output);
         }

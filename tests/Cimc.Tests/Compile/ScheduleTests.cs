@@ -4,6 +4,7 @@ using Cimc.Ir;
 using Cimc.Isa;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Scheduling;
 using Cimc.Tests.Performance;
 
 namespace Cimc.Tests.Compile;
@@ -22,8 +23,8 @@ public sealed class ScheduleTests
         return PerformanceFixtures.Compile(new Passes.CompileSettings { Level = Passes.OptLevel.O1 }, puma, options, 5, () => new Sigmoid(), widths);
     }
 
-    private static IEnumerable<(int Core, Instruction I)> Code(Compilation c) =>
-        c.Program!.Cores.SelectMany(p => p.Code.Select(i => (p.Core, i)));
+    private static IEnumerable<ScheduledMessage> Messages(Compilation c, MessageKind kind, int layer) =>
+        c.Schedule!.Messages.Where(m => m.Kind == kind && m.Layer == layer);
 
     [Fact]
     public void A_layer_input_enters_each_tile_that_reads_it_once_per_chunk_not_once_per_core()
@@ -38,12 +39,12 @@ public sealed class ScheduleTests
                 .Select(g => (Lo: g.Min(pb => pb.Block.RowStart), Hi: g.Max(pb => pb.Block.RowStart + pb.Block.RowCount))).ToList();
             long expected = Enumerable.Range(0, (inF + rows - 1) / rows)
                 .Sum(k => tileRows.Count(t => t.Lo < Math.Min(inF, (k + 1) * rows) && t.Hi > k * rows));
-            long messages = Code(c).Count(x => x.I.Opcode == Opcode.Send && x.I["tag"] == l);
+            long messages = Messages(c, MessageKind.LayerInput, l).Count();
             Assert.Equal(expected, messages);
             Assert.True(messages < (long)layer.Cores.Length * ((inF + rows - 1) / rows), $"layer {l}: {messages} messages for {layer.Cores.Length} cores");
 
             // Every other core of a tile gets one signal and loads its rows from the tile buffer.
-            long signals = Code(c).Count(x => x.I.Opcode == Opcode.Send && x.I["tag"] == InputBroadcast.SignalTag + l);
+            long signals = Messages(c, MessageKind.Signal, l).Count();
             Assert.Equal(layer.Cores.Length - tileRows.Count, signals);
         }
     }
@@ -61,13 +62,12 @@ public sealed class ScheduleTests
         // column block spans inputs / 128 cores.
         Compilation c = PumaDifferential(inputs, 256, 10);
         PlacedLayer first = c.Placed!.Layers[0];
-        int tag = Reduction.PartialTag;
         foreach (var block in first.Blocks.GroupBy(pb => pb.Block.ColBlock))
         {
             int[] cores = [.. block.Select(pb => pb.Core).Distinct().Order()];
             Assert.Equal(inputs / 128, cores.Length);
             Assert.Equal(depth, Reduction.Depth(cores.Length));
-            int[] adds = [.. cores.Select(core => c.Program!.FindCore(core)!.Code.Count(i => i.Opcode == Opcode.Recv && i["tag"] == tag))];
+            int[] adds = [.. cores.Select(core => Messages(c, MessageKind.PartialSum, 0).Count(m => m.To == core))];
             Assert.Equal(depth, adds[0]);          // the root adds one vector per level
             Assert.Equal(depth, adds.Max());       // and no core adds more
             Assert.Equal(cores.Length - 1, adds.Sum()); // each other core's sum is sent once

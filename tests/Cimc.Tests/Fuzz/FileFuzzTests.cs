@@ -175,7 +175,7 @@ public sealed class FileFuzzTests : IDisposable
     {
         string folder = Path.Combine(_dir, "compiled-asm");
         (int exit, _, string error) = Cli.CliRunner.Run("compile", TestPaths.Fixture("onnx_softmax.onnx"), "--arch", "edge",
-            "--calibration-data", TestPaths.Fixture("onnx_softmax_input.npy"), "-o", folder);
+            "--calibration-data", TestPaths.Fixture("onnx_softmax_input.npy"), "--emit", "asm", "-o", folder);
         Assert.True(exit == 0, error);
         string binary = Path.Combine(_dir, "fuzz.bin");
         return new FuzzTarget("assembly", 150, [File.ReadAllBytes(Path.Combine(folder, "program.asm"))], null, _ => Path.Combine(_dir, "fuzz.asm"), (_, path) =>

@@ -103,14 +103,78 @@ internal sealed class TorchArchive : TorchFile
 
     protected override byte[] ReadStorage(StorageRef storage, long bytes, string location)
     {
-        string entry = $"data/{storage.Key}";
-        if (!_entries.TryGetValue(entry, out ZipArchiveEntry? e))
+        ZipArchiveEntry e = StorageEntry(storage, location);
+        CheckStorageSize(e.Length, bytes, storage, location);
+        return ReadEntry($"data/{storage.Key}", bytes, location, exactly: bytes);
+    }
+
+    protected override bool CanReadContiguous(StorageRef storage, long offset, long length, string location)
+    {
+        ZipArchiveEntry e = StorageEntry(storage, location);
+        CheckStorageSize(e.Length, storage.Numel * storage.DType.ItemSize(), storage, location);
+        CheckExpansion(e, offset + length, location);
+        Budget.ChargeBytes(length, location);
+        return true;
+    }
+
+    protected override void ReadContiguous(StorageRef storage, long offset, Span<byte> destination, string location)
+    {
+        ZipArchiveEntry e = StorageEntry(storage, location);
+        try
         {
-            throw new CimcException("bad-archive", location, $"storage entry '{Prefix}{entry}' is missing");
+            using Stream s = e.Open();
+            Skip(s, offset);
+            int read = s.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
+            if (read < destination.Length)
+            {
+                throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is truncated ({offset + read} of {offset + destination.Length} bytes)");
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or NotSupportedException or IOException)
+        {
+            throw new CimcException("bad-archive", location, $"entry '{e.FullName}' is corrupt ({ex.Message})");
+        }
+    }
+
+    /// <summary>Moves a stored entry's stream forward (seeking when it can: an uncompressed entry of a file).</summary>
+    private static void Skip(Stream s, long bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
         }
 
-        CheckStorageSize(e.Length, bytes, storage, location);
-        return ReadEntry(entry, bytes, location, exactly: bytes);
+        if (s.CanSeek)
+        {
+            s.Seek(bytes, SeekOrigin.Current);
+            return;
+        }
+
+        var scratch = new byte[1 << 16];
+        for (long left = bytes; left > 0;)
+        {
+            int n = s.Read(scratch, 0, (int)Math.Min(scratch.Length, left));
+            if (n == 0)
+            {
+                return;
+            }
+
+            left -= n;
+        }
+    }
+
+    private ZipArchiveEntry StorageEntry(StorageRef storage, string location) =>
+        _entries.TryGetValue($"data/{storage.Key}", out ZipArchiveEntry? e) ? e
+            : throw new CimcException("bad-archive", location, $"storage entry '{Prefix}data/{storage.Key}' is missing");
+
+    /// <summary>A compressed entry cannot expand beyond deflate's largest ratio: refuse a size its compressed bytes cannot back before allocating for it.</summary>
+    private static void CheckExpansion(ZipArchiveEntry e, long length, string location)
+    {
+        if (length > (e.CompressedLength * MaxDeflateRatio) + 64)
+        {
+            throw new CimcException("bad-archive", location,
+                $"entry '{e.FullName}' declares {length} bytes but holds {e.CompressedLength} compressed bytes, which cannot expand to that");
+        }
     }
 
     /// <summary>
@@ -131,12 +195,7 @@ internal sealed class TorchArchive : TorchFile
             throw new CimcException("bad-archive", location, $"entry '{e.FullName}' declares {e.Length} bytes, more than cimc reads");
         }
 
-        if (length > (e.CompressedLength * MaxDeflateRatio) + 64)
-        {
-            throw new CimcException("bad-archive", location,
-                $"entry '{e.FullName}' declares {length} bytes but holds {e.CompressedLength} compressed bytes, which cannot expand to that");
-        }
-
+        CheckExpansion(e, length, location);
         Budget.ChargeBytes(length, location);
         var buffer = new byte[length];
         try

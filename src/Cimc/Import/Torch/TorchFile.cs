@@ -6,25 +6,42 @@ namespace Cimc.Import.Torch;
 /// <summary>
 /// A loaded torch.save / torch.jit.save file: the unpickled root object and access to tensor data.
 /// Storages are read on first use and cached, since several tensors may view one storage; both
-/// are charged to the file's <see cref="ReadBudget"/> before memory is allocated for them.
+/// are charged to the file's <see cref="ReadBudget"/> before memory is allocated for them. A
+/// float32 tensor that is a contiguous view (what torch.save writes for a state_dict) is read
+/// straight from the file into its float array when the file can do that, without a byte copy of
+/// the storage: the one copy of the weights that import makes.
 /// </summary>
 internal abstract class TorchFile : IDisposable
 {
     private readonly Dictionary<string, byte[]> _storages = new(StringComparer.Ordinal);
 
-    protected TorchFile(string path) => Path = path;
+    protected TorchFile(string path)
+    {
+        Path = path;
+        Budget = new ReadBudget(new FileInfo(path).Length);
+    }
 
     public string Path { get; }
 
     public object? Root { get; protected set; }
 
-    protected ReadBudget Budget { get; } = new();
+    protected ReadBudget Budget { get; }
 
     /// <summary>The float32 values of a tensor, gathered from its storage view; NaN and infinities are refused.</summary>
     public FloatTensor ReadTensor(TorchTensor tensor, string name)
     {
         string location = $"{Path}: '{name}'";
-        Budget.ChargeElements(Limits.CheckedElementCount(tensor.Size, location), location);
+        long count = Limits.CheckedElementCount(tensor.Size, location);
+        Budget.ChargeElements(count, location);
+        if (tensor.Storage.DType == TorchDType.Float32 && BitConverter.IsLittleEndian && IsContiguous(tensor) && count <= Array.MaxLength
+            && !_storages.ContainsKey(tensor.Storage.Key) && CanReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), count * sizeof(float), location))
+        {
+            var data = new float[count];
+            ReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()), location);
+            NonFinite.Refuse(tensor.Size, data, "non-finite-weight", location);
+            return new FloatTensor([.. tensor.Size.Select(d => (int)d)], data);
+        }
+
         if (!_storages.TryGetValue(tensor.Storage.Key, out byte[]? bytes))
         {
             long needed = tensor.Storage.Numel * tensor.Storage.DType.ItemSize();
@@ -36,6 +53,34 @@ internal abstract class TorchFile : IDisposable
         NonFinite.Refuse(tensor.Size, values.Span, "non-finite-weight", location);
         return values;
     }
+
+    /// <summary>Row-major with no gaps: the view is one run of the storage from its offset.</summary>
+    private static bool IsContiguous(TorchTensor t)
+    {
+        long expected = 1;
+        for (int d = t.Rank - 1; d >= 0; d--)
+        {
+            if (t.Size[d] != 1 && t.Stride[d] != expected)
+            {
+                return false;
+            }
+
+            expected *= t.Size[d];
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether this kind of file can read <paramref name="length"/> bytes of a storage from byte
+    /// <paramref name="offset"/> straight into the caller's array (else the caller reads the whole
+    /// storage); when it can, the sizes are checked and the bytes charged before anything is allocated.
+    /// </summary>
+    protected virtual bool CanReadContiguous(StorageRef storage, long offset, long length, string location) => false;
+
+    /// <summary>Reads what <see cref="CanReadContiguous"/> agreed to read. The view was checked to lie inside the storage's elements.</summary>
+    protected virtual void ReadContiguous(StorageRef storage, long offset, Span<byte> destination, string location) =>
+        throw new NotSupportedException();
 
     /// <summary>Reads exactly <paramref name="bytes"/> bytes of a storage, refusing files that hold fewer.</summary>
     protected abstract byte[] ReadStorage(StorageRef storage, long bytes, string location);

@@ -15,6 +15,7 @@ internal sealed partial class BatchMachine
     {
         DecodedOp[] code = _p.Code[slot];
         MvmBlock?[] blocks = _plan.Blocks[slot];
+        string?[] violations = _p.Violations[slot];
         int core = _p.CoreIds[slot];
         int n = _n;
         int pc = _pc[slot];
@@ -28,6 +29,11 @@ internal sealed partial class BatchMachine
             if (++_executed > _p.InstructionLimit)
             {
                 throw new BatchFallbackException("instruction limit");
+            }
+
+            if (violations[pc] is not null)
+            {
+                throw new BatchFallbackException("operand out of bounds"); // the reference interpreter reports it
             }
 
             ref readonly DecodedOp op = ref code[pc];
@@ -123,11 +129,6 @@ internal sealed partial class BatchMachine
                     break;
                 case Opcode.Send:
                     {
-                        if (op.F0 >= _p.Arch.TotalCores)
-                        {
-                            throw new BatchFallbackException("send to a missing core");
-                        }
-
                         long key = ChannelKey(core, op.F0, op.F3);
                         if (!_channels.TryGetValue(key, out Queue<(long[], int)>? queue))
                         {
@@ -149,11 +150,6 @@ internal sealed partial class BatchMachine
 
                 case Opcode.Recv:
                     {
-                        if (op.F0 >= _p.Arch.TotalCores)
-                        {
-                            throw new BatchFallbackException("recv from a missing core");
-                        }
-
                         if (!_channels.TryGetValue(ChannelKey(op.F0, core, op.F3), out Queue<(long[], int)>? queue) || queue.Count == 0)
                         {
                             _executed--; // a blocked recv has not executed yet
@@ -190,7 +186,7 @@ internal sealed partial class BatchMachine
     /// </summary>
     private bool TryDeliver(int from, in DecodedOp send, Span<long> rows)
     {
-        int r = _p.SlotOfCore[send.F0]; // F0 < TotalCores, checked by the caller
+        int r = _p.SlotOfCore[send.F0]; // F0 < TotalCores: the send passed its operand checks
         if (r < 0 || _state[r] != CoreState.Blocked)
         {
             return false;

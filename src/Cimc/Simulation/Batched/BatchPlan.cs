@@ -11,8 +11,9 @@ namespace Cimc.Simulation.Batched;
 /// - the words whose initial value (zero or a data segment) can be read before the program writes
 ///   them (<see cref="InitAddrs"/>): only these are reset between batches;
 /// - runs of mvm instructions merged into <see cref="MvmBlock"/>s.
-/// An instruction whose ranges lie outside memory is planned as if absent: running it faults, and
-/// the fault sends the batch back to the reference interpreter.
+/// An instruction whose operands lie outside the machine (<see cref="CompiledProgram.Violations"/>)
+/// is planned as if absent: running it faults, and the fault sends the batch back to the reference
+/// interpreter.
 /// </summary>
 internal sealed class BatchPlan
 {
@@ -35,16 +36,20 @@ internal sealed class BatchPlan
             Instruction[] instructions = p.Instructions[s];
             int tile = arch.TileOf(p.CoreIds[s]);
             int high = p.Data[s].Select(d => d.Addr + d.Values.Length).DefaultIfEmpty(0).Max();
-            foreach (Instruction op in instructions)
+            for (int pc = 0; pc < instructions.Length; pc++)
             {
-                foreach (MemoryAccess a in MemoryAccesses.Of(op))
+                if (p.Violations[s][pc] is not null)
                 {
-                    bool local = a.Space == MemorySpace.Local;
-                    if (local && a.End <= arch.LocalWords)
+                    continue;
+                }
+
+                foreach (MemoryAccess a in MemoryAccesses.Of(instructions[pc]))
+                {
+                    if (a.Space == MemorySpace.Local)
                     {
                         high = Math.Max(high, (int)a.End);
                     }
-                    else if (!local && a.End <= arch.BufferWords)
+                    else
                     {
                         BufferWords[tile] = Math.Max(BufferWords[tile], (int)a.End);
                     }
@@ -53,7 +58,7 @@ internal sealed class BatchPlan
 
             MemWords[s] = high;
             (InitAddrs[s], InitValues[s]) = ReadBeforeWrite(instructions, p.Data[s], high);
-            Blocks[s] = PlanBlocks(code, p.Crossbars[s], arch);
+            Blocks[s] = PlanBlocks(code, p.Violations[s], p.Crossbars[s], arch);
         }
     }
 
@@ -74,7 +79,8 @@ internal sealed class BatchPlan
     /// <summary>
     /// Words some instruction may read before any instruction of the core writes them, in program
     /// order, reads before writes within an instruction (conservative for vcopy's and vaxpy's
-    /// element order), and a vlut reading every word from its table to the end.
+    /// element order), and data-indexed reads (<see cref="FieldSpec.Gathers"/>, a vlut's table)
+    /// reaching every word from their range to the end.
     /// </summary>
     private static (int[] Addrs, long[] Values) ReadBeforeWrite(Instruction[] code, DataSegment[] data, int high)
     {
@@ -96,9 +102,10 @@ internal sealed class BatchPlan
                 Read(a.Addr, a.End);
             }
 
-            if (op.Opcode == Opcode.VLut)
+            // Data-indexed reads (a vlut's table entries) may reach any word from the range on.
+            foreach ((FieldSpec f, long addr) in op.Spec.Fields.Zip(op.Fields).Where(p => p.First.Gathers is not null))
             {
-                Read(op["table"], high);
+                Read(addr, high);
             }
 
             foreach (MemoryAccess a in accesses.Where(a => a.Writes))
@@ -117,21 +124,25 @@ internal sealed class BatchPlan
         return (addrs, [.. addrs.Select(a => image[a])]);
     }
 
-    /// <summary>Merges each run of mvms with the same inputs and outputs into a block; singles where a run cannot merge.</summary>
-    private static MvmBlock?[] PlanBlocks(DecodedOp[] code, CrossbarPlanes?[] crossbars, ArchHeader arch)
+    /// <summary>
+    /// Merges each run of mvms with the same inputs and outputs into a block; singles where a run
+    /// cannot merge. An mvm whose operands are out of bounds (<see cref="CompiledProgram.Violations"/>)
+    /// ends a run and gets no block.
+    /// </summary>
+    private static MvmBlock?[] PlanBlocks(DecodedOp[] code, string?[] violations, CrossbarPlanes?[] crossbars, ArchHeader arch)
     {
         var blocks = new MvmBlock?[code.Length];
         int pc = 0;
         while (pc < code.Length)
         {
-            if (code[pc].Op != Opcode.Mvm)
+            if (code[pc].Op != Opcode.Mvm || violations[pc] is not null)
             {
                 pc++;
                 continue;
             }
 
             int end = pc + 1;
-            while (end < code.Length && code[end].Op == Opcode.Mvm && SameVectors(code[pc], code[end]))
+            while (end < code.Length && code[end].Op == Opcode.Mvm && violations[end] is null && SameVectors(code[pc], code[end]))
             {
                 end++;
             }

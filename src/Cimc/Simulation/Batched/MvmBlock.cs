@@ -116,9 +116,10 @@ internal sealed partial class MvmBlock
     public bool HasCorrections => Corrected.Length > 0;
 
     /// <summary>
-    /// The block for the mvm run <paramref name="ops"/>, or null when the run is not valid as a whole
-    /// (a crossbar missing, a range outside memory, outputs overlapping inputs): the machine then
-    /// runs the instructions singly and a fault sends the batch back to the reference interpreter.
+    /// The block for the mvm run <paramref name="ops"/>, whose operands are within bounds
+    /// (<see cref="Isa.OperandChecks"/>), or null when the run is not valid as a whole (a crossbar
+    /// not programmed, outputs overlapping inputs): the machine then runs the instructions singly
+    /// and a fault sends the batch back to the reference interpreter.
     /// </summary>
     public static MvmBlock? TryCreate(ReadOnlySpan<DecodedOp> ops, CrossbarPlanes?[] crossbars, ArchHeader arch)
     {
@@ -128,7 +129,7 @@ internal sealed partial class MvmBlock
         {
             DecodedOp op = ops[j];
             if (op.F1 != first.F1 || op.F2 != first.F2 || op.F3 != first.F3 || op.F4 != first.F4 || op.F5 != first.F5 ||
-                op.F0 >= crossbars.Length || crossbars[op.F0] is not { } planes)
+                crossbars[op.F0] is not { } planes)
             {
                 return null;
             }
@@ -138,8 +139,7 @@ internal sealed partial class MvmBlock
 
         long src = first.F1, dst = first.F2, rows = first.F3, cols = first.F4;
         bool overlap = src < dst + cols && dst < src + rows;
-        if (rows > arch.Rows || cols > arch.Cols || src + rows > arch.LocalWords || dst + cols > arch.LocalWords ||
-            (overlap && ops.Length > 1))
+        if (overlap && ops.Length > 1)
         {
             return null;
         }

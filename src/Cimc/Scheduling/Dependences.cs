@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using Cimc.Isa;
+
+namespace Cimc.Scheduling;
+
+/// <summary>
+/// The dependences of a core's operations, from what each instruction reads and writes
+/// (<see cref="MemoryAccesses"/>): an operation follows every earlier one whose words it reads after
+/// they were written, overwrites after they were read, or overwrites after they were written. Two
+/// mvm accumulations into the same words commute and do not order each other. The tile buffer is
+/// shared by a tile's cores, which synchronise through messages: a load or store of the tile buffer
+/// follows every earlier receive of a signal on its core (the signal says the rows are there), and
+/// a signal's send follows every earlier store of its core (the rows it announces).
+/// </summary>
+public static class Dependences
+{
+    public static ImmutableArray<ImmutableArray<int>> Of(IReadOnlyList<(int Id, Instruction Instruction, MessageKind? Kind)> ops)
+    {
+        var accesses = ops.Select(o => MemoryAccesses.Of(o.Instruction).Where(a => a.Len > 0).ToArray()).ToArray();
+        var result = ImmutableArray.CreateBuilder<ImmutableArray<int>>(ops.Count);
+        for (int k = 0; k < ops.Count; k++)
+        {
+            var after = new List<int>();
+            bool touchesBuffer = accesses[k].Any(a => a.Space == MemorySpace.TileBuffer);
+            bool signals = ops[k].Kind == MessageKind.Signal && ops[k].Instruction.Opcode == Opcode.Send;
+            for (int j = 0; j < k; j++)
+            {
+                Opcode earlier = ops[j].Instruction.Opcode;
+                bool synchronised = (touchesBuffer && earlier == Opcode.Recv && ops[j].Kind == MessageKind.Signal)
+                    || (signals && earlier == Opcode.Store);
+                if (synchronised || Conflict(accesses[j], accesses[k]))
+                {
+                    after.Add(ops[j].Id);
+                }
+            }
+
+            result.Add([.. after]);
+        }
+
+        return result.MoveToImmutable();
+    }
+
+    private static bool Conflict(MemoryAccess[] first, MemoryAccess[] second)
+    {
+        foreach (MemoryAccess a in first)
+        {
+            foreach (MemoryAccess b in second)
+            {
+                if ((a.Writes || b.Writes) && a.Overlaps(b) && !(a.Kind == AccessKind.Accumulate && b.Kind == AccessKind.Accumulate))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

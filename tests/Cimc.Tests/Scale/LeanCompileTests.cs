@@ -1,0 +1,80 @@
+using Cimc.Architectures;
+using Cimc.Diagnostics;
+using Cimc.Isa;
+using Cimc.Passes;
+using Cimc.Quantization;
+using Cimc.Tests.Performance;
+
+namespace Cimc.Tests.Scale;
+
+/// <summary>What lets large models compile lean: budgets that grow with the file, streamed images, no weight image where only cost is asked.</summary>
+public sealed class LeanCompileTests
+{
+    [Fact]
+    public void A_file_s_read_budget_grows_with_its_size_but_never_below_the_fixed_floor()
+    {
+        var small = new ReadBudget(1000);
+        Assert.Equal(ReadBudget.MaxElements, small.ElementLimit);
+        Assert.Equal(ReadBudget.MaxBytes, small.ByteLimit);
+        Assert.Contains($"more than {ReadBudget.MaxElements} values", Assert.Throws<CimcException>(() => small.ChargeElements(ReadBudget.MaxElements + 1, "f")).Message);
+
+        // A 4.3 GB float32 state_dict of a billion weights: its values and bytes fit its own budget, and no more.
+        const long file = 4_300_000_000;
+        var large = new ReadBudget(file);
+        large.ChargeElements(1_073_741_824, "f");
+        large.ChargeBytes(4_294_967_296, "f");
+        Assert.Throws<CimcException>(() => large.ChargeBytes(file, "f"));
+        Assert.Throws<CimcException>(() => new ReadBudget(file).ChargeElements(file + 1, "f"));
+    }
+
+    [Fact]
+    public void Weights_bin_saved_and_loaded_as_a_stream_round_trips_and_a_truncated_file_is_refused_in_one_line()
+    {
+        var rng = new Random(3);
+        var crossbars = Enumerable.Range(0, 40).Select(i => KeyValuePair.Create(new CrossbarId(i / 4, i % 4), Enumerable.Range(0, 64 * 32).Select(_ => (byte)rng.Next(4)).ToArray())).ToArray();
+        var image = new WeightImage(64, 32, 2, crossbars);
+        string path = Path.GetTempFileName();
+        try
+        {
+            image.Save(path);
+            byte[] bytes = File.ReadAllBytes(path);
+            Assert.Equal(image.ToBytes(), bytes);
+            WeightImage loaded = WeightImage.Load(path);
+            Assert.Equal(bytes, loaded.ToBytes());
+            Assert.Equal(crossbars[17].Value[100], loaded.Level(crossbars[17].Key, 100 / 32, 100 % 32));
+
+            File.WriteAllBytes(path, bytes[..^1]);
+            var e = Assert.Throws<CimcException>(() => WeightImage.Load(path));
+            Assert.Contains("crossbar count 40 does not fit", e.Message);
+            Assert.Single(e.Message.Split('\n'));
+            File.WriteAllBytes(path, [.. bytes, 0]);
+            Assert.Contains("1 unexpected trailing bytes", Assert.Throws<CimcException>(() => WeightImage.Load(path)).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_cost_only_compile_builds_the_same_program_without_a_weight_image()
+    {
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        QuantizationOptions options = Compiler.OptionsFor(puma);
+        Compilation full = PerformanceFixtures.Compile(CompileSettings.Default, puma, options, 5, () => new Cimc.Ir.Relu(), 300, 200, 10);
+        Compilation cost = PerformanceFixtures.Compile(CompileSettings.Default with { WeightImage = false }, puma, options, 5, () => new Cimc.Ir.Relu(), 300, 200, 10);
+        Assert.NotNull(full.Weights);
+        Assert.Null(cost.Weights);
+        Assert.Equal(full.Program, cost.Program);
+    }
+
+    [Fact]
+    public void The_weight_image_of_a_compile_shares_the_mapped_levels_instead_of_copying_them()
+    {
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        Compilation c = PerformanceFixtures.Compile(CompileSettings.Default, puma, Compiler.OptionsFor(puma), 5, () => new Cimc.Ir.Relu(), 300, 10);
+        Placement.PlacedBlock pb = c.Placed!.Layers[0].Blocks[0];
+        System.Collections.Immutable.ImmutableArray<byte> levels = c.Weights!.Crossbars[new CrossbarId(pb.Core, pb.Crossbar)];
+        Assert.Same(pb.Block.Levels, System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(levels));
+    }
+}
