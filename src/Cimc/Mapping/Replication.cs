@@ -50,9 +50,10 @@ public sealed record LayerLoad(double Ns, int Crossbars);
 /// <list type="bullet">
 /// <item><see cref="Greedy"/>: PIMCOMP's greedy balance (Sun et al., PIMCOMP, DAC 2023): give the
 ///   current bottleneck layer one more replica while it fits; stop when it does not.</item>
-/// <item><see cref="MinMax"/>: the optimum of min max time / k under the budget as CIM-MLC's
-///   search computes it (Qu et al., CIM-MLC, ASPLOS 2024): for each candidate stage time T the
-///   least counts k = ceil(time / T); the smallest T whose counts fit, then the fewest crossbars.</item>
+/// <item><see cref="MinMax"/>: the optimum of min max time / k under the budget and the period cap,
+///   a search over the whole space as CIM-MLC's (Qu et al., CIM-MLC, ASPLOS 2024): for each period
+///   P up to the cap and each candidate stage time T, each layer's least divisor of P at or above
+///   ceil(time / T); the smallest slowest stage that fits, then the fewest crossbars.</item>
 /// <item><see cref="Max"/>: every layer the same, largest count that fits (the same period as counts).</item>
 /// </list>
 /// </summary>
@@ -82,20 +83,27 @@ public static class Replication
     {
         ImmutableArray<int> best = [.. layers.Select(_ => 1)];
         (double Stage, int Crossbars) bestCost = (Stage(layers, best), layers.Sum(l => l.Crossbars));
-        IEnumerable<double> targets = layers.SelectMany(l => Enumerable.Range(1, MaxPeriod).Select(k => l.Ns / k)).Distinct().Order();
-        foreach (double target in targets)
-        {
-            ImmutableArray<int> k = [.. layers.Select(l => Math.Max(1, (int)Math.Ceiling((l.Ns / target) - 1e-9)))];
-            int crossbars = layers.Select((l, i) => l.Crossbars * k[i]).Sum();
-            if (crossbars > budget || Period(k) > MaxPeriod)
-            {
-                continue;
-            }
+        double[] targets = [.. layers.SelectMany(l => Enumerable.Range(1, MaxPeriod).Select(k => l.Ns / k)).Distinct().Order()];
 
-            (double Stage, int Crossbars) cost = (Stage(layers, k), crossbars);
-            if (cost.Stage < bestCost.Stage - 1e-9 || (Math.Abs(cost.Stage - bestCost.Stage) <= 1e-9 && cost.Crossbars < bestCost.Crossbars))
+        // Any counts of period at most 16 divide some P <= 16: for each P and each candidate stage
+        // time T, the least divisor of P at or above ceil(time / T) per layer is the cheapest choice.
+        for (int period = 1; period <= MaxPeriod; period++)
+        {
+            int[] divisors = [.. Enumerable.Range(1, period).Where(d => period % d == 0)];
+            foreach (double target in targets)
             {
-                (best, bestCost) = (k, cost);
+                int[] k = [.. layers.Select(l => divisors.FirstOrDefault(d => d >= Math.Max(1, (int)Math.Ceiling((l.Ns / target) - 1e-9))))];
+                int crossbars = layers.Select((l, i) => l.Crossbars * k[i]).Sum();
+                if (k.Contains(0) || crossbars > budget)
+                {
+                    continue;
+                }
+
+                (double Stage, int Crossbars) cost = (Stage(layers, k), crossbars);
+                if (cost.Stage < bestCost.Stage - 1e-9 || (Math.Abs(cost.Stage - bestCost.Stage) <= 1e-9 && cost.Crossbars < bestCost.Crossbars))
+                {
+                    (best, bestCost) = ([.. k], cost);
+                }
             }
         }
 

@@ -231,3 +231,52 @@ public sealed class ReplicationTests
         Assert.All(s.Layers, l => Assert.Equal(l.Replicas - 1, l.ReplicaCores.Length));
     }
 }
+
+/// <summary>The replica-count searches on hand-made layer loads.</summary>
+public sealed class ReplicationSearchTests
+{
+    [Fact]
+    public void Minmax_finds_the_least_slowest_stage_that_fits_as_exhaustive_search_does()
+    {
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            var rng = new Random(seed);
+            var loads = Enumerable.Range(0, rng.Next(1, 4)).Select(_ => new LayerLoad(rng.Next(1, 50), rng.Next(1, 6))).ToList();
+            int budget = loads.Sum(l => l.Crossbars) * rng.Next(1, 6);
+            ImmutableArray<int> k = Replication.MinMax(loads, budget);
+            Assert.True(loads.Select((l, i) => l.Crossbars * k[i]).Sum() <= budget);
+            Assert.True(Replication.Period(k) <= Replication.MaxPeriod);
+
+            // Every count vector up to 8 copies a layer that fits: none has a shorter slowest stage.
+            double best = double.MaxValue;
+            foreach (int[] c in Vectors(loads.Count, 8))
+            {
+                if (loads.Select((l, i) => l.Crossbars * c[i]).Sum() <= budget && Replication.Period(c) <= Replication.MaxPeriod)
+                {
+                    best = Math.Min(best, Replication.Stage(loads, c));
+                }
+            }
+
+            Assert.True(Replication.Stage(loads, k) <= best + 1e-9, $"seed {seed}: minmax {Replication.Stage(loads, k)} vs exhaustive {best}");
+            ImmutableArray<int> g = Replication.Greedy(loads, budget);
+            Assert.True(loads.Select((l, i) => l.Crossbars * g[i]).Sum() <= budget);
+            Assert.True(Replication.Stage(loads, g) >= Replication.Stage(loads, k) - 1e-9);
+        }, iter: 200);
+    }
+
+    [Fact]
+    public void Equal_layers_get_equal_copies_from_minmax_while_greedy_stops_at_the_period_cap()
+    {
+        var loads = Enumerable.Repeat(new LayerLoad(10, 1), 4).ToList();
+        Assert.Equal(new[] { 8, 8, 8, 8 }, Replication.MinMax(loads, 32).ToArray());
+        Assert.Equal(new[] { 8, 8, 8, 8 }, Replication.Max(loads, 35).ToArray());
+        Assert.Equal(new[] { 4, 4, 4, 4 }, Replication.Greedy(loads, 32).ToArray()); // 5,4,4,4 would have period 20
+        Assert.Equal(new[] { 1, 1, 1, 1 }, Replication.MinMax(loads, 3).ToArray()); // the budget does not even hold one copy each
+        Assert.Equal(new ReplicationBudget(Crossbars: 512), ReplicationBudget.Parse("512"));
+        Assert.Equal(0.25, ReplicationBudget.Parse("0.25").Fraction);
+        Assert.Equal("bad-option", Assert.Throws<CimcException>(() => ReplicationBudget.Parse("1.5")).Diagnostic.Code);
+    }
+
+    private static IEnumerable<int[]> Vectors(int n, int max) =>
+        n == 0 ? [[]] : Vectors(n - 1, max).SelectMany(v => Enumerable.Range(1, max).Select(k => (int[])[.. v, k]));
+}

@@ -169,6 +169,26 @@ public sealed class ExploreTests : IDisposable
     }
 
     [Fact]
+    public void Replication_in_a_space_copies_layers_and_streams_faster_and_a_bad_value_makes_the_point_invalid()
+    {
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "replication": ["none", "balance"], "replication-budget": ["0.05"] } }""");
+        PointSettings none = PointSettings.Of(space.PointAt(0), DeviceModel.Ideal), balance = PointSettings.Of(space.PointAt(1), DeviceModel.Ideal);
+        Assert.Equal(Cimc.Mapping.ReplicationChoice.None, none.Compile.Replication);
+        Assert.Equal((Cimc.Mapping.ReplicationChoice.Balance, 0.05), (balance.Compile.Replication, balance.Compile.ReplicationBudget.Fraction));
+
+        var evaluator = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16);
+        PointResult plain = evaluator.Evaluate(space.PointAt(0)), copied = evaluator.Evaluate(space.PointAt(1));
+        Assert.True(plain.Valid && copied.Valid, plain.Reason ?? copied.Reason);
+        Assert.True(copied.CrossbarsUsed > plain.CrossbarsUsed, $"{copied.CrossbarsUsed} vs {plain.CrossbarsUsed} crossbars");
+        Assert.True(copied.ThroughputPerS > plain.ThroughputPerS, $"{copied.ThroughputPerS} vs {plain.ThroughputPerS} /s at batch 16");
+
+        DesignSpace bad = DesignSpace.Parse("""{ "arch": "isaac", "params": { "replication": ["lots"] } }""");
+        PointResult r = evaluator.Evaluate(bad.PointAt(0));
+        Assert.False(r.Valid);
+        Assert.Contains("not a replication", r.Reason);
+    }
+
+    [Fact]
     public void Per_layer_bits_set_one_layer_and_a_layer_the_model_lacks_makes_the_point_invalid()
     {
         DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "weight-bits": [8], "weight-bits@0": [4], "activation-bits@/2/Gemm": [6], "weight-bits@fc9": [4] } }""");
