@@ -198,6 +198,121 @@ def make_fashion(epochs):
 
 
 # ----------------------------------------------------------------------------------------------
+# A2) Fashion-MNIST convolutional examples (LeNet-5, a small residual network)
+# ----------------------------------------------------------------------------------------------
+
+def lenet5():
+    """LeNet-5 as an nn.Sequential (so it also saves as a whole module): average-pool subsampling."""
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2),
+                         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv + batch norm; the shortcut is the identity or a strided 1x1 conv + batch norm."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class SmallResNet(nn.Module):
+    """stem conv 3x3 + BN + ReLU, max pool 2, a residual block at 8 channels, a strided one to 16,
+    global average pool, linear 16 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.layer1 = ResidualBlock(8, 8, 1)
+        self.layer2 = ResidualBlock(8, 16, 2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn(self.stem(x))))
+        x = self.layer2(self.layer1(x))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+def train_conv(model, tr_x, tr_y, te_x, te_y, epochs, seed, t0):
+    xt, yt = torch.from_numpy(tr_x), torch.from_numpy(tr_y)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    gen = torch.Generator().manual_seed(seed)
+    bs = 128
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xt), generator=gen)
+        for i in range(0, len(xt), bs):
+            idx = perm[i:i + bs]
+            opt.zero_grad()
+            F.cross_entropy(model(xt[idx]), yt[idx]).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            acc = (model(torch.from_numpy(te_x)).argmax(1).numpy() == te_y).mean()
+        print(f"  {type(model).__name__} epoch {ep + 1}/{epochs}: test acc {acc:.4f} ({time.time() - t0:.0f}s)", flush=True)
+    model.eval()
+    return model
+
+
+def make_fashion_conv(epochs):
+    """lenet.* and resnet.* in examples/fashion-mnist, with PyTorch's outputs (NCHW inputs)."""
+    t0 = time.time()
+    tr_x = read_idx(find_idx("train-images-idx3-ubyte")).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
+    tr_y = read_idx(find_idx("train-labels-idx1-ubyte")).astype(np.int64)
+    te_x = read_idx(find_idx("t10k-images-idx3-ubyte")).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
+    te_y = read_idx(find_idx("t10k-labels-idx1-ubyte")).astype(np.int64)
+    sample = np.ascontiguousarray(te_x[:16])
+    np.save(EXAMPLE_DIR / "sample_images.npy", sample)
+    summary = {}
+    for name, ctor, seed in (("lenet", lenet5, 31), ("resnet", SmallResNet, 32)):
+        seed_all(seed)
+        model = train_conv(ctor(), tr_x, tr_y, te_x, te_y, epochs, seed, t0)
+        with torch.no_grad():
+            preds = model(torch.from_numpy(te_x)).argmax(1).numpy().astype(np.int64)
+            logits = model(torch.from_numpy(sample)).numpy().astype(np.float32)
+        correct = int((preds == te_y).sum())
+        summary[name] = {"accuracy": correct / len(te_y), "correct": correct, "total": int(len(te_y))}
+        np.save(EXAMPLE_DIR / f"{name}_predictions.npy", preds)
+        np.save(EXAMPLE_DIR / f"{name}_sample_logits.npy", logits)
+        example = torch.from_numpy(sample[:1])
+        # PRESERVE keeps BatchNormalization nodes (EVAL would fuse them into the convolutions), so
+        # the file exercises the importer's folding; the model is in eval mode either way.
+        torch.onnx.export(model, example, str(EXAMPLE_DIR / f"{name}.onnx"), opset_version=13,
+                          input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+        torch.jit.trace(model, example).save(str(EXAMPLE_DIR / f"{name}.torchscript.pt"))
+        torch.jit.script(model).save(str(EXAMPLE_DIR / f"{name}.scripted.pt"))
+        if name == "lenet":
+            torch.save(model, EXAMPLE_DIR / "lenet.module.pt")
+            torch.save(model.state_dict(), EXAMPLE_DIR / "lenet.state_dict.pt")
+        with torch.no_grad():
+            for suffix in ("torchscript.pt", "scripted.pt"):
+                out = torch.jit.load(str(EXAMPLE_DIR / f"{name}.{suffix}"))(torch.from_numpy(sample)).numpy()
+                assert np.allclose(out, logits, rtol=1e-5, atol=1e-5), suffix
+        ops = sorted(set(onnx_ops(EXAMPLE_DIR / f"{name}.onnx")))
+        print(f"  {name}: test accuracy {correct / len(te_y):.4f}, onnx ops {ops} ({time.time() - t0:.0f}s)", flush=True)
+    with open(EXAMPLE_DIR / "conv_accuracy.json", "w") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+
+
+# ----------------------------------------------------------------------------------------------
 # B) Model fixtures
 # ----------------------------------------------------------------------------------------------
 
@@ -937,12 +1052,13 @@ def make_hostile():
         save_onnx_unchecked(gemm_model(nodes, [Wext, B], 4, 4, "external"), h / fname)
         reg(fname, "external_data", "Unsupported: external tensor data is not supported", what)
 
-    # unsupported op
-    cw = numpy_helper.from_array((r.standard_normal((4, 1, 3, 3)) * 0.3).astype(np.float32), "conv_w")
+    # unsupported op (a transposed convolution: Conv itself is imported since issue 11)
+    cw = numpy_helper.from_array((r.standard_normal((1, 4, 3, 3)) * 0.3).astype(np.float32), "conv_w")
     cb = numpy_helper.from_array(np.zeros(4, np.float32), "conv_b")
     fw = numpy_helper.from_array((r.standard_normal((10, 144)) * 0.1).astype(np.float32), "fc_w")
     fb = numpy_helper.from_array(np.zeros(10, np.float32), "fc_b")
-    nodes = [helper.make_node("Conv", ["input", "conv_w", "conv_b"], ["c"], kernel_shape=[3, 3], name="conv_1"),
+    nodes = [helper.make_node("ConvTranspose", ["input", "conv_w", "conv_b"], ["c"], kernel_shape=[3, 3],
+                              pads=[2, 2, 2, 2], name="conv_1"),
              helper.make_node("Relu", ["c"], ["cr"], name="relu_1"),
              helper.make_node("Flatten", ["cr"], ["f"], axis=1, name="flatten_1"),
              helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["output"], transB=1, name="gemm_1")]
@@ -953,8 +1069,8 @@ def make_hostile():
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="cimc-fixtures")
     onnx.checker.check_model(m)
     onnx.save(m, str(h / "unsupported_op.onnx"))
-    reg("unsupported_op.onnx", "unsupported_op", "Unsupported: operator 'Conv' (node 'conv_1')",
-        "Valid ONNX (passes onnx.checker): Conv 'conv_1' -> Relu -> Flatten -> Gemm, input [N,1,8,8].")
+    reg("unsupported_op.onnx", "unsupported_op", "Unsupported: operator 'ConvTranspose' (node 'conv_1')",
+        "Valid ONNX (passes onnx.checker): ConvTranspose 'conv_1' -> Relu -> Flatten -> Gemm, input [N,1,8,8].")
 
     # huge dims
     Wh = TensorProto()
@@ -1203,12 +1319,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--skip-fashion", action="store_true", help="do not (re)train the Fashion-MNIST example")
     ap.add_argument("--epochs", type=int, default=15, help="Fashion-MNIST training epochs (default 15)")
+    ap.add_argument("--conv-only", action="store_true",
+                    help="only (re)train the convolutional examples (lenet.*, resnet.*)")
+    ap.add_argument("--conv-epochs", type=int, default=2, help="epochs of the convolutional examples (default 2)")
     ap.add_argument("--inspect", action="store_true", help="only print a description of the existing files")
     args = ap.parse_args()
     if args.inspect:
         inspect()
         return
     t0 = time.time()
+    if args.conv_only:
+        print("A2) Fashion-MNIST convolutional examples", flush=True)
+        make_fashion_conv(args.conv_epochs)
+        print(f"done in {time.time() - t0:.0f}s")
+        return
     # Fixtures first, the Fashion-MNIST example last: TorchScript mangles class names with a
     # process-wide counter (___torch_mangle_N), so this order makes the fixture bytes identical
     # with and without --skip-fashion.
@@ -1237,6 +1361,8 @@ def main():
     if not args.skip_fashion:
         print("A) Fashion-MNIST example", flush=True)
         make_fashion(args.epochs)
+        print("A2) Fashion-MNIST convolutional examples", flush=True)
+        make_fashion_conv(args.conv_epochs)
     print(f"done in {time.time() - t0:.0f}s")
 
 

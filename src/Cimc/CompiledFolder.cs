@@ -15,8 +15,16 @@ namespace Cimc;
 /// overridden bits), so the folder can be simulated without the file it came from. Reading checks
 /// every part and reports damage in one line naming the file.
 /// </summary>
-public sealed record CompiledFolder(string Path, ProgramImage Program, WeightImage Weights, CompileSummary? Summary, Architecture? Architecture)
+public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSummary? Summary, Architecture? Architecture)
 {
+    private readonly Lazy<WeightImage> _weights = new(() => WeightImage.Load(System.IO.Path.Combine(Path, WeightsFile)));
+
+    /// <summary>
+    /// weights.bin, read (and checked) on first use: `cimc run` needs it, while `cimc simulate DIR`
+    /// costs the program alone and never reads the largest file of the folder.
+    /// </summary>
+    public WeightImage Weights => _weights.Value;
+
     public const string SummaryFile = "summary.json";
     public const string ProgramFile = "program.bin";
     public const string WeightsFile = "weights.bin";
@@ -76,7 +84,8 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
     }
 
     /// <summary>
-    /// Reads a compiled folder. program.bin and weights.bin must be there and valid; summary.json may
+    /// Reads a compiled folder. program.bin and weights.bin must be there and program.bin valid
+    /// (weights.bin is read and checked when <see cref="Weights"/> is first used); summary.json may
     /// be missing (a folder assembled by hand), but when present it must be a complete summary.
     /// </summary>
     public static CompiledFolder Read(string folder)
@@ -96,7 +105,6 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
         }
 
         ProgramImage program = ProgramImage.Load(programPath);
-        WeightImage weights = WeightImage.Load(weightsPath);
         string summaryPath = System.IO.Path.Combine(folder, SummaryFile);
         (CompileSummary? summary, Architecture? arch) = File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
         if (arch is not null && Compiler.Header(arch) != program.Arch)
@@ -104,7 +112,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, WeightIma
             throw new CimcException("bad-summary", summaryPath, $"its architecture '{arch.Name}' is not the one program.bin was compiled for");
         }
 
-        return new CompiledFolder(folder, program, weights, summary, arch);
+        return new CompiledFolder(folder, program, summary, arch);
     }
 
     private static (CompileSummary Summary, Architecture? Arch) ReadSummary(string path)

@@ -13,7 +13,7 @@ namespace Cimc.Cli.Commands;
 /// <summary>
 /// `cimc explore MODEL --space SPACE.json [--strategy grid|random|nsga2] [--budget N] [--seed S]
 /// [--objectives A,B] [--constraint "area_mm2&lt;=100"]... [--images P --labels P] [--jobs N] [--db FILE]
-/// [--shard i/n] [--csv FILE]`, and its subcommands `merge` and `report`. The work is in
+/// [--shard i/n] [--csv FILE] [--fidelity estimate|simulate|auto]`, and its subcommands `merge` and `report`. The work is in
 /// Cimc.Exploration; this file reads options and files.
 /// </summary>
 internal static class ExploreCommand
@@ -32,6 +32,7 @@ internal static class ExploreCommand
         var db = new Option<string>("--db") { Description = "the results database (SQLite); a run resumes what it holds", DefaultValueFactory = _ => "explore.db" };
         var shard = new Option<string?>("--shard") { Description = "take shard i of n of the points (0-based, e.g. 1/4); for nsga2, island i of n" };
         var csv = new Option<string?>("--csv") { Description = "also write every point of the database as CSV" };
+        var fidelity = new Option<string>("--fidelity") { Description = "estimate (analytic, no compile), simulate (compile + event-driven simulation) or auto (estimate all, simulate those on or near the estimated front)", DefaultValueFactory = _ => "simulate" };
         var batch = new Option<int>("--batch") { Description = $"inferences streamed through the pipeline for throughput (default {SimulateCommand.DefaultBatch})", DefaultValueFactory = _ => SimulateCommand.DefaultBatch };
         var calibrationData = new Option<string?>("--calibration-data") { Description = "calibration inputs (.npy, .csv or IDX); default: calibration.npy beside the model" };
         var calibrationDivideBy = new Option<double>("--calibration-divide-by") { Description = "divide calibration values by D", DefaultValueFactory = _ => 1.0 };
@@ -40,7 +41,7 @@ internal static class ExploreCommand
         data.Labels.Required = false;
         var command = new Command("explore", "Explore a design space: evaluate latency, energy, area (and accuracy) over architecture and option values, store every point, find the Pareto front.")
         {
-            model, activation, space, strategy, budget, seed, objectives, constraint, jobs, db, shard, csv, batch, calibrationData, calibrationDivideBy,
+            model, activation, space, strategy, budget, seed, objectives, constraint, jobs, db, shard, csv, fidelity, batch, calibrationData, calibrationDivideBy,
         };
         data.AddTo(command);
         command.Subcommands.Add(Merge(context));
@@ -71,6 +72,7 @@ internal static class ExploreCommand
                 parse.GetValue(shard) is { } s ? Shard.Parse(s) : null)
             {
                 Constraints = [.. parse.GetValue(constraint)!.Select(Constraint.Parse)],
+                Fidelity = ExploreSettings.ParseFidelity(parse.GetValue(fidelity)!),
             };
             settings.Validate();
             if (!withData && settings.Objectives.Any(x => x.Name == "accuracy"))
@@ -85,8 +87,8 @@ internal static class ExploreCommand
             }
 
             NdArray? calibration = Calibration(parse.GetValue(calibrationData), parse.GetValue(calibrationDivideBy), modelPath);
-            var evaluator = new PointEvaluator(graph, calibration, labelled, DeviceModel.Ideal, batchSize);
             using ResultStore store = ResultStore.Open(parse.GetValue(db)!);
+            var evaluator = new PointEvaluator(graph, calibration, labelled, DeviceModel.Ideal, batchSize) { Accuracies = store };
             store.Claim(Study.MetaFor(designSpace, modelPath, Study.HashFile(modelPath), dataId, batchSize, settings));
 
             bool terminal = ReferenceEquals(context.Error, Console.Error) && !Console.IsErrorRedirected;
@@ -102,7 +104,7 @@ internal static class ExploreCommand
             ExploreSummary summary;
             try
             {
-                summary = Explorer.Run(designSpace, evaluator.Evaluate, store, settings, progress.Report, cancel.Token);
+                summary = Explorer.Run(designSpace, evaluator.Estimate, evaluator.Simulate, store, settings, progress.Report, cancel.Token);
             }
             finally
             {
@@ -116,7 +118,7 @@ internal static class ExploreCommand
                 File.WriteAllText(csvPath, study.Csv());
             }
 
-            context.Output.Write(Summary(summary, store.Path, study));
+            context.Output.Write(Summary(summary, store.Path, study, settings.Fidelity));
             if (summary.Cancelled)
             {
                 context.Error.WriteLine($"cimc: stopped; {store.Path} holds every finished point: run the same command again to continue");
@@ -205,10 +207,14 @@ internal static class ExploreCommand
         return File.Exists(path) ? DataFiles.ReadArray(path).DivideBy((float)divisor) : null;
     }
 
-    private static string Summary(ExploreSummary s, string db, Study study)
+    private static string Summary(ExploreSummary s, string db, Study study, Fidelity fidelity)
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{s.Requested} points: {s.Evaluated} evaluated, {s.Reused} already in {db}, {s.Invalid} invalid; the database holds {study.Rows.Length}\n");
+        if (fidelity == Fidelity.Auto)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"fidelity auto: {s.Simulated} simulated now (on or near the estimated front), the others stored as estimates; the database holds {study.Rows.Count(r => r.Fidelity == "simulate")} simulated rows\n");
+        }
         ImmutableArray<PointResult> front = study.Front();
         sb.Append(CultureInfo.InvariantCulture, $"front ({string.Join(", ", study.Objectives.Select(o => (o.Maximize ? "max " : "min ") + o.Name))}): {front.Length} points\n");
         foreach (PointResult r in front.Take(20))

@@ -10,7 +10,8 @@ internal sealed record ModelSummary(
     IReadOnlyList<ModelSummary.Port> Outputs,
     IReadOnlyList<ModelSummary.Layer> Layers,
     long ParameterCount,
-    int DenseLayers)
+    int DenseLayers,
+    int ConvLayers)
 {
     public sealed record Port(string Name, string Type, IReadOnlyList<int> Shape);
 
@@ -25,14 +26,20 @@ internal sealed record ModelSummary(
             Describe(n.Op),
             [.. types[n.Input].Dims],
             [.. types[n.Output].Dims],
-            n.Op is Dense d ? d.Weight.Length + (d.Bias?.Length ?? 0) : 0)).ToList();
+            n.Op switch
+            {
+                Dense d => d.Weight.Length + (d.Bias?.Length ?? 0),
+                Conv2d c => c.Weight.Length + (c.Bias?.Length ?? 0),
+                _ => 0L,
+            })).ToList();
         return new ModelSummary(
             graph.Name,
             [.. graph.Inputs.Select(i => new Port(i.Name, i.Type.ToString(), [.. i.Type.Dims]))],
             [.. graph.Outputs.Select(o => new Port(o.Name, types[o.Name].ToString(), [.. types[o.Name].Dims]))],
             layers,
             graph.ParameterCount,
-            graph.DenseLayers.Count());
+            graph.DenseLayers.Count(),
+            graph.ConvLayers.Count());
     }
 
     private static string Describe(Op op) => op switch
@@ -44,6 +51,10 @@ internal sealed record ModelSummary(
         Clip c => FormattableString.Invariant($"min={c.Min}, max={c.Max}"),
         Flatten f => $"axis={f.Axis}",
         Reshape r => $"shape=({string.Join(",", r.Shape)})",
+        Conv2d c => $"{c.InChannels}->{c.OutChannels}, {c.Window}{(c.Group == 1 ? "" : $", group {c.Group}")}{(c.Bias is null ? ", no bias" : "")}",
+        MaxPool2d p => p.Window.ToString(),
+        AvgPool2d p => p.Window.ToString(),
+        Concat c => $"axis={c.Axis}",
         _ => "",
     };
 
@@ -61,7 +72,8 @@ internal sealed record ModelSummary(
             sb.AppendLine(string.Join("  ", row.Select((v, c) => c == 6 ? v.PadLeft(widths[c]) : v.PadRight(widths[c]))).TrimEnd());
         }
 
-        sb.AppendLine($"{DenseLayers} dense layers, {ParameterCount:N0} parameters");
+        string convs = ConvLayers > 0 ? $", {ConvLayers} convolutions" : "";
+        sb.AppendLine($"{DenseLayers} dense layers{convs}, {ParameterCount:N0} parameters");
         return sb.ToString();
     }
 }

@@ -58,12 +58,14 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly TileGroup? direct;
     private readonly int inputAddr;
     private readonly bool isRing;
+    private readonly bool chunkSignals;
     private int delivered;
 
-    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords, bool isRing)
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords, bool isRing, bool chunkSignals)
     {
         this.layer = layer;
         this.isRing = isRing;
+        this.chunkSignals = chunkSignals;
         this.ring = ring;
         this.direct = direct;
         this.inputAddr = inputAddr;
@@ -72,7 +74,7 @@ internal sealed class InputBroadcast : IVectorSink
     }
 
     /// <summary>Plans the layer's tile groups and allocates their buffer regions. For the first layer, <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>.</summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, bool isRing)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, bool isRing, bool chunkSignals = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -90,7 +92,7 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords, isRing);
+        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords, isRing, chunkSignals);
     }
 
     /// <summary>
@@ -195,7 +197,7 @@ internal sealed class InputBroadcast : IVectorSink
                 {
                     int at = Landing(hubMem, s, e);
                     hub.Add(Instruction.Recv(producer, at, e - s, Tag));
-                    Keep(hub, g, s, e, at);
+                    Keep(em, memory, g, s, e, at);
                 }
             }
 
@@ -213,11 +215,11 @@ internal sealed class InputBroadcast : IVectorSink
                         hub.Add(Instruction.Send(ring[(j + 1) % t].Hub, at, e - s, Tag));
                     }
 
-                    Keep(hub, g, s, e, at);
+                    Keep(em, memory, g, s, e, at);
                 }
             }
 
-            foreach (CoreSpan peer in g.Peers)
+            foreach (CoreSpan peer in chunkSignals ? Enumerable.Empty<CoreSpan>() : g.Peers)
             {
                 CoreMemoryLayout peerMem = memory[peer.Core];
                 hub.Add(Instruction.Send(peer.Core, hubMem.Signal, 1, Streams.Signal(layer.Index)));
@@ -230,12 +232,35 @@ internal sealed class InputBroadcast : IVectorSink
         }
     }
 
-    /// <summary>A hub whose tile shares its rows stores the part of chunk [s, e) (landed at <paramref name="at"/>) the tile reads.</summary>
-    private static void Keep(List<Instruction> hub, TileGroup g, int s, int e, int at)
+    /// <summary>
+    /// A hub whose tile shares its rows stores the part of chunk [s, e) (landed at <paramref name="at"/>)
+    /// the tile reads. With chunk signals (the signal-chunks pass) it then signals each other core of
+    /// the tile that reads rows of the chunk, which loads them at once: a core's mvms can start as
+    /// their input slices arrive instead of after the tile's last chunk.
+    /// </summary>
+    private void Keep(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, TileGroup g, int s, int e, int at)
     {
-        if (g.Region >= 0 && Overlap(s, e, (g.Lo, g.Hi)) is (int ss, int se))
+        if (g.Region < 0 || Overlap(s, e, (g.Lo, g.Hi)) is not (int ss, int se))
         {
-            hub.Add(Instruction.Store(g.Region + (ss - g.Lo), at + (ss - s), se - ss));
+            return;
+        }
+
+        em[g.Hub].Add(Instruction.Store(g.Region + (ss - g.Lo), at + (ss - s), se - ss));
+        foreach (CoreSpan peer in chunkSignals ? g.Peers : Enumerable.Empty<CoreSpan>())
+        {
+            CoreMemoryLayout peerMem = memory[peer.Core];
+            var parts = peerMem.InputRuns.Select(r => Overlap(r.Lo, r.Hi, (ss, se))).OfType<(int Lo, int Hi)>().ToList();
+            if (parts.Count == 0)
+            {
+                continue;
+            }
+
+            em[g.Hub].Add(Instruction.Send(peer.Core, memory[g.Hub].Signal, 1, Streams.Signal(layer.Index)));
+            em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, Streams.Signal(layer.Index)));
+            foreach ((int lo, int hi) in parts)
+            {
+                em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
+            }
         }
     }
 

@@ -72,7 +72,8 @@ public static class CodeGenerator
 
         bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
-            InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr, arch.Rows, ring)).ToImmutableArray()).ToImmutableArray();
+            InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
         buffers.CheckCapacity();
 
         // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
@@ -125,6 +126,11 @@ public static class CodeGenerator
                 foreach (CoreSpan c in layer.Cores)
                 {
                     em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
+                    foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
+                    {
+                        // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
+                        em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
+                    }
                 }
 
                 if (l == 0)
@@ -159,7 +165,7 @@ public static class CodeGenerator
                 foreach (ColumnBlock block in layer.ColumnBlocks)
                 {
                     Reduction.Emit(em, l, block, mem, tree);
-                    int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root));
+                    int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root), biasAdded: placed.Lowering.BiasFirst);
                     next.Deliver(em, block.Root, block.ColStart, block.ColEnd, result);
                     pieces.Add(new Piece(block.Root, block.ColStart, block.ColEnd));
                 }

@@ -44,8 +44,12 @@ internal static class OutputStage
         _ => throw new InvalidOperationException($"codegen: {kind} does not run on the special-function unit"),
     };
 
-    /// <summary>Bias, requantization and activation of one column block on its root (<paramref name="mem"/>); returns where its results are.</summary>
-    public static int Emit(Emitter em, LayerCores layer, ColumnBlock block, CoreMemoryLayout mem, bool activationLoaded)
+    /// <summary>
+    /// Bias, requantization and activation of one column block on its root (<paramref name="mem"/>);
+    /// returns where its results are. <paramref name="biasAdded"/>: the accumulators started at the
+    /// bias (the fold-bias pass), so no add here.
+    /// </summary>
+    public static int Emit(Emitter em, LayerCores layer, ColumnBlock block, CoreMemoryLayout mem, bool activationLoaded, bool biasAdded = false)
     {
         MappedLayer mapped = layer.Layer.Mapped;
         QuantizedLayer q = mapped.Layer;
@@ -53,7 +57,11 @@ internal static class OutputStage
         (int bias, int parameters) = mem.ConstantsOf(block.Index);
         List<Instruction> code = em[root];
         em.Data(root, bias, mapped.EffectiveBias.Skip(c0).Take(n));
-        code.Add(Instruction.VAdd(acc, acc, bias, n));
+        if (!biasAdded)
+        {
+            code.Add(Instruction.VAdd(acc, acc, bias, n));
+        }
+
         if (q.OutputsAccumulator)
         {
             return acc;

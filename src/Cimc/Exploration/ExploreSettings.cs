@@ -50,6 +50,17 @@ public sealed record ExploreSettings(
 {
     public ImmutableArray<Constraint> Constraints { get; init; } = [];
 
+    /// <summary>Estimate, simulate (the default) or auto (<see cref="Explorer"/>).</summary>
+    public Fidelity Fidelity { get; init; } = Fidelity.Simulate;
+
+    public static Fidelity ParseFidelity(string text) => text switch
+    {
+        "estimate" => Fidelity.Estimate,
+        "simulate" => Fidelity.Simulate,
+        "auto" => Fidelity.Auto,
+        _ => throw new CimcException("bad-option", "--fidelity", $"unknown fidelity '{text}'; expected estimate, simulate or auto"),
+    };
+
     public Shard Part => Shard ?? Exploration.Shard.Whole;
 
     public static SearchStrategy ParseStrategy(string text) => text switch
@@ -82,4 +93,8 @@ public sealed record ExploreSettings(
 }
 
 /// <summary>What a run did: points asked for, evaluated now, found already in the database, invalid, and whether it was stopped.</summary>
-public sealed record ExploreSummary(int Requested, int Evaluated, int Reused, int Invalid, bool Cancelled);
+public sealed record ExploreSummary(int Requested, int Evaluated, int Reused, int Invalid, bool Cancelled)
+{
+    /// <summary>Of the points evaluated now, those compiled and simulated.</summary>
+    public int Simulated { get; init; }
+}

@@ -9,29 +9,62 @@ namespace Cimc.Exploration;
 /// --jobs), storing every point as soon as it is done. Cancelling (Ctrl-C) lets the points in
 /// flight finish and be stored, then returns: the database holds every finished point and a run
 /// started again continues where this one stopped, ending with the same rows as an uninterrupted run.
+/// At <see cref="Fidelity.Auto"/> the strategy runs on estimates (held in memory, cheap to redo),
+/// the points on the estimated front and the next front behind it (<see cref="NearFronts"/>) are
+/// simulated and stored as such, and the others are stored as estimates: what is simulated depends
+/// on the estimates alone, so an interrupted auto run ends as an uninterrupted one does.
 /// </summary>
 public static class Explorer
 {
     /// <summary>The largest grid a run lists without a --budget.</summary>
     public const long MaxGrid = 10_000_000;
 
+    /// <summary>Fronts of the estimates that auto simulates: the non-dominated points and the next front (a few percent of estimate error can swap them).</summary>
+    public const int NearFronts = 2;
+
+    /// <summary>Every point at one fidelity, by <paramref name="evaluate"/> (rows say which fidelity they hold).</summary>
     public static ExploreSummary Run(DesignSpace space, Func<DesignPoint, PointResult> evaluate, ResultStore store, ExploreSettings settings,
-        Action<int, int>? progress = null, CancellationToken cancel = default)
+        Action<int, int>? progress = null, CancellationToken cancel = default) =>
+        Run(space, evaluate, evaluate, store, settings with { Fidelity = Fidelity.Simulate }, progress, cancel);
+
+    /// <summary>A study at the settings' fidelity: <paramref name="estimate"/>, <paramref name="simulate"/>, or auto (both).</summary>
+    public static ExploreSummary Run(DesignSpace space, Func<DesignPoint, PointResult> estimate, Func<DesignPoint, PointResult> simulate, ResultStore store,
+        ExploreSettings settings, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         settings.Validate();
-        var run = new RunState(evaluate, store, settings, progress, cancel);
+        var run = new RunState(store, settings, progress, cancel);
+        bool auto = settings.Fidelity == Fidelity.Auto;
+        Func<DesignPoint, PointResult> first = settings.Fidelity == Fidelity.Estimate || auto ? estimate : simulate;
         try
         {
+            List<(DesignPoint Point, PointResult Result)> screened = [];
+            List<PointResult> Evaluate(IReadOnlyList<DesignPoint> points)
+            {
+                if (!auto)
+                {
+                    return run.Answer(points, first);
+                }
+
+                List<PointResult> results = run.Screen(points, first);
+                screened.AddRange(points.Zip(results));
+                return results;
+            }
+
             switch (settings.Strategy)
             {
                 case SearchStrategy.Nsga2:
-                    RunNsga2(space, run, settings);
+                    RunNsga2(space, run, settings, Evaluate);
                     break;
                 default:
                     List<DesignPoint> points = settings.Strategy == SearchStrategy.Grid ? GridPoints(space, settings) : RandomPoints(space, settings);
                     run.Total = points.Count;
-                    run.Answer(points);
+                    Evaluate(points);
                     break;
+            }
+
+            if (auto)
+            {
+                Refine(screened, run, settings, simulate);
             }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -39,7 +72,23 @@ public static class Explorer
             run.Cancelled = true;
         }
 
-        return new ExploreSummary(run.Requested, run.Evaluated, run.Reused, run.Invalid, run.Cancelled || cancel.IsCancellationRequested);
+        return new ExploreSummary(run.Requested, run.Evaluated, run.Reused, run.Invalid, run.Cancelled || cancel.IsCancellationRequested) { Simulated = run.Simulated };
+    }
+
+    /// <summary>
+    /// Auto's second step: simulates the screened points on the estimates' <see cref="NearFronts"/>
+    /// fronts (by the objectives and constraints) and stores the others as the estimates they are.
+    /// </summary>
+    private static void Refine(List<(DesignPoint Point, PointResult Result)> screened, RunState run, ExploreSettings settings, Func<DesignPoint, PointResult> simulate)
+    {
+        var distinct = screened.DistinctBy(p => p.Point.Key).ToList();
+        List<Score> scores = [.. distinct.Select(p => ScoreOf(p.Result, settings))];
+        List<List<int>> fronts = Pareto.FastNonDominatedSort([.. scores.Select(x => (IReadOnlyList<double>)x.Costs)], [.. scores.Select(x => x.Violation)]);
+        var near = fronts.Take(NearFronts).SelectMany(f => f).Where(i => distinct[i].Result.Valid).Order().ToList();
+        run.Total += near.Count;
+        run.Answer([.. near.Select(i => distinct[i].Point)], simulate);
+        var chosen = near.Select(i => distinct[i].Point.Key).ToHashSet();
+        run.Keep([.. distinct.Where(p => !chosen.Contains(p.Point.Key)).Select(p => p.Result)]);
     }
 
     /// <summary>The grid in order (the first --budget points), this shard's share.</summary>
@@ -98,14 +147,14 @@ public static class Explorer
     /// Islands: each shard runs its own NSGA-II (seed + shard index) on its share of the budget;
     /// merging the shards' databases merges their fronts.
     /// </summary>
-    private static void RunNsga2(DesignSpace space, RunState run, ExploreSettings settings)
+    private static void RunNsga2(DesignSpace space, RunState run, ExploreSettings settings, Func<IReadOnlyList<DesignPoint>, List<PointResult>> evaluate)
     {
         Shard part = settings.Part;
         long total = Math.Min(settings.Budget ?? 200, space.Size);
         int budget = (int)Math.Max(1, (total / part.Count) + (part.Index < total % part.Count ? 1 : 0));
         run.Total = budget;
         var search = new Nsga2Search(space, settings.PopulationSize, budget, settings.Seed + part.Index);
-        search.Run(points => [.. run.Answer(points).Select(r => ScoreOf(r, settings))], run.Cancel);
+        search.Run(points => [.. evaluate(points).Select(r => ScoreOf(r, settings))], run.Cancel);
     }
 
     /// <summary>Costs by the objectives; violation by the constraints; an invalid point is worse than any infeasible one.</summary>
@@ -120,12 +169,13 @@ public static class Explorer
         return new Score([.. settings.Objectives.Select(o => o.Cost(r) ?? 0)], missing + settings.Constraints.Sum(c => c.Violation(r)));
     }
 
-    private sealed class RunState(Func<DesignPoint, PointResult> evaluate, ResultStore store, ExploreSettings settings, Action<int, int>? progress, CancellationToken cancel)
+    private sealed class RunState(ResultStore store, ExploreSettings settings, Action<int, int>? progress, CancellationToken cancel)
     {
         private int done;
         private int evaluated;
         private int invalid;
-        private readonly HashSet<string> stored = store.Keys();
+        private int simulated;
+        private readonly Dictionary<string, string> stored = store.Fidelities();
 
         public CancellationToken Cancel => cancel;
 
@@ -139,17 +189,23 @@ public static class Explorer
 
         public int Invalid => invalid;
 
+        public int Simulated => simulated;
+
         public bool Cancelled { get; set; }
 
-        /// <summary>The results of <paramref name="points"/> in order: stored ones read back, the others evaluated and stored.</summary>
-        public List<PointResult> Answer(IReadOnlyList<DesignPoint> points)
+        /// <summary>
+        /// The results of <paramref name="points"/> in order: stored ones read back (a stored estimate
+        /// does not answer for a simulation: it is simulated and upgraded), the others evaluated and stored.
+        /// </summary>
+        public List<PointResult> Answer(IReadOnlyList<DesignPoint> points, Func<DesignPoint, PointResult> evaluate)
         {
             var results = new PointResult?[points.Count];
             var todo = new List<int>();
+            bool exact = settings.Fidelity != Fidelity.Estimate;
             for (int i = 0; i < points.Count; i++)
             {
                 string key = points[i].Key;
-                if (stored.Contains(key) && store.Find(key) is { } row)
+                if (stored.TryGetValue(key, out string? fidelity) && !(exact && fidelity == "estimate") && store.Find(key) is { } row)
                 {
                     results[i] = row;
                     Reused++;
@@ -161,22 +217,57 @@ public static class Explorer
                 }
             }
 
-            Requested += points.Count;
+            Requested += settings.Fidelity == Fidelity.Auto ? 0 : points.Count;
             cancel.ThrowIfCancellationRequested();
             Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = settings.Jobs, CancellationToken = cancel }, i =>
             {
                 PointResult r = evaluate(points[i]);
                 store.Insert(r);
                 Interlocked.Increment(ref evaluated);
+                if (r.Fidelity == "simulate")
+                {
+                    Interlocked.Increment(ref simulated);
+                }
+
                 results[i] = r;
                 Tick(r);
             });
             foreach (int i in todo)
             {
-                stored.Add(points[i].Key);
+                stored[points[i].Key] = results[i]!.Fidelity;
             }
 
             return [.. results.Select(r => r!)];
+        }
+
+        /// <summary>Auto's screening: evaluates every point (estimates are cheap) without storing; the stored rows do not decide what is simulated.</summary>
+        public List<PointResult> Screen(IReadOnlyList<DesignPoint> points, Func<DesignPoint, PointResult> evaluate)
+        {
+            var results = new PointResult[points.Count];
+            Requested += points.Count;
+            cancel.ThrowIfCancellationRequested();
+            Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = settings.Jobs, CancellationToken = cancel }, i => results[i] = evaluate(points[i]));
+            return [.. results];
+        }
+
+        /// <summary>Stores screened estimates of points the database does not hold yet.</summary>
+        public void Keep(IReadOnlyList<PointResult> rows)
+        {
+            foreach (PointResult r in rows)
+            {
+                cancel.ThrowIfCancellationRequested();
+                if (stored.ContainsKey(r.Key))
+                {
+                    Reused++;
+                }
+                else
+                {
+                    store.Insert(r);
+                    stored[r.Key] = r.Fidelity;
+                    evaluated++;
+                    invalid += r.Valid ? 0 : 1;
+                }
+            }
         }
 
         private void Tick(PointResult r)

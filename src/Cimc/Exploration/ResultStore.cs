@@ -9,7 +9,9 @@ namespace Cimc.Exploration;
 /// keyed by the hash of its canonical configuration and written with INSERT OR IGNORE, so that a
 /// point is stored once however often it is evaluated, a killed run loses at most the points in
 /// flight, and shards merge by key; and a <c>meta</c> table naming the study (cimc's version, the
-/// model's hash, the space, the data). Each point is its own transaction (WAL journal): the file is
+/// model's hash, the space, the data); and an <c>accuracy</c> table of the accuracies measured, keyed by
+/// the quantization, crossbar geometry and device they depend on, so a resumed or extended study
+/// does not measure one twice. Each point is its own transaction (WAL journal): the file is
 /// consistent whenever the process dies.
 /// </summary>
 public sealed class ResultStore : IDisposable
@@ -18,6 +20,14 @@ public sealed class ResultStore : IDisposable
 
     /// <summary>The columns after key and config, in order; the CSV export and merges use the same list.</summary>
     private const string Columns = "key, config, valid, reason, latency_ns, throughput_per_s, energy_nj, area_mm2, accuracy, crossbars_used, cores_used, lower_bound_latency_ns, tops_per_w, tops_per_mm2, fidelity";
+
+    /// <summary>
+    /// A row is written once, except that a simulation replaces an estimate of the same point (never
+    /// the other way round): what INSERT OR IGNORE does, plus that upgrade.
+    /// </summary>
+    private static readonly string Upsert = "ON CONFLICT(key) DO UPDATE SET "
+        + string.Join(", ", Columns.Split(", ").Skip(1).Select(c => $"{c} = excluded.{c}"))
+        + " WHERE points.fidelity = 'estimate' AND excluded.fidelity = 'simulate'";
 
     /// <summary>The meta keys that must agree for two runs (or two shards) to be one study.</summary>
     public static readonly string[] IdentityKeys = ["model_hash", "space", "data", "batch"];
@@ -49,6 +59,7 @@ public sealed class ResultStore : IDisposable
                   latency_ns REAL, throughput_per_s REAL, energy_nj REAL, area_mm2 REAL, accuracy REAL,
                   crossbars_used INTEGER, cores_used INTEGER, lower_bound_latency_ns REAL, tops_per_w REAL, tops_per_mm2 REAL,
                   fidelity TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, value REAL NOT NULL);
                 """);
             return store;
         }
@@ -102,6 +113,20 @@ public sealed class ResultStore : IDisposable
         }
     }
 
+    /// <summary>Every stored point's key and fidelity (estimate or simulate).</summary>
+    public Dictionary<string, string> Fidelities()
+    {
+        using SqliteCommand cmd = Command("SELECT key, fidelity FROM points");
+        using SqliteDataReader r = cmd.ExecuteReader();
+        var keys = new Dictionary<string, string>();
+        while (r.Read())
+        {
+            keys[r.GetString(0)] = r.GetString(1);
+        }
+
+        return keys;
+    }
+
     public HashSet<string> Keys()
     {
         using SqliteCommand cmd = Command("SELECT key FROM points");
@@ -137,12 +162,12 @@ public sealed class ResultStore : IDisposable
         return rows;
     }
 
-    /// <summary>Stores a point unless one with its key is there already; true when it was new.</summary>
+    /// <summary>Stores a point unless one with its key is there already (a simulation replaces an estimate); true when it was new or upgraded.</summary>
     public bool Insert(PointResult p)
     {
         lock (gate)
         {
-            using SqliteCommand cmd = Command($"INSERT OR IGNORE INTO points ({Columns}) VALUES ($key, $config, $valid, $reason, $latency, $throughput, $energy, $area, $accuracy, $crossbars, $cores, $lower, $topsw, $topsmm2, $fidelity)");
+            using SqliteCommand cmd = Command($"INSERT INTO points ({Columns}) VALUES ($key, $config, $valid, $reason, $latency, $throughput, $energy, $area, $accuracy, $crossbars, $cores, $lower, $topsw, $topsmm2, $fidelity) {Upsert}");
             SqliteParameterCollection a = cmd.Parameters;
             a.AddWithValue("$key", p.Key);
             a.AddWithValue("$config", p.Config);
@@ -163,9 +188,32 @@ public sealed class ResultStore : IDisposable
         }
     }
 
+    /// <summary>A measured accuracy by its key (PointEvaluator's cache key), if stored.</summary>
+    public double? FindAccuracy(string key)
+    {
+        lock (gate)
+        {
+            using SqliteCommand cmd = Command("SELECT value FROM accuracy WHERE key = $k");
+            cmd.Parameters.AddWithValue("$k", key);
+            return cmd.ExecuteScalar() is double v ? v : null;
+        }
+    }
+
+    public void InsertAccuracy(string key, double value)
+    {
+        lock (gate)
+        {
+            using SqliteCommand cmd = Command("INSERT OR IGNORE INTO accuracy (key, value) VALUES ($k, $v)");
+            cmd.Parameters.AddWithValue("$k", key);
+            cmd.Parameters.AddWithValue("$v", value);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>
-    /// Adds the rows of another study database (ATTACH, INSERT OR IGNORE, DETACH), after checking
-    /// that it is the same study; returns how many rows were new. An empty target takes the source's meta.
+    /// Adds the rows of another study database (ATTACH, INSERT OR IGNORE with simulations replacing
+    /// estimates, DETACH) and its accuracies, after checking that it is the same study; returns how
+    /// many rows were new or upgraded. An empty target takes the source's meta.
     /// </summary>
     public int Merge(string sourcePath)
     {
@@ -191,8 +239,11 @@ public sealed class ResultStore : IDisposable
 
             try
             {
-                using SqliteCommand copy = Command($"INSERT OR IGNORE INTO points ({Columns}) SELECT {Columns} FROM src.points");
-                return copy.ExecuteNonQuery();
+                using SqliteCommand copy = Command($"INSERT INTO points ({Columns}) SELECT {Columns} FROM src.points WHERE true {Upsert}");
+                int added = copy.ExecuteNonQuery();
+                using SqliteCommand accuracies = Command("INSERT OR IGNORE INTO accuracy (key, value) SELECT key, value FROM src.accuracy");
+                accuracies.ExecuteNonQuery();
+                return added;
             }
             finally
             {

@@ -74,17 +74,17 @@ public sealed record Study(
             null => "",
         };
 
-    /// <summary>One row per point: key, a column per parameter, valid and reason, every figure, and pareto (true on the front).</summary>
+    /// <summary>One row per point: key, a column per parameter, valid and reason, every figure, fidelity (estimate or simulate) and, last, pareto (true on the front).</summary>
     public string Csv()
     {
         var front = Front().Select(r => r.Key).ToHashSet();
         var sb = new StringBuilder();
-        sb.AppendLine(string.Join(',', ["key", .. Parameters, "valid", "reason", .. PointResult.MetricNames, "pareto"]));
+        sb.AppendLine(string.Join(',', ["key", .. Parameters, "valid", "reason", .. PointResult.MetricNames, "fidelity", "pareto"]));
         foreach (PointResult r in Rows)
         {
             IEnumerable<string> cells = [r.Key, .. Parameters.Select(p => Value(r, p)), r.Valid ? "true" : "false", r.Reason ?? "",
                 .. PointResult.MetricNames.Select(m => r.Metric(m) is double v ? v.ToString("R", CultureInfo.InvariantCulture) : ""),
-                front.Contains(r.Key) ? "true" : "false"];
+                r.Fidelity, front.Contains(r.Key) ? "true" : "false"];
             sb.AppendLine(string.Join(',', cells.Select(Quote)));
         }
 

@@ -5,7 +5,7 @@ namespace Cimc.Ir;
 
 /// <summary>
 /// The graph's text form (`cimc inspect --emit graph`, `cimc compile --emit graph`): one line per
-/// node with its op, attributes, input and output types. Stable, so golden tests can diff it.
+/// node with its op, attributes, inputs and output type. Stable, so golden tests can diff it.
 /// </summary>
 public static class GraphPrinter
 {
@@ -20,7 +20,7 @@ public static class GraphPrinter
         {
             sb.Append("  %").Append(node.Output).Append(": ").Append(types[node.Output])
               .Append(" = ").Append(node.Op.Mnemonic).Append(Attributes(node.Op))
-              .Append("(%").Append(node.Input).Append(")")
+              .Append('(').AppendJoin(", ", node.Inputs.Select(i => "%" + i)).Append(')')
               .Append("  # ").Append(node.Name).AppendLine();
         }
 
@@ -41,7 +41,11 @@ public static class GraphPrinter
         Clip c => string.Create(CultureInfo.InvariantCulture, $"[min={c.Min:R}, max={c.Max:R}]"),
         Flatten f => $"[axis={f.Axis}]",
         Reshape r => $"[shape=({string.Join(",", r.Shape)})]",
-        Relu or Sigmoid or Tanh or Identity => "",
+        Conv2d c => $"[out={c.OutChannels}, in={c.InChannels}, {c.Window}{(c.Group == 1 ? "" : $", group={c.Group}")}, bias={(c.Bias is null ? "no" : "yes")}]",
+        MaxPool2d p => $"[{p.Window}]",
+        AvgPool2d p => $"[{p.Window}, count_pad={(p.CountIncludePad ? "yes" : "no")}]",
+        Concat c => $"[axis={c.Axis}]",
+        Relu or Sigmoid or Tanh or Identity or GlobalAvgPool or Add => "",
         _ => throw new InvalidOperationException($"printer has no case for {op.GetType().Name}"),
     };
 

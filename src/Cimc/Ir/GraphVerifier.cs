@@ -5,8 +5,8 @@ namespace Cimc.Ir;
 
 /// <summary>
 /// Checks that a graph is well formed: unique value names, every input defined before use (which
-/// also rules out cycles), one input and one output per node, graph outputs produced, shapes
-/// consistent. Reports problems as diagnostics rather than throwing, so tests can list them all.
+/// also rules out cycles), each node with as many inputs as its op takes and one output, graph
+/// outputs produced, shapes consistent. Reports problems as diagnostics rather than throwing, so tests can list them all.
 /// </summary>
 public static class GraphVerifier
 {
@@ -25,15 +25,20 @@ public static class GraphVerifier
         foreach (Node node in graph.Nodes)
         {
             string where = $"node '{node.Name}' ({node.Op.Mnemonic})";
-            if (node.Inputs.Length != 1 || node.Outputs.Length != 1)
+            bool arity = node.Op.InputCount is { } count ? node.Inputs.Length == count : node.Inputs.Length >= 1;
+            if (!arity || node.Outputs.Length != 1)
             {
-                problems.Add(new Diagnostic("bad-arity", where, $"has {node.Inputs.Length} inputs and {node.Outputs.Length} outputs; expected one of each"));
+                string inputs = node.Op.InputCount is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "one or more";
+                problems.Add(new Diagnostic("bad-arity", where, $"has {node.Inputs.Length} inputs and {node.Outputs.Length} outputs; expected {inputs} and one"));
                 continue;
             }
 
-            if (!defined.Contains(node.Input))
+            foreach (string input in node.Inputs)
             {
-                problems.Add(new Diagnostic("undefined-value", where, $"input '{node.Input}' is not defined before this node"));
+                if (!defined.Contains(input))
+                {
+                    problems.Add(new Diagnostic("undefined-value", where, $"input '{input}' is not defined before this node"));
+                }
             }
 
             if (!defined.Add(node.Output))

@@ -3,14 +3,19 @@ using System.Collections.Immutable;
 namespace Cimc.Ir;
 
 /// <summary>
-/// An operation of the float graph. Each op takes one tensor and gives one tensor; the batch is the
-/// leading dimension. New ops get a record here, a case in <see cref="ShapeInference"/>, in
-/// <see cref="GraphPrinter"/> and in the float reference executor (a test checks all four).
+/// An operation of the float graph. Each op gives one tensor; most take one (<see cref="Add"/>
+/// takes two, <see cref="Concat"/> one or more); the batch is the leading dimension. Image tensors
+/// are NCHW. New ops get a record here (convolution and pooling in ConvOps.cs), a case in
+/// <see cref="ShapeInference"/>, in <see cref="GraphPrinter"/> and in the float reference executor
+/// (a test checks all four).
 /// </summary>
 public abstract record Op
 {
     /// <summary>Short lowercase name used in the text form.</summary>
     public abstract string Mnemonic { get; }
+
+    /// <summary>How many inputs the op takes; null for any number from one up.</summary>
+    public virtual int? InputCount => 1;
 }
 
 /// <summary>

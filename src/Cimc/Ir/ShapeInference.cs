@@ -20,29 +20,54 @@ public static class ShapeInference
 
         foreach (Node node in graph.Nodes)
         {
-            if (!types.TryGetValue(node.Input, out TensorType? inputType))
+            var inputs = new TensorType[node.Inputs.Length];
+            for (int i = 0; i < inputs.Length; i++)
             {
-                throw new CimcException("undefined-value", Where(node), $"input '{node.Input}' is not defined before this node");
+                if (!types.TryGetValue(node.Inputs[i], out TensorType? inputType))
+                {
+                    throw new CimcException("undefined-value", Where(node), $"input '{node.Inputs[i]}' is not defined before this node");
+                }
+
+                inputs[i] = inputType;
             }
 
-            types[node.Output] = InferNode(node, inputType);
+            types[node.Output] = InferNode(node, inputs);
         }
 
         return types;
     }
 
-    public static TensorType InferNode(Node node, TensorType input) => node.Op switch
-    {
-        Dense dense => InferDense(node, dense, input),
-        Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant or Clip => input,
-        Softmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
-        LogSoftmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
-        Flatten flatten => InferFlatten(node, flatten, input),
-        Reshape reshape => InferReshape(node, reshape, input),
-        _ => throw new InvalidOperationException($"shape inference has no case for {node.Op.GetType().Name}"),
-    };
+    /// <summary>The output type of a node with one input.</summary>
+    public static TensorType InferNode(Node node, TensorType input) => InferNode(node, [input]);
 
-    private static string Where(Node node) => $"node '{node.Name}' ({node.Op.Mnemonic})";
+    /// <summary>The output type of a node from its inputs' types.</summary>
+    public static TensorType InferNode(Node node, IReadOnlyList<TensorType> inputs)
+    {
+        if (node.Op.InputCount is { } count ? inputs.Count != count : inputs.Count == 0)
+        {
+            throw new CimcException("bad-arity", Where(node), $"has {inputs.Count} inputs; {node.Op.Mnemonic} takes {node.Op.InputCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "one or more"}");
+        }
+
+        TensorType input = inputs[0];
+        return node.Op switch
+        {
+            Dense dense => InferDense(node, dense, input),
+            Relu or LeakyRelu or Sigmoid or Tanh or Identity or FakeQuant or Clip => input,
+            Softmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
+            LogSoftmax softmax => CheckAxis(node, softmax.Axis, input.Rank) is var _ ? input : input,
+            Flatten flatten => InferFlatten(node, flatten, input),
+            Reshape reshape => InferReshape(node, reshape, input),
+            Conv2d conv => ConvShapes.Conv(node, conv, input),
+            MaxPool2d pool => ConvShapes.Pool(node, pool.Window, input),
+            AvgPool2d pool => ConvShapes.Pool(node, pool.Window, input),
+            GlobalAvgPool => ConvShapes.GlobalPool(node, input),
+            Add => ConvShapes.Add(node, inputs[0], inputs[1]),
+            Concat concat => ConvShapes.Concat(node, concat, inputs),
+            _ => throw new InvalidOperationException($"shape inference has no case for {node.Op.GetType().Name}"),
+        };
+    }
+
+    internal static string Where(Node node) => $"node '{node.Name}' ({node.Op.Mnemonic})";
 
     private static TensorType InferDense(Node node, Dense dense, TensorType input)
     {

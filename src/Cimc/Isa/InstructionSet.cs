@@ -80,21 +80,7 @@ public sealed record OpcodeSpec(
     public AluWork Work { get; init; }
 
     /// <summary>The field that counts elements (<c>len</c>), or -1.</summary>
-    public int LengthIndex
-    {
-        get
-        {
-            for (int i = 0; i < Fields.Length; i++)
-            {
-                if (Fields[i].Role == FieldRole.Length)
-                {
-                    return i;
-                }
-            }
-
-            return -1;
-        }
-    }
+    public int LengthIndex => MemoryAccesses.LengthIndexOf(Opcode);
 
     /// <summary>The opcode byte (bits 0-7 of the encoding).</summary>
     public byte Code => (byte)Opcode;

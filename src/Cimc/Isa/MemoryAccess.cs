@@ -92,16 +92,34 @@ public static class MemoryAccesses
         var table = new (int, int, int, bool)?[256];
         foreach (OpcodeSpec spec in InstructionSet.All)
         {
-            int tag = spec.Fields.IndexOf(spec.Fields.FirstOrDefault(f => f.Role == FieldRole.Channel)!);
+            int tag = IndexOfRole(spec, FieldRole.Channel);
             if (tag >= 0)
             {
                 FieldSpec f = spec.Fields[tag];
-                int peer = spec.Fields.IndexOf(spec.Fields.First(p => p.Role == FieldRole.Core));
-                table[spec.Code] = (tag, peer, spec.IndexOf(f.Extent.Field!), f.Access == AccessKind.Write);
+                table[spec.Code] = (tag, IndexOfRole(spec, FieldRole.Core), spec.IndexOf(f.Extent.Field!), f.Access == AccessKind.Write);
             }
         }
 
         return table;
+    }
+
+    private static readonly int[] LengthByCode = [.. Enumerable.Range(0, 256).Select(c =>
+        InstructionSet.TryGetByCode((byte)c, out OpcodeSpec spec) ? IndexOfRole(spec, FieldRole.Length) : -1)];
+
+    /// <summary>The field of <paramref name="opcode"/> that counts elements, or -1.</summary>
+    internal static int LengthIndexOf(Opcode opcode) => LengthByCode[(byte)opcode];
+
+    private static int IndexOfRole(OpcodeSpec spec, FieldRole role)
+    {
+        for (int k = 0; k < spec.Fields.Length; k++)
+        {
+            if (spec.Fields[k].Role == role)
+            {
+                return k;
+            }
+        }
+
+        return -1;
     }
 
     private static RangeOperand[][] BuildRanges()

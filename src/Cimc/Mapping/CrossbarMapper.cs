@@ -32,6 +32,26 @@ public static class CrossbarMapper
         _ => IntMath.BitLength(weightMax) + 1,
     };
 
+    /// <summary>
+    /// How many planes a layer's weights take without cutting them (for estimates): weight slices,
+    /// polarities, and the largest shift among the planes; what <see cref="Map"/> lays out.
+    /// </summary>
+    public static (int Slices, int Polarities, int MaxShift) PlaneShape(long weightMax, SignedWeightEncoding encoding, int cellBits)
+    {
+        switch (encoding)
+        {
+            case SignedWeightEncoding.Differential:
+                int slices = IntMath.CeilDiv(IntMath.BitLength(weightMax), cellBits);
+                return (slices, 2, cellBits * (slices - 1));
+            case SignedWeightEncoding.Offset:
+                int offset = IntMath.CeilDiv(IntMath.BitLength(2 * weightMax), cellBits);
+                return (offset, 1, cellBits * (offset - 1));
+            default:
+                int low = IntMath.BitLength(weightMax), lowSlices = IntMath.CeilDiv(low, cellBits);
+                return (lowSlices + 1, 1, Math.Max(low, cellBits * (lowSlices - 1)));
+        }
+    }
+
     /// <summary>How a plane takes its cell level from a weight w (docs/quantization.md section 6).</summary>
     private enum PlaneKind
     {

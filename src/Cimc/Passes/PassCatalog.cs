@@ -14,6 +14,9 @@ namespace Cimc.Passes;
 /// </summary>
 public static class PassCatalog
 {
+    /// <summary>The shapes -O2 lowers with (tree, ring, chunk signals, bias first): how place-best ranks its candidates.</summary>
+    private static Lowering O2Shapes { get; } = new Lowering(true, true) { ChunkSignals = true, BiasFirst = true };
+
     public static Pass Quantize { get; } = new("quantize", IrStage.Graph, IrStage.Quantized,
         "calibrate activation ranges and quantize weights and activations (docs/quantization.md)",
         "every layer has integer weights, requantization and activation parameters; layers chain",
@@ -25,12 +28,18 @@ public static class PassCatalog
             return c with { Chain = chain, Quantized = Quantizer.Quantize(chain, ctx.Calibration, ctx.Options) };
         });
 
-    public static Pass Map { get; } = new("map", IrStage.Quantized, IrStage.Mapped,
+    public static Pass Map { get; } = MapUsing(CrossbarMapper.Map);
+
+    /// <summary>
+    /// The map pass with another way to cut the weights: a design-space exploration cuts each
+    /// quantized model once per crossbar shape and hands every chip of that shape the same blocks.
+    /// </summary>
+    public static Pass MapUsing(Func<QuantizedModel, CrossbarGeometry, MappedModel> cut) => new("map", IrStage.Quantized, IrStage.Mapped,
         "cut each layer's weights into crossbar blocks (slices, polarities, row and column blocks) and choose ADC ranges",
         "every weight bit is in exactly one crossbar cell; blocks fit the crossbar",
         (c, ctx) =>
         {
-            MappedModel mapped = CrossbarMapper.Map(c.Quantized!, Compiler.Geometry(ctx.Architecture));
+            MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)
                 : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
@@ -87,13 +96,13 @@ public static class PassCatalog
     public static Pass PlaceBest { get; } = new("place-best", IrStage.Mapped, IrStage.Placed,
         "try place-linear, place-greedy and place-anneal, emit each with the tree and ring shapes, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput)",
         "as place-linear, with an estimated latency no worse than place-linear's (under the tree and ring shapes)",
-        (c, ctx) => Fastest([.. new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx))], ctx, placed => placed with { Lowering = new Lowering(true, true) }));
+        (c, ctx) => Fastest([.. new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx))], ctx, placed => placed with { Lowering = O2Shapes }));
 
     public static Pass ShapesBest { get; } = new("shapes-best", IrStage.Placed, IrStage.Placed,
         "choose the reduction (tree or chain) and the broadcast (ring or direct) shapes by the timing model, trying all four",
         "the shapes with the lowest estimated latency (then the highest throughput); ties keep tree and ring",
         (c, ctx) => Fastest([.. new[] { new Lowering(true, true), new Lowering(true, false), new Lowering(false, true), Lowering.Straight }
-            .Select(l => c with { Placed = c.Placed! with { Lowering = l } })], ctx, placed => placed));
+            .Select(l => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = l.RingBroadcast, ReductionTree = l.ReductionTree } } })], ctx, placed => placed));
 
     public static Pass ReduceTree { get; } = new("reduce-tree", IrStage.Placed, IrStage.Placed,
         "add a column block's partial sums in a binomial tree instead of a chain into its root (Codegen/Reduction.cs)",
@@ -104,6 +113,26 @@ public static class PassCatalog
         "pass layer inputs around a ring of tile hubs instead of from each producer to every tile (Codegen/Broadcast.cs)",
         "each producer sends each chunk once; each chunk enters each tile of the layer once",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
+
+    public static Pass SignalChunks { get; } = new("signal-chunks", IrStage.Placed, IrStage.Placed,
+        "a tile hub signals each core of its tile as each input chunk it reads is stored, not once after the last (Codegen/Broadcast.cs)",
+        "every core loads each input row once, after the hub stored it; its mvms may start as their rows arrive",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { ChunkSignals = true } } });
+
+    public static Pass FoldBias { get; } = new("fold-bias", IrStage.Placed, IrStage.Placed,
+        "a column block's root copies the bias into its accumulators before its mvms instead of adding it after the reduction (Codegen/CodeGenerator.cs)",
+        "the same sums (integer addition reordered); one vector add fewer after each column block's last mvm",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { BiasFirst = true } } });
+
+    public static Pass OrderCritical { get; } = new("order-critical", IrStage.Scheduled, IrStage.Scheduled,
+        "reorder each core's operations: ready work before blocking receives, longest dependent chain first (Scheduling/CriticalPathOrder.cs)",
+        "each core's order respects its dependences; receives keep their order and no send moves after a receive it preceded (deadlock-free)",
+        (c, ctx) => c with { Schedule = CriticalPathOrder.Apply(c.Schedule!, ctx.Architecture) });
+
+    public static Pass OrderBest { get; } = new("order-best", IrStage.Scheduled, IrStage.Scheduled,
+        "keep the schedule's order or the order-critical one, whichever the timing model finds faster (single-inference latency, then streamed throughput)",
+        "as order-critical when it is chosen; ties keep the schedule's order",
+        (c, ctx) => Fastest([c, OrderCritical.Apply(c, ctx)], ctx, placed => placed));
 
     public static Pass Schedule { get; } = new("schedule", IrStage.Placed, IrStage.Scheduled,
         "lower the placed model into the schedule IR: each core's operations in order with their dependences, messages with allocated tags (Codegen/CodeGenerator.cs)",
@@ -141,7 +170,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, Schedule, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

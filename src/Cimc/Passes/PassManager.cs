@@ -72,6 +72,7 @@ public static class PassManager
         IrStage stage = start.Quantized is not null ? IrStage.Quantized : IrStage.Graph;
         var applied = ImmutableArray.CreateBuilder<AppliedPass>();
         MeshCost? mesh = null;
+        (PlacedModel Placed, Isa.ProgramImage Program, AppliedPass Estimate)? estimated = null;
         foreach (Pass pass in pipeline)
         {
             if (pass.Produces <= stage && pass.Needs < stage)
@@ -118,10 +119,21 @@ public static class PassManager
             if (settings.Estimate && stage >= IrStage.Placed)
             {
                 // A placed model is estimated as the straight schedule of what the passes so far chose.
+                // A pass that leaves the program as it was (emit after schedule) keeps the estimate
+                // it had: the timing runs are most of a large model's compile time.
                 Compilation program = PassCatalog.ToProgram(c, context with { WeightImage = false });
-                Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
-                Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
-                record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
+                if (estimated is { } last && ReferenceEquals(last.Placed, c.Placed) && last.Program.Equals(program.Program))
+                {
+                    record = record with { LatencyNs = last.Estimate.LatencyNs, InferencesPerSecond = last.Estimate.InferencesPerSecond, LowerBoundLatencyNs = last.Estimate.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = last.Estimate.UpperBoundInferencesPerSecond };
+                }
+                else
+                {
+                    Performance.PerformanceReport one = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 1), c.Graph.Name);
+                    Performance.PerformanceReport many = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, settings.EstimateBatch), c.Graph.Name);
+                    record = record with { LatencyNs = one.LatencyNs, InferencesPerSecond = many.ThroughputPerS, LowerBoundLatencyNs = one.LowerBoundLatencyNs, UpperBoundInferencesPerSecond = many.UpperBoundThroughputPerS };
+                }
+
+                estimated = (c.Placed!, program.Program!, record);
             }
 
             applied.Add(record);

@@ -27,9 +27,14 @@ public enum PlacementChoice
 /// <list type="bullet">
 /// <item>-O0: the straight lowering: cores in order, inputs sent from each producer to each tile, partial sums chained into the root;</item>
 /// <item>-O1: -O0 plus reduction trees and the ring broadcast through tile buffers (the schedule cimc emitted before passes existed);</item>
-/// <item>-O2 (default): the same passes as -O1 (linear placement);</item>
+/// <item>-O2 (default): -O1 plus chunk-by-chunk signals in the tile (a core's mvms start as their
+///   input rows arrive) and the bias folded into the accumulators' start; both measured faster on
+///   the shipped model and MLP-L4 on every preset (docs/optimizations.md);</item>
 /// <item>-O3: the placement chosen among linear, greedy and annealed, then the reduction and broadcast
-///   shapes chosen among tree/chain and ring/direct, both by the timing model (slower searches).</item>
+///   shapes chosen among tree/chain and ring/direct, both by the timing model, with -O2's chunk
+///   signals and folded bias; then each core's order kept or reordered by critical path
+///   (order-critical), whichever the timing model finds faster (slower searches). order-critical is
+///   not in -O2: it helps on some chips and models and hurts on others.</item>
 /// </list>
 /// Why -O2 keeps linear placement: on MLP-L4 on puma the greedy placement cuts traffic x hops
 /// by 59 % and the busiest link by 39 %, yet the timing model finds it only 1 % faster for one
@@ -53,8 +58,11 @@ public static class Pipelines
         return level switch
         {
             OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
-            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ShapesBest, PassCatalog.Schedule, PassCatalog.Emit],
-            _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
+            OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
+            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
+                PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
+            _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
+                PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 

@@ -86,6 +86,12 @@ public sealed record PerformanceReport(
     /// <summary>Throughput ops per second per mm^2 of the hardware used (<see cref="TopsPerMm2"/> divides by the whole chip).</summary>
     public double TopsPerMm2Used { get; init; }
 
+    /// <summary>
+    /// Every layer's shortest mvm, in sequence (<see cref="TimingBounds.MvmSequenceNs"/>): a lower
+    /// bound on the latency that counts the crossbars' time alone, no data movement or vector work.
+    /// </summary>
+    public double MvmSequenceBoundNs { get; init; }
+
     /// <summary>What the compile warned about (<see cref="Compilation.Warnings"/>), when the report compiled the model itself.</summary>
     public ImmutableArray<string> Warnings { get; init; } = [];
 
@@ -159,6 +165,7 @@ public sealed record PerformanceReport(
             timing.SteadyThroughputPerS)
         {
             Peak = PeakMetrics.Of(arch),
+            MvmSequenceBoundNs = bounds.MvmSequenceNs,
             EnergyPerInferenceSteadyNj = steadyNj,
             LeakageBreakdownNj = leakageNj.ToDictionary(l => l.Component, l => l.Value),
             AreaUsedMm2 = areaUsedMm2,

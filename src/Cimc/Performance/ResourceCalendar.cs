@@ -8,7 +8,7 @@ namespace Cimc.Performance;
 /// </summary>
 internal sealed class ResourceCalendar(int resources)
 {
-    private readonly List<(double Start, double End)>[] busy = [.. Enumerable.Range(0, resources).Select(_ => new List<(double, double)>())];
+    private readonly List<(double Start, double End)>?[] busy = new List<(double Start, double End)>?[resources]; // made on first use: most of a large mesh stays idle
 
     /// <summary>Busy time of each resource so far.</summary>
     public double[] BusyNs { get; } = new double[resources];
@@ -20,7 +20,7 @@ internal sealed class ResourceCalendar(int resources)
     /// </summary>
     public (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0)
     {
-        List<(double Start, double End)> list = busy[resource];
+        List<(double Start, double End)> list = busy[resource] ??= [];
         double start = earliest;
         int k = 0;
         while (k < list.Count && list[k].End <= start)
@@ -47,8 +47,13 @@ internal sealed class ResourceCalendar(int resources)
     /// <summary>Forgets the intervals that end before <paramref name="horizon"/>: no later request can start before it.</summary>
     public void Forget(double horizon)
     {
-        foreach (List<(double Start, double End)> list in busy)
+        foreach (List<(double Start, double End)>? list in busy)
         {
+            if (list is null)
+            {
+                continue;
+            }
+
             int done = 0;
             while (done < list.Count && list[done].End <= horizon)
             {

@@ -20,7 +20,8 @@ namespace Cimc.Performance;
 /// one after another, so the stream also takes at least the core's first iteration without
 /// contention plus N - 1 times one iteration of the core alone (every message already there). The
 /// latency bound is also at least the run without contention (<see cref="TimingSimulator"/>):
-/// the chain of dependent work through the program.
+/// the chain of dependent work through the program, and at least every layer's mvm time in
+/// sequence (<see cref="MvmSequenceNs"/>).
 /// A replicated program (period P above 1) counts each instruction as often as the stream runs it
 /// (a section of slot j once per sample n &lt; N with n mod P = j, the rest once per period), each
 /// crossbar's fill once if the stream uses it, and bounds each core by its own N-sample stream
@@ -30,6 +31,18 @@ namespace Cimc.Performance;
 /// </summary>
 public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, string LatencyLimit, string ThroughputLimit)
 {
+    /// <summary>
+    /// The layers' mvm times in sequence: per layer, the shortest time one of its mvms can take
+    /// (K' slice times, plus the pipeline fill when its crossbar runs it alone in an iteration,
+    /// as the simulator charges without contention), summed over the layers. Why it bounds the
+    /// latency of every program cimc compiles: a layer's outputs are computed from all of its
+    /// column block's mvms and feed the next layer's mvms, so the network output waits for a chain
+    /// of one mvm per layer, each starting after the one before ended. It ignores all data
+    /// movement and vector work, so the program's own bound (<see cref="LatencyNs"/>) is never
+    /// below it; it says how far the schedule is from the crossbars' time alone.
+    /// </summary>
+    public double MvmSequenceNs { get; init; }
+
     internal static TimingBounds Of(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan)
     {
         var work = new ResourceWork(input, analysis, plan, null, 1);
@@ -37,8 +50,14 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
         TimingResult isolated = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Isolated);
         int later = input.Batch - 1;
 
-        // One inference: the chain without contention, or the busiest resource's work.
+        // One inference: the chain without contention, the layers' mvms in sequence, or the busiest resource's work.
         (string latencyLimit, double latency) = work.Busiest(w => w.Single);
+        double sequence = input.Layers.Sum(layer => LayerMvmNs(input, plan, [.. layer.Cores]));
+        if (sequence > latency)
+        {
+            (latencyLimit, latency) = ("layer mvms in sequence", sequence);
+        }
+
         if (free.LatencyNs >= latency)
         {
             (latencyLimit, latency) = ("dependences", free.LatencyNs);
@@ -63,7 +82,30 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
             }
         }
 
-        return new TimingBounds(latency, stream > 0 ? input.Batch / (stream * 1e-9) : double.PositiveInfinity, latencyLimit, streamLimit);
+        return new TimingBounds(latency, stream > 0 ? input.Batch / (stream * 1e-9) : double.PositiveInfinity, latencyLimit, streamLimit) { MvmSequenceNs = sequence };
+    }
+
+    /// <summary>The shortest mvm of the given cores: K' slice times, with the fill when its crossbar runs only that mvm per iteration (0 without mvms).</summary>
+    private static double LayerMvmNs(PerformanceInput input, TimingPlan plan, HashSet<int> cores)
+    {
+        double shortest = double.PositiveInfinity;
+        for (int s = 0; s < input.Program.Cores.Length; s++)
+        {
+            if (!cores.Contains(input.Program.Cores[s].Core))
+            {
+                continue;
+            }
+
+            TimedOp[] ops = plan.Ops[s];
+            var perCrossbar = ops.Where(op => op.Kind == TimedKind.Mvm).GroupBy(op => op.Xb).ToDictionary(g => g.Key, g => g.Count());
+            foreach (TimedOp op in ops.Where(op => op.Kind == TimedKind.Mvm))
+            {
+                double fill = perCrossbar[op.Xb] == 1 ? CostModel.FillSlices : 0;
+                shortest = Math.Min(shortest, (op.Slices + fill) * op.SliceNs);
+            }
+        }
+
+        return double.IsPositiveInfinity(shortest) ? 0 : shortest;
     }
 
     /// <summary>The least makespan of a replicated program's stream: the busiest resource's work over the batch, or a core's isolated stream.</summary>

@@ -32,6 +32,15 @@ public sealed record PlacedLayer(MappedLayer Mapped, ImmutableArray<int> Cores, 
 public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
 {
     public static Lowering Straight { get; } = new(false, false);
+
+    /// <summary>Hubs signal their tile's cores chunk by chunk (the signal-chunks pass) instead of once after the last chunk.</summary>
+    public bool ChunkSignals { get; init; }
+
+    /// <summary>A column block's root starts its accumulators at the bias (the fold-bias pass) instead of adding it after the reduction.</summary>
+    public bool BiasFirst { get; init; }
+
+    /// <summary>Words per broadcast chunk (at most a crossbar's rows); 0: a crossbar's rows.</summary>
+    public int ChunkWords { get; init; }
 }
 
 public sealed record PlacedModel(MappedModel Mapped, ChipShape Chip, ImmutableArray<PlacedLayer> Layers)

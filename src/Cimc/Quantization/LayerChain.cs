@@ -102,6 +102,9 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
                     };
                     AddActivation(layers, where, kind, alpha);
                     break;
+                case Conv2d or MaxPool2d or AvgPool2d or GlobalAvgPool or Add or Concat:
+                    throw new CimcException("unsupported-for-compile", where,
+                        "convolutional networks (convolution, pooling, residual add, concat) are not compiled yet; cimc infer and cimc accuracy without --arch run them in the float reference");
                 default:
                     throw new CimcException("unsupported-for-compile", where, "this op cannot be compiled to crossbars");
             }

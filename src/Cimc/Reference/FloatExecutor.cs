@@ -7,9 +7,10 @@ using Cimc.Ir;
 namespace Cimc.Reference;
 
 /// <summary>
-/// Runs a float <see cref="Graph"/> on a batch: the reference for what the model computes before
-/// any quantization. Dense layers are dot products over contiguous rows (input row x weight row),
-/// vectorised with <see cref="Vector{T}"/>, and the batch is split across cores.
+/// Runs a float <see cref="Graph"/> (a DAG, nodes in topological order) on a batch: the reference
+/// for what the model computes before any quantization. Dense layers are dot products over
+/// contiguous rows (input row x weight row), vectorised with <see cref="Vector{T}"/>, and the batch
+/// is split across cores; convolutions reuse the same dot product over im2col rows (ConvKernels.cs).
 /// </summary>
 public static class FloatExecutor
 {
@@ -22,18 +23,52 @@ public static class FloatExecutor
 
         TensorType declared = graph.Inputs[0].Type;
         input = Conform(declared, input);
-        var values = new Dictionary<string, NdArray>(StringComparer.Ordinal) { [graph.Inputs[0].Name] = input };
-        foreach (Node node in graph.Nodes)
+        CheckShapes(graph, input);
+
+        // A value is dropped after its last reader, so a deep network holds only the live ones.
+        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Nodes.Length; i++)
         {
-            values[node.Output] = Apply(node, values[node.Input]);
+            foreach (string name in graph.Nodes[i].Inputs)
+            {
+                lastUse[name] = i;
+            }
+        }
+
+        var values = new Dictionary<string, NdArray>(StringComparer.Ordinal) { [graph.Inputs[0].Name] = input };
+        for (int i = 0; i < graph.Nodes.Length; i++)
+        {
+            Node node = graph.Nodes[i];
+            values[node.Output] = Apply(node, [.. node.Inputs.Select(name => values[name])]);
+            foreach (string name in node.Inputs)
+            {
+                if (lastUse[name] == i && name != graph.Outputs[0].Name)
+                {
+                    values.Remove(name);
+                }
+            }
         }
 
         return values[graph.Outputs[0].Name];
     }
 
     /// <summary>
+    /// Infers every shape for the actual input (a model whose file left the image size open, such
+    /// as a TorchScript convolutional network, learns it here), so that a mismatch is one line
+    /// naming the node rather than a failure deep in a kernel.
+    /// </summary>
+    private static void CheckShapes(Graph graph, NdArray input)
+    {
+        ValueInfo declared = graph.Inputs[0];
+        var dims = input.Shape.ToArray();
+        dims[0] = TensorType.Dynamic;
+        ShapeInference.Infer(graph with { Inputs = [declared with { Type = declared.Type with { Dims = [.. dims] } }] });
+    }
+
+    /// <summary>
     /// Accepts the declared shape, or any batch with the same per-sample size (e.g. [N,28,28] images
-    /// for a model declared [N,784]), reshaped to the declared shape.
+    /// for a model declared [N,784]), reshaped to the declared shape. Images without a channel
+    /// dimension ([N,H,W], as IDX files hold them) feed a one-channel NCHW model as [N,1,H,W].
     /// </summary>
     public static NdArray Conform(TensorType declared, NdArray input)
     {
@@ -50,26 +85,46 @@ public static class FloatExecutor
             return new NdArray([input.Rows, .. declared.Dims.Skip(1)], input.Data);
         }
 
+        if (declared.Rank == 4 && input.Rank == 3 && declared.Dims[1] == 1
+            && (declared.Dims[2] < 0 || declared.Dims[2] == input.Shape[1]) && (declared.Dims[3] < 0 || declared.Dims[3] == input.Shape[2]))
+        {
+            return new NdArray([input.Shape[0], 1, input.Shape[1], input.Shape[2]], input.Data);
+        }
+
+        // A PyTorch file does not record an image model's height and width, so flat images cannot be unfolded.
+        string hint = declared.Rank == 4 && declared.ElementsFrom(1) is null ? " (give images as N x C x H x W, or N x H x W for one channel)" : "";
         throw new CimcException("input-shape", "input",
-            $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]");
+            $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]{hint}");
     }
 
-    public static NdArray Apply(Node node, NdArray x) => node.Op switch
+    public static NdArray Apply(Node node, NdArray x) => Apply(node, [x]);
+
+    public static NdArray Apply(Node node, IReadOnlyList<NdArray> inputs)
     {
-        Dense dense => ApplyDense(dense, x),
-        Relu => Map(x, v => v > 0f ? v : 0f),
-        LeakyRelu leaky => Map(x, v => v >= 0f ? v : v * leaky.Alpha),
-        Sigmoid => Map(x, v => (float)(1.0 / (1.0 + Math.Exp(-v)))),
-        Tanh => Map(x, MathF.Tanh),
-        Softmax softmax => ApplySoftmax(softmax.Axis, x, log: false),
-        LogSoftmax softmax => ApplySoftmax(softmax.Axis, x, log: true),
-        Clip c => Map(x, v => v < c.Min ? c.Min : v > c.Max ? c.Max : v),
-        Flatten flatten => ApplyFlatten(flatten, x),
-        Reshape reshape => ApplyReshape(node, reshape, x),
-        Identity => x,
-        FakeQuant q => Map(x, q.Apply),
-        _ => throw new InvalidOperationException($"float executor has no case for {node.Op.GetType().Name}"),
-    };
+        NdArray x = inputs[0];
+        return node.Op switch
+        {
+            Dense dense => ApplyDense(dense, x),
+            Relu => Map(x, v => v > 0f ? v : 0f),
+            LeakyRelu leaky => Map(x, v => v >= 0f ? v : v * leaky.Alpha),
+            Sigmoid => Map(x, v => (float)(1.0 / (1.0 + Math.Exp(-v)))),
+            Tanh => Map(x, MathF.Tanh),
+            Softmax softmax => ApplySoftmax(softmax.Axis, x, log: false),
+            LogSoftmax softmax => ApplySoftmax(softmax.Axis, x, log: true),
+            Clip c => Map(x, v => v < c.Min ? c.Min : v > c.Max ? c.Max : v),
+            Flatten flatten => ApplyFlatten(flatten, x),
+            Reshape reshape => ApplyReshape(node, reshape, x),
+            Identity => x,
+            FakeQuant q => Map(x, q.Apply),
+            Conv2d conv => ConvKernels.Conv(node, conv, x),
+            MaxPool2d pool => ConvKernels.Pool(node, pool.Window, max: true, countPad: false, x),
+            AvgPool2d pool => ConvKernels.Pool(node, pool.Window, max: false, pool.CountIncludePad, x),
+            GlobalAvgPool => ConvKernels.GlobalAverage(node, x),
+            Add => ConvKernels.Add(node, x, inputs[1]),
+            Concat concat => ConvKernels.Concat(node, concat, inputs),
+            _ => throw new InvalidOperationException($"float executor has no case for {node.Op.GetType().Name}"),
+        };
+    }
 
     private static NdArray Map(NdArray x, Func<float, float> f)
     {

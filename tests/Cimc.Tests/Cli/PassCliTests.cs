@@ -48,7 +48,7 @@ public sealed class PassCliTests : IDisposable
     {
         (int exit, string output, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--time-passes", "--dump-after", "map", "-o", _dir);
         Assert.True(exit == 0, error);
-        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit" })
+        foreach (string pass in new[] { "quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "schedule", "emit" })
         {
             Assert.Matches($@"pass {pass} +[0-9.]+ ms", output);
         }

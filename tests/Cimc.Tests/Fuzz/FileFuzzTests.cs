@@ -46,8 +46,8 @@ public sealed class FileFuzzTests : IDisposable
 
     private FuzzTarget Target(string format) => format switch
     {
-        "onnx" => ModelTarget(format, 300, OnnxMutations.Any, ["onnx_softmax", "onnx_matmul_add", "onnx_float16_cast", "qdq/qdq_per_tensor"], ".onnx"),
-        "torchscript" => ModelTarget(format, 200, ZipMutations.Any, ["ts_seq_trace", "ts_func_script"], ".pt"),
+        "onnx" => ModelTarget(format, 300, OnnxMutations.Any, ["onnx_softmax", "onnx_matmul_add", "onnx_float16_cast", "qdq/qdq_per_tensor", Conv + "resnet"], ".onnx"),
+        "torchscript" => ModelTarget(format, 200, ZipMutations.Any, ["ts_seq_trace", "ts_func_script", Conv + "resnet.scripted"], ".pt"),
         "state_dict" => ModelTarget(format, 250, ZipMutations.Any, ["sd_relu", "torch-extra/sd_legacy", "sd_relu@deflated"], ".pt", "--activation", "relu"),
         "module" => ModelTarget(format, 200, ZipMutations.Any, ["module_relu", "torch-extra/module_legacy", "module_relu@deflated"], ".pt"),
         "npy" => NpyTarget(),
@@ -59,9 +59,13 @@ public sealed class FileFuzzTests : IDisposable
         _ => throw new ArgumentException(format),
     };
 
+    /// <summary>A seed from the shipped convolutional examples rather than tests/fixtures.</summary>
+    private const string Conv = "example:";
+
     /// <summary>
     /// A model format: `inspect`, then `compile` with the fixture's input as calibration.npy beside
-    /// the model. "name@deflated" is the fixture's archive with every entry deflated.
+    /// the model. "name@deflated" is the fixture's archive with every entry deflated; "example:name"
+    /// is a convolutional example (compile refuses it, so inspect and the importer do the work).
     /// </summary>
     private FuzzTarget ModelTarget(string format, int cases, Func<Random, byte[], (byte[], string)> structured, string[] fixtures, string extension, params string[] extra)
     {
@@ -69,11 +73,15 @@ public sealed class FileFuzzTests : IDisposable
         for (int k = 0; k < fixtures.Length; k++)
         {
             string[] parts = fixtures[k].Split('@');
-            byte[] bytes = File.ReadAllBytes(TestPaths.Fixture(parts[0] + extension));
+            bool example = parts[0].StartsWith(Conv, StringComparison.Ordinal);
+            byte[] bytes = File.ReadAllBytes(example
+                ? Path.Combine(TestPaths.Examples, "fashion-mnist", parts[0][Conv.Length..] + extension)
+                : TestPaths.Fixture(parts[0] + extension));
             seeds.Add(parts.Length > 1 ? ZipMutations.Deflated(bytes) : bytes);
             string folder = Directory.CreateDirectory(Path.Combine(_dir, format, $"seed{k}")).FullName;
             string input = parts[0] switch
             {
+                _ when example => Path.Combine(TestPaths.Examples, "fashion-mnist", "sample_images.npy"),
                 "qdq/qdq_per_tensor" => TestPaths.Fixture("qdq/qdq_input.npy"),
                 string n when n.StartsWith("ts_", StringComparison.Ordinal) => TestPaths.Fixture(n[..n.LastIndexOf('_')] + "_input.npy"),
                 string n => TestPaths.Fixture(n + "_input.npy"),

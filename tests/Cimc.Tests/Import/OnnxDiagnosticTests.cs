@@ -28,8 +28,8 @@ public sealed class OnnxDiagnosticTests
     public void An_unsupported_operator_names_the_node_the_op_and_the_opset()
     {
         ModelProto model = Mlp();
-        model.Graph.Node[1] = Node("Conv", ["h"], ["r"], "conv_1");
-        Assert.Equal("node 'conv_1' (Conv, opset 13): unsupported operator", Refused(model));
+        model.Graph.Node[1] = Node("ConvTranspose", ["h"], ["r"], "conv_1");
+        Assert.Equal("node 'conv_1' (ConvTranspose, opset 13): unsupported operator", Refused(model));
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public sealed class OnnxDiagnosticTests
     public void An_add_that_is_not_a_bias_is_refused()
     {
         ModelProto model = Model([Node("Add", ["x", "c"], ["y"], "add")], [Floats("c", [4], Random(4, 1))], [-1, 4]);
-        Assert.Contains("node 'add' (Add, opset 13): Add is supported only as the bias", Refused(model));
+        Assert.Contains("node 'add' (Add, opset 13): adding a constant is supported only as the bias", Refused(model));
     }
 
     [Fact]

@@ -89,6 +89,9 @@ public sealed class GraphTests
     [
         Layer(2, 2), new Relu(), new LeakyRelu(0.2f), new Sigmoid(), new Tanh(), new Softmax(1), new LogSoftmax(1), new Clip(0f, 6f), new Flatten(1), new Reshape([-1, 2]), new Identity(),
         new FakeQuant(0.05f, 3, 0, 255),
+        new Conv2d(new FloatTensor([2, 2, 1, 1], [1, 2, 3, 4]), FloatTensor.Vector([0.5f, -0.5f]), new Window2d(1, 1)),
+        new MaxPool2d(new Window2d(1, 2, PadRight: 1)), new AvgPool2d(new Window2d(1, 2), CountIncludePad: true), new GlobalAvgPool(),
+        new Add(), new Concat(1),
     ];
 
     [Fact]
@@ -103,12 +106,17 @@ public sealed class GraphTests
     [MemberData(nameof(EveryOp))]
     public void Every_op_has_shape_inference_a_printer_and_a_float_executor(Op op)
     {
-        var b = new GraphBuilder("g", TensorType.Float(3, 2));
-        b.Add("n", op);
-        Graph g = b.Build();
+        // NCHW ops read one [1,2,1,3] image; the others a [3,2] matrix; Add and Concat read it twice.
+        bool image = op is Conv2d or MaxPool2d or AvgPool2d or GlobalAvgPool;
+        int[] shape = image ? [1, 2, 1, 3] : [3, 2];
+        var input = new ValueInfo("x", TensorType.Float([TensorType.Dynamic, .. shape[1..]]));
+        string[] inputs = [.. Enumerable.Repeat("x", op.InputCount ?? 2)];
+        var node = new Node("n", op, [.. inputs], ["y"]);
+        TensorType output = ShapeInference.InferNode(node, [.. inputs.Select(_ => input.Type)]);
+        var g = new Graph("g", [input], [node], [new ValueInfo("y", output)]);
         Assert.Empty(GraphVerifier.Verify(g));
         Assert.Contains(op.Mnemonic, GraphPrinter.Print(g));
-        var y = Cimc.Reference.FloatExecutor.Run(g, new Cimc.Data.NdArray([3, 2], [1, -2, 3, -4, 5, -6]));
-        Assert.Equal(6, y.Data.Length);
+        var y = Cimc.Reference.FloatExecutor.Run(g, new Cimc.Data.NdArray([.. shape], [1, -2, 3, -4, 5, -6]));
+        Assert.Equal(output.ElementsFrom(1) * shape[0], y.Data.Length);
     }
 }

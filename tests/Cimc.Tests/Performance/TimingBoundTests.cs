@@ -27,7 +27,8 @@ public sealed class TimingBoundTests
             Compilation c;
             try
             {
-                c = PerformanceFixtures.Compile(arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
+                var level = new Passes.CompileSettings { Level = (Passes.OptLevel)rng.Next(3) };
+                c = PerformanceFixtures.Compile(level, arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
             }
             catch (CimcException)
             {
@@ -38,12 +39,26 @@ public sealed class TimingBoundTests
             PerformanceReport r = PerformanceFixtures.Evaluate(c, batch);
             Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs * (1 - Rounding),
                 $"seed {seed}: latency {r.LatencyNs} < bound {r.LowerBoundLatencyNs} ({r.LowerBoundLimit}) on {Describe(arch)}, batch {batch}");
+            Assert.True(r.LatencyNs >= r.MvmSequenceBoundNs * (1 - Rounding) && r.MvmSequenceBoundNs > 0,
+                $"seed {seed}: latency {r.LatencyNs} < the layers' mvms in sequence {r.MvmSequenceBoundNs} on {Describe(arch)}");
+            Assert.True(r.LowerBoundLatencyNs >= r.MvmSequenceBoundNs * (1 - Rounding));
             Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS * (1 + Rounding),
                 $"seed {seed}: throughput {r.ThroughputPerS} > bound {r.UpperBoundThroughputPerS} ({r.UpperBoundThroughputLimit}) on {Describe(arch)}, batch {batch}");
             Interlocked.Increment(ref simulated);
         }, iter: 80, threads: 1);
 
         Assert.InRange(simulated, 50, 80); // most draws must compile, or the property says little
+    }
+
+    [Fact]
+    public void The_mvm_sequence_bound_of_mlp_l4_on_puma_is_four_layers_of_18_slices()
+    {
+        // 16-bit inputs through a 1-bit DAC: 16 slices, plus the 2-slice fill, of 100 ns reads (8
+        // crossbars share 2 ADCs converting 1,024 columns per 100 ns, so the read sets the pace).
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        PerformanceReport r = PerformanceFixtures.Evaluate(PerformanceFixtures.PumaMlpL4(puma, new Passes.CompileSettings { Level = Passes.OptLevel.O0 }));
+        Assert.Equal(4 * 18 * 100, r.MvmSequenceBoundNs, 6);
+        Assert.True(r.LowerBoundLatencyNs > r.MvmSequenceBoundNs); // the program's own bound counts data movement too
     }
 
     [Fact]

@@ -77,4 +77,27 @@ public sealed class LeanCompileTests
         System.Collections.Immutable.ImmutableArray<byte> levels = c.Weights!.Crossbars[new CrossbarId(pb.Core, pb.Crossbar)];
         Assert.Same(pb.Block.Levels, System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(levels));
     }
+
+    [Fact]
+    public void Simulate_dir_costs_the_program_without_reading_weights_bin_while_run_reads_and_checks_it()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"cimc-lean-{Guid.NewGuid():N}");
+        try
+        {
+            string mnist = Path.Combine(TestPaths.Examples, "fashion-mnist");
+            (int exit, _, string error) = Cli.CliRunner.Run("compile", Path.Combine(mnist, "mlp.onnx"), "--arch", "edge", "-o", dir);
+            Assert.True(exit == 0, error);
+            File.WriteAllBytes(Path.Combine(dir, "weights.bin"), "CIMCWGT1 damaged"u8.ToArray());
+            (exit, _, error) = Cli.CliRunner.Run("simulate", dir, "--json");
+            Assert.True(exit == 0, error);
+            (exit, _, error) = Cli.CliRunner.Run("run", dir, "--input", Path.Combine(mnist, "sample.npy"), "--output", Path.Combine(dir, "y.npy"));
+            Assert.Equal(1, exit);
+            Assert.Contains("weights.bin", error);
+            Assert.Single(error.TrimEnd().Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

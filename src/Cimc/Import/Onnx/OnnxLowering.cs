@@ -64,6 +64,11 @@ internal sealed partial class OnnxLowering
                 "is quantized integers; cimc compiles graphs with a float output (end the graph with a DequantizeLinear)");
         }
 
+        if (_pads.ContainsKey(onnxName))
+        {
+            throw new CimcException("onnx-pad", $"graph output '{onnxName}'", "comes from a Pad, which cimc folds only into the Conv or AveragePool that reads it");
+        }
+
         if (!_values.TryGetValue(onnxName, out string? name))
         {
             throw new CimcException("onnx-dangling-output", $"graph output '{onnxName}'", "is not produced by any node");
@@ -142,6 +147,11 @@ internal sealed partial class OnnxLowering
             throw Problem(node, "onnx-constant-input", $"input '{onnxName}' is a constant; cimc needs this input to be computed from the graph input");
         }
 
+        if (_pads.ContainsKey(onnxName))
+        {
+            throw Problem(node, "onnx-pad", $"input '{onnxName}' comes from a Pad, which cimc folds only into the Conv or AveragePool that reads it");
+        }
+
         if (_quantized.ContainsKey(onnxName))
         {
             throw Problem(node, "onnx-quantized-input", $"input '{onnxName}' is quantized integers; cimc reads them only through a DequantizeLinear");
@@ -162,15 +172,18 @@ internal sealed partial class OnnxLowering
     }
 
     /// <summary>Appends a cimc node for the ONNX node's first output.</summary>
-    private void Emit(NodeProto onnx, Op op, string input)
+    private void Emit(NodeProto onnx, Op op, string input) => EmitAll(onnx, op, [input]);
+
+    /// <summary>Appends a cimc node reading several values (Add, Concat) for the ONNX node's first output.</summary>
+    private void EmitAll(NodeProto onnx, Op op, string[] inputs)
     {
         string onnxOut = onnx.Output[0];
         string output = NewValueName(onnxOut);
         string name = Unique(_nodeNames, _name);
-        var node = new Node(name, op, input, output);
+        var node = new Node(name, op, [.. inputs], [output]);
         try
         {
-            _types[output] = ShapeInference.InferNode(node, _types[input]);
+            _types[output] = ShapeInference.InferNode(node, [.. inputs.Select(i => _types[i])]);
         }
         catch (CimcException e)
         {

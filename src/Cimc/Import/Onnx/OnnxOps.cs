@@ -7,7 +7,8 @@ namespace Cimc.Import.Onnx;
 
 /// <summary>
 /// One case per supported ONNX op (opsets 7 to 25). Dense layers come from Gemm, from MatMul with a
-/// constant right operand, and from an Add of a constant folded into the Dense before it.
+/// constant right operand, and from an Add of a constant folded into the Dense (or Conv) before it;
+/// an Add of two computed values is a residual connection. The convolutional ops are in OnnxConvOps.cs.
 /// Constants (Constant, Cast or Transpose of a constant) produce no node; Dropout is dropped (inference).
 /// QuantizeLinear, DequantizeLinear and Clip of quantized integers are in OnnxQdq.cs.
 /// </summary>
@@ -52,6 +53,13 @@ internal sealed partial class OnnxLowering
             case "QuantizeLinear" when _opset >= 10: QuantizeLinear(node); break;
             case "DequantizeLinear" when _opset >= 10: DequantizeLinear(node); break;
             case "Clip": Clip(node); break;
+            case "Conv": Conv(node); break;
+            case "MaxPool": Pool(node, max: true); break;
+            case "AveragePool": Pool(node, max: false); break;
+            case "GlobalAveragePool": Emit(node, new GlobalAvgPool(), SpatialInput(node).Value); break;
+            case "BatchNormalization": BatchNormalization(node); break;
+            case "Concat": Concat(node); break;
+            case "Pad": Pad(node); break;
             default: throw Problem(node, "onnx-unsupported-op", "unsupported operator");
         }
     }
@@ -132,8 +140,9 @@ internal sealed partial class OnnxLowering
     }
 
     /// <summary>
-    /// The IR has no Add: x + c is accepted only when x is the output of a Dense that nothing else
-    /// reads, and c broadcasts as one value per output feature; c then joins the Dense's bias.
+    /// x + y of two computed values is an <see cref="Ir.Add"/>. x + c with a constant c is accepted
+    /// only when x is the output of a Dense or Conv that nothing else reads, and c broadcasts as one
+    /// value per output feature (channel); c then joins its bias.
     /// </summary>
     private void Add(NodeProto node)
     {
@@ -143,22 +152,43 @@ internal sealed partial class OnnxLowering
         }
 
         bool firstConstant = IsConstant(node.Input[0]);
-        string data = Data(node, firstConstant ? 1 : 0);
-        OnnxConstant c = Constant(node, firstConstant ? 0 : 1, "addend");
-        if (!_producer.TryGetValue(data, out int at) || _nodes[at].Op is not Dense dense || _irUses[data] != 1)
+        if (!firstConstant && !IsConstant(node.Input[1]))
         {
-            throw Problem(node, "onnx-add", "Add is supported only as the bias of a MatMul or Gemm whose output nothing else uses");
+            AddTensors(node);
+            return;
         }
 
+        string data = Data(node, firstConstant ? 1 : 0);
+        OnnxConstant c = Constant(node, firstConstant ? 0 : 1, "addend");
+        if (!_producer.TryGetValue(data, out int at) || _nodes[at].Op is not (Dense or Conv2d) || _irUses[data] != 1)
+        {
+            throw Problem(node, "onnx-add", "adding a constant is supported only as the bias of a MatMul, Gemm or Conv whose output nothing else uses");
+        }
+
+        if (_nodes[at].Op is Conv2d conv)
+        {
+            FloatTensor channelBias = ChannelBias(node, c, conv.OutChannels);
+            Refold(node, at, conv with { Bias = conv.Bias is null ? channelBias : Sum(conv.Bias, channelBias) }, data);
+            return;
+        }
+
+        var dense = (Dense)_nodes[at].Op;
         FloatTensor add = BiasVector(node, c, dense.OutFeatures, _types[data].Rank);
-        FloatTensor bias = dense.Bias is null ? add : Sum(dense.Bias, add);
-        string onnxOut = node.Output[0];
-        string output = NewValueName(onnxOut);
-        _nodes[at] = _nodes[at] with { Op = dense with { Bias = bias }, Outputs = [output] };
-        _types[output] = _types[data];
-        _producer[output] = at;
-        _irUses[output] = _onnxUses.GetValueOrDefault(onnxOut);
-        _values[onnxOut] = output;
+        Refold(node, at, dense with { Bias = dense.Bias is null ? add : Sum(dense.Bias, add) }, data);
+    }
+
+    /// <summary>A constant added to an NCHW convolution output: [C,1,1], [1,C,1,1] or a single value.</summary>
+    private FloatTensor ChannelBias(NodeProto node, OnnxConstant c, int channels)
+    {
+        float[] values = c.AsFloats();
+        if (c.Length == 1 && c.Dims.Length <= 4)
+        {
+            return FloatTensor.Vector(Enumerable.Repeat(values[0], channels).ToArray());
+        }
+
+        bool perChannel = c.Length == channels && c.Dims.Length is 3 or 4 && c.Dims[^3] == channels;
+        return perChannel ? FloatTensor.Vector(values)
+            : throw Problem(node, "onnx-bias-shape", $"addend of shape {c.ShapeText} does not broadcast as one value per channel ({channels}) of an NCHW tensor");
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace Cimc.Import.Torch;
 /// <summary>
 /// The layers a PyTorch importer found, in execution order, turned into a verified chain graph.
 /// The input is [batch, in_features of the first dense layer]: a PyTorch file never records the
-/// input shape, so a leading Flatten keeps its meaning only for inputs that are already flat.
+/// input shape, so a leading Flatten keeps its meaning only for inputs that are already flat. A
+/// chain that starts with a convolution takes NCHW images [batch, in_channels, ?, ?].
 /// </summary>
 internal sealed class LayerChain(string graphName, string location)
 {
@@ -22,14 +23,16 @@ internal sealed class LayerChain(string graphName, string location)
 
     public Graph Build()
     {
-        Dense? first = _layers.Select(l => l.Op).OfType<Dense>().FirstOrDefault();
-        if (first is null)
+        Op? first = _layers.Select(l => l.Op).FirstOrDefault(op => op is Dense or Conv2d);
+        TensorType input = first switch
         {
-            throw new CimcException("no-dense-layers", location, "the model has no linear layers; cimc maps dense layers onto crossbars");
-        }
+            Dense d => TensorType.Float(TensorType.Dynamic, d.InFeatures),
+            Conv2d c => TensorType.Float(TensorType.Dynamic, c.InChannels, TensorType.Dynamic, TensorType.Dynamic),
+            _ => throw new CimcException("no-dense-layers", location, "the model has no linear layers; cimc maps dense layers onto crossbars"),
+        };
 
         CheckChaining();
-        var builder = new GraphBuilder(graphName, TensorType.Float(TensorType.Dynamic, first.InFeatures));
+        var builder = new GraphBuilder(graphName, input);
         foreach ((string name, Op op) in _layers)
         {
             builder.Add(name, op);
@@ -45,6 +48,13 @@ internal sealed class LayerChain(string graphName, string location)
         int features = -1;
         foreach ((string name, Op op) in _layers)
         {
+            if (op is Conv2d)
+            {
+                // The features after a convolution depend on the image size, which the file does not hold.
+                previous = null;
+                continue;
+            }
+
             if (op is not Dense d)
             {
                 continue;

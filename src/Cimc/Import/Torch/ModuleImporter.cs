@@ -7,8 +7,9 @@ namespace Cimc.Import.Torch;
 /// <summary>
 /// torch.save(model) of an nn.Sequential: the pickle holds the module tree as inert objects
 /// (class name + attribute dict). Children come from `_modules` in registration order, a Linear's
-/// tensors from `_parameters`, activation settings from plain attributes. Nested Sequentials are
-/// flattened; Dropout and Identity do nothing at inference and add no layer.
+/// or Conv2d's tensors from `_parameters`, activation and window settings from plain attributes.
+/// Nested Sequentials are flattened; Dropout and Identity do nothing at inference and add no layer;
+/// a BatchNorm2d is folded into the convolution before it (ModuleLayers.cs has the NCHW layers).
 /// </summary>
 internal static class ModuleImporter
 {
@@ -58,6 +59,21 @@ internal static class ModuleImporter
                 break;
             case "torch.nn.modules.flatten.Flatten":
                 chain.Add(layerName, Flatten(module, where));
+                break;
+            case "torch.nn.modules.conv.Conv2d":
+                chain.Add(layerName, ModuleLayers.Conv(file, module, layerName, where));
+                break;
+            case "torch.nn.modules.batchnorm.BatchNorm2d":
+                chain.ReplaceLast(ModuleLayers.FoldBatchNorm(file, module, chain, layerName, where));
+                break;
+            case "torch.nn.modules.pooling.MaxPool2d" or "torch.nn.modules.pooling.AvgPool2d" or "torch.nn.modules.pooling.AdaptiveAvgPool2d":
+                chain.Add(layerName, ModuleLayers.Pool(module, where));
+                break;
+            case "torch.nn.modules.activation.ReLU6":
+                chain.Add(layerName, new Clip(0f, 6f));
+                break;
+            case "torch.nn.modules.activation.Hardtanh":
+                chain.Add(layerName, new Clip((float)Number(module.Attribute("min_val") ?? -1.0, where), (float)Number(module.Attribute("max_val") ?? 1.0, where)));
                 break;
             case "torch.nn.modules.dropout.Dropout":
             case "torch.nn.modules.linear.Identity":
@@ -119,7 +135,7 @@ internal static class ModuleImporter
         return new Flatten((int)start);
     }
 
-    private static double Number(object? v, string where) => v switch
+    internal static double Number(object? v, string where) => v switch
     {
         double d => d,
         long l => l,

@@ -47,6 +47,13 @@ internal static class StateDictImporter
             throw new CimcException("unsupported-format", file.Path, "the file holds a dictionary without tensors; expected a state_dict");
         }
 
+        // A convolution's place in the network (stride, padding, pooling, residual adds) is code, not data.
+        if (order.FirstOrDefault(k => tensors[k].Rank == 4 && k.EndsWith("weight", StringComparison.Ordinal)) is { } conv)
+        {
+            throw new CimcException("conv-state-dict", $"{file.Path}: '{conv}'",
+                $"is a convolution weight {tensors[conv].ShapeText}; a state_dict cannot carry a convolutional network's structure (strides, padding, pooling, residual adds): save it with torch.onnx.export or torch.jit.trace/script");
+        }
+
         string? norm = order.FirstOrDefault(k => NormBuffers.Any(b => k.EndsWith(b, StringComparison.Ordinal)));
         if (norm is not null)
         {

@@ -18,6 +18,9 @@ internal enum GlobalKind
 
     /// <summary>A TorchScript `__torch__.*` class named in data.pkl: becomes an inert <see cref="PyObject"/>.</summary>
     ScriptClass,
+
+    /// <summary>TorchScript's typed list builders (a scripted Conv2d's `List[int]` attributes): the list itself.</summary>
+    TypedList,
 }
 
 /// <summary>
@@ -68,6 +71,10 @@ internal static class AllowList
             // Whole modules store `_non_persistent_buffers_set` as a set of strings; a set is data.
             ["builtins.set"] = GlobalKind.Set,
             ["__builtin__.set"] = GlobalKind.Set,
+
+            ["torch.jit._pickle.build_intlist"] = GlobalKind.TypedList,
+            ["torch.jit._pickle.build_floatlist"] = GlobalKind.TypedList,
+            ["torch.jit._pickle.build_boollist"] = GlobalKind.TypedList,
         };
         foreach (string s in TorchDTypes.StorageTypeNames)
         {
@@ -85,6 +92,8 @@ internal static class AllowList
             "linear.Linear", "linear.Identity",
             "activation.ReLU", "activation.Sigmoid", "activation.Tanh", "activation.LeakyReLU", "activation.Softmax",
             "flatten.Flatten", "dropout.Dropout",
+            "conv.Conv2d", "batchnorm.BatchNorm2d", "pooling.MaxPool2d", "pooling.AvgPool2d", "pooling.AdaptiveAvgPool2d",
+            "activation.ReLU6", "activation.Hardtanh",
         ];
         foreach (string m in modules)
         {

@@ -50,6 +50,10 @@ internal sealed partial class PickleMachine
             case GlobalKind.ModuleClass:
             case GlobalKind.ScriptClass:
                 return new PyObject(g, tuple);
+            case GlobalKind.TypedList:
+                return tuple.Count == 1 && tuple[0] is List<object?> list
+                    ? list
+                    : throw Error(at, $"'{g.FullName}' without a list");
             default:
                 throw Error(at, $"'{g.FullName}' cannot be called");
         }

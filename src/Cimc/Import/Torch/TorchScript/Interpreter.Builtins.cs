@@ -38,7 +38,30 @@ internal sealed partial class Interpreter
                 return Addmm(Arg(0, "self", Missing), Arg(1, "mat1", Missing), Arg(2, "mat2", Missing), Arg(3, "beta", 1L), Arg(4, "alpha", 1L), line);
             case "torch.matmul" or "torch.mm":
                 return MatMul(Arg(0, "input", Missing), Arg(1, "other", Missing), line);
-            case "torch.add":
+            case "torch.conv2d":
+                return Convolution(Arg(0, "input", Missing), Arg(1, "weight", Missing), Arg(2, "bias"), Arg(3, "stride", 1L), Arg(4, "padding", 0L), Arg(5, "dilation", 1L), Arg(6, "groups", 1L), line);
+            case "torch._convolution":
+                if (Truth(Arg(6, "transposed", Missing), line))
+                {
+                    throw Unsupported(line, "a transposed convolution is not supported");
+                }
+
+                return Convolution(Arg(0, "input", Missing), Arg(1, "weight", Missing), Arg(2, "bias"), Arg(3, "stride", Missing), Arg(4, "padding", Missing), Arg(5, "dilation", Missing), Arg(8, "groups", Missing), line);
+            case "torch.batch_norm":
+                return BatchNorm(Arg(0, "input", Missing), Arg(1, "weight"), Arg(2, "bias"), Arg(3, "running_mean", Missing), Arg(4, "running_var", Missing), Arg(5, "training", Missing), Arg(7, "eps", Missing), line);
+            case "torch.max_pool2d":
+                return Pool(Arg(0, "input", Missing), max: true, Arg(1, "kernel_size", Missing), Arg(2, "stride", new List<object?>()), Arg(3, "padding", 0L), Arg(4, "dilation", 1L), Arg(5, "ceil_mode", false), null, null, line);
+            case "torch.avg_pool2d":
+                return Pool(Arg(0, "input", Missing), max: false, Arg(1, "kernel_size", Missing), Arg(2, "stride", new List<object?>()), Arg(3, "padding", 0L), 1L, Arg(4, "ceil_mode", false), Arg(5, "count_include_pad", true), Arg(6, "divisor_override"), line);
+            case "torch.adaptive_avg_pool2d":
+                return AdaptiveAvgPool(Arg(0, "input", Missing), Arg(1, "output_size", Missing), line);
+            case "torch.cat":
+                return Cat(Arg(0, "tensors", Missing), Arg(1, "dim", 0L), line);
+            case "torch.hardtanh" or "torch.hardtanh_":
+                return Hardtanh(Arg(0, "input", Missing), Arg(1, "min_val", -1.0), Arg(2, "max_val", 1.0), line);
+            case "torch.len":
+                return Items(Arg(0, "a", Missing)) is { } list ? (long)list.Count : throw Unsupported(line, "len of something that is not a list");
+            case "torch.add" or "torch.add_":
                 return Add(Arg(0, "input", Missing), Arg(1, "other", Missing), Number(Arg(2, "alpha", 1L), line), line);
             case "torch.relu" or "torch.relu_":
                 return Apply(Arg(0, "input", Missing), new Relu(), "relu", line);
@@ -65,7 +88,7 @@ internal sealed partial class Interpreter
             case "torch.permute":
                 return Permute(Arg(0, "input", Missing), Arg(1, "dims", Missing), line);
             case "torch.size":
-                return Size(Arg(0, "input", Missing), Arg(1, "dim", Missing), line);
+                return Size(Arg(0, "input", Missing), Arg(1, "dim"), line);
             case "torch.dim":
                 return Arg(0, "input", Missing) switch
                 {

@@ -4,13 +4,11 @@ using Cimc.Ir;
 namespace Cimc.Import.Torch.TorchScript;
 
 /// <summary>
-/// Torch ops on the symbolic activation become layers; on constant tensors only the reshaping of
-/// weights (transpose, permute) is evaluated. A layer can only extend the chain at its end.
+/// Torch ops on computed tensors become graph nodes; on constant tensors only the reshaping of
+/// weights (transpose, permute) is evaluated.
 /// </summary>
 internal sealed partial class Interpreter
 {
-    private const string BranchMessage = "the data path branches (a tensor is used again after later layers, as in a residual connection); cimc imports chains of layers";
-
     private Activation Emit(object? input, Op op, string hint, int line, int? rank = null)
     {
         if (input is not Activation a)
@@ -18,14 +16,11 @@ internal sealed partial class Interpreter
             throw Unsupported(line, $"'{hint}' applied to a {Describe(input)}; cimc only maps ops on the model input's data path");
         }
 
-        if (a.Index != _chain.Count)
-        {
-            throw Unsupported(line, BranchMessage);
-        }
-
-        _chain.Add(_module.Length > 0 ? _module : hint, op);
-        return new Activation(_chain.Count, rank ?? a.Rank);
+        return _graph.Add(NodeName(hint), op, [a], rank ?? a.Rank);
     }
+
+    /// <summary>Nodes are named after the module that ran them ("fc1", "layer1.conv2"), else the op.</summary>
+    private string NodeName(string hint) => _module.Length > 0 ? _module : hint;
 
     private Activation Apply(object? input, Op op, string hint, int line) => Emit(input, op, hint, line);
 
@@ -70,9 +65,14 @@ internal sealed partial class Interpreter
             return Arithmetic("+", left, alpha == 1 ? right : Arithmetic("*", right, alpha, line), line);
         }
 
-        if (left is Activation && right is Activation)
+        if (left is Activation x && right is Activation y)
         {
-            throw Unsupported(line, BranchMessage);
+            if (alpha != 1)
+            {
+                throw Unsupported(line, $"adding two computed tensors with alpha={alpha}; cimc adds them as they are");
+            }
+
+            return _graph.Add(NodeName("add"), new Ir.Add(), [x, y], Math.Max(x.Rank, y.Rank));
         }
 
         (object? act, object? constant, double scale) = left is Activation ? (left, right, alpha) : right is Activation && alpha == 1 ? (right, left, 1.0) : (null, null, 0);
@@ -81,7 +81,7 @@ internal sealed partial class Interpreter
             throw Unsupported(line, $"adding a {Describe(left)} and a {Describe(right)}; cimc maps only a bias added after a matrix product");
         }
 
-        if (a.Index != _chain.Count || a.Index == 0 || _chain.Layers[^1].Op is not Dense d)
+        if (_graph.Producer(a) is not { Op: Dense d } producer)
         {
             throw Unsupported(line, "adding a constant that is not the bias of the preceding matrix product");
         }
@@ -98,9 +98,15 @@ internal sealed partial class Interpreter
             b = FloatTensor.Vector(sum);
         }
 
-        _chain.ReplaceLast(d with { Bias = b });
-        return a;
+        return Refold(producer, d with { Bias = b }, a.Rank);
     }
+
+    /// <summary>
+    /// A new node computing <paramref name="op"/> (the producer's op with something folded in) from
+    /// the producer's inputs; the producer is dropped at the end if nothing else reads it.
+    /// </summary>
+    private Activation Refold(Node producer, Op op, int rank) =>
+        _graph.Add(producer.Name, op, [.. producer.Inputs.Select(v => new Activation(v, rank))], rank);
 
     private FloatTensor? BiasVector(object? bias, int outFeatures, int line)
     {
@@ -169,6 +175,12 @@ internal sealed partial class Interpreter
 
     private object Size(object? input, object? dim, int line)
     {
+        if (dim is null && input is Activation whole)
+        {
+            // size() of a computed tensor: only the rank is known (and that the first entry is the batch).
+            return Enumerable.Range(0, whole.Rank).Select(i => (object?)new SymbolicInt(IsBatch: i == 0)).ToList();
+        }
+
         if (input is FloatTensor t && dim is long k && k >= -t.Shape.Length && k < t.Shape.Length)
         {
             return (long)t.Shape[(int)(k < 0 ? k + t.Shape.Length : k)];

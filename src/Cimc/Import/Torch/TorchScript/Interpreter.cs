@@ -8,10 +8,11 @@ namespace Cimc.Import.Torch.TorchScript;
 /// <summary>
 /// Runs a TorchScript module's `forward` abstractly. Values are Python scalars, lists and tuples,
 /// module objects from data.pkl, constant tensors (parameters, constants.pkl) and one symbolic
-/// <see cref="Activation"/>: the model input. Each torch op applied to the activation appends a
-/// layer to a <see cref="LayerChain"/>; `matmul(act, W)` followed by `add(act, b)` folds into one
-/// dense layer. Control flow must be decidable without data (e.g. `if inplace:`), so the result is
-/// the chain the model computes for every input. Anything else is a diagnostic with file and line.
+/// <see cref="Activation"/>s: tensors computed from the model input. Each torch op applied to one
+/// appends a node to a <see cref="ScriptGraph"/> (a DAG: `x + f(x)` reads x twice);
+/// `matmul(act, W)` followed by `add(act, b)` folds into one dense layer, a batch norm into the
+/// convolution before it. Control flow must be decidable without data (e.g. `if inplace:`), so the
+/// result is the graph the model computes for every input. Anything else is a diagnostic with file and line.
 /// Steps and call depth are bounded so that recursive or looping code cannot hang the importer.
 /// </summary>
 internal sealed partial class Interpreter
@@ -29,7 +30,7 @@ internal sealed partial class Interpreter
 
     private readonly TorchArchive _archive;
     private readonly CodeLibrary _code;
-    private readonly LayerChain _chain;
+    private readonly ScriptGraph _graph;
     private readonly PyTuple _constants;
     private readonly Dictionary<object, string> _paths = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<object, FloatTensor> _tensors = new(ReferenceEqualityComparer.Instance);
@@ -39,11 +40,11 @@ internal sealed partial class Interpreter
     private string _file;
     private string _module = "";
 
-    private Interpreter(TorchArchive archive, CodeLibrary code, LayerChain chain, PyTuple constants)
+    private Interpreter(TorchArchive archive, CodeLibrary code, ScriptGraph graph, PyTuple constants)
     {
         _archive = archive;
         _code = code;
-        _chain = chain;
+        _graph = graph;
         _constants = constants;
         _file = archive.Path;
     }
@@ -57,17 +58,43 @@ internal sealed partial class Interpreter
 
         CodeLibrary code = CodeLibrary.Load(archive);
         PyTuple constants = archive.Has("constants.pkl") && archive.LoadPickle("constants.pkl") is PyTuple t ? t : PyTuple.Empty;
-        var chain = new LayerChain(graphName, archive.Path);
-        var interpreter = new Interpreter(archive, code, chain, constants);
+        var interpreter = new Interpreter(archive, code, new ScriptGraph(graphName, archive.Path, InputRank(root)), constants);
         interpreter.NameModules(root);
-        object? result = interpreter.Call(new BoundMethod(root, "forward"), [new Activation(0, 2)], [], 0);
-        if (result is not Activation a || a.Index != chain.Count)
+        object? result = interpreter.Call(new BoundMethod(root, "forward"), [interpreter._graph.Input], [], 0);
+        if (result is not Activation a)
         {
             throw new CimcException("unsupported-torchscript", archive.Path,
                 $"forward returns a {Describe(result)}; cimc imports modules that return one tensor computed from the input");
         }
 
-        return chain.Build();
+        return interpreter._graph.Build(a);
+    }
+
+    /// <summary>
+    /// The file does not say the input's rank; code may ask (`input.dim()`, flatten dims). A module
+    /// holding a 4-D weight (a convolution) takes NCHW images, any other a [batch, features] matrix.
+    /// </summary>
+    private static int InputRank(PyObject root)
+    {
+        var queue = new Queue<PyObject>([root]);
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance) { root };
+        while (queue.Count > 0 && seen.Count < 100_000)
+        {
+            foreach (KeyValuePair<object?, object?> kv in queue.Dequeue().Attributes?.Items ?? [])
+            {
+                if (kv.Value is TorchTensor { Rank: 4 })
+                {
+                    return 4;
+                }
+
+                if (kv.Value is PyObject child && seen.Add(child))
+                {
+                    queue.Enqueue(child);
+                }
+            }
+        }
+
+        return 2;
     }
 
     /// <summary>Records each submodule's attribute path ("0", "fc3", "net.1") to name its layers.</summary>

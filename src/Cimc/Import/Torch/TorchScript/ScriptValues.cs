@@ -3,10 +3,10 @@ using Cimc.Import.Torch.Pickle;
 namespace Cimc.Import.Torch.TorchScript;
 
 /// <summary>
-/// The model input after <see cref="Index"/> layers of the chain: the symbolic tensor the
-/// interpreter follows through `forward`. Rank is tracked for dim-dependent code (flatten, softmax).
+/// A tensor computed from the model input: the graph value <see cref="Value"/> that the interpreter
+/// follows through `forward`. Rank is tracked for dim-dependent code (flatten, softmax).
 /// </summary>
-internal sealed record Activation(int Index, int Rank);
+internal sealed record Activation(string Value, int Rank);
 
 /// <summary>A dotted name not bound to data: `torch`, `torch.nn.functional.relu`, `ops.prim`.</summary>
 internal sealed record QualifiedName(string Path)
