@@ -113,7 +113,7 @@ public sealed class ExploreTests : IDisposable
     [Fact]
     public void Invalid_values_and_unknown_options_are_recorded_with_their_reason_and_do_not_stop_the_run()
     {
-        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "core.adc.bitz": [8], "replication": [2] } }""");
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "core.adc.bitz": [8], "unrolling": [2] } }""");
         ExploreSummary s = RunInto(Db("bad.db"), space, Grid());
         Assert.Equal(2, s.Invalid);
         List<PointResult> rows = Rows(Db("bad.db"));
@@ -121,12 +121,12 @@ public sealed class ExploreTests : IDisposable
         // The architecture keys are read first, exactly as a file: the typo is named.
         Assert.All(rows, r => Assert.Contains("bitz", r.Reason));
 
-        DesignSpace options = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "replication": [2, 4] } }""");
+        DesignSpace options = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "unrolling": [2, 4] } }""");
         RunInto(Db("opt.db"), options, Grid());
         List<PointResult> optionRows = Rows(Db("opt.db"));
         Assert.Equal(4, optionRows.Count);
         Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("core.crossbar.rows", StringComparison.Ordinal)));
-        Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("unknown option '--replication'", StringComparison.Ordinal)));
+        Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("unknown option '--unrolling'", StringComparison.Ordinal)));
     }
 
     [Fact]
