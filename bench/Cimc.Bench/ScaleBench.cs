@@ -129,7 +129,7 @@ public static class ScaleBench
         Architecture arch = SizedPuma(graph);
         QuantizationOptions options = Compiler.OptionsFor(arch, 8, 8);
         Compilation c = Compiler.Compile(graph, arch, options, new InputRangeCalibration(0, 1), CompileStage.Asm,
-            stage => Done(stage.ToString().ToLowerInvariant()), new Passes.CompileSettings { Verify = false });
+            stage => Done(stage.ToString().ToLowerInvariant()), new Passes.CompileSettings { Verify = false, Estimate = true });
         CompiledFolder.Write(outDir, c);
         Done("write");
         return 0;

@@ -54,6 +54,12 @@ public sealed record CompileSummary(
     /// <summary>Crossbars holding weights with every replica counted (equals the crossbar count without replication).</summary>
     public int ReplicatedCrossbars { get; init; }
 
+    /// <summary>Chips in the node compiled for (1: one chip); crossbars_available and cores_available count them all.</summary>
+    public int Chips { get; init; } = 1;
+
+    /// <summary>Chips that hold at least one of the network's cores.</summary>
+    public int ChipsUsed { get; init; } = 1;
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -131,6 +137,8 @@ public sealed record CompileSummary(
             InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
             Period = mapped.Period,
             ReplicatedCrossbars = mapped.ReplicatedCrossbars,
+            Chips = c.Architecture.Chips,
+            ChipsUsed = placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.ChipOf).Distinct().Count(),
         };
     }
 }

@@ -86,6 +86,11 @@ public static class Compiler
         }
 
         settings ??= CompileSettings.Default;
+        if (settings.AutoChips && stopAfter >= CompileStage.Mapped)
+        {
+            return CompileSizingNode(result, arch, options, calibration, stopAfter, stageDone, settings);
+        }
+
         return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
@@ -105,6 +110,21 @@ public static class Compiler
                     $"the network {what} has {values} values per sample but a tile buffer holds {bufferWords} words (tile.buffer_bytes = {arch.Tile.BufferBytes}); a {what} wider than one tile buffer is not supported");
             }
         }
+    }
+
+    /// <summary>
+    /// <c>--chips auto</c>: maps first (mapping does not depend on the chip count), then gives the
+    /// node the fewest chips that hold the mapped network (contiguous runs of slots pack exactly, so
+    /// ceil(cores needed / cores per chip)), then places and emits for that node. The architecture's
+    /// validator refuses a count beyond the ISA's core field, in one line.
+    /// </summary>
+    private static Compilation CompileSizingNode(Compilation start, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
+        CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
+    {
+        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, IrStage.Mapped, stageDone);
+        Architecture sized = arch.WithChips(Placer.ChipsFor(Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars), arch.CoresPerChip));
+        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
     }
 
     /// <summary>
@@ -155,11 +175,13 @@ public static class Compiler
     public static CrossbarGeometry Geometry(Architecture arch) =>
         new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);
 
+    /// <summary>The node's shape for placement: every chip's tiles, numbered chip after chip.</summary>
     public static ChipShape Shape(Architecture arch) =>
-        new(arch.Chip.Tiles, arch.Tile.Cores, arch.Core.Crossbars);
+        new(arch.TotalTiles, arch.Tile.Cores, arch.Core.Crossbars) { Chips = arch.Chips };
 
+    /// <summary>The program header: a node's tiles are one machine to the ISA (global core ids; the validator keeps them within the core field).</summary>
     public static ArchHeader Header(Architecture arch) =>
-        new(arch.Chip.Tiles, arch.Tile.Cores, arch.Core.Crossbars, arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols,
+        new(arch.TotalTiles, arch.Tile.Cores, arch.Core.Crossbars, arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols,
             arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
             arch.Core.LocalMemoryWords, (int)Math.Min(int.MaxValue, arch.Tile.BufferBytes / 8));
 }

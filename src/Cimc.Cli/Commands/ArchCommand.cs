@@ -42,11 +42,13 @@ internal static class ArchCommand
 
         var target = new Argument<string>("NAME|FILE") { Description = "a preset name (isaac, puma, edge) or an architecture JSON file" };
         var json = new Option<bool>("--json") { Description = "print the architecture as JSON (loads back unchanged)" };
-        var show = new Command("show", "Show an architecture: every figure, the derived totals and the sources.") { target, json };
+        var chips = new Option<string?>("--chips") { Description = "show a node of this many chips (totals, peak figures and area count every chip and its links)" };
+        var show = new Command("show", "Show an architecture: every figure, the derived totals and the sources.") { target, json, chips };
         show.SetAction(parse =>
         {
             string name = parse.GetValue(target)!;
-            Architecture arch = ArchitectureCatalog.Load(name);
+            string? count = parse.GetValue(chips);
+            Architecture arch = CompileOptionsBinder.WithChips(ArchitectureCatalog.Load(name), count is "auto" ? throw new Diagnostics.CimcException("bad-option", "--chips", "auto needs a network; give a number to arch show") : count);
             if (parse.GetValue(json))
             {
                 context.Output.Write(PeakMetrics.ArchitectureJsonWithPeak(arch));

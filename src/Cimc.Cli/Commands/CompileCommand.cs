@@ -106,7 +106,7 @@ internal static class CompileCommand
             else
             {
                 context.Output.WriteLine($"compiled {summary.Model} for {summary.Arch}: {summary.CrossbarsUsed} of {summary.CrossbarsAvailable} crossbars " +
-                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores, {summary.Instructions} instructions -> {outDir}");
+                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores{(summary.Chips > 1 ? $" on {summary.ChipsUsed} of {summary.Chips} chips" : "")}, {summary.Instructions} instructions -> {outDir}");
             }
 
             return 0;

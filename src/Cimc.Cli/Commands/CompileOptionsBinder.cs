@@ -14,6 +14,8 @@ internal sealed class CompileOptionsBinder
 {
     public Option<string> Arch { get; } = new("--arch") { Description = "architecture preset (isaac, puma, edge) or a JSON file" };
 
+    public Option<string?> Chips { get; } = new("--chips") { Description = "chips in the node: a number, or auto (the fewest that hold the network); default: the architecture's node (1 chip for the presets)" };
+
     public Option<string?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's)" };
 
     public Option<string?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's)" };
@@ -87,6 +89,7 @@ internal sealed class CompileOptionsBinder
         DumpAfter = parse.GetValue(DumpAfter),
         Dump = output.Write,
         Seed = parse.GetValue(Seed),
+        AutoChips = parse.GetValue(Chips) is "auto",
     };
 
     /// <summary>With --time-passes, one line per pass that ran: its time and, once placed, its mesh traffic.</summary>
@@ -117,7 +120,7 @@ internal sealed class CompileOptionsBinder
             }
         }
 
-        foreach (Option option in new Option[] { Arch, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
+        foreach (Option option in new Option[] { Arch, Chips, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
             OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, Verify, Seed })
         {
             command.Options.Add(option);
@@ -182,7 +185,20 @@ internal sealed class CompileOptionsBinder
     public Architecture LoadArchitecture(ParseResult parse) => LoadArchitecture(parse, Single(parse));
 
     public Architecture LoadArchitecture(ParseResult parse, DesignChoice choice) =>
-        ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(cellBits: choice.CellBits, dacBits: choice.DacBits, adcBits: choice.AdcBits);
+        WithChips(ArchitectureCatalog.Load(parse.GetValue(Arch)!).With(cellBits: choice.CellBits, dacBits: choice.DacBits, adcBits: choice.AdcBits), parse.GetValue(Chips));
+
+    /// <summary>
+    /// --chips N sizes the node now; auto is resolved by the compile once the network is mapped
+    /// (<see cref="Cimc.Passes.CompileSettings.AutoChips"/>), so the architecture keeps its own count until then.
+    /// </summary>
+    public static Architecture WithChips(Architecture arch, string? chips) => chips switch
+    {
+        null or "auto" => arch,
+        _ when int.TryParse(chips, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n) => n >= 1
+            ? arch.WithChips(n)
+            : throw new CimcException("bad-option", "--chips", $"must be at least 1 or auto (got {chips})"),
+        _ => throw new CimcException("bad-option", "--chips", $"must be a whole number or auto (got '{chips}')"),
+    };
 
     public QuantizationOptions Quantization(ParseResult parse, Architecture arch) => Quantization(parse, arch, Single(parse));
 

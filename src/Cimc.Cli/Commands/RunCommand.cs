@@ -72,10 +72,13 @@ internal static class RunCommand
 
         if (parse.GetValue(options.Arch) is { } archName)
         {
-            Architecture given = ArchitectureCatalog.Load(archName);
+            // --chips auto takes the folder's node; a number must match it like the rest of the chip.
+            string? chips = parse.GetValue(options.Chips);
+            Architecture given = CompileOptionsBinder.WithChips(ArchitectureCatalog.Load(archName), chips is "auto" ? folder.Architecture?.Chips.ToString(System.Globalization.CultureInfo.InvariantCulture) : chips);
             if (Compiler.Header(given) != folder.Program.Arch || (folder.Architecture is { } compiled && compiled.Name != given.Name))
             {
-                throw new CimcException("recompile", "--arch", $"{folder.Path} was compiled for {folder.Architecture?.Name ?? folder.Summary?.Arch ?? "another chip"}, not {given.Name}; run cimc compile --arch {archName} to change it");
+                string node = given.Chips == 1 ? "" : $" ({given.Chips} chips)";
+                throw new CimcException("recompile", "--arch", $"{folder.Path} was compiled for {folder.Architecture?.Name ?? folder.Summary?.Arch ?? "another chip"}{(folder.Architecture is { Chips: > 1 } f ? $" ({f.Chips} chips)" : "")}, not {given.Name}{node}; run cimc compile --arch {archName} to change it");
             }
         }
 

@@ -22,12 +22,22 @@ public sealed record Architecture(
     SourceMap Sources,
     CostSpec? Costs = null)
 {
+    /// <summary>The chips of the node and the links between them; one chip unless the file (or <c>--chips</c>) says otherwise.</summary>
+    public NodeSpec Node { get; init; } = NodeSpec.Single;
+
     /// <summary>Length of one clock cycle in nanoseconds.</summary>
     public double CycleNs => 1.0 / ClockGhz;
 
-    public int TotalTiles => Chip.Tiles;
+    /// <summary>Chips in the node.</summary>
+    public int Chips => Node.Chips;
 
-    public long TotalCores => (long)Chip.Tiles * Tile.Cores;
+    /// <summary>Tiles in the node: chips x tiles per chip (tile t is on chip t / chip.tiles).</summary>
+    public int TotalTiles => Chips * Chip.Tiles;
+
+    /// <summary>Cores in the node; core ids are global, chip c holding <see cref="CoresPerChip"/> consecutive ids.</summary>
+    public long TotalCores => (long)TotalTiles * Tile.Cores;
+
+    public int CoresPerChip => Chip.Tiles * Tile.Cores;
 
     public int CrossbarsPerTile => Tile.Cores * Core.Crossbars;
 
@@ -37,6 +47,17 @@ public sealed record Architecture(
 
     /// <summary>Storage in all crossbars, in bits (cells times bits per cell).</summary>
     public long TotalCellBits => TotalCells * Core.Crossbar.CellBits;
+
+    /// <summary>
+    /// The same chip in a node of <paramref name="chips"/> chips, validated (a node of more than one
+    /// chip needs <c>node.link</c>; every core id must fit the ISA's core field).
+    /// </summary>
+    public Architecture WithChips(int chips)
+    {
+        Architecture result = this with { Node = Node with { Chips = chips } };
+        ArchitectureValidator.Validate(result);
+        return result;
+    }
 
     /// <summary>
     /// Returns a copy with some crossbar and converter figures replaced (for command-line flags),

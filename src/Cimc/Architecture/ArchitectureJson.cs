@@ -16,7 +16,9 @@ public static class ArchitectureJson
 {
     // The schema's shape, in the order Write emits it; reading, writing and the sources check all use it.
     // `peak` is derived (`cimc arch show --json` prints it, src/Cimc/Performance/PeakMetrics.cs) and ignored when read.
-    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "chip", "tile", "core", "default_precision", "costs", "sources", "peak"];
+    private static readonly string[] RootKeys = ["name", "description", "clock_ghz", "node", "chip", "tile", "core", "default_precision", "costs", "sources", "peak"];
+    private static readonly string[] NodeKeys = ["chips", "topology", "link"];
+    private static readonly string[] LinkKeys = ["bandwidth_gb_per_s", "latency_ns", "energy_pj_per_bit"];
     private static readonly string[] ChipKeys = ["tiles", "mesh", "noc"];
     private static readonly string[] MeshKeys = ["width", "height"];
     private static readonly string[] NocKeys = ["link_bits", "hop_latency_cycles", "tiles_per_router"];
@@ -70,6 +72,10 @@ public static class ArchitectureJson
             w.WriteString("name", arch.Name);
             w.WriteString("description", arch.Description);
             w.WriteNumber("clock_ghz", arch.ClockGhz);
+            if (arch.Node != NodeSpec.Single)
+            {
+                WriteNode(w, arch.Node);
+            }
 
             w.WriteStartObject("chip");
             w.WriteNumber("tiles", arch.Chip.Tiles);
@@ -145,6 +151,55 @@ public static class ArchitectureJson
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
+    private static void WriteNode(Utf8JsonWriter w, NodeSpec node)
+    {
+        w.WriteStartObject("node");
+        w.WriteNumber("chips", node.Chips);
+        w.WriteString("topology", TopologyName(node.Topology));
+        if (node.Link is { } link)
+        {
+            w.WriteStartObject("link");
+            w.WriteNumber("bandwidth_gb_per_s", link.BandwidthGBps);
+            w.WriteNumber("latency_ns", link.LatencyNs);
+            w.WriteNumber("energy_pj_per_bit", link.EnergyPjPerBit);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+    }
+
+    public static string TopologyName(ChipTopology t) => t switch
+    {
+        ChipTopology.Ring => "ring",
+        ChipTopology.AllToAll => "all-to-all",
+        _ => throw new ArgumentOutOfRangeException(nameof(t), t, null),
+    };
+
+    /// <summary><c>node</c>: optional (one chip without links when absent); <c>link</c> optional too, but needed for more than one chip (the validator says so).</summary>
+    private static NodeSpec ReadNode(JsonObjectReader root)
+    {
+        if (!root.Has("node"))
+        {
+            return NodeSpec.Single;
+        }
+
+        JsonObjectReader node = root.Object("node", NodeKeys);
+        string topology = node.String("topology");
+        ChipLinkSpec? link = null;
+        if (node.Has("link"))
+        {
+            JsonObjectReader l = node.Object("link", LinkKeys);
+            link = new ChipLinkSpec(l.Double("bandwidth_gb_per_s"), l.Double("latency_ns"), l.Double("energy_pj_per_bit"));
+        }
+
+        return new NodeSpec(node.Int("chips"), topology switch
+        {
+            "ring" => ChipTopology.Ring,
+            "all-to-all" => ChipTopology.AllToAll,
+            _ => throw ArchitectureValidator.Error("node.topology", $"must be \"ring\" or \"all-to-all\" (got \"{topology}\")"),
+        }, link);
+    }
+
     public static string SignedWeightsName(SignedWeights s) => s switch
     {
         SignedWeights.Differential => "differential",
@@ -182,7 +237,10 @@ public static class ArchitectureJson
                 core.Int("local_memory_words")),
             new PrecisionSpec(precision.Int("weight_bits"), precision.Int("activation_bits"), ParseSignedWeights(precision.String("signed_weights"))),
             root.Has("sources") ? new SourceMap(root.StringMap("sources")) : SourceMap.Empty,
-            root.Has("costs") ? CostJson.Read(root.Raw("costs")) : null);
+            root.Has("costs") ? CostJson.Read(root.Raw("costs")) : null)
+        {
+            Node = ReadNode(root),
+        };
 
         SignedWeights ParseSignedWeights(string value) => value switch
         {
@@ -230,6 +288,8 @@ public static class ArchitectureJson
         void Add(string prefix, string[] keys) => paths.AddRange(keys.Select(k => prefix.Length == 0 ? k : $"{prefix}.{k}"));
         Add("", RootKeys.Where(k => k is not "sources" and not "costs" and not "peak").ToArray());
         paths.AddRange(CostJson.KeyPaths());
+        Add("node", NodeKeys);
+        Add("node.link", LinkKeys);
         Add("chip", ChipKeys);
         Add("chip.mesh", MeshKeys);
         Add("chip.noc", NocKeys);

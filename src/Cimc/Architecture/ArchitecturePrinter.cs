@@ -40,6 +40,12 @@ public static class ArchitecturePrinter
         void Line(string label, string text) => sb.Append(CultureInfo.InvariantCulture, $"{label,-10} {text}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{a.Name}: {a.Description}\n");
         Line("clock", $"{Clock(a.ClockGhz)} ({a.CycleNs.ToString("0.###", CultureInfo.InvariantCulture)} ns per cycle)");
+        if (a.Node.Link is { } link)
+        {
+            string chips = a.Chips == 1 ? "1 chip (--chips N for more)" : $"{a.Chips} chips";
+            Line("node", $"{chips}, {ArchitectureJson.TopologyName(a.Node.Topology)} of chip-to-chip links: {F(link.BandwidthGBps)} GB/s each way, {F(link.LatencyNs)} ns, {F(link.EnergyPjPerBit)} pJ/bit");
+        }
+
         Line("chip", $"{a.Chip.Tiles} tiles on a {a.Chip.Mesh} mesh (row-major), {a.Chip.Routers} routers ({noc.TilesPerRouter} tile{Plural(noc.TilesPerRouter)} per router), {noc.LinkBits}-bit links, {noc.HopLatencyCycles} cycle{Plural(noc.HopLatencyCycles)} per hop");
         Line("tile", $"{a.Tile.Cores} cores, {a.Tile.BufferBytes:N0}-byte shared buffer, {a.Tile.BusBits}-bit bus");
         Line("core", $"{core.Crossbars} crossbars of {core.Crossbar} with {core.Crossbar.CellBits}-bit cells ({core.Crossbar.Levels} levels)");
@@ -47,7 +53,7 @@ public static class ArchitecturePrinter
         Line("", $"{core.ShiftAddUnits} shift-and-add units, {core.VectorLanes}-lane vector ALU");
         Line("", $"registers {core.InputRegisterEntries:N0} in / {core.OutputRegisterEntries:N0} out, local memory {core.LocalMemoryWords:N0} words (one chip entry each)");
         Line("precision", Precision(a.DefaultPrecision));
-        Line("totals", $"{a.TotalCores:N0} cores, {a.TotalCrossbars:N0} crossbars, {a.TotalCells:N0} cells ({a.TotalCellBits / 8 / 1024:N0} KiB of weight storage)");
+        Line("totals", $"{(a.Chips == 1 ? "" : $"{a.Chips} chips, {a.TotalTiles:N0} tiles, ")}{a.TotalCores:N0} cores, {a.TotalCrossbars:N0} crossbars, {a.TotalCells:N0} cells ({a.TotalCellBits / 8 / 1024:N0} KiB of weight storage)");
         if (a.Sources.Count > 0)
         {
             sb.Append("sources\n");
@@ -66,6 +72,8 @@ public static class ArchitecturePrinter
 
     private static string Precision(PrecisionSpec p) =>
         $"w{p.WeightBits}/a{p.ActivationBits} {ArchitectureJson.SignedWeightsName(p.SignedWeights)}";
+
+    private static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static string Plural(int n) => n == 1 ? "" : "s";
 }

@@ -100,6 +100,7 @@ public static class ArchitectureValidator
             throw Error("chip.tiles", $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores x {arch.Core.Crossbars} crossbars exceeds the limit of {1 << 24} crossbars");
         }
 
+        ValidateNode(arch);
         if (arch.Costs is not null)
         {
             CostJson.Validate(arch.Costs);
@@ -119,6 +120,56 @@ public static class ArchitectureValidator
         }
     }
 
+    /// <summary>Most chips a node may have.</summary>
+    public const int MaxChips = 4096;
+
+    /// <summary>
+    /// The node: its chip count, that chips beyond one have links, and that every global core id
+    /// fits the ISA's 16-bit core field (send and recv name cores across the node), so that a node
+    /// too large for the encoding is refused before any work starts rather than at emission.
+    /// </summary>
+    private static void ValidateNode(Architecture arch)
+    {
+        NodeSpec node = arch.Node;
+        Range("node.chips", node.Chips, 1, MaxChips);
+        if (!Enum.IsDefined(node.Topology))
+        {
+            throw Error("node.topology", "must be \"ring\" or \"all-to-all\"");
+        }
+
+        if (node.Link is { } link)
+        {
+            Positive("node.link.bandwidth_gb_per_s", link.BandwidthGBps);
+            Positive("node.link.latency_ns", link.LatencyNs);
+            if (!(double.IsFinite(link.EnergyPjPerBit) && link.EnergyPjPerBit >= 0))
+            {
+                throw Error("node.link.energy_pj_per_bit", $"must be finite and at least 0 (got {link.EnergyPjPerBit.ToString(CultureInfo.InvariantCulture)})");
+            }
+        }
+        else if (node.Chips > 1)
+        {
+            throw Error("node.link", $"{arch.Name} has no chip-to-chip links, so its node holds one chip (got {node.Chips} chips)");
+        }
+
+        if (arch.TotalCores > IsaLimits.Cores)
+        {
+            throw Error("node.chips", $"{node.Chips} chips x {arch.CoresPerChip} cores = {arch.TotalCores} cores exceeds the {IsaLimits.Cores} core ids of the ISA's 16-bit core field (at most {IsaLimits.Cores / arch.CoresPerChip} chips of {arch.Name})");
+        }
+
+        if (arch.TotalCrossbars > 1L << 24)
+        {
+            throw Error("node.chips", $"{arch.TotalCrossbars} crossbars in the node exceeds the limit of {1 << 24} crossbars");
+        }
+
+        void Positive(string key, double value)
+        {
+            if (!(double.IsFinite(value) && value > 0))
+            {
+                throw Error(key, $"must be finite and above 0 (got {value.ToString(CultureInfo.InvariantCulture)})");
+            }
+        }
+    }
+
     /// <summary>
     /// The machine must fit the ISA's fields (<see cref="IsaLimits"/>, derived from the operand
     /// semantics of the ISA table): otherwise a compile would run for minutes and then fail to
@@ -126,7 +177,7 @@ public static class ArchitectureValidator
     /// </summary>
     private static void IsaFieldLimits(Architecture arch)
     {
-        Fits("chip.tiles", arch.TotalCores, IsaLimits.Cores, FieldRole.Core, $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores = {arch.TotalCores} cores");
+        Fits("chip.tiles", arch.CoresPerChip, IsaLimits.Cores, FieldRole.Core, $"{arch.Chip.Tiles} tiles x {arch.Tile.Cores} cores = {arch.CoresPerChip} cores");
         Fits("core.crossbars", arch.Core.Crossbars, IsaLimits.CrossbarsPerCore, FieldRole.Crossbar, $"{arch.Core.Crossbars} crossbars per core");
         Fits("core.crossbar.rows", arch.Core.Crossbar.Rows, IsaLimits.Rows, FieldRole.CrossbarRows, $"{arch.Core.Crossbar.Rows} rows");
         Fits("core.crossbar.cols", arch.Core.Crossbar.Cols, IsaLimits.Cols, FieldRole.CrossbarCols, $"{arch.Core.Crossbar.Cols} columns");

@@ -11,15 +11,16 @@ namespace Cimc.Exploration;
 /// started again continues where this one stopped, ending with the same rows as an uninterrupted run.
 /// At <see cref="Fidelity.Auto"/> the strategy runs on estimates (held in memory, cheap to redo),
 /// the points on the estimated front and the next front behind it (<see cref="NearFronts"/>) are
-/// simulated and stored as such, and the others are stored as estimates: what is simulated depends
-/// on the estimates alone, so an interrupted auto run ends as an uninterrupted one does.
+/// simulated and stored as such, until those fronts hold simulations only, and the others are stored
+/// as estimates: what is simulated depends on the estimates and the (deterministic) simulations
+/// alone, so an interrupted auto run ends as an uninterrupted one does.
 /// </summary>
 public static class Explorer
 {
     /// <summary>The largest grid a run lists without a --budget.</summary>
     public const long MaxGrid = 10_000_000;
 
-    /// <summary>Fronts of the estimates that auto simulates: the non-dominated points and the next front (a few percent of estimate error can swap them).</summary>
+    /// <summary>Fronts that auto simulates: the non-dominated points and the next front (a few percent of estimate error can swap them).</summary>
     public const int NearFronts = 2;
 
     /// <summary>Every point at one fidelity, by <paramref name="evaluate"/> (rows say which fidelity they hold).</summary>
@@ -76,19 +77,38 @@ public static class Explorer
     }
 
     /// <summary>
-    /// Auto's second step: simulates the screened points on the estimates' <see cref="NearFronts"/>
-    /// fronts (by the objectives and constraints) and stores the others as the estimates they are.
+    /// Auto's second step: simulates the screened points on the first <see cref="NearFronts"/> fronts
+    /// (by the objectives and constraints), then again those that reach these fronts once the
+    /// simulations replace their estimates (a point the estimate cannot see fail, such as one whose
+    /// core memory overflows, leaves the front to the next), until the near fronts hold simulations
+    /// only; the other points are stored as the estimates they are.
     /// </summary>
     private static void Refine(List<(DesignPoint Point, PointResult Result)> screened, RunState run, ExploreSettings settings, Func<DesignPoint, PointResult> simulate)
     {
         var distinct = screened.DistinctBy(p => p.Point.Key).ToList();
-        List<Score> scores = [.. distinct.Select(p => ScoreOf(p.Result, settings))];
-        List<List<int>> fronts = Pareto.FastNonDominatedSort([.. scores.Select(x => (IReadOnlyList<double>)x.Costs)], [.. scores.Select(x => x.Violation)]);
-        var near = fronts.Take(NearFronts).SelectMany(f => f).Where(i => distinct[i].Result.Valid).Order().ToList();
-        run.Total += near.Count;
-        run.Answer([.. near.Select(i => distinct[i].Point)], simulate);
-        var chosen = near.Select(i => distinct[i].Point.Key).ToHashSet();
-        run.Keep([.. distinct.Where(p => !chosen.Contains(p.Point.Key)).Select(p => p.Result)]);
+        var current = distinct.Select(p => p.Result).ToArray();
+        var simulated = new HashSet<int>();
+        while (true)
+        {
+            List<int> valid = [.. Enumerable.Range(0, current.Length).Where(i => current[i].Valid)];
+            List<Score> scores = [.. valid.Select(i => ScoreOf(current[i], settings))];
+            List<List<int>> fronts = Pareto.FastNonDominatedSort([.. scores.Select(x => (IReadOnlyList<double>)x.Costs)], [.. scores.Select(x => x.Violation)]);
+            List<int> todo = [.. fronts.Take(NearFronts).SelectMany(f => f).Select(k => valid[k]).Where(i => !simulated.Contains(i)).Order()];
+            if (todo.Count == 0)
+            {
+                break;
+            }
+
+            run.Total += todo.Count;
+            List<PointResult> results = run.Answer([.. todo.Select(i => distinct[i].Point)], simulate);
+            for (int k = 0; k < todo.Count; k++)
+            {
+                current[todo[k]] = results[k];
+                simulated.Add(todo[k]);
+            }
+        }
+
+        run.Keep([.. Enumerable.Range(0, current.Length).Where(i => !simulated.Contains(i)).Select(i => current[i])]);
     }
 
     /// <summary>The grid in order (the first --budget points), this shard's share.</summary>

@@ -48,6 +48,12 @@ public sealed record CompileSettings
     /// <summary>Seed of the searches (annealing).</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Size the node after mapping (<c>--chips auto</c>): the fewest chips of the architecture that
+    /// hold the mapped network, replacing the architecture's chip count (<see cref="Compiler.Compile(Ir.Graph, Architecture, QuantizationOptions, CalibrationSource?, CompileStage, Action{CompileStage}?, CompileSettings?)"/>).
+    /// </summary>
+    public bool AutoChips { get; init; }
+
     /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
     public bool WeightImage { get; init; } = true;
 
@@ -69,7 +75,7 @@ public static class PassManager
         Compilation c = start;
         // A compilation that arrives quantized (a design-space exploration reuses one quantization
         // across chips) skips the passes that lead up to that stage.
-        IrStage stage = start.Quantized is not null ? IrStage.Quantized : IrStage.Graph;
+        IrStage stage = start.Mapped is not null ? IrStage.Mapped : start.Quantized is not null ? IrStage.Quantized : IrStage.Graph;
         var applied = ImmutableArray.CreateBuilder<AppliedPass>();
         MeshCost? mesh = null;
         (PlacedModel Placed, Isa.ProgramImage Program, AppliedPass Estimate)? estimated = null;

@@ -20,7 +20,7 @@ public static class CostModel
 {
     /// <summary>Energy components in report order (leakage is added by the report).</summary>
     public static readonly ImmutableArray<string> Components =
-        ["crossbar", "adc", "dac", "sample_hold", "shift_add", "buffers", "network", "alu", "leakage"];
+        ["crossbar", "adc", "dac", "sample_hold", "shift_add", "buffers", "network", "alu", "offchip", "leakage"];
 
     /// <summary>The architecture's ADC at its resolution (<see cref="ComponentCosts.Adc(Architecture)"/>).</summary>
     public static AdcCost Adc(Architecture arch) => ComponentCosts.Adc(arch);
@@ -85,6 +85,7 @@ public static class CostModel
             new("alu", "alu_adds", c.AluAdds, k.Alu.AddEnergyPj),
             new("alu", "alu_muls", c.AluMuls, k.Alu.MulEnergyPj),
             new("alu", "alu_lookups", c.AluLookups, k.Alu.LookupEnergyPj),
+            new("offchip", "offchip_bits", c.OffChipBits, arch.Node.Link?.EnergyPjPerBit ?? 0),
         ];
     }
 
@@ -118,11 +119,14 @@ public static class CostModel
     public static ImmutableArray<Share> CoreLeakageMw(Architecture arch) =>
         [.. CoreParts(arch).Select(p => new Share(p.Component, p.Count * p.LeakageMw))];
 
-    /// <summary>Area of the whole chip by component: every core and tile, the routers and the off-chip links.</summary>
+    /// <summary>
+    /// Area of the whole node by component: every core and tile, the routers and the off-chip links
+    /// of each of its chips (one chip unless the node has more).
+    /// </summary>
     public static ImmutableArray<Share> ChipArea(Architecture arch) =>
     [
-        .. Area(arch, arch.TotalCores, arch.Chip.Tiles, arch.Chip.Routers),
-        new("offchip", arch.Costs!.OffChip.Links * arch.Costs.OffChip.AreaMm2PerLink),
+        .. Area(arch, arch.TotalCores, arch.TotalTiles, (long)arch.Chips * arch.Chip.Routers),
+        new("offchip", arch.Chips * arch.Costs!.OffChip.Links * arch.Costs.OffChip.AreaMm2PerLink),
     ];
 
     /// <summary>

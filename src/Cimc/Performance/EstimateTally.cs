@@ -44,9 +44,14 @@ internal sealed class EstimateTally
     /// <summary>Per router position messages pass: the cores at their ends (it leaks until the last of them finishes).</summary>
     public Dictionary<int, HashSet<int>> RouterUsers { get; } = [];
 
+    public long OffChipMessages, OffChipBits;
+
     public long Instructions, Mvms, Reads, Dac, SampleHolds, Adc, ShiftAdds, Memory, Buffer, BusBits, Messages, NetMessages, NetBits, Hops, RouterBits, LinkBits, Adds, Muls, Lookups;
 
     public int TileOf(int core) => mesh.TileOf(core);
+
+    /// <summary>The global router of a tile (<see cref="Mesh.RouterOf"/>): routers of a node's chips are distinct.</summary>
+    public int RouterOf(int tile) => mesh.RouterOf(tile);
 
     /// <summary>One cycle to issue, then len / lanes steps of the local memory.</summary>
     public double VectorNs(long len) => Cycle + (Math.Ceiling((double)len / arch.Core.VectorLanes) * step);
@@ -101,6 +106,8 @@ internal sealed class EstimateTally
             Hops += route.Hops;
             RouterBits += total * route.Routers;
             LinkBits += total * route.Hops;
+            OffChipMessages += route.ChipHops > 0 ? 1 : 0;
+            OffChipBits += total * route.ChipHops;
             BusBits += 2 * total;
             foreach (int r in Counting ? route.RouterPositions : [])
             {
@@ -116,12 +123,12 @@ internal sealed class EstimateTally
         for (int k = 0; k < route.Resources.Length; k++)
         {
             int r = route.Resources[k];
-            bool bus = mesh.IsBus(r);
-            double serialize = Beats(total, bus ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (route.SameTile ? 2 : 1);
+            bool bus = mesh.IsBus(r), chipLink = mesh.IsChipLink(r);
+            double serialize = chipLink ? mesh.ChipLink!.SerializeNs(total) : Beats(total, bus ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (route.SameTile ? 2 : 1);
             bool inbound = !route.SameTile && k == route.Resources.Length - 1;
             (double start, double done) = inbound ? calendar.Reserve(r, Math.Max(head, tail - serialize), serialize) : calendar.Reserve(r, head, serialize, tail);
             tail = done;
-            head = start + (route.SameTile ? 2 * BufferLatencyNs : bus ? Cycle : arch.Chip.Noc.HopLatencyCycles * Cycle);
+            head = start + (route.SameTile ? 2 * BufferLatencyNs : bus ? Cycle : chipLink ? mesh.ChipLink!.LatencyNs : arch.Chip.Noc.HopLatencyCycles * Cycle);
         }
 
         return Math.Max(head, tail);
@@ -139,7 +146,11 @@ internal sealed class EstimateTally
     public void Forget() => calendar.Forget(Clock.Min());
 
     public EventCounts Counts() => new(Instructions, Mvms, Reads, Dac, SampleHolds, Adc, ShiftAdds, Memory, Buffer, BusBits, Messages, NetMessages,
-        CeilDiv(NetBits, 8), Hops, RouterBits, LinkBits, Adds, Muls, Lookups);
+        CeilDiv(NetBits, 8), Hops, RouterBits, LinkBits, Adds, Muls, Lookups)
+    {
+        OffChipMessages = OffChipMessages,
+        OffChipBits = OffChipBits,
+    };
 
     private Route RouteOf(int from, int to)
     {

@@ -151,7 +151,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         var routers = new Dictionary<int, double>();
         foreach ((int tile, double ns) in tiles)
         {
-            int router = arch.Chip.RouterOf(tile);
+            int router = tally.RouterOf(tile);
             routers[router] = Math.Max(routers.GetValueOrDefault(router), ns);
         }
 

@@ -53,7 +53,7 @@ public static class Estimator
         {
             int crossbars = layers.Sum(l => l.Blocks);
             throw new CimcException("does-not-fit", "placement",
-                $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core) but the chip has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores)");
+                $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} chips (--chips {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} or --chips auto)");
         }
 
         var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree);

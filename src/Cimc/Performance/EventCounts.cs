@@ -28,6 +28,12 @@ public sealed record EventCounts(
     long AluMuls,
     long AluLookups)
 {
+    /// <summary>Bits carried over chip-to-chip links (a message's bits once per link it crosses); 0 on one chip.</summary>
+    public long OffChipBits { get; init; }
+
+    /// <summary>Messages that leave their chip.</summary>
+    public long OffChipMessages { get; init; }
+
     /// <summary>snake_case name and value of each count, in declaration order (report.json `counts`).</summary>
     public IEnumerable<(string Name, long Value)> Items()
     {
@@ -50,6 +56,8 @@ public sealed record EventCounts(
         yield return ("alu_adds", AluAdds);
         yield return ("alu_muls", AluMuls);
         yield return ("alu_lookups", AluLookups);
+        yield return ("offchip_messages", OffChipMessages);
+        yield return ("offchip_bits", OffChipBits);
     }
 }
 
@@ -63,6 +71,7 @@ internal static class EventCounter
     public static EventCounts Count(PerformanceInput input, ProgramAnalysis a, Func<int, bool>? include = null)
     {
         long instructions = 0, mvms = 0, reads = 0, dac = 0, sh = 0, adc = 0, sa = 0, mem = 0, buffer = 0, bus = 0;
+        long offChipMessages = 0, offChipBits = 0;
         long messages = 0, netMessages = 0, netBits = 0, hops = 0, routerBits = 0, linkBits = 0, adds = 0, muls = 0, lookups = 0;
         int accessBits = input.Costs.TileBuffer.AccessBits;
         foreach (CoreProgram core in input.Program.Cores.Where(c => include is null || include(c.Core)))
@@ -129,6 +138,8 @@ internal static class EventCounter
                             hops += m.Route.Hops;
                             routerBits += m.Bits * m.Route.Routers;
                             linkBits += m.Bits * m.Route.Hops;
+                            offChipMessages += m.Route.ChipHops > 0 ? 1 : 0;
+                            offChipBits += m.Bits * m.Route.ChipHops;
                             bus += 2 * m.Bits; // source and destination tile buses
                         }
 
@@ -138,7 +149,11 @@ internal static class EventCounter
         }
 
         return new EventCounts(instructions, mvms, reads, dac, sh, adc, sa, mem, buffer, bus, messages, netMessages,
-            CeilDiv(netBits, 8), hops, routerBits, linkBits, adds, muls, lookups);
+            CeilDiv(netBits, 8), hops, routerBits, linkBits, adds, muls, lookups)
+        {
+            OffChipMessages = offChipMessages,
+            OffChipBits = offChipBits,
+        };
     }
 
     private static long CeilDiv(long a, long b) => (a + b - 1) / b;

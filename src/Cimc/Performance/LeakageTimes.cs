@@ -33,7 +33,7 @@ public sealed record LeakageTimes(IReadOnlyList<double> CoreNs, IReadOnlyList<do
         void Serve(int router, double ns) => routers[router] = Math.Max(routers.GetValueOrDefault(router), ns);
         foreach ((int tile, double ns) in tiles)
         {
-            Serve(arch.Chip.RouterOf(tile), ns);
+            Serve(a.Mesh.RouterOf(tile), ns);
         }
 
         foreach (Message m in a.Messages.Values)

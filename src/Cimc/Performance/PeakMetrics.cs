@@ -46,10 +46,10 @@ public sealed record PeakMetrics(
         // access per cycle, a router a flit per port per cycle (tiles_per_router + 4 mesh ports).
         double bitsPerNs = xbars * (rows + ((double)cols / planes)) * p.ActivationBits / mvm;
         CostSpec k = arch.Costs!;
-        int tiles = arch.Chip.Tiles;
+        int tiles = arch.TotalTiles;
         double busBits = Math.Min(bitsPerNs, tiles * arch.Tile.BusBits * arch.ClockGhz);
         double bufferAccesses = Math.Min(bitsPerNs * 2 / k.TileBuffer.AccessBits, tiles * arch.ClockGhz);
-        double routerBits = Math.Min(bitsPerNs, arch.Chip.Routers * (arch.Chip.Noc.TilesPerRouter + 4) * arch.Chip.Noc.LinkBits * arch.ClockGhz);
+        double routerBits = Math.Min(bitsPerNs, arch.Chips * arch.Chip.Routers * (arch.Chip.Noc.TilesPerRouter + 4) * arch.Chip.Noc.LinkBits * arch.ClockGhz);
         var power = new Dictionary<string, double>
         {
             ["crossbar"] = readsPerNs * ComponentCosts.ReadEnergyPj(arch),
@@ -63,7 +63,7 @@ public sealed record PeakMetrics(
             ["tile_bus"] = busBits * k.TileBus.EnergyPj,
             ["router"] = routerBits * (k.Noc.RouterEnergyPjPerBit + k.Noc.LinkEnergyPjPerBit),
             ["leakage"] = ChipLeakageMw(arch),
-            ["offchip"] = k.OffChip.Links * k.OffChip.PowerMwPerLink,
+            ["offchip"] = arch.Chips * k.OffChip.Links * k.OffChip.PowerMwPerLink,
         };
         var area = CostModel.ChipArea(arch).ToDictionary(s => s.Component, s => s.Value);
         double tops = 2 * macsPerNs / 1000;
@@ -81,8 +81,8 @@ public sealed record PeakMetrics(
     /// <summary>Leakage of every core, tile and router of the chip.</summary>
     public static double ChipLeakageMw(Architecture arch) =>
         (arch.TotalCores * CostModel.CoreLeakageMw(arch).Sum(s => s.Value))
-        + (arch.Chip.Tiles * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch)))
-        + (arch.Chip.Routers * ComponentCosts.RouterLeakageMw(arch));
+        + (arch.TotalTiles * (ComponentCosts.TileBufferLeakageMw(arch) + ComponentCosts.TileBusLeakageMw(arch)))
+        + (arch.Chips * arch.Chip.Routers * ComponentCosts.RouterLeakageMw(arch));
 
     /// <summary>The `cimc arch show` lines: peak throughput, power, efficiency and area.</summary>
     public string Describe()

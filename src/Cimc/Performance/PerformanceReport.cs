@@ -86,6 +86,15 @@ public sealed record PerformanceReport(
     /// <summary>Throughput ops per second per mm^2 of the hardware used (<see cref="TopsPerMm2"/> divides by the whole chip).</summary>
     public double TopsPerMm2Used { get; init; }
 
+    /// <summary>Chips in the node the program was compiled for (1 for a single chip).</summary>
+    public int Chips { get; init; } = 1;
+
+    /// <summary>Bytes per inference carried over chip-to-chip links (a message's bytes once per link it crosses; 0 on one chip).</summary>
+    public long OffchipBytes { get; init; }
+
+    /// <summary>Energy per inference of the chip-to-chip links (offchip_bits x node.link.energy_pj_per_bit), also in energy_breakdown_nj.offchip.</summary>
+    public double OffchipEnergyNj { get; init; }
+
     /// <summary>
     /// Every layer's shortest mvm, in sequence (<see cref="TimingBounds.MvmSequenceNs"/>): a lower
     /// bound on the latency that counts the crossbars' time alone, no data movement or vector work.
@@ -170,6 +179,9 @@ public sealed record PerformanceReport(
             LeakageBreakdownNj = leakageNj.ToDictionary(l => l.Component, l => l.Value),
             AreaUsedMm2 = areaUsedMm2,
             TopsPerMm2Used = areaUsedMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaUsedMm2 : 0,
+            Chips = arch.Chips,
+            OffchipBytes = (counts.OffChipBits + 7) / 8,
+            OffchipEnergyNj = energy["offchip"],
         };
     }
 

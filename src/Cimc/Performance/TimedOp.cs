@@ -66,11 +66,12 @@ internal sealed class TimingPlan
     /// link (twice within a tile: written to the buffer and read back).
     /// </summary>
     public double SerializeNs(Message m, Mesh mesh, int r) =>
-        BeatsNs(m.Bits, mesh.IsBus(r) ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (m.Route.SameTile ? 2 : 1);
+        mesh.IsChipLink(r) ? mesh.ChipLink!.SerializeNs(m.Bits)
+        : BeatsNs(m.Bits, mesh.IsBus(r) ? arch.Tile.BusBits : arch.Chip.Noc.LinkBits) * (m.Route.SameTile ? 2 : 1);
 
     /// <summary>Time the head of a message takes to pass resource <paramref name="r"/>: the buffer twice within a tile, a cycle per bus, hop_latency_cycles per link.</summary>
     public double HeadNs(Message m, Mesh mesh, int r) =>
-        m.Route.SameTile ? 2 * BufferLatencyNs : mesh.IsBus(r) ? Cycle : arch.Chip.Noc.HopLatencyCycles * Cycle;
+        m.Route.SameTile ? 2 * BufferLatencyNs : mesh.IsBus(r) ? Cycle : mesh.IsChipLink(r) ? mesh.ChipLink!.LatencyNs : arch.Chip.Noc.HopLatencyCycles * Cycle;
 
     private double VectorNs(long len) => Cycle + (Math.Ceiling((double)len / arch.Core.VectorLanes) * step);
 

@@ -11,7 +11,7 @@ public sealed record UsedHardware(IReadOnlyList<int> Cores, IReadOnlySet<int> Ti
     {
         var cores = usedCores.ToList();
         var tiles = cores.Select(a.Mesh.TileOf).ToHashSet();
-        int routers = tiles.Select(arch.Chip.RouterOf).Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).Distinct().Count();
+        int routers = tiles.Select(a.Mesh.RouterOf).Concat(a.Messages.Values.SelectMany(m => m.Route.RouterPositions)).Distinct().Count();
         return new UsedHardware(cores, tiles, routers);
     }
 }

@@ -75,7 +75,8 @@ public static class AnnealPlacer
             double temperature = Math.Max(1, current / 50.0), cooling = Math.Pow(1e-3, 1.0 / moves);
             for (int m = 0; m < moves; m++, temperature *= cooling)
             {
-                int a = rng.Next(traffic.Slots), target = rng.Next(chip.Cores);
+                // A slot moves only within its chip: the partition fixed which chip holds it.
+                int a = rng.Next(traffic.Slots), perChip = chip.CoresPerChip, target = (core[a] / perChip * perChip) + rng.Next(perChip);
                 int b = slotOnCore[target];
                 if (b == a || mesh.TileOf(target) == mesh.TileOf(core[a]))
                 {

@@ -10,7 +10,8 @@ namespace Cimc.Placement;
 /// tile at the mesh's centre, so a pipeline can spread in every direction rather than from a
 /// corner. Expects a mapped model that fits (<see cref="Placer.Slots"/>); guarantees every block
 /// placed once, layers on disjoint cores, and an objective (<see cref="PlacementCost"/>) no worse
-/// than linear placement's (it returns the linear one otherwise). Deterministic.
+/// than linear placement's (it returns the linear one otherwise). Deterministic. On a node of
+/// several chips each slot stays on the chip <see cref="ChipPartition"/> gave it.
 /// <code>
 /// linear: layer 0 -> cores 0..31 (tiles 0..3), layer 1 -> cores 32..95 (tiles 4..11), ...
 /// greedy: layer 0 around the centre tile, layer 1 on the tiles nearest layer 0's roots, ...
@@ -24,14 +25,15 @@ public static class GreedyPlacer
     public static int[] Cores(MappedModel mapped, Architecture arch, MeshCost mesh)
     {
         ChipShape chip = Compiler.Shape(arch);
-        int slots = Placer.Slots(mapped, chip);
+        _ = Placer.Slots(mapped, chip); // refuses a network that does not fit
         var traffic = SlotTraffic.Of(mapped, chip.CrossbarsPerCore);
-        int[] linear = [.. Enumerable.Range(0, slots)];
-        int[] greedy = Greedy(traffic, chip, mesh);
+        int[] chipOf = ChipPartition.Of(traffic, chip);
+        int[] linear = ChipPartition.LinearCores(chipOf, chip);
+        int[] greedy = Greedy(traffic, chip, mesh, chipOf);
         return mesh.Evaluate(traffic, greedy).Objective < mesh.Evaluate(traffic, linear).Objective ? greedy : linear;
     }
 
-    private static int[] Greedy(SlotTraffic traffic, ChipShape chip, MeshCost mesh)
+    private static int[] Greedy(SlotTraffic traffic, ChipShape chip, MeshCost mesh, int[] chipOf)
     {
         var neighbours = Enumerable.Range(0, traffic.Slots).Select(_ => new List<(int Slot, long Words)>()).ToArray();
         foreach (TrafficEdge e in traffic.Edges)
@@ -42,12 +44,21 @@ public static class GreedyPlacer
 
         var used = new int[chip.Tiles];
         var core = Enumerable.Repeat(-1, traffic.Slots).ToArray();
-        int rows = (chip.Tiles + mesh.MeshWidth - 1) / mesh.MeshWidth;
-        int previous = Math.Min(chip.Tiles - 1, (rows / 2 * mesh.MeshWidth) + (mesh.MeshWidth / 2));
+        int perChip = chip.TilesPerChip;
+        int rows = (perChip + mesh.MeshWidth - 1) / mesh.MeshWidth;
+        int centre = Math.Min(perChip - 1, (rows / 2 * mesh.MeshWidth) + (mesh.MeshWidth / 2));
+        int previous = centre;
         for (int s = 0; s < traffic.Slots; s++)
         {
+            // A slot stays on its chip (the partition's); each chip's first slot starts at its centre.
+            int first = chipOf[s] * perChip;
+            if (s == 0 || chipOf[s] != chipOf[s - 1])
+            {
+                previous = first + centre;
+            }
+
             (long Cost, int Near, int Tile) best = (long.MaxValue, int.MaxValue, -1);
-            for (int t = 0; t < chip.Tiles; t++)
+            for (int t = first; t < first + perChip; t++)
             {
                 if (used[t] == chip.CoresPerTile)
                 {

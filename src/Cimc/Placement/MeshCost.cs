@@ -23,13 +23,19 @@ public sealed class MeshCost
     private readonly int[]?[] links;
     private readonly int[] hops;
 
+    // A node of many chips has too many tile pairs for a dense cache; those routes are cached sparsely.
+    private readonly Dictionary<long, (int Hops, int[] Links)>? sparse;
+    private const int DenseTilePairs = 1 << 22;
+
     public MeshCost(Architecture arch)
     {
         mesh = new Mesh(arch);
-        tiles = arch.Chip.Tiles;
+        tiles = arch.TotalTiles;
         coresPerTile = arch.Tile.Cores;
-        links = new int[]?[tiles * tiles];
-        hops = new int[tiles * tiles];
+        bool dense = (long)tiles * tiles <= DenseTilePairs;
+        links = dense ? new int[]?[tiles * tiles] : [];
+        hops = dense ? new int[tiles * tiles] : [];
+        sparse = dense ? null : [];
         MeshWidth = arch.Chip.Mesh.Width;
     }
 
@@ -43,15 +49,28 @@ public sealed class MeshCost
 
     public int TileOf(int core) => core / coresPerTile;
 
+    /// <summary>Mesh hops between two tiles; between chips, the hops to and from the chips' port routers.</summary>
     public int Hops(int fromTile, int toTile)
     {
         _ = Links(fromTile, toTile);
-        return hops[(fromTile * tiles) + toTile];
+        return sparse is null ? hops[(fromTile * tiles) + toTile] : sparse[((long)fromTile * tiles) + toTile].Hops;
     }
 
     /// <summary>The network links (not tile buses) a message from one tile to another occupies.</summary>
     public int[] Links(int fromTile, int toTile)
     {
+        if (sparse is not null)
+        {
+            long k = ((long)fromTile * tiles) + toTile;
+            if (!sparse.TryGetValue(k, out var entry))
+            {
+                Route r = mesh.RouteBetween(fromTile * coresPerTile, toTile * coresPerTile);
+                sparse[k] = entry = (r.Hops, r.SameTile ? [] : [.. r.Resources.Where(x => !mesh.IsBus(x))]);
+            }
+
+            return entry.Links;
+        }
+
         int key = (fromTile * tiles) + toTile;
         if (links[key] is { } cached)
         {

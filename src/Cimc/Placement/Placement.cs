@@ -4,14 +4,26 @@ using Cimc.Mapping;
 
 namespace Cimc.Placement;
 
-/// <summary>How many crossbars the chip has and how they nest: tiles of cores of crossbars.</summary>
+/// <summary>
+/// How many crossbars the node has and how they nest: chips of tiles of cores of crossbars.
+/// <see cref="Tiles"/> counts the whole node; chip c holds tiles and cores in consecutive runs.
+/// </summary>
 public sealed record ChipShape(int Tiles, int CoresPerTile, int CrossbarsPerCore)
 {
+    /// <summary>Chips in the node (1: a single chip); they divide <see cref="Tiles"/>.</summary>
+    public int Chips { get; init; } = 1;
+
     public int Cores => Tiles * CoresPerTile;
 
     public int Crossbars => Cores * CrossbarsPerCore;
 
+    public int CoresPerChip => Cores / Chips;
+
+    public int TilesPerChip => Tiles / Chips;
+
     public int TileOf(int core) => core / CoresPerTile;
+
+    public int ChipOf(int core) => core / CoresPerChip;
 }
 
 /// <summary>A crossbar block and where it lives: a global core index and a crossbar of that core.</summary>
@@ -74,9 +86,13 @@ public static class Placer
 {
     public static PlacedModel Place(MappedModel mapped, ChipShape chip)
     {
-        int slots = Slots(mapped, chip);
-        return Assign(mapped, chip, [.. Enumerable.Range(0, slots)]);
+        _ = Slots(mapped, chip);
+        return Assign(mapped, chip, LinearCores(mapped, chip));
     }
+
+    /// <summary>Linear placement: the slots partitioned over the chips (<see cref="ChipPartition"/>), each chip's in order from its first core.</summary>
+    public static int[] LinearCores(MappedModel mapped, ChipShape chip) =>
+        ChipPartition.LinearCores(ChipPartition.Of(SlotTraffic.Of(mapped, chip.CrossbarsPerCore), chip), chip);
 
     /// <summary>
     /// The cores the network needs: each layer takes whole cores (its slots), consecutive blocks
@@ -85,11 +101,23 @@ public static class Placer
     public static int Slots(MappedModel mapped, ChipShape chip)
     {
         int perCore = chip.CrossbarsPerCore;
-        int coresNeeded = mapped.Layers.Sum(l => SlotsOf(l, perCore));
-        return coresNeeded <= chip.Cores ? coresNeeded
-            : throw new CimcException("does-not-fit", "placement",
-                $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)");
+        int coresNeeded = CoresNeeded(mapped, perCore);
+        if (coresNeeded <= chip.Cores)
+        {
+            return coresNeeded;
+        }
+
+        string has = chip.Chips == 1 ? $"the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)"
+            : $"the node of {chip.Chips} chips has {chip.Crossbars} crossbars ({chip.Cores} cores)";
+        throw new CimcException("does-not-fit", "placement",
+            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto)");
     }
+
+    /// <summary>Cores (slots) the network takes: each layer whole cores of <paramref name="perCore"/> crossbars.</summary>
+    public static int CoresNeeded(MappedModel mapped, int perCore) => mapped.Layers.Sum(l => SlotsOf(l, perCore));
+
+    /// <summary>The fewest chips of <paramref name="coresPerChip"/> cores that hold <paramref name="cores"/> slots: contiguous runs pack them exactly.</summary>
+    public static int ChipsFor(long cores, int coresPerChip) => (int)Math.Max(1, (cores + coresPerChip - 1) / coresPerChip);
 
     /// <summary>The slots of one layer: ceil(crossbars / crossbars per core), at least one.</summary>
     public static int SlotsOf(MappedLayer layer, int perCore) => Math.Max(1, (layer.Crossbars + perCore - 1) / perCore);

@@ -16,17 +16,25 @@ public static class Dependences
 {
     public static ImmutableArray<ImmutableArray<int>> Of(IReadOnlyList<(int Id, Instruction Instruction, MessageKind? Kind)> ops)
     {
-        var accesses = ops.Select(o => MemoryAccesses.Of(o.Instruction).Where(a => a.Len > 0).ToArray()).ToArray();
-        var result = ImmutableArray.CreateBuilder<ImmutableArray<int>>(ops.Count);
-        for (int k = 0; k < ops.Count; k++)
+        int n = ops.Count;
+        var accesses = new MemoryAccess[n][];
+        var touchesBuffer = new bool[n];
+        for (int k = 0; k < n; k++)
         {
-            var after = new List<int>();
-            bool touchesBuffer = accesses[k].Any(a => a.Space == MemorySpace.TileBuffer);
+            accesses[k] = [.. MemoryAccesses.Of(ops[k].Instruction).Where(a => a.Len > 0)];
+            touchesBuffer[k] = Array.Exists(accesses[k], a => a.Space == MemorySpace.TileBuffer);
+        }
+
+        var result = ImmutableArray.CreateBuilder<ImmutableArray<int>>(n);
+        var after = ImmutableArray.CreateBuilder<int>();
+        for (int k = 0; k < n; k++)
+        {
+            after.Clear();
             bool signals = ops[k].Kind == MessageKind.Signal && ops[k].Instruction.Opcode == Opcode.Send;
             for (int j = 0; j < k; j++)
             {
                 Opcode earlier = ops[j].Instruction.Opcode;
-                bool synchronised = (touchesBuffer && earlier == Opcode.Recv && ops[j].Kind == MessageKind.Signal)
+                bool synchronised = (touchesBuffer[k] && earlier == Opcode.Recv && ops[j].Kind == MessageKind.Signal)
                     || (signals && earlier == Opcode.Store);
                 if (synchronised || Conflict(accesses[j], accesses[k]))
                 {
@@ -34,7 +42,7 @@ public static class Dependences
                 }
             }
 
-            result.Add([.. after]);
+            result.Add(after.ToImmutable());
         }
 
         return result.MoveToImmutable();

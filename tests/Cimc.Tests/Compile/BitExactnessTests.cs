@@ -179,6 +179,22 @@ public sealed class BitExactnessTests
     }
 
     /// <summary>
+    /// Tiles enough for the crossbars <paramref name="p"/> can need at most (any layer at up to 16
+    /// weight bits, both polarities, a bias row), so that a small-core draw never fails placement.
+    /// </summary>
+    private static int TilesToHold(DesignPoint p, int crossbarsPerTile, int atLeast)
+    {
+        long most = 0;
+        for (int l = 0; l + 1 < p.Widths.Length; l++)
+        {
+            long blocks = (long)Math.Ceiling((double)(p.Widths[l] + 1) / p.Rows) * (long)Math.Ceiling((double)p.Widths[l + 1] / p.Cols);
+            most += blocks * (long)Math.Ceiling(16.0 / p.CellBits) * 2;
+        }
+
+        return (int)Math.Max(atLeast, (most + crossbarsPerTile - 1) / crossbarsPerTile);
+    }
+
+    /// <summary>
     /// Every optimization level and placement choice (drawn from the seed) on small cores and tiles,
     /// so that placements differ and the chain/tree reductions and direct/ring broadcasts all run,
     /// stays bit-exact; the verifiers run between the passes.
@@ -197,11 +213,13 @@ public sealed class BitExactnessTests
                 Seed = rng.Next(),
             };
             int crossbars = rng.Next(1, 5), cores = rng.Next(1, 5);
+            int tiles = TilesToHold(p, crossbars * cores, atLeast: 1024);
+            int width = (int)Math.Ceiling(Math.Sqrt(tiles));
             (long[][] sim, long[][] gold, _) = Check(p, a => a with
             {
                 Tile = a.Tile with { Cores = cores },
                 Core = a.Core with { Crossbars = crossbars },
-                Chip = a.Chip with { Tiles = 1024, Mesh = new MeshSpec(32, 32) },
+                Chip = a.Chip with { Tiles = tiles, Mesh = new MeshSpec(width, (tiles + width - 1) / width) },
             }, settings);
             for (int r = 0; r < sim.Length; r++)
             {

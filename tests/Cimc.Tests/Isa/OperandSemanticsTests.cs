@@ -85,6 +85,36 @@ public sealed class OperandSemanticsTests
         Assert.True(faults > 100);
     }
 
+    [Fact]
+    public void A_message_carries_exactly_the_words_send_declares_read_into_exactly_the_words_recv_declares_written()
+    {
+        var arch = Arch with { CoresPerTile = 2 };
+        for (int seed = 0; seed < 200; seed++)
+        {
+            var rng = new Random(seed);
+            int len = rng.Next(0, 11), src = rng.Next(Words - len + 1), dst = rng.Next(Words - len + 1);
+            Instruction send = Instruction.Send(1, src, len, 5), recv = Instruction.Recv(0, dst, len, 5);
+            Assert.Equal(new ChannelAccess(true, 1, 5, len), MemoryAccesses.ChannelOf(send));
+            Assert.Equal(new ChannelAccess(false, 0, 5, len), MemoryAccesses.ChannelOf(recv));
+            long[] sender = [.. Enumerable.Range(0, Words).Select(_ => rng.NextInt64())];
+            long[] receiver = [.. Enumerable.Range(0, Words).Select(_ => rng.NextInt64())];
+            var program = new ProgramImage(arch,
+                new InputSpec(0, 0, 0, 1, 0, long.MinValue, long.MaxValue), new OutputSpec(0, 0, 1, [1.0], [0]),
+                [new CoreProgram(0, [send, Instruction.Halt()], [new DataSegment(0, [.. sender])]),
+                 new CoreProgram(1, [recv, Instruction.Halt()], [new DataSegment(0, [.. receiver])])]);
+            var machine = new Machine(new CompiledProgram(program, new WeightImage(arch.Rows, arch.Cols, arch.CellBits, []), 100));
+            machine.Run([]);
+
+            // Expected from the table alone: the sender's declared reads land on the receiver's declared writes.
+            MemoryAccess read = MemoryAccesses.Of(send).Single(), written = MemoryAccesses.Of(recv).Single();
+            Assert.True(read.Kind == AccessKind.Read && written.Kind == AccessKind.Write && read.Len == written.Len);
+            long[] expected = [.. receiver];
+            Array.Copy(sender, read.Addr, expected, written.Addr, read.Len);
+            Assert.Equal(sender, machine.LocalMemory(0).AsSpan(0, Words).ToArray());
+            Assert.Equal(expected, machine.LocalMemory(1).AsSpan(0, Words).ToArray());
+        }
+    }
+
     private static void Compare(string what, string space, bool[] written, long[] initA, long[] initB, long[] finalA, long[] finalB)
     {
         for (int w = 0; w < Words; w++)

@@ -16,7 +16,7 @@ public sealed class TimingBoundTests
     [Fact]
     public void Latency_is_never_below_its_bound_nor_throughput_above_its_bound_on_random_programs_and_chips()
     {
-        int simulated = 0;
+        int simulated = 0, multiChip = 0;
         Gen.Int[0, int.MaxValue].Sample(seed =>
         {
             var rng = new Random(seed);
@@ -24,11 +24,22 @@ public sealed class TimingBoundTests
             int[] widths = [.. Enumerable.Range(0, rng.Next(2, 5)).Select(_ => rng.Next(1, 160))];
             var options = Compiler.OptionsFor(arch) with { WeightBits = rng.Next(2, 9), ActivationBits = rng.Next(2, 9) };
             options = options with { RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, arch.Core.Crossbar.Rows + 1) : 0 };
+
+            // Half the draws: a node of small chips, sized to the network (--chips auto), so
+            // that messages cross chip-to-chip links of random bandwidth and latency.
+            bool node = rng.Next(2) == 0;
+            var settings = Passes.CompileSettings.Default;
+            if (node)
+            {
+                arch = Compile.MultiChipTests.SmallNode(arch, rng);
+                settings = settings with { AutoChips = true, Placement = (Passes.PlacementChoice)rng.Next(3) };
+            }
+
             Compilation c;
             try
             {
-                var level = new Passes.CompileSettings { Level = (Passes.OptLevel)rng.Next(3) };
-                c = PerformanceFixtures.Compile(level, arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
+                settings = settings with { Level = (Passes.OptLevel)rng.Next(3) };
+                c = PerformanceFixtures.Compile(settings, arch, options, seed, rng.Next(3) switch { 0 => () => new Relu(), 1 => () => new Sigmoid(), _ => null }, widths);
             }
             catch (CimcException)
             {
@@ -45,9 +56,14 @@ public sealed class TimingBoundTests
             Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS * (1 + Rounding),
                 $"seed {seed}: throughput {r.ThroughputPerS} > bound {r.UpperBoundThroughputPerS} ({r.UpperBoundThroughputLimit}) on {Describe(arch)}, batch {batch}");
             Interlocked.Increment(ref simulated);
+            if (r.OffchipBytes > 0)
+            {
+                Interlocked.Increment(ref multiChip);
+            }
         }, iter: 80, threads: 1);
 
         Assert.InRange(simulated, 50, 80); // most draws must compile, or the property says little
+        Assert.InRange(multiChip, 8, 80); // and some must cross chips (19 to 28 of 80 in three runs)
     }
 
     [Fact]
