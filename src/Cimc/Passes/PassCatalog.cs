@@ -71,6 +71,11 @@ public static class PassCatalog
             {
                 MappedModel plain = Replication.Apply(c.Mapped!, [.. c.Mapped!.Layers.Select(_ => 1)]) with { EstimatedStageNs = null };
                 ChipShape chip = Compiler.Shape(ctx.Architecture);
+                if (ctx.Architecture.Chips > 1 || Placer.CoresNeeded(plain, chip.CrossbarsPerCore) > chip.Cores)
+                {
+                    return c with { Mapped = plain }; // copies across chips (or a node still to be sized) are not modelled: no replication
+                }
+
                 Compilation estimate = ToProgram(c with { Mapped = plain, Placed = Placer.Place(plain, chip) with { Lowering = new Lowering(true, true) } }, ctx with { WeightImage = false });
                 System.Collections.Immutable.ImmutableArray<double> ns = Performance.TimingBounds.LayerLoadsNs(Performance.PerformanceInputs.For(estimate));
                 var loads = plain.Layers.Select((l, i) => new LayerLoad(ns[i], Placer.SlotsOf(l, chip.CrossbarsPerCore) * chip.CrossbarsPerCore)).ToList();
