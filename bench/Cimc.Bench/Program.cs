@@ -1,6 +1,6 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the seven cases,
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the eight cases,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
 // --scale 10m,134m[,1b] runs case 8 alone (large generated models; see bench/README.md);
@@ -40,13 +40,13 @@ for (int a = 0; a < args.Length; a++)
     {
         quick = true;
     }
-    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 7)
+    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 8)
     {
         a++;
     }
     else
     {
-        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..7]");
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8]");
         return 1;
     }
 }
@@ -61,7 +61,7 @@ bool Runs(int c) => only == 0 || only == c;
 IReadOnlyList<CompileRow> compile = [];
 IReadOnlyList<SimulatorRow> sim = [];
 IReadOnlyList<MvmRow> mvm = [];
-string onnxRuntime = "", simulate = "", levels = "", explore = "";
+string onnxRuntime = "", simulate = "", levels = "", explore = "", replication = "";
 if (Runs(1))
 {
     output.WriteLine("1. compile time (MLP-L4)");
@@ -104,15 +104,21 @@ if (Runs(7))
     explore = ExploreBench.Run(settings, output);
 }
 
+if (Runs(8))
+{
+    output.WriteLine("8. replication (MLP-L4 on puma, batch 64)");
+    replication = ReplicationBench.Run(settings, output);
+}
+
 if (only != 0)
 {
-    // Cases 4, 5 and 6 make their own tables: print the one that ran (results.md stays as it is).
+    // Cases 4, 5, 6 and 8 make their own tables: print the one that ran (results.md stays as it is).
     output.WriteLine();
-    output.Write(onnxRuntime + simulate + levels);
+    output.Write(onnxRuntime + simulate + levels + replication);
     return 0;
 }
 
-string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore;
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore + "\n" + replication;
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");

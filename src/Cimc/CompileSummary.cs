@@ -48,6 +48,12 @@ public sealed record CompileSummary(
     /// <summary>The real range the network input's codes cover; inputs outside it clip.</summary>
     public ImmutableArray<double>? InputRange { get; init; }
 
+    /// <summary>Samples per period of a replicated program (1: not replicated; docs/isa.md, "Replicated programs").</summary>
+    public int Period { get; init; } = 1;
+
+    /// <summary>Crossbars holding weights with every replica counted (equals the crossbar count without replication).</summary>
+    public int ReplicatedCrossbars { get; init; }
+
     /// <summary>Chips in the node compiled for (1: one chip); crossbars_available and cores_available count them all.</summary>
     public int Chips { get; init; } = 1;
 
@@ -75,6 +81,12 @@ public sealed record CompileSummary(
     {
         /// <summary>ADC bits this layer's reads need to be exact: bitlen(rows at once x largest digit x largest level).</summary>
         public int AdcLosslessBits { get; init; }
+
+        /// <summary>Copies of the layer; replica r serves samples r mod replicas.</summary>
+        public int Replicas { get; init; } = 1;
+
+        /// <summary>The cores of replicas 1 .. replicas - 1 (replica 0's are the layer's cores).</summary>
+        public ImmutableArray<ImmutableArray<int>> ReplicaCores { get; init; } = [];
     }
 
     public static CompileSummary Of(Compilation c)
@@ -84,7 +96,7 @@ public sealed record CompileSummary(
         CrossbarGeometry g = mapped.Geometry;
         QuantizationOptions o = mapped.Model.Options;
         long cellsUsed = mapped.Layers.Sum(l => (long)l.Layer.InFeatures * l.Layer.OutFeatures * l.Slices * l.Polarities);
-        var layers = placed.Layers.Select(pl =>
+        var layers = placed.Layers.Select((pl, index) =>
         {
             MappedLayer l = pl.Mapped;
             QuantizedLayer q = l.Layer;
@@ -92,7 +104,11 @@ public sealed record CompileSummary(
             return new LayerInfo(q.Name, q.InFeatures, q.OutFeatures, q.Activation.ToString().ToLowerInvariant(), l.StoredWeightBits, l.Slices,
                 l.Polarities, l.RowBlocks, l.ColBlocks, l.InputBits, IntMath.CeilDiv(l.InputBits, g.DacBits), l.Crossbars, formula,
                 l.Utilization(g), pl.Cores)
-            { AdcLosslessBits = AdcResolution.Of(l, g, mapped.Encoding).LosslessBits };
+            {
+                AdcLosslessBits = AdcResolution.Of(l, g, mapped.Encoding).LosslessBits,
+                Replicas = mapped.Layers[index].Replicas,
+                ReplicaCores = [.. placed.Replicas(index).Skip(1).Select(r => r.Cores)],
+            };
         }).ToImmutableArray();
         return new CompileSummary(
             c.Graph.Name,
@@ -119,6 +135,8 @@ public sealed record CompileSummary(
             Calibration = c.Calibration?.Describe(),
             Passes = c.Passes,
             InputRange = [mapped.Model.Input.Dequantize(0), mapped.Model.Input.Dequantize(mapped.Model.Input.Max)],
+            Period = mapped.Period,
+            ReplicatedCrossbars = mapped.ReplicatedCrossbars,
             Chips = c.Architecture.Chips,
             ChipsUsed = placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.ChipOf).Distinct().Count(),
         };

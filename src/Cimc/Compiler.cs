@@ -91,7 +91,7 @@ public static class Compiler
             return CompileSizingNode(result, arch, options, calibration, stopAfter, stageDone, settings);
         }
 
-        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
     /// <summary>
@@ -121,9 +121,9 @@ public static class Compiler
     private static Compilation CompileSizingNode(Compilation start, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
         CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
     {
-        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed), settings, IrStage.Mapped, stageDone);
+        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, IrStage.Mapped, stageDone);
         Architecture sized = arch.WithChips(Placer.ChipsFor(Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars), arch.CoresPerChip));
-        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage }, settings, StopStage(stopAfter), stageDone);
+        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
         return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
     }
 
@@ -147,7 +147,7 @@ public static class Compiler
         }
 
         settings ??= CompileSettings.Default;
-        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
     private static IrStage StopStage(CompileStage stopAfter) => stopAfter switch

@@ -59,6 +59,16 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal or best; the level's when not given" };
 
+    public Option<string?> Replication { get; } = new("--replication")
+    {
+        Description = "weight replication for streamed inputs: none, balance or max; the level's when not given (balance at -O3, none below; docs/optimizations.md)",
+    };
+
+    public Option<string?> ReplicationBudget { get; } = new("--replication-budget")
+    {
+        Description = "crossbars replication may fill in all: a count (e.g. 4096) or a fraction of the chip (e.g. 0.5); the whole chip when not given",
+    };
+
     public Option<string?> DumpAfter { get; } = new("--dump-after") { Description = "print the IR after this pass in its text form" };
 
     public Option<bool> TimePasses { get; } = new("--time-passes") { Description = "print each pass's time" };
@@ -73,6 +83,8 @@ internal sealed class CompileOptionsBinder
         Level = parse.GetValue(OptLevel) is { } level ? Cimc.Passes.Pipelines.ParseLevel(level) : Cimc.Passes.Pipelines.Default,
         Placement = parse.GetValue(Placement) is { } placement ? Cimc.Passes.Pipelines.ParsePlacement(placement) : null,
         Passes = parse.GetValue(Passes) is { } list ? Cimc.Passes.Pipelines.Parse(list) : null,
+        Replication = parse.GetValue(Replication) is { } replication ? Cimc.Passes.Pipelines.ParseReplication(replication) : null,
+        ReplicationBudget = parse.GetValue(ReplicationBudget) is { } budget ? Cimc.Mapping.ReplicationBudget.Parse(budget) : Cimc.Mapping.ReplicationBudget.WholeChip,
         Verify = parse.GetValue(Verify),
         DumpAfter = parse.GetValue(DumpAfter),
         Dump = output.Write,
@@ -90,7 +102,8 @@ internal sealed class CompileOptionsBinder
 
         foreach (Cimc.Passes.AppliedPass p in c.Passes)
         {
-            string traffic = p.TrafficHops is { } th ? $"  traffic x hops {th}, busiest link {p.BusiestLinkWords} words" : "";
+            string traffic = p.TrafficHops is { } th ? $"  traffic x hops {th}, busiest link {p.BusiestLinkWords} words"
+                : p.Replicas is { } k ? $"  replicas {string.Join(",", k)}, estimated {p.EstimatedInferencesPerSecond:F0} inferences/s" : "";
             output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"pass {p.Name,-15} {p.Milliseconds,9:F2} ms{traffic}"));
         }
     }
@@ -108,7 +121,7 @@ internal sealed class CompileOptionsBinder
         }
 
         foreach (Option option in new Option[] { Arch, Chips, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
-            OptLevel, Passes, Placement, DumpAfter, TimePasses, Verify, Seed })
+            OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, Verify, Seed })
         {
             command.Options.Add(option);
         }

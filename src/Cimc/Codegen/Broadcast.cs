@@ -95,6 +95,12 @@ internal sealed class InputBroadcast : IVectorSink
         return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords, isRing, chunkSignals);
     }
 
+    /// <summary>
+    /// Starts a sample: its chunks enter the ring from the first hub again, as the receivers expect
+    /// (a replica serves several samples of a period, each with the same plan).
+    /// </summary>
+    public void StartSample() => delivered = 0;
+
     /// <summary>The stream of the layer's input chunks (<see cref="Streams"/>); its signals have their own.</summary>
     private int Tag => Streams.Input(layer.Index);
 
@@ -313,5 +319,7 @@ internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAd
             em[outputCore].Add(Instruction.Recv(p.Core, landing, p.End - p.Start, Streams.Output));
             em[outputCore].Add(Instruction.Store(outputAddr + p.Start, landing, p.End - p.Start));
         }
+
+        remote.Clear(); // the next sample this replica serves gathers its own pieces
     }
 }

@@ -44,85 +44,136 @@ public static class CodeGenerator
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
         var em = new Emitter();
-        var layers = placed.Layers.Select((layer, l) => new LayerCores(l, layer, arch)).ToImmutableArray();
+        int period = mapped.Period;
+        // layers[l][r]: replica r of layer l, which serves the samples n with n mod (its replica count) = r.
+        var layers = placed.Layers.Select((_, l) => placed.Replicas(l).Select(replica => new LayerCores(l, replica, arch)).ToImmutableArray()).ToImmutableArray();
 
-        // Tile buffers: the network input first (address 0), then the output, then the shared layer inputs.
-        PlacedLayer first = placed.Layers[0], last = placed.Layers[^1];
-        int inputTile = arch.TileOf(first.Lead), outputTile = arch.TileOf(last.Lead);
-        int inF = first.Mapped.Layer.InFeatures, outF = last.Mapped.Layer.OutFeatures;
+        // Tile buffers: the network input first (address 0), then the output, then the shared layer
+        // inputs; a replicated first (last) layer has an input (output) region per replica, in its lead's tile.
+        ImmutableArray<LayerCores> firsts = layers[0], lasts = layers[^1];
+        int inF = placed.Layers[0].Mapped.Layer.InFeatures, outF = placed.Layers[^1].Mapped.Layer.OutFeatures;
         var buffers = new TileBuffers(arch.BufferWords);
-        int inputAddr = buffers.Allocate(inputTile, "network input", inF);
-        int outputAddr = buffers.Allocate(outputTile, "network output", outF);
-        bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
-        var inputs = layers.Select(layer => InputBroadcast.Plan(layer, buffers, inputTile, inputAddr, placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray();
-        buffers.CheckCapacity();
-
-        // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
-        bool landing = OutputGather.NeedsLanding(arch, last.Lead, layers[^1].ColumnBlocks);
-        var memory = layers.Select(layer => Layout(layer, inputs[layer.Index], layer.Index == layers.Length - 1 && landing)).ToImmutableArray();
-        var output = new OutputGather(arch, last.Lead, outputAddr);
-
-        var pieces = new List<Piece>();
-        for (int l = 0; l < layers.Length; l++)
+        var inputIo = new (int Tile, int Addr)[firsts.Length];
+        var outputIo = new (int Tile, int Addr)[lasts.Length];
+        for (int r = 0; r < Math.Max(firsts.Length, lasts.Length); r++)
         {
-            LayerCores layer = layers[l];
-            IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l];
-            MappedLayer m = layer.Layer.Mapped;
-            foreach (CoreSpan c in layer.Cores)
+            if (r < firsts.Length)
             {
-                em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
-                foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
-                {
-                    // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
-                    em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
-                }
+                int tile = arch.TileOf(firsts[r].Layer.Lead);
+                inputIo[r] = (tile, buffers.Allocate(tile, "network input", inF));
             }
 
-            if (l == 0)
+            if (r < lasts.Length)
             {
-                pieces = inputs[0].LoadNetworkInput(em, mem) is { } fromLead ? [fromLead] : [];
-            }
-
-            inputs[l].Receive(em, mem, pieces);
-
-            foreach (PlacedBlock pb in layer.Layer.Blocks)
-            {
-                CrossbarBlock b = pb.Block;
-                CoreMemoryLayout core = mem[pb.Core];
-                em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
-                    b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
-            }
-
-            if (mapped.Encoding == SignedWeightEncoding.Offset)
-            {
-                OutputStage.OffsetCorrection(em, layer, mem);
-            }
-
-            IVectorSink next = l + 1 < layers.Length ? inputs[l + 1] : output;
-            pieces = [];
-            var activationLoaded = new HashSet<int>();
-            foreach (ColumnBlock block in layer.ColumnBlocks)
-            {
-                Reduction.Emit(em, l, block, mem, tree);
-                int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root), biasAdded: placed.Lowering.BiasFirst);
-                next.Deliver(em, block.Root, block.ColStart, block.ColEnd, result);
-                pieces.Add(new Piece(block.Root, block.ColStart, block.ColEnd));
+                int tile = arch.TileOf(lasts[r].Layer.Lead);
+                outputIo[r] = (tile, buffers.Allocate(tile, "network output", outF));
             }
         }
 
-        output.Finish(em, memory[^1][last.Lead].Staging);
+        bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
+        var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
+            InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+        buffers.CheckCapacity();
+
+        // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
+        var memory = layers.Select((replicas, l) => replicas.Select((layer, r) =>
+        {
+            bool landing = l == layers.Length - 1 && OutputGather.NeedsLanding(arch, layer.Layer.Lead, layer.ColumnBlocks);
+            return Layout(layer, inputs[l][r], landing);
+        }).ToImmutableArray()).ToImmutableArray();
+        var outputs = lasts.Select((layer, r) => new OutputGather(arch, layer.Layer.Lead, outputIo[r].Addr)).ToImmutableArray();
+
+        // One period: sample slot j runs through replica j mod k of each layer. Each core's
+        // instructions for slot j form a section (docs/isa.md, "Replicated programs"); with one slot
+        // there are no sections and the stream is the single-sample schedule.
+        for (int j = 0; j < period; j++)
+        {
+            em.Slot = period > 1 ? j : -1;
+            EmitSample(j);
+        }
 
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
         // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
-        var crossbars = placed.Layers.SelectMany(l => l.Blocks)
+        var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         return em.Build(
             arch,
-            new InputSpec(inputTile, inputAddr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
-            new OutputSpec(outputTile, outputAddr, outF, scales, zeros),
-            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
+            new InputSpec(inputIo[0].Tile, inputIo[0].Addr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
+            new OutputSpec(outputIo[0].Tile, outputIo[0].Addr, outF, scales, zeros),
+            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars)) with
+        {
+            ExtraSlots = [.. Enumerable.Range(1, period - 1).Select(j =>
+            {
+                (int inTile, int inAddr) = inputIo[j % inputIo.Length];
+                (int outTile, int outAddr) = outputIo[j % outputIo.Length];
+                return new SlotIo(inTile, inAddr, outTile, outAddr);
+            })],
+        };
+
+        void EmitSample(int j)
+        {
+            var pieces = new List<Piece>();
+            for (int l = 0; l < layers.Length; l++)
+            {
+                int r = j % layers[l].Length;
+                LayerCores layer = layers[l][r];
+                InputBroadcast broadcast = inputs[l][r];
+                IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l][r];
+                MappedLayer m = layer.Layer.Mapped;
+                foreach (CoreSpan c in layer.Cores)
+                {
+                    em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
+                    foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
+                    {
+                        // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
+                        em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
+                    }
+                }
+
+                if (l == 0)
+                {
+                    broadcast.StartSample();
+                    pieces = broadcast.LoadNetworkInput(em, mem) is { } fromLead ? [fromLead] : [];
+                }
+
+                broadcast.Receive(em, mem, pieces);
+
+                foreach (PlacedBlock pb in layer.Layer.Blocks)
+                {
+                    CrossbarBlock b = pb.Block;
+                    CoreMemoryLayout core = mem[pb.Core];
+                    em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
+                        b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
+                }
+
+                if (mapped.Encoding == SignedWeightEncoding.Offset)
+                {
+                    OutputStage.OffsetCorrection(em, layer, mem);
+                }
+
+                IVectorSink next = l + 1 < layers.Length ? inputs[l + 1][j % layers[l + 1].Length] : outputs[j % outputs.Length];
+                if (next is InputBroadcast following)
+                {
+                    following.StartSample();
+                }
+
+                pieces = [];
+                var activationLoaded = new HashSet<int>();
+                foreach (ColumnBlock block in layer.ColumnBlocks)
+                {
+                    Reduction.Emit(em, l, block, mem, tree);
+                    int result = OutputStage.Emit(em, layer, block, mem[block.Root], activationLoaded: !activationLoaded.Add(block.Root), biasAdded: placed.Lowering.BiasFirst);
+                    next.Deliver(em, block.Root, block.ColStart, block.ColEnd, result);
+                    pieces.Add(new Piece(block.Root, block.ColStart, block.ColEnd));
+                }
+            }
+
+            int rl = j % lasts.Length;
+            outputs[rl].Finish(em, memory[^1][rl][lasts[rl].Layer.Lead].Staging);
+        }
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)
         {

@@ -30,17 +30,45 @@ internal static class Streams
         layer < 1 << LayerBits ? ((int)kind << LayerBits) | layer : throw new InvalidOperationException($"codegen: {layer} layers exceed the stream labels");
 }
 
-/// <summary>The per-core operation lists and data segments that the code generator appends to, in order; <see cref="Build"/> makes them the schedule IR.</summary>
+/// <summary>
+/// The per-core operation lists and data segments that the code generator appends to, in order;
+/// <see cref="Build"/> makes them the schedule IR. A replicated program is emitted one sample slot
+/// at a time: <see cref="Slot"/> names the slot the operations appended now belong to (-1: every
+/// sample), which each scheduled operation keeps (docs/isa.md, "Replicated programs").
+/// </summary>
 internal sealed class Emitter
 {
     private readonly SortedDictionary<int, List<Instruction>> code = [];
     private readonly SortedDictionary<int, List<DataSegment>> data = [];
+    private readonly Dictionary<int, List<(int Slot, int Start)>> marks = [];
 
-    public List<Instruction> this[int core] => code.TryGetValue(core, out var list) ? list : code[core] = [];
+    /// <summary>The sample slot that instructions appended from now on belong to; -1 for every sample.</summary>
+    public int Slot { get; set; } = -1;
 
+    public List<Instruction> this[int core]
+    {
+        get
+        {
+            List<Instruction> list = code.TryGetValue(core, out var l) ? l : code[core] = [];
+            List<(int Slot, int Start)> m = marks.TryGetValue(core, out var ms) ? ms : marks[core] = [];
+            if (m.Count == 0 ? Slot >= 0 : m[^1].Slot != Slot)
+            {
+                m.Add((Slot, list.Count));
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>Adds a data segment; one a replica already got for an earlier sample (same address, same values) is not added twice.</summary>
     public void Data(int core, int addr, IEnumerable<long> values)
     {
-        (data.TryGetValue(core, out var list) ? list : data[core] = []).Add(new DataSegment(addr, [.. values]));
+        List<DataSegment> list = data.TryGetValue(core, out var l) ? l : data[core] = [];
+        var segment = new DataSegment(addr, [.. values]);
+        if (!list.Contains(segment))
+        {
+            list.Add(segment);
+        }
     }
 
     /// <summary>
@@ -94,13 +122,28 @@ internal sealed class Emitter
             int first = id;
             var described = ops.Select((i, k) => (Id: first + k, Instruction: i, Kind: messageOf.TryGetValue((core, k), out int m) ? messages[m].Kind : (MessageKind?)null)).ToList();
             ImmutableArray<ImmutableArray<int>> after = Dependences.Of(described);
+            int[] slots = SlotsOf(marks.GetValueOrDefault(core) ?? [], ops.Count);
             cores.Add(new CoreSchedule(
                 core,
-                [.. ops.Select((i, k) => new ScheduledOp(first + k, i, messageOf.TryGetValue((core, k), out int m) ? m : -1, after[k]))],
+                [.. ops.Select((i, k) => new ScheduledOp(first + k, i, messageOf.TryGetValue((core, k), out int m) ? m : -1, after[k]) { Slot = slots[k] })],
                 data.TryGetValue(core, out var segs) ? [.. segs.OrderBy(s => s.Addr)] : []));
             id += ops.Count;
         }
 
         return new Schedule(arch, input, output, cores.MoveToImmutable(), TagAllocation.Allocate(messages), weights);
+    }
+
+    /// <summary>The sample slot of each of a core's operations, from the marks where the slot changed.</summary>
+    private static int[] SlotsOf(List<(int Slot, int Start)> marks, int count)
+    {
+        var slots = new int[count];
+        Array.Fill(slots, -1);
+        for (int i = 0; i < marks.Count; i++)
+        {
+            int end = i + 1 < marks.Count ? marks[i + 1].Start : count;
+            slots.AsSpan(marks[i].Start, end - marks[i].Start).Fill(marks[i].Slot);
+        }
+
+        return slots;
     }
 }

@@ -15,7 +15,7 @@ namespace Cimc.Exploration;
 /// undotted keys, spelled as the command-line options without dashes). A point that names an
 /// option cimc does not have, or a value an architecture file or an option would refuse, throws a
 /// <see cref="CimcException"/> whose message becomes the point's recorded reason. The compiler
-/// options (`opt-level`, `placement`, `placement-seed`) choose the pass pipeline.
+/// options (`opt-level`, `placement`, `placement-seed`, `replication`, `replication-budget`) choose the pass pipeline.
 /// </summary>
 public sealed record PointSettings(Architecture Arch, QuantizationOptions Options, DeviceModel Device)
 {
@@ -27,7 +27,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
     {
         "weight-bits", "activation-bits", "cell-bits", "dac-bits", "adc-bits", "granularity", "signed-weights", "calibration",
         "asymmetric", "adc-range", "rows-per-read", "variation", "variation-model", "stuck-at", "read-noise", "conductance-levels", "seed",
-        "opt-level", "placement", "placement-seed",
+        "opt-level", "placement", "placement-seed", "replication", "replication-budget",
     }.ToFrozenSet();
 
     public static PointSettings Of(DesignPoint point, DeviceModel baseDevice)
@@ -105,6 +105,8 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             Level = Text(options, "opt-level") is { } level ? Passes.Pipelines.ParseLevel(level) : Passes.Pipelines.Default,
             Placement = Text(options, "placement") is { } place ? Passes.Pipelines.ParsePlacement(place) : null,
             Seed = Int(options, "placement-seed") ?? Passes.CompileSettings.Default.Seed,
+            Replication = Text(options, "replication") is { } replication ? Passes.Pipelines.ParseReplication(replication) : null,
+            ReplicationBudget = Text(options, "replication-budget") is { } budget ? Mapping.ReplicationBudget.Parse(budget) : Mapping.ReplicationBudget.WholeChip,
         };
         return new PointSettings(arch, q.Validate(), device.Validate()) { Compile = compile };
     }

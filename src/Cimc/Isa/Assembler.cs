@@ -8,7 +8,7 @@ namespace Cimc.Isa;
 /// Text assembly to <see cref="ProgramImage"/>. One instruction per line, every field named:
 /// <c>mvm xb=0, src=0, dst=128, rows=128, cols=128, ibits=8, shift=0, neg=0</c> (any order);
 /// <c>;</c> starts a comment; directives <c>.arch .input .output .output_scale .output_zero_point
-/// .core .data</c> as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
+/// .core .data</c>, and for a replicated program <c>.slot .sample</c>, as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
 /// </summary>
 public static class Assembler
 {
@@ -26,6 +26,9 @@ public static class Assembler
         private ImmutableArray<long>? _outputZeroPoints;
         private readonly List<int> _coreOrder = [];
         private readonly Dictionary<int, (List<Instruction> Code, List<DataSegment> Data)> _cores = [];
+        private readonly Dictionary<int, List<SlotSection>> _sections = [];
+        private readonly List<SlotIo> _slots = [];
+        private int _sample = -1;
         private readonly HashSet<int> _coreDirectives = [];
         private int? _current;
         private (int Core, int Addr)? _pendingData;
@@ -79,7 +82,10 @@ public static class Assembler
             }
 
             var program = new ProgramImage(_arch, _input, new OutputSpec(tile, addr, len, scales, zeroPoints),
-                [.. _coreOrder.Select(c => new CoreProgram(c, [.. _cores[c].Code], [.. _cores[c].Data]))]);
+                [.. _coreOrder.Select(c => new CoreProgram(c, [.. _cores[c].Code], [.. _cores[c].Data]) { Sections = [.. _sections.GetValueOrDefault(c) ?? []] })])
+            {
+                ExtraSlots = [.. _slots],
+            };
             program.Validate(file);
             return program;
         }
@@ -155,6 +161,29 @@ public static class Assembler
                     }
 
                     _current = core;
+                    _sample = -1;
+                    break;
+                case ".slot":
+                    Dictionary<string, string> io = KeyValues(args.Skip(1).ToArray(), ["input_tile", "input_addr", "output_tile", "output_addr"]);
+                    if (args.Length != 5 || Int("slot", args[0]) != _slots.Count + 1)
+                    {
+                        throw Error($".slot takes the next slot ({_slots.Count + 1}) and input_tile=, input_addr=, output_tile=, output_addr=");
+                    }
+
+                    _slots.Add(new SlotIo(Int("input_tile", io["input_tile"]), Int("input_addr", io["input_addr"]), Int("output_tile", io["output_tile"]), Int("output_addr", io["output_addr"])));
+                    break;
+                case ".sample":
+                    if (args.Length != 1 || _current is null)
+                    {
+                        throw Error(".sample takes a slot or 'all' and follows a .core directive");
+                    }
+
+                    _sample = args[0] == "all" ? -1 : Int("slot", args[0]);
+                    if (args[0] != "all" && (_sample < 0 || _sample > _slots.Count))
+                    {
+                        throw Error($".sample {args[0]}: the period has slots 0 to {_slots.Count} (declare more with .slot)");
+                    }
+
                     break;
                 case ".data":
                     if (args.Length != 2)
@@ -268,7 +297,21 @@ public static class Assembler
                 throw Error($"{mnemonic}: missing field '{spec.Fields[missing].Name}'");
             }
 
-            _cores[core].Code.Add(new Instruction(spec.Opcode, [.. values.Select(v => v!.Value)]));
+            List<Instruction> code = _cores[core].Code;
+            if (_sample >= 0)
+            {
+                List<SlotSection> sections = _sections.TryGetValue(core, out var list) ? list : _sections[core] = [];
+                if (sections.Count > 0 && sections[^1].Slot == _sample && sections[^1].End == code.Count)
+                {
+                    sections[^1] = sections[^1] with { Count = sections[^1].Count + 1 };
+                }
+                else
+                {
+                    sections.Add(new SlotSection(_sample, code.Count, 1));
+                }
+            }
+
+            code.Add(new Instruction(spec.Opcode, [.. values.Select(v => v!.Value)]));
         }
 
         private (string Key, string Value) KeyValue(string token)

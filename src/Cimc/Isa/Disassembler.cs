@@ -36,6 +36,12 @@ public static class Disassembler
         }
 
         sb.Append('\n');
+        for (int j = 1; j < program.Period; j++)
+        {
+            SlotIo io = program.IoOf(j);
+            sb.Append($".slot {Int(j)} input_tile={Int(io.InputTile)} input_addr={Int(io.InputAddr)} output_tile={Int(io.OutputTile)} output_addr={Int(io.OutputAddr)}\n");
+        }
+
         foreach (CoreProgram core in program.Cores)
         {
             sb.Append($"\n.core {Int(core.Core)}\n");
@@ -45,9 +51,18 @@ public static class Disassembler
                 sb.AppendJoin(", ", segment.Values.Select(Int)).Append('\n');
             }
 
-            foreach (Instruction instruction in core.Code)
+            // A replicated program marks each slot's run of instructions with .sample (docs/isa.md).
+            int[] slots = core.SlotsByPc();
+            int current = -1;
+            for (int pc = 0; pc < core.Code.Length; pc++)
             {
-                sb.Append(instruction.ToString()).Append('\n');
+                if (slots[pc] != current)
+                {
+                    current = slots[pc];
+                    sb.Append(current < 0 ? ".sample all\n" : $".sample {Int(current)}\n");
+                }
+
+                sb.Append(core.Code[pc].ToString()).Append('\n');
             }
         }
 

@@ -10,9 +10,14 @@ public sealed partial record ProgramImage
     public const string Magic = "CIMCPRG1";
     /// <summary>
     /// Version 2 added mvm's group and ashift fields; version 3 added vact (the special-function
-    /// unit) and chip-sized core memories. Readers accept only this version.
+    /// unit) and chip-sized core memories. Version 4 adds the sample slots of a replicated program
+    /// (extra slots' I/O, each core's sections); a program with one slot and no sections is written
+    /// as version 3, byte for byte as before. Readers accept versions 3 and 4.
     /// </summary>
     public const int Version = 3;
+
+    /// <summary>The version of a replicated program (period above 1 or sections).</summary>
+    public const int ReplicatedVersion = 4;
 
     public byte[] ToBytes()
     {
@@ -28,7 +33,8 @@ public sealed partial record ProgramImage
         using var w = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         // BinaryWriter is little-endian on every platform.
         w.Write(Encoding.ASCII.GetBytes(Magic));
-        w.Write(Version);
+        bool replicated = !IsPlain;
+        w.Write(replicated ? ReplicatedVersion : Version);
         foreach ((_, int value) in Arch.Items())
         {
             w.Write(value);
@@ -54,6 +60,18 @@ public sealed partial record ProgramImage
             w.Write(z);
         }
 
+        if (replicated)
+        {
+            w.Write(ExtraSlots.Length);
+            foreach (SlotIo io in ExtraSlots)
+            {
+                w.Write(io.InputTile);
+                w.Write(io.InputAddr);
+                w.Write(io.OutputTile);
+                w.Write(io.OutputAddr);
+            }
+        }
+
         w.Write(Cores.Length);
         Span<byte> buffer = stackalloc byte[InstructionSet.InstructionBytes];
         foreach (CoreProgram core in Cores)
@@ -64,6 +82,17 @@ public sealed partial record ProgramImage
             {
                 InstructionEncoding.Encode(instruction, buffer);
                 w.Write(buffer);
+            }
+
+            if (replicated)
+            {
+                w.Write(core.Sections.Length);
+                foreach (SlotSection section in core.Sections)
+                {
+                    w.Write(section.Slot);
+                    w.Write(section.Start);
+                    w.Write(section.Count);
+                }
             }
 
             w.Write(core.Data.Length);
@@ -99,10 +128,10 @@ public sealed partial record ProgramImage
         }
 
         int version = r.ReadInt32("version");
-        if (version != Version)
+        if (version != Version && version != ReplicatedVersion)
         {
             // Version 1 encoded mvm without group/ashift; its bits would decode to different fields.
-            throw r.Error($"unsupported version {version} (expected {Version}; recompile the model to update the program)");
+            throw r.Error($"unsupported version {version} (expected {Version} or {ReplicatedVersion}; recompile the model to update the program)");
         }
 
         var archValues = new int[ArchHeader.Names.Count];
@@ -131,6 +160,17 @@ public sealed partial record ProgramImage
         }
 
         var output = new OutputSpec(outTile, outAddr, outLen, [.. scales], [.. zeroPoints]);
+        bool replicated = version == ReplicatedVersion;
+        var extraSlots = ImmutableArray.CreateBuilder<SlotIo>();
+        if (replicated)
+        {
+            int slotCount = r.ReadCount("extra slot count", 16);
+            for (int j = 0; j < slotCount; j++)
+            {
+                extraSlots.Add(new SlotIo(r.ReadInt32("slot input tile"), r.ReadInt32("slot input addr"), r.ReadInt32("slot output tile"), r.ReadInt32("slot output addr")));
+            }
+        }
+
         // Smallest core record: id, instruction count, segment count.
         int coreCount = r.ReadCount("core count", 12);
         var cores = ImmutableArray.CreateBuilder<CoreProgram>(coreCount);
@@ -142,6 +182,16 @@ public sealed partial record ProgramImage
             for (int pc = 0; pc < codeCount; pc++)
             {
                 code.Add(InstructionEncoding.Decode(r.Take(InstructionSet.InstructionBytes, "instruction"), $"{location}: core {id} pc {pc}"));
+            }
+
+            var sections = ImmutableArray.CreateBuilder<SlotSection>();
+            if (replicated)
+            {
+                int sectionCount = r.ReadCount($"core {id} section count", 12);
+                for (int k = 0; k < sectionCount; k++)
+                {
+                    sections.Add(new SlotSection(r.ReadInt32("section slot"), r.ReadInt32("section start"), r.ReadInt32("section count")));
+                }
             }
 
             int segmentCount = r.ReadCount($"core {id} data segment count", 8);
@@ -160,11 +210,11 @@ public sealed partial record ProgramImage
                 data.Add(new DataSegment(addr, [.. values]));
             }
 
-            cores.Add(new CoreProgram(id, code.MoveToImmutable(), data.MoveToImmutable()));
+            cores.Add(new CoreProgram(id, code.MoveToImmutable(), data.MoveToImmutable()) { Sections = sections.ToImmutable() });
         }
 
         r.ExpectEnd();
-        var program = new ProgramImage(arch, input, output, cores.MoveToImmutable());
+        var program = new ProgramImage(arch, input, output, cores.MoveToImmutable()) { ExtraSlots = extraSlots.ToImmutable() };
         program.Validate(location);
         return program;
     }

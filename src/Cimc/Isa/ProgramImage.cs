@@ -20,8 +20,38 @@ public sealed record CoreProgram(int Core, ImmutableArray<Instruction> Code, Imm
     {
     }
 
+    /// <summary>The runs of <see cref="Code"/> that belong to one sample slot of a replicated program (ascending, disjoint); empty: every instruction runs for every sample.</summary>
+    public ImmutableArray<SlotSection> Sections { get; init; } = [];
+
+    /// <summary>The slot of the instruction at <paramref name="pc"/>, or -1 when it runs for every sample.</summary>
+    public int SlotOf(int pc)
+    {
+        foreach (SlotSection s in Sections)
+        {
+            if (pc >= s.Start && pc < s.End)
+            {
+                return s.Slot;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The slot of every instruction (-1: every sample), for runners that step through the code.</summary>
+    public int[] SlotsByPc()
+    {
+        var slots = new int[Code.Length];
+        Array.Fill(slots, -1);
+        foreach (SlotSection s in Sections)
+        {
+            slots.AsSpan(s.Start, s.Count).Fill(s.Slot);
+        }
+
+        return slots;
+    }
+
     public bool Equals(CoreProgram? other) =>
-        other is not null && Core == other.Core && Code.SequenceEqual(other.Code) && Data.SequenceEqual(other.Data);
+        other is not null && Core == other.Core && Code.SequenceEqual(other.Code) && Data.SequenceEqual(other.Data) && Sections.SequenceEqual(other.Sections);
 
     public override int GetHashCode() => HashCode.Combine(Core, Code.Length, Data.Length);
 }
@@ -36,11 +66,47 @@ public sealed partial record ProgramImage(ArchHeader Arch, InputSpec Input, Outp
 {
     public CoreProgram? FindCore(int core) => Cores.FirstOrDefault(c => c.Core == core);
 
+    /// <summary>
+    /// The I/O of sample slots 1 .. period - 1 of a replicated program (slot 0 is <see cref="Input"/>
+    /// and <see cref="Output"/>); empty for a program with period 1.
+    /// </summary>
+    public ImmutableArray<SlotIo> ExtraSlots { get; init; } = [];
+
+    /// <summary>Samples per period: sample n runs the sections of slot n mod period (docs/isa.md, "Replicated programs").</summary>
+    public int Period => 1 + ExtraSlots.Length;
+
+    /// <summary>True for a program with one slot and no sections (the version 3 form).</summary>
+    public bool IsPlain => ExtraSlots.IsEmpty && Cores.All(c => c.Sections.IsEmpty);
+
+    /// <summary>Where slot <paramref name="slot"/>'s input and output live.</summary>
+    public SlotIo IoOf(int slot) => slot == 0 ? new SlotIo(Input.Tile, Input.Addr, Output.Tile, Output.Addr) : ExtraSlots[slot - 1];
+
+    /// <summary>
+    /// The program one sample of slot <paramref name="slot"/> runs: each core's instructions outside
+    /// sections and in that slot's sections, in order, with the slot's input and output addresses.
+    /// The functional simulators run sample n on <c>ForSlot(n mod Period)</c>.
+    /// </summary>
+    public ProgramImage ForSlot(int slot)
+    {
+        if (IsPlain)
+        {
+            return this;
+        }
+
+        SlotIo io = IoOf(slot);
+        return new ProgramImage(Arch, Input with { Tile = io.InputTile, Addr = io.InputAddr }, Output with { Tile = io.OutputTile, Addr = io.OutputAddr },
+            [.. Cores.Select(c =>
+            {
+                int[] slots = c.SlotsByPc();
+                return new CoreProgram(c.Core, [.. c.Code.Where((_, pc) => slots[pc] < 0 || slots[pc] == slot)], c.Data);
+            })]);
+    }
+
     public bool Equals(ProgramImage? other) =>
         other is not null && Arch == other.Arch && Input == other.Input &&
         Output.Tile == other.Output.Tile && Output.Addr == other.Output.Addr && Output.Len == other.Output.Len &&
         Output.Scales.SequenceEqual(other.Output.Scales) && Output.ZeroPoints.SequenceEqual(other.Output.ZeroPoints) &&
-        Cores.SequenceEqual(other.Cores);
+        Cores.SequenceEqual(other.Cores) && ExtraSlots.SequenceEqual(other.ExtraSlots);
 
     public override int GetHashCode() => HashCode.Combine(Arch, Input, Cores.Length);
 
@@ -59,6 +125,17 @@ public sealed partial record ProgramImage(ArchHeader Arch, InputSpec Input, Outp
             throw new CimcException("bad-program", location, "no core list");
         }
 
+        if (ExtraSlots.IsDefault)
+        {
+            throw new CimcException("bad-program", location, "no slot list");
+        }
+
+        foreach (SlotIo io in ExtraSlots)
+        {
+            IoRange.Check("slot input", io.InputTile, io.InputAddr, Input.Len, Arch, location);
+            IoRange.Check("slot output", io.OutputTile, io.OutputAddr, Output.Len, Arch, location);
+        }
+
         var seen = new HashSet<int>();
         foreach (CoreProgram core in Cores)
         {
@@ -72,9 +149,21 @@ public sealed partial record ProgramImage(ArchHeader Arch, InputSpec Input, Outp
                 throw new CimcException("bad-program", location, $"core {core.Core} is listed twice");
             }
 
-            if (core.Code.IsDefault || core.Data.IsDefault)
+            if (core.Code.IsDefault || core.Data.IsDefault || core.Sections.IsDefault)
             {
                 throw new CimcException("bad-program", location, $"core {core.Core} has no code or data list");
+            }
+
+            int end = 0;
+            foreach (SlotSection section in core.Sections)
+            {
+                if (section.Slot < 0 || section.Slot >= Period || section.Count < 1 || section.Start < end || section.End > core.Code.Length)
+                {
+                    throw new CimcException("bad-program", location,
+                        $"core {core.Core}: section of slot {section.Slot} at [{section.Start}, {(long)section.Start + section.Count}) is outside the code, overlaps the one before, or names no slot of the period {Period}");
+                }
+
+                end = section.End;
             }
 
             foreach (DataSegment segment in core.Data)

@@ -35,6 +35,12 @@ public sealed record MappedLayer(
 {
     public int Crossbars => Blocks.Length;
 
+    /// <summary>
+    /// Copies of the layer's crossbar blocks on the chip (1: not replicated). Replica r serves the
+    /// samples n with n mod <see cref="Replicas"/> = r; set by the replicate passes (Passes/Replication.cs).
+    /// </summary>
+    public int Replicas { get; init; } = 1;
+
     /// <summary>Cells holding a weight slice over cells of the crossbars used.</summary>
     public double Utilization(CrossbarGeometry g) =>
         (double)Layer.InFeatures * Layer.OutFeatures * Slices * Polarities / ((double)Crossbars * g.Rows * g.Cols);
@@ -43,4 +49,17 @@ public sealed record MappedLayer(
 public sealed record MappedModel(QuantizedModel Model, CrossbarGeometry Geometry, SignedWeightEncoding Encoding, ImmutableArray<MappedLayer> Layers)
 {
     public int Crossbars => Layers.Sum(l => l.Crossbars);
+
+    /// <summary>The slowest pipeline stage (max over layers of time per inference / replicas) the replicate pass estimated, in ns; null before one ran.</summary>
+    public double? EstimatedStageNs { get; init; }
+
+    /// <summary>Crossbars with every replica counted.</summary>
+    public int ReplicatedCrossbars => Layers.Sum(l => l.Crossbars * l.Replicas);
+
+    /// <summary>Samples per period of the emitted program: the least common multiple of the layers' replica counts.</summary>
+    public int Period => Layers.Aggregate(1, (p, l) => Lcm(p, l.Replicas));
+
+    public static int Lcm(int a, int b) => a / Gcd(a, b) * b;
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 }

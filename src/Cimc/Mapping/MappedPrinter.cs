@@ -31,6 +31,14 @@ public static class MappedPrinter
                 sb.AppendLine(CultureInfo.InvariantCulture,
                     $"  {at}rows [{b.RowStart},{b.RowStart + b.RowCount}) cols [{b.ColStart},{b.ColStart + b.ColCount}) {(b.Polarity > 0 ? "+" : "-")} slice {b.Slice}");
             }
+
+            // Replicas hold the same blocks in the same order on other cores; one line each.
+            if (m.Replicas > 1)
+            {
+                string cores = placed is null || placed.ExtraReplicas.IsEmpty ? ""
+                    : ": " + string.Join("; ", placed.ExtraReplicas[l].Select((r, i) => $"replica {i + 1} on cores {string.Join(",", r.Cores)}"));
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  {m.Replicas} replicas (replica r serves samples r mod {m.Replicas}){cores}");
+            }
         }
 
         return sb.ToString();

@@ -17,6 +17,9 @@ public enum IrStage
 /// <summary>What every pass may read besides the IR: the chip, the quantization scheme, calibration samples and a seed for searches.</summary>
 public sealed record PassContext(Architecture Architecture, QuantizationOptions Options, CalibrationSource? Calibration, int Seed = 1)
 {
+    /// <summary>The crossbars the replicate passes may fill (default: the whole chip).</summary>
+    public Mapping.ReplicationBudget ReplicationBudget { get; init; } = Mapping.ReplicationBudget.WholeChip;
+
     /// <summary>Whether emit builds the weight image; cost-only flows (estimates, `simulate MODEL`) need only the program.</summary>
     public bool WeightImage { get; init; } = true;
 }
@@ -53,4 +56,10 @@ public sealed record AppliedPass(string Name, double Milliseconds)
 
     /// <summary>The timing model's upper bound on the throughput, beside <see cref="InferencesPerSecond"/>.</summary>
     public double? UpperBoundInferencesPerSecond { get; init; }
+
+    /// <summary>After a replicate pass: the replica count of each layer (null for other passes).</summary>
+    public System.Collections.Immutable.ImmutableArray<int>? Replicas { get; init; }
+
+    /// <summary>After a replicate pass: the throughput its balance estimates (1 / slowest stage), inferences per second.</summary>
+    public double? EstimatedInferencesPerSecond { get; init; }
 }

@@ -47,6 +47,42 @@ public static class PassCatalog
             return c with { Quantized = mapped.Model, Mapped = mapped };
         });
 
+    public static Pass ReplicateGreedy { get; } = Replicate("replicate-greedy",
+        "PIMCOMP's greedy balance: give the bottleneck layer (time per inference / replicas, from the timing model's per-layer bound) one more replica while it fits the budget",
+        Replication.Greedy);
+
+    public static Pass ReplicateMinMax { get; } = Replicate("replicate-minmax",
+        "the least slowest stage under the budget (CIM-MLC's search): for each candidate stage time T, replicas ceil(time / T); the smallest T that fits, then the fewest crossbars",
+        Replication.MinMax);
+
+    public static Pass ReplicateMax { get; } = Replicate("replicate-max",
+        "every layer the same number of replicas, as many as fit the budget",
+        Replication.Max);
+
+    /// <summary>
+    /// A replicate pass: the per-layer loads come from the timing model's per-layer bound of the
+    /// unreplicated model placed linearly with the tree and ring shapes (Performance/TimingBounds.cs),
+    /// a replica costs its layer's whole cores, and <paramref name="search"/> picks the counts.
+    /// </summary>
+    private static Pass Replicate(string name, string does, Func<IReadOnlyList<LayerLoad>, int, System.Collections.Immutable.ImmutableArray<int>> search) =>
+        new(name, IrStage.Mapped, IrStage.Mapped, does + " (Mapping/Replication.cs)",
+            "replica counts whose crossbars (whole cores) fit the budget, period (their lcm) at most 16; replica r of a layer serves samples r mod k",
+            (c, ctx) =>
+            {
+                MappedModel plain = Replication.Apply(c.Mapped!, [.. c.Mapped!.Layers.Select(_ => 1)]) with { EstimatedStageNs = null };
+                ChipShape chip = Compiler.Shape(ctx.Architecture);
+                if (ctx.Architecture.Chips > 1 || Placer.CoresNeeded(plain, chip.CrossbarsPerCore) > chip.Cores)
+                {
+                    return c with { Mapped = plain }; // copies across chips (or a node still to be sized) are not modelled: no replication
+                }
+
+                Compilation estimate = ToProgram(c with { Mapped = plain, Placed = Placer.Place(plain, chip) with { Lowering = new Lowering(true, true) } }, ctx with { WeightImage = false });
+                System.Collections.Immutable.ImmutableArray<double> ns = Performance.TimingBounds.LayerLoadsNs(Performance.PerformanceInputs.For(estimate));
+                var loads = plain.Layers.Select((l, i) => new LayerLoad(ns[i], Placer.SlotsOf(l, chip.CrossbarsPerCore) * chip.CrossbarsPerCore)).ToList();
+                System.Collections.Immutable.ImmutableArray<int> k = search(loads, ctx.ReplicationBudget.Of(chip.Crossbars));
+                return c with { Mapped = Replication.Apply(plain, k) with { EstimatedStageNs = Replication.Stage(loads, k) } };
+            });
+
     public static Pass PlaceLinear { get; } = new("place-linear", IrStage.Mapped, IrStage.Placed,
         "each layer takes whole cores in order from core 0 (Placement/Placement.cs)",
         "every block placed once; layers on disjoint cores; capacities respected",
@@ -127,13 +163,19 @@ public static class PassCatalog
     private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
         candidates.Select((candidate, i) =>
         {
-            Compilation program = ToProgram(candidate with { Placed = shape(candidate.Placed!) }, ctx with { WeightImage = false });
+            // Replicas 0 keep the cores the candidate chose and sample 0 runs on them alone, so the
+            // candidates are timed without the other replicas (a program of period P costs P times
+            // as much to emit and time).
+            Compilation program = ToProgram(candidate with { Placed = Unreplicated(shape(candidate.Placed!)) }, ctx with { WeightImage = false });
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
             return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
         }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
 
+    private static PlacedModel Unreplicated(PlacedModel placed) =>
+        placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
+
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

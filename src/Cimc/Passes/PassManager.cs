@@ -23,6 +23,12 @@ public sealed record CompileSettings
 
     public PlacementChoice? Placement { get; init; }
 
+    /// <summary>Weight replication; null keeps the level's (replicate-minmax at -O3, none below).</summary>
+    public ReplicationChoice? Replication { get; init; }
+
+    /// <summary>The crossbars replication may fill.</summary>
+    public ReplicationBudget ReplicationBudget { get; init; } = ReplicationBudget.WholeChip;
+
     /// <summary>An explicit pass list; overrides <see cref="Level"/> and <see cref="Placement"/>.</summary>
     public ImmutableArray<Pass>? Passes { get; init; }
 
@@ -51,7 +57,7 @@ public sealed record CompileSettings
     /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
     public bool WeightImage { get; init; } = true;
 
-    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement);
+    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication);
 }
 
 /// <summary>
@@ -100,6 +106,15 @@ public static class PassManager
             }
 
             var record = new AppliedPass(pass.Name, ms);
+            if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
+            {
+                record = record with
+                {
+                    Replicas = [.. replicated.Layers.Select(l => l.Replicas)],
+                    EstimatedInferencesPerSecond = replicated.EstimatedStageNs is > 0 and double slowest ? 1e9 / slowest : null,
+                };
+            }
+
             if (c.Placed is { } placed && stage >= IrStage.Placed)
             {
                 mesh ??= new MeshCost(context.Architecture);

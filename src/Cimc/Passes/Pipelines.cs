@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Cimc.Diagnostics;
+using Cimc.Mapping;
 
 namespace Cimc.Passes;
 
@@ -46,23 +47,40 @@ public static class Pipelines
 {
     public const OptLevel Default = OptLevel.O2;
 
-    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null)
+    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null, ReplicationChoice? replication = null)
     {
         Pass place = Place(placement ?? level switch
         {
             OptLevel.O3 => PlacementChoice.Best,
             _ => PlacementChoice.Linear,
         });
+        ImmutableArray<Pass> replicate = Replicate(replication ?? (level == OptLevel.O3 ? ReplicationChoice.Balance : ReplicationChoice.None));
         return level switch
         {
-            OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.Schedule, PassCatalog.Emit],
-            OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
-            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
+            OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
+            OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
+            OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
                 PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
-            _ => [PassCatalog.Quantize, PassCatalog.Map, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
+            _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
                 PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
+
+    /// <summary>The replicate pass of a choice: balance is replicate-minmax (chosen over replicate-greedy by measurement, docs/optimizations.md).</summary>
+    public static ImmutableArray<Pass> Replicate(ReplicationChoice choice) => choice switch
+    {
+        ReplicationChoice.Balance => [PassCatalog.ReplicateMinMax],
+        ReplicationChoice.Max => [PassCatalog.ReplicateMax],
+        _ => [],
+    };
+
+    public static ReplicationChoice ParseReplication(string text) => text switch
+    {
+        "none" => ReplicationChoice.None,
+        "balance" => ReplicationChoice.Balance,
+        "max" => ReplicationChoice.Max,
+        _ => throw new CimcException("bad-option", "--replication", $"'{text}' is not a replication (none, balance or max)"),
+    };
 
     public static Pass Place(PlacementChoice choice) => choice switch
     {

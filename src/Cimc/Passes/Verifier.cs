@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
@@ -75,41 +76,52 @@ public static class Verifier
     private static string? Placed(PlacedModel p)
     {
         var crossbars = new HashSet<(int, int)>();
-        var owner = new Dictionary<int, int>();
+        var owner = new Dictionary<int, (int Layer, int Replica)>();
+        bool replicated = p.Mapped.Layers.Any(l => l.Replicas > 1);
+        if (replicated != !p.ExtraReplicas.IsEmpty || (replicated && (p.ExtraReplicas.Length != p.Layers.Length
+            || p.Mapped.Layers.Select((l, i) => p.ExtraReplicas[i].Length != l.Replicas - 1).Any(b => b))))
+        {
+            return "the placed replicas are not the mapped replica counts";
+        }
+
         for (int l = 0; l < p.Layers.Length; l++)
         {
-            PlacedLayer layer = p.Layers[l];
-            if (layer.Blocks.Length != layer.Mapped.Blocks.Length || !layer.Blocks.Select(b => b.Block).SequenceEqual(layer.Mapped.Blocks))
+            ImmutableArray<PlacedLayer> replicas = p.Replicas(l);
+            for (int r = 0; r < replicas.Length; r++)
             {
-                return $"layer {layer.Mapped.Layer.Name}: placed blocks are not its mapped blocks, each once";
-            }
-
-            foreach (PlacedBlock b in layer.Blocks)
-            {
-                if (b.Core < 0 || b.Core >= p.Chip.Cores || b.Crossbar < 0 || b.Crossbar >= p.Chip.CrossbarsPerCore)
+                PlacedLayer layer = replicas[r];
+                if (layer.Blocks.Length != layer.Mapped.Blocks.Length || !layer.Blocks.Select(b => b.Block).SequenceEqual(layer.Mapped.Blocks))
                 {
-                    return $"layer {layer.Mapped.Layer.Name}: core {b.Core} crossbar {b.Crossbar} is not on the chip";
+                    return $"layer {layer.Mapped.Layer.Name} replica {r}: placed blocks are not its mapped blocks, each once";
                 }
 
-                if (!crossbars.Add((b.Core, b.Crossbar)))
+                foreach (PlacedBlock b in layer.Blocks)
                 {
-                    return $"core {b.Core} crossbar {b.Crossbar} holds two blocks";
+                    if (b.Core < 0 || b.Core >= p.Chip.Cores || b.Crossbar < 0 || b.Crossbar >= p.Chip.CrossbarsPerCore)
+                    {
+                        return $"layer {layer.Mapped.Layer.Name}: core {b.Core} crossbar {b.Crossbar} is not on the chip";
+                    }
+
+                    if (!crossbars.Add((b.Core, b.Crossbar)))
+                    {
+                        return $"core {b.Core} crossbar {b.Crossbar} holds two blocks";
+                    }
+
+                    if (!layer.Cores.Contains(b.Core))
+                    {
+                        return $"layer {layer.Mapped.Layer.Name}: block on core {b.Core}, which is not among its cores";
+                    }
                 }
 
-                if (!layer.Cores.Contains(b.Core))
+                foreach (int core in layer.Cores)
                 {
-                    return $"layer {layer.Mapped.Layer.Name}: block on core {b.Core}, which is not among its cores";
-                }
-            }
+                    if (owner.TryGetValue(core, out var other) && other != (l, r))
+                    {
+                        return $"core {core} holds layers {p.Layers[other.Layer].Mapped.Layer.Name} (replica {other.Replica}) and {layer.Mapped.Layer.Name} (replica {r})";
+                    }
 
-            foreach (int core in layer.Cores)
-            {
-                if (owner.TryGetValue(core, out int other) && other != l)
-                {
-                    return $"core {core} holds layers {p.Layers[other].Mapped.Layer.Name} and {layer.Mapped.Layer.Name}";
+                    owner[core] = (l, r);
                 }
-
-                owner[core] = l;
             }
         }
 

@@ -61,7 +61,11 @@ public sealed record EventCounts(
     }
 }
 
-/// <summary>Counts the events of every instruction of a straight-line program, once per inference.</summary>
+/// <summary>
+/// Counts the events of every instruction of a straight-line program, once per inference. In a
+/// replicated program one inference is sample 0: the instructions outside sections and those of
+/// slot 0 (every slot's sections do the same work on other replicas).
+/// </summary>
 internal static class EventCounter
 {
     public static EventCounts Count(PerformanceInput input, ProgramAnalysis a, Func<int, bool>? include = null)
@@ -72,8 +76,14 @@ internal static class EventCounter
         int accessBits = input.Costs.TileBuffer.AccessBits;
         foreach (CoreProgram core in input.Program.Cores.Where(c => include is null || include(c.Core)))
         {
+            int[] slots = core.SlotsByPc();
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
+                if (slots[pc] > 0)
+                {
+                    continue;
+                }
+
                 Instruction i = core.Code[pc];
                 instructions++;
 

@@ -201,7 +201,13 @@ public sealed class ProgramAnalysis
             return 64;
         }
 
-        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ibits"]) + IntMath.BitLength(mvms.Count - 1) + 1;
+        // The mvms that add into one sample's accumulators: a replicated program's sections of one
+        // slot (the most of any slot) and those outside sections.
+        int[] slots = core.SlotsByPc();
+        int perSample = core.Code.Select((i, pc) => (i, Slot: slots[pc])).Where(x => x.i.Opcode == Opcode.Mvm)
+            .GroupBy(x => x.Slot).Select(g => (g.Key, Count: g.Count()))
+            .Aggregate((Common: 0, Most: 0), (acc, g) => g.Key < 0 ? (g.Count, acc.Most) : (acc.Common, Math.Max(acc.Most, g.Count)), acc => acc.Common + acc.Most);
+        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ibits"]) + IntMath.BitLength(perSample - 1) + 1;
         return (int)Math.Min(64, bits);
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Architectures;
 using Cimc.Isa;
 
@@ -21,6 +22,12 @@ namespace Cimc.Performance;
 /// latency bound is also at least the run without contention (<see cref="TimingSimulator"/>):
 /// the chain of dependent work through the program, and at least every layer's mvm time in
 /// sequence (<see cref="MvmSequenceNs"/>).
+/// A replicated program (period P above 1) counts each instruction as often as the stream runs it
+/// (a section of slot j once per sample n &lt; N with n mod P = j, the rest once per period), each
+/// crossbar's fill once if the stream uses it, and bounds each core by its own N-sample stream
+/// without contention and with every message already there (<see cref="TimingSimulator.Mode.Isolated"/>
+/// over the whole batch) and the whole stream by the run without contention (its makespan, which
+/// includes the pipeline's start-up): every event of those runs is no later than in the real one.
 /// </summary>
 public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, string LatencyLimit, string ThroughputLimit)
 {
@@ -38,7 +45,7 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
 
     internal static TimingBounds Of(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan)
     {
-        var work = new ResourceWork(input, analysis, plan, null);
+        var work = new ResourceWork(input, analysis, plan, null, 1);
         TimingResult free = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Free);
         TimingResult isolated = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Isolated);
         int later = input.Batch - 1;
@@ -54,6 +61,12 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
         if (free.LatencyNs >= latency)
         {
             (latencyLimit, latency) = ("dependences", free.LatencyNs);
+        }
+
+        if (input.Program.Period > 1)
+        {
+            (string limit, double ns) = Replicated(input, analysis, plan);
+            return new TimingBounds(latency, ns > 0 ? input.Batch / (ns * 1e-9) : double.PositiveInfinity, latencyLimit, limit);
         }
 
         // N inferences: a resource's first inference and N - 1 more; a core's first iteration as in the
@@ -95,23 +108,67 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
         return double.IsPositiveInfinity(shortest) ? 0 : shortest;
     }
 
+    /// <summary>The least makespan of a replicated program's stream: the busiest resource's work over the batch, or a core's isolated stream.</summary>
+    private static (string Limit, double Ns) Replicated(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan)
+    {
+        // Each resource from the moment it can first be used (the run without contention: no real
+        // event is earlier) plus its work over the stream: the pipeline's start-up counts.
+        TimingResult free = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Free);
+        (string limit, double stream) = new ResourceWork(input, analysis, plan, null, input.Batch, free.FirstUse).Busiest(w => w.Single);
+        TimingResult isolated = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Isolated);
+        for (int s = 0; s < isolated.CoreFinishNs.Length; s++)
+        {
+            if (isolated.CoreFinishNs[s] > stream)
+            {
+                (limit, stream) = ($"core {input.Program.Cores[s].Core} stream", isolated.CoreFinishNs[s]);
+            }
+        }
+
+        // The whole stream without contention: every event no later than in the real run.
+        if (free.MakespanNs > stream)
+        {
+            (limit, stream) = ("dependences", free.MakespanNs);
+        }
+
+        return (limit, stream);
+    }
+
+    /// <summary>
+    /// Each layer's own bound (<see cref="LayerNs"/>) of a program of period 1, without running the
+    /// timing simulation: the time per inference one copy of the layer needs at least, which the
+    /// replicate passes balance.
+    /// </summary>
+    public static ImmutableArray<double> LayerLoadsNs(PerformanceInput input)
+    {
+        ProgramAnalysis analysis = ProgramAnalysis.Of(input);
+        var plan = new TimingPlan(input, analysis);
+        return [.. input.Layers.Select(l => LayerNs(input, analysis, plan, l.Cores.ToHashSet()))];
+    }
+
     /// <summary>The busiest of the given cores' crossbars, ADC groups and pipelines in one inference: a layer's own bound.</summary>
     internal static double LayerNs(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int> cores) =>
-        new ResourceWork(input, analysis, plan, cores).Busiest(w => w.Single).Ns;
+        new ResourceWork(input, analysis, plan, cores, 1).Busiest(w => w.Single).Ns;
 }
 
-/// <summary>The work of each resource per inference: alone (Single, with the first fill) and streamed (Steady).</summary>
+/// <summary>
+/// The work of each resource in a stream of <c>samples</c> inferences: Single with the first fill,
+/// Steady without it. For a program of period 1 that is one inference's work (samples = 1); for a
+/// replicated one each instruction counts as often as the stream of that many samples runs it.
+/// </summary>
 internal sealed class ResourceWork
 {
     private readonly Dictionary<(Unit Unit, int Core, int Index), (double Single, double Steady)> work = [];
     private readonly Mesh mesh;
+    private readonly Dictionary<(Unit Unit, int Core, int Index), double> releases = [];
 
     private enum Unit : byte { Pipeline, Crossbar, AdcGroup, Network }
 
-    public ResourceWork(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int>? only)
+    /// <param name="release">when given, each resource's work starts from its first use in that run (a release time)</param>
+    public ResourceWork(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, ISet<int>? only, int samples, FirstUse? release = null)
     {
         Architecture arch = input.Arch;
         mesh = analysis.Mesh;
+        int period = input.Program.Period, periods = (samples + period - 1) / period;
         for (int s = 0; s < input.Program.Cores.Length; s++)
         {
             CoreProgram core = input.Program.Cores[s];
@@ -121,23 +178,34 @@ internal sealed class ResourceWork
             }
 
             var filled = new HashSet<int>();
+            int[] slots = core.SlotsByPc();
             for (int pc = 0; pc < core.Code.Length; pc++)
             {
+                // How often the stream runs this instruction: once per period, or once per sample of its slot.
+                int times = slots[pc] < 0 ? periods : slots[pc] < samples ? ((samples - 1 - slots[pc]) / period) + 1 : 0;
+                if (times == 0)
+                {
+                    continue;
+                }
+
                 TimedOp op = plan.Ops[s][pc];
-                Add((Unit.Pipeline, core.Core, 0), op.CoreNs);
+                Add((Unit.Pipeline, core.Core, 0), times * op.CoreNs);
                 switch (op.Kind)
                 {
                     case TimedKind.Mvm:
-                        Add((Unit.Crossbar, core.Core, op.Xb), op.Slices * op.SliceNs, filled.Add(op.Xb) ? CostModel.FillSlices * op.SliceNs : 0);
-                        Add((Unit.AdcGroup, core.Core, op.Group), op.Slices * op.ConvertNs);
+                        bool first = filled.Add(op.Xb);
+                        Add((Unit.Crossbar, core.Core, op.Xb), times * op.Slices * op.SliceNs, first ? CostModel.FillSlices * op.SliceNs : 0,
+                            first && release is not null ? release.Crossbar[s, op.Xb] : 0);
+                        Add((Unit.AdcGroup, core.Core, op.Group), times * op.Slices * op.ConvertNs, 0, release?.AdcGroup[s, op.Group] ?? 0);
                         break;
                     case TimedKind.Memory when only is null:
-                        Add((Unit.Network, -1, mesh.Bus(mesh.TileOf(core.Core))), plan.BeatsNs(op.Bits, arch.Tile.BusBits));
+                        int bus = mesh.Bus(mesh.TileOf(core.Core));
+                        Add((Unit.Network, -1, bus), times * plan.BeatsNs(op.Bits, arch.Tile.BusBits), 0, release?.Network[bus] ?? 0);
                         break;
                     case TimedKind.Send when only is null && analysis.Received((core.Core, pc)):
                         foreach (int r in op.Message!.Route.Resources)
                         {
-                            Add((Unit.Network, -1, r), plan.SerializeNs(op.Message, mesh, r));
+                            Add((Unit.Network, -1, r), times * plan.SerializeNs(op.Message, mesh, r), 0, release?.Network[r] ?? 0);
                         }
 
                         break;
@@ -166,9 +234,18 @@ internal sealed class ResourceWork
         }, b.Ns);
     }
 
-    private void Add((Unit, int, int) resource, double ns, double firstOnly = 0)
+    /// <summary>Adds work to a resource; <paramref name="from"/> is a time before which it cannot start (its release), kept once: the latest given.</summary>
+    private void Add((Unit, int, int) resource, double ns, double firstOnly = 0, double from = 0)
     {
         (double single, double steady) = work.GetValueOrDefault(resource);
+        double start = double.IsFinite(from) ? from : 0;
+        double released = releases.GetValueOrDefault(resource);
+        if (start > released)
+        {
+            single += start - released;
+            releases[resource] = start;
+        }
+
         work[resource] = (single + ns + firstOnly, steady + ns);
     }
 }

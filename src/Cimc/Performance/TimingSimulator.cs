@@ -21,12 +21,47 @@ public sealed record TimingResult(
     ImmutableArray<double> CoreFinishNs)
 {
     /// <summary>
+    /// When each resource was first used: mesh resources (buses, links) by index, crossbars and ADC
+    /// groups by (core slot, index). From a run without contention these are release times: no
+    /// event of the real run is earlier (<see cref="TimingBounds"/>).
+    /// </summary>
+    internal FirstUse? FirstUse { get; init; }
+
+    /// <summary>
     /// The rate between the first and the last inference of the stream, (N - 1) / (finish_N - finish_1):
     /// closer to the steady state than N / makespan but not bounded by the resource bounds (the
     /// first inference may be held up by contention the later ones do not meet); 1 / latency for N = 1.
     /// </summary>
     public double SteadyThroughputPerS => FinishNs.Length > 1 && FinishNs[^1] > FinishNs[0]
         ? (FinishNs.Length - 1) / ((FinishNs[^1] - FinishNs[0]) * 1e-9) : 1 / (FinishNs[0] * 1e-9);
+}
+
+/// <summary>When each resource of a timing run was first used (infinity: never).</summary>
+internal sealed class FirstUse
+{
+    public FirstUse(int network, int cores, int crossbars, int groups)
+    {
+        Network = new double[network];
+        Array.Fill(Network, double.PositiveInfinity);
+        Crossbar = new double[cores, crossbars];
+        AdcGroup = new double[cores, groups];
+        foreach (double[,] a in new[] { Crossbar, AdcGroup })
+        {
+            for (int i = 0; i < a.GetLength(0); i++)
+            {
+                for (int j = 0; j < a.GetLength(1); j++)
+                {
+                    a[i, j] = double.PositiveInfinity;
+                }
+            }
+        }
+    }
+
+    public double[] Network { get; }
+
+    public double[,] Crossbar { get; }
+
+    public double[,] AdcGroup { get; }
 }
 
 /// <summary>
@@ -70,6 +105,7 @@ public sealed partial class TimingSimulator
     private readonly double cycle;
     private readonly List<Ev> events = [];
     private readonly ResourceCalendar calendar;
+    private readonly FirstUse firstUse;
 
     private TimingSimulator(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan, Mode mode)
     {
@@ -81,6 +117,7 @@ public sealed partial class TimingSimulator
         arch = input.Arch;
         cycle = arch.CycleNs;
         calendar = new ResourceCalendar(analysis.Mesh.ResourceCount);
+        firstUse = new FirstUse(analysis.Mesh.ResourceCount, input.Program.Cores.Length, arch.Core.Crossbars, arch.Core.AdcGroups);
     }
 
     public static TimingResult Run(PerformanceInput input, ProgramAnalysis analysis) =>
@@ -93,9 +130,18 @@ public sealed partial class TimingSimulator
     {
         ImmutableArray<CoreProgram> cores = input.Program.Cores;
         int n = cores.Length, batch = input.Batch, xbs = arch.Core.Crossbars, groups = arch.Core.AdcGroups;
+        // A replicated program runs its stream once per period of P samples; an instruction of slot
+        // j's section runs in period p only for sample p x P + j < batch (docs/isa.md).
+        int period = input.Program.Period, periods = (batch + period - 1) / period;
+        int[][] slotOf = [.. cores.Select(c => c.SlotsByPc())];
         var t = new double[n];
         var pc = new int[n];
         var iteration = new int[n];
+        for (int s = 0; s < n; s++)
+        {
+            pc[s] = FirstActive(s, 0);
+        }
+
         var last = new int[n];
         var pending = new List<Pending>[n];
         var xbFree = new double[n, xbs];       // when the crossbar's last mvm ends
@@ -139,7 +185,7 @@ public sealed partial class TimingSimulator
             if (contention && ++processed % 4096 == 0)
             {
                 // Every later request comes from a core at or after its clock: older intervals cannot matter.
-                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < batch).Select(c => t[c]).DefaultIfEmpty(0).Min());
+                calendar.Forget(Enumerable.Range(0, n).Where(c => iteration[c] < periods).Select(c => t[c]).DefaultIfEmpty(0).Min());
             }
 
             CoreProgram core = cores[s];
@@ -175,6 +221,8 @@ public sealed partial class TimingSimulator
                         }
 
                         int id = Add(new Ev(core.Core, pc[s], Kind.Mvm, begin, done, cause, -1));
+                        firstUse.Crossbar[s, xb] = Math.Min(firstUse.Crossbar[s, xb], begin);
+                        firstUse.AdcGroup[s, g] = Math.Min(firstUse.AdcGroup[s, g], adcStart);
                         (adcFree[s, g], adcEvent[s, g]) = (adcStart + (op.Slices * op.ConvertNs), id);
                         adcBusy[s, g] += op.Slices * op.ConvertNs;
                         (xbBefore[s, xb], xbBeforeEvent[s, xb]) = (xbFree[s, xb], xbEvent[s, xb]);
@@ -254,9 +302,13 @@ public sealed partial class TimingSimulator
             int e = Add(new Ev(core.Core, pc[s], kind, start, end, pred, -1));
             coreBusy[s] += end - start;
             (last[s], t[s]) = (e, end);
-            if (op.Halts && end >= finish[iteration[s]])
+            // A sample ends when the last instruction of its sections ends; a halt (run for every
+            // sample) ends the period's last sample, so the makespan covers every halt.
+            int slot = slotOf[s][pc[s]];
+            int sample = slot >= 0 ? (iteration[s] * period) + slot : op.Halts ? Math.Min(batch, (iteration[s] + 1) * period) - 1 : -1;
+            if (sample >= 0 && (op.Halts || period > 1) && end >= finish[sample])
             {
-                (finish[iteration[s]], finishEvent[iteration[s]]) = (end, e);
+                (finish[sample], finishEvent[sample]) = (end, e);
             }
 
             Advance(s);
@@ -264,19 +316,34 @@ public sealed partial class TimingSimulator
 
         void Advance(int s)
         {
-            if (++pc[s] == cores[s].Code.Length)
+            pc[s] = FirstActive(s, pc[s] + 1);
+            if (pc[s] == cores[s].Code.Length)
             {
-                pc[s] = 0;
-                if (++iteration[s] == batch)
+                if (++iteration[s] == periods)
                 {
                     return;
                 }
+
+                pc[s] = FirstActive(s, 0);
             }
 
             ready.Enqueue(s, (t[s], s));
         }
 
-        if (iterationDone(iteration, batch) is int stuck)
+        // The first instruction from `from` that runs in the core's current period (the code's length if none).
+        int FirstActive(int s, int from)
+        {
+            int[] slots = slotOf[s];
+            int limit = batch - (iteration[s] * period);
+            while (from < slots.Length && slots[from] >= limit)
+            {
+                from++;
+            }
+
+            return from;
+        }
+
+        if (iterationDone(iteration, periods) is int stuck)
         {
             throw new Diagnostics.CimcException(PerformanceInput.Code, $"core {cores[stuck].Core}",
                 $"the timing simulation deadlocked at pc {pc[stuck]} ({cores[stuck].Code[pc[stuck]]}); the functional simulator would report the same program as deadlocked");
@@ -294,7 +361,7 @@ public sealed partial class TimingSimulator
         }
 
         (ImmutableArray<PathStep> path, ImmutableDictionary<string, double> byKind) = CriticalPath(finishEvent[0]);
-        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind, [.. t]);
+        return new TimingResult(finish[0], makespan, throughput, [.. finish], busiest, utilization, xbTotal, path, byKind, [.. t]) { FirstUse = firstUse };
 
         static int? iterationDone(int[] iterations, int batch)
         {
@@ -368,8 +435,12 @@ public sealed partial class TimingSimulator
     }
 
     /// <summary>A bus or link from <paramref name="earliest"/>: the earliest gap in the real run; at once without contention.</summary>
-    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0) =>
-        contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
+    private (double Start, double End) Reserve(int resource, double earliest, double hold, double until = 0)
+    {
+        (double Start, double End) held = contention ? calendar.Reserve(resource, earliest, hold, until) : (earliest, Math.Max(earliest + hold, until));
+        firstUse.Network[resource] = Math.Min(firstUse.Network[resource], held.Start);
+        return held;
+    }
 
     private int Add(Ev e)
     {

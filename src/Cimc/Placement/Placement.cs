@@ -57,7 +57,20 @@ public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
 
 public sealed record PlacedModel(MappedModel Mapped, ChipShape Chip, ImmutableArray<PlacedLayer> Layers)
 {
-    public int CoresUsed => Layers.Sum(l => l.Cores.Length);
+    public int CoresUsed => Layers.Sum(l => l.Cores.Length) + ExtraReplicas.Sum(r => r.Sum(l => l.Cores.Length));
+
+    /// <summary>
+    /// Replicas 1 .. k - 1 of each layer (empty when nothing is replicated); <see cref="Layers"/> are
+    /// the replicas 0, which serve every sample of an unreplicated layer and sample 0 of each period.
+    /// </summary>
+    public ImmutableArray<ImmutableArray<PlacedLayer>> ExtraReplicas { get; init; } = [];
+
+    /// <summary>Every replica of layer <paramref name="layer"/>, replica 0 first.</summary>
+    public ImmutableArray<PlacedLayer> Replicas(int layer) =>
+        ExtraReplicas.IsEmpty ? [Layers[layer]] : [Layers[layer], .. ExtraReplicas[layer]];
+
+    /// <summary>Every placed layer replica, layer by layer.</summary>
+    public IEnumerable<PlacedLayer> AllReplicas => Enumerable.Range(0, Layers.Length).SelectMany(l => Replicas(l));
 
     /// <summary>The communication shapes the emitter uses; the straight lowering unless a pass chose otherwise.</summary>
     public Lowering Lowering { get; init; } = Lowering.Straight;
@@ -122,16 +135,36 @@ public static class Placer
         foreach (MappedLayer layer in mapped.Layers)
         {
             int slots = SlotsOf(layer, perCore);
-            var blocks = ImmutableArray.CreateBuilder<PlacedBlock>(layer.Crossbars);
-            for (int b = 0; b < layer.Blocks.Length; b++)
-            {
-                blocks.Add(new PlacedBlock(layer.Blocks[b], coreOfSlot[first + (b / perCore)], b % perCore));
-            }
-
-            layers.Add(new PlacedLayer(layer, [.. Enumerable.Range(first, slots).Select(s => coreOfSlot[s])], blocks.MoveToImmutable()));
+            layers.Add(Layer(layer, perCore, [.. Enumerable.Range(first, slots).Select(s => coreOfSlot[s])]));
             first += slots;
         }
 
-        return new PlacedModel(mapped, chip, layers.MoveToImmutable());
+        var placed = new PlacedModel(mapped, chip, layers.MoveToImmutable());
+        return mapped.Layers.All(l => l.Replicas == 1) ? placed : placed with { ExtraReplicas = PlaceReplicas(mapped, chip, [.. coreOfSlot.Take(first)]) };
+    }
+
+    /// <summary>A layer's blocks on the given cores, <paramref name="perCore"/> consecutive blocks a core.</summary>
+    private static PlacedLayer Layer(MappedLayer layer, int perCore, ImmutableArray<int> cores) =>
+        new(layer, cores, [.. layer.Blocks.Select((b, i) => new PlacedBlock(b, cores[i / perCore], i % perCore))]);
+
+    /// <summary>
+    /// Replicas 1 .. k - 1 of every layer on the free cores, in ascending core order, layer by layer:
+    /// the replicas 0 keep the cores the place pass chose, so sample 0 (and a batch of one) runs
+    /// exactly as without replication. A chip without enough free cores is a diagnostic.
+    /// </summary>
+    private static ImmutableArray<ImmutableArray<PlacedLayer>> PlaceReplicas(MappedModel mapped, ChipShape chip, HashSet<int> used)
+    {
+        int perCore = chip.CrossbarsPerCore;
+        int needed = mapped.Layers.Sum(l => SlotsOf(l, perCore) * (l.Replicas - 1));
+        var free = new Queue<int>(Enumerable.Range(0, chip.Cores).Where(c => !used.Contains(c)));
+        if (needed > free.Count)
+        {
+            throw new CimcException("does-not-fit", "replication",
+                $"the replicas need {needed} more cores but the chip has {free.Count} free (of {chip.Cores})");
+        }
+
+        return [.. mapped.Layers.Select(layer => Enumerable.Range(1, layer.Replicas - 1)
+            .Select(_ => Layer(layer, perCore, [.. Enumerable.Range(0, SlotsOf(layer, perCore)).Select(_ => free.Dequeue())]))
+            .ToImmutableArray())];
     }
 }

@@ -37,6 +37,9 @@ public sealed record ScheduledMessage(int Id, int From, int To, int Words, Messa
 public sealed record ScheduledOp(int Id, Instruction Instruction, int Message, ImmutableArray<int> After)
 {
     public bool IsMessage => Message >= 0;
+
+    /// <summary>The sample slot of a replicated program the operation belongs to; -1: it runs for every sample (docs/isa.md, "Replicated programs").</summary>
+    public int Slot { get; init; } = -1;
 }
 
 /// <summary>One core's operations in issue order, and its constant data.</summary>
@@ -56,6 +59,9 @@ public sealed record Schedule(
     ImmutableArray<ScheduledMessage> Messages,
     WeightImage Weights)
 {
+    /// <summary>The I/O of sample slots 1 .. period - 1 of a replicated program (<see cref="ProgramImage.ExtraSlots"/>).</summary>
+    public ImmutableArray<SlotIo> ExtraSlots { get; init; } = [];
+
     /// <summary>The operations of the whole schedule, by id (ids are unique across cores).</summary>
     public IEnumerable<(int Core, ScheduledOp Op)> Ops() => Cores.SelectMany(c => c.Ops.Select(op => (c.Core, op)));
 }

@@ -16,9 +16,40 @@ public static class ScheduleLowering
         var program = new ProgramImage(schedule.Arch, schedule.Input, schedule.Output, [.. schedule.Cores.Select(core => new CoreProgram(
             core.Core,
             [.. core.Ops.Select(op => op.IsMessage ? WithTag(op.Instruction, schedule.Messages[op.Message].Tag) : op.Instruction), Instruction.Halt()],
-            core.Data))]);
+            core.Data)
+        {
+            Sections = Sections(core.Ops),
+        })])
+        {
+            ExtraSlots = schedule.ExtraSlots,
+        };
         program.Validate();
         return program;
+    }
+
+    /// <summary>A core's runs of operations of one sample slot, in order (the halt runs for every sample).</summary>
+    private static ImmutableArray<SlotSection> Sections(ImmutableArray<ScheduledOp> ops)
+    {
+        var sections = new List<SlotSection>();
+        for (int k = 0; k < ops.Length; k++)
+        {
+            int slot = ops[k].Slot;
+            if (slot < 0)
+            {
+                continue;
+            }
+
+            if (sections.Count > 0 && sections[^1].Slot == slot && sections[^1].End == k)
+            {
+                sections[^1] = sections[^1] with { Count = sections[^1].Count + 1 };
+            }
+            else
+            {
+                sections.Add(new SlotSection(slot, k, 1));
+            }
+        }
+
+        return [.. sections];
     }
 
     private static Instruction WithTag(Instruction i, int tag)

@@ -14,7 +14,9 @@ namespace Cimc.Simulation;
 /// instructions is a CimcException. <see cref="RunCodes(ReadOnlySpan{long})"/> is the reference
 /// interpreter, one sample at a time; <see cref="Run"/> and <see cref="RunBatchCodes"/> take the
 /// batched path (Simulation/Batched), which must agree with it bit for bit. Thread-safe: each worker
-/// has its own machine state.
+/// has its own machine state. A replicated program (period P above 1, docs/isa.md "Replicated
+/// programs") runs sample n on its slot view <see cref="ProgramImage.ForSlot"/> (n mod P): one
+/// simulator per slot, each keying read noise by the global sample index.
 /// </summary>
 public sealed class FunctionalSimulator
 {
@@ -24,6 +26,10 @@ public sealed class FunctionalSimulator
     private readonly ConcurrentBag<Machine> _machines = [];
     private readonly ConcurrentBag<BatchMachine> _batchMachines = [];
     private readonly Lazy<BatchPlan> _batchPlan;
+    private readonly ProgramImage _program;
+    private readonly FunctionalSimulator[]? _slots;
+    private readonly int _sampleStride = 1;
+    private readonly int _sampleOffset;
     private int _fallbacks;
 
     public FunctionalSimulator(ProgramImage program, WeightImage weights, long instructionLimit = DefaultInstructionLimit)
@@ -37,11 +43,34 @@ public sealed class FunctionalSimulator
     /// </summary>
     public FunctionalSimulator(ProgramImage program, WeightImage weights, Devices.DeviceModel? device, long instructionLimit = DefaultInstructionLimit)
     {
-        _compiled = new CompiledProgram(program, weights, instructionLimit, device);
+        _program = program;
+        if (!program.IsPlain)
+        {
+            program.Validate();
+            _slots = [.. Enumerable.Range(0, program.Period).Select(j => new FunctionalSimulator(SlotView(program, j), weights, device, instructionLimit, program.Period, j))];
+        }
+
+        // A replicated program's single samples (sample 0) run on slot 0's read-only part, shared.
+        _compiled = _slots?[0]._compiled ?? new CompiledProgram(program, weights, instructionLimit, device);
         _batchPlan = new Lazy<BatchPlan>(() => new BatchPlan(_compiled));
     }
 
-    public ProgramImage Program => _compiled.Program;
+    /// <summary>The simulator of one slot view: its n-th sample is sample n x stride + offset of the batch.</summary>
+    private FunctionalSimulator(ProgramImage view, WeightImage weights, Devices.DeviceModel? device, long instructionLimit, int stride, int offset)
+        : this(view, weights, device, instructionLimit)
+    {
+        (_sampleStride, _sampleOffset) = (stride, offset);
+    }
+
+    /// <summary>Slot <paramref name="slot"/>'s program without the cores that only halt for it (the other slots' replicas), so their crossbars are not built.</summary>
+    private static ProgramImage SlotView(ProgramImage program, int slot)
+    {
+        ProgramImage view = program.ForSlot(slot);
+        return view with { Cores = [.. view.Cores.Where(c => c.Code.Any(i => i.Opcode != Opcode.Halt))] };
+    }
+
+    /// <summary>The program as given (for a replicated one, the whole period).</summary>
+    public ProgramImage Program => _program;
 
     public long InstructionLimit => _compiled.InstructionLimit;
 
@@ -107,7 +136,7 @@ public sealed class FunctionalSimulator
 
         InputSpec spec = Program.Input;
         long[] output;
-        if (_compiled.Device is null)
+        if (_compiled.Device is null && _slots is null)
         {
             // Each batch quantizes its own rows into its machine's scratch: quantizing the whole set
             // first wrote, and then copied, an n x len array of longs that no cache holds.
@@ -156,6 +185,11 @@ public sealed class FunctionalSimulator
             throw new CimcException("bad-input", "input", $"expected {n} x {inLen} input codes, got {codes.Length}");
         }
 
+        if (_slots is not null)
+        {
+            return RunSlots(codes, n);
+        }
+
         long[] inputs = codes.ToArray();
         if (_compiled.Device is not null)
         {
@@ -166,6 +200,30 @@ public sealed class FunctionalSimulator
         }
 
         return RunBatches(n, (first, count, _) => inputs.AsSpan(first * inLen, count * inLen));
+    }
+
+    /// <summary>A replicated program: sample n runs on slot n mod P's simulator, which sees the samples of its slot in order.</summary>
+    private long[] RunSlots(ReadOnlySpan<long> codes, int n)
+    {
+        int inLen = Program.Input.Len, outLen = Program.Output.Len, period = _slots!.Length;
+        var output = new long[(long)n * outLen];
+        for (int j = 0; j < period && j < n; j++)
+        {
+            int count = ((n - 1 - j) / period) + 1;
+            var mine = new long[(long)count * inLen];
+            for (int i = 0; i < count; i++)
+            {
+                codes.Slice(((i * period) + j) * inLen, inLen).CopyTo(mine.AsSpan(i * inLen, inLen));
+            }
+
+            long[] result = _slots[j].RunBatchCodes(mine, count);
+            for (int i = 0; i < count; i++)
+            {
+                result.AsSpan(i * outLen, outLen).CopyTo(output.AsSpan(((i * period) + j) * outLen, outLen));
+            }
+        }
+
+        return output;
     }
 
     /// <summary>The input codes of samples [first, first + count), possibly in the machine's scratch.</summary>
@@ -207,7 +265,7 @@ public sealed class FunctionalSimulator
     }
 
     /// <summary>Batches that went back to the reference interpreter (tests check compiled programs never do).</summary>
-    internal int FallbackBatches => _fallbacks;
+    internal int FallbackBatches => _slots?.Sum(s => s.FallbackBatches) ?? _fallbacks;
 
     /// <summary>How the batched path runs this program's mvm blocks, for benchmarks: "mvm blocks: 17 exact (3 corrected), 0 serial; 0 fallbacks".</summary>
     public string BatchPathSummary()
@@ -248,11 +306,11 @@ public sealed class FunctionalSimulator
                 long[] output;
                 try
                 {
-                    output = machine.Run(inputs.Slice(b * inLen, inLen), first + b);
+                    output = machine.Run(inputs.Slice(b * inLen, inLen), Sample(first + b));
                 }
                 catch (CimcException e)
                 {
-                    throw new CimcException(e.Diagnostic.Code, $"sample {first + b}: {e.Diagnostic.Location}", e.Diagnostic.Message);
+                    throw new CimcException(e.Diagnostic.Code, $"sample {Sample(first + b)}: {e.Diagnostic.Location}", e.Diagnostic.Message);
                 }
 
                 output.CopyTo(result.Slice(b * outLen, outLen));
@@ -281,6 +339,9 @@ public sealed class FunctionalSimulator
             throw first;
         }
     }
+
+    /// <summary>The batch index of this simulator's i-th sample (a slot view sees every P-th sample).</summary>
+    private long Sample(long i) => (i * _sampleStride) + _sampleOffset;
 
     private BatchMachine RentBatch() =>
         _batchMachines.TryTake(out BatchMachine? m) ? m : new BatchMachine(_compiled, BatchPlan, BatchCapacity);

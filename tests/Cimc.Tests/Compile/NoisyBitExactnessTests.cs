@@ -18,7 +18,7 @@ namespace Cimc.Tests.Compile;
 public sealed class NoisyBitExactnessTests
 {
     /// <summary>A random non-ideal device, derived from a seed; the golden model gets the same numbers in its own type.</summary>
-    private static (DeviceModel Library, DeviceParams Golden) RandomDevice(int seed, int cellBits)
+    internal static (DeviceModel Library, DeviceParams Golden) RandomDevice(int seed, int cellBits)
     {
         var rng = new Random(seed ^ 0x0de71ce);
         bool logNormal = rng.Next(2) == 0;

@@ -113,7 +113,7 @@ public sealed class ExploreTests : IDisposable
     [Fact]
     public void Invalid_values_and_unknown_options_are_recorded_with_their_reason_and_do_not_stop_the_run()
     {
-        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "core.adc.bitz": [8], "replication": [2] } }""");
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "core.adc.bitz": [8], "unrolling": [2] } }""");
         ExploreSummary s = RunInto(Db("bad.db"), space, Grid());
         Assert.Equal(2, s.Invalid);
         List<PointResult> rows = Rows(Db("bad.db"));
@@ -121,12 +121,12 @@ public sealed class ExploreTests : IDisposable
         // The architecture keys are read first, exactly as a file: the typo is named.
         Assert.All(rows, r => Assert.Contains("bitz", r.Reason));
 
-        DesignSpace options = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "replication": [2, 4] } }""");
+        DesignSpace options = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [128, 0], "unrolling": [2, 4] } }""");
         RunInto(Db("opt.db"), options, Grid());
         List<PointResult> optionRows = Rows(Db("opt.db"));
         Assert.Equal(4, optionRows.Count);
         Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("core.crossbar.rows", StringComparison.Ordinal)));
-        Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("unknown option '--replication'", StringComparison.Ordinal)));
+        Assert.Equal(2, optionRows.Count(r => r.Reason!.Contains("unknown option '--unrolling'", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -166,6 +166,26 @@ public sealed class ExploreTests : IDisposable
         PointResult r = evaluator.Evaluate(bad.PointAt(0));
         Assert.False(r.Valid);
         Assert.Contains("not a placement", r.Reason);
+    }
+
+    [Fact]
+    public void Replication_in_a_space_copies_layers_and_streams_faster_and_a_bad_value_makes_the_point_invalid()
+    {
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "replication": ["none", "balance"], "replication-budget": ["0.05"] } }""");
+        PointSettings none = PointSettings.Of(space.PointAt(0), DeviceModel.Ideal), balance = PointSettings.Of(space.PointAt(1), DeviceModel.Ideal);
+        Assert.Equal(Cimc.Mapping.ReplicationChoice.None, none.Compile.Replication);
+        Assert.Equal((Cimc.Mapping.ReplicationChoice.Balance, 0.05), (balance.Compile.Replication, balance.Compile.ReplicationBudget.Fraction));
+
+        var evaluator = new PointEvaluator(Model, Calibration, null, DeviceModel.Ideal, 16);
+        PointResult plain = evaluator.Evaluate(space.PointAt(0)), copied = evaluator.Evaluate(space.PointAt(1));
+        Assert.True(plain.Valid && copied.Valid, plain.Reason ?? copied.Reason);
+        Assert.True(copied.CrossbarsUsed > plain.CrossbarsUsed, $"{copied.CrossbarsUsed} vs {plain.CrossbarsUsed} crossbars");
+        Assert.True(copied.ThroughputPerS > plain.ThroughputPerS, $"{copied.ThroughputPerS} vs {plain.ThroughputPerS} /s at batch 16");
+
+        DesignSpace bad = DesignSpace.Parse("""{ "arch": "isaac", "params": { "replication": ["lots"] } }""");
+        PointResult r = evaluator.Evaluate(bad.PointAt(0));
+        Assert.False(r.Valid);
+        Assert.Contains("not a replication", r.Reason);
     }
 
     [Fact]

@@ -61,45 +61,59 @@ public static class KeyedDraws
 /// <summary>
 /// A chip with a non-ideal device for the golden model: the device, and the placement of every
 /// crossbar block (an input, like the quantized integers: docs/nonidealities.md). Realized
-/// conductances are computed once per block from the golden model's own cell levels.
+/// conductances are computed once per crossbar from the golden model's own cell levels. A layer may
+/// have several copies (replicas) on different crossbars; the golden model knows only the rule of
+/// docs/isa.md ("Replicated programs"): replica r of a layer with k copies serves the samples n
+/// with n mod k = r.
 /// </summary>
 public sealed class GoldenChip
 {
-    private readonly Dictionary<BlockName, BlockSite> _placement;
-    private readonly Dictionary<BlockName, float[]> _realized = [];
+    private readonly Dictionary<(BlockName Name, int Replica), BlockSite> _placement = [];
+    private readonly Dictionary<BlockSite, float[]> _realized = [];
+    private readonly IReadOnlyList<int> _replicas;
 
     public GoldenChip(DeviceParams device, IEnumerable<KeyValuePair<BlockName, BlockSite>> placement)
+        : this(device, placement.Select(p => (p.Key, 0, p.Value)), [])
+    {
+    }
+
+    /// <param name="placement">every copy of every block: its name, its replica index and its site</param>
+    /// <param name="replicas">copies per layer (a layer not listed has one)</param>
+    public GoldenChip(DeviceParams device, IEnumerable<(BlockName Name, int Replica, BlockSite Site)> placement, IReadOnlyList<int> replicas)
     {
         Device = device;
-        _placement = [];
+        _replicas = replicas;
         var sites = new HashSet<BlockSite>();
-        foreach ((BlockName name, BlockSite site) in placement)
+        foreach ((BlockName name, int replica, BlockSite site) in placement)
         {
-            if (!_placement.TryAdd(name, site) || !sites.Add(site))
+            if (!_placement.TryAdd((name, replica), site) || !sites.Add(site))
             {
-                throw new ArgumentException($"the placement names {name} or uses {site} twice", nameof(placement));
+                throw new ArgumentException($"the placement names {name} replica {replica} or uses {site} twice", nameof(placement));
             }
         }
     }
 
     public DeviceParams Device { get; }
 
-    /// <summary>The core and crossbar of a block; a block the placement lacks is an error.</summary>
-    public BlockSite SiteOf(BlockName name) =>
-        _placement.TryGetValue(name, out BlockSite site) ? site : throw new InvalidOperationException($"the placement has no crossbar for {name}");
+    /// <summary>The core and crossbar of the copy of a block that serves <paramref name="sample"/>; a block the placement lacks is an error.</summary>
+    public BlockSite SiteOf(BlockName name, long sample)
+    {
+        int copies = name.Layer < _replicas.Count ? _replicas[name.Layer] : 1;
+        int replica = (int)(sample % copies);
+        return _placement.TryGetValue((name, replica), out BlockSite site) ? site : throw new InvalidOperationException($"the placement has no crossbar for {name} replica {replica}");
+    }
 
     /// <summary>
     /// The float32 conductances of a block's used cells, row-major [rows][cols], realized in the
     /// document's order: finite levels, stuck cells, variation. level(r, c) is the ideal cell level.
     /// </summary>
-    public float[] Conductances(BlockName name, int rows, int cols, int cellBits, Func<int, int, long> level)
+    public float[] Conductances(BlockSite site, int rows, int cols, int cellBits, Func<int, int, long> level)
     {
-        if (_realized.TryGetValue(name, out float[]? g))
+        if (_realized.TryGetValue(site, out float[]? g))
         {
             return g;
         }
 
-        BlockSite site = SiteOf(name);
         DeviceParams d = Device;
         int top = (1 << cellBits) - 1;
         g = new float[rows * cols];
@@ -143,7 +157,7 @@ public sealed class GoldenChip
             }
         }
 
-        _realized[name] = g;
+        _realized[site] = g;
         return g;
     }
 

@@ -234,9 +234,9 @@ public static class GoldenModel
                         // On a non-ideal device: the block's site and realized cells, and o's column in it.
                         int cb = o / xbar.Cols, column = o - (cb * xbar.Cols), blockCols = Math.Min(xbar.Cols, outF - (cb * xbar.Cols));
                         BlockName name = new(layerIndex, rb, cb, sign, firstSlice + j);
-                        BlockSite site = chip?.SiteOf(name) ?? default;
+                        BlockSite site = chip?.SiteOf(name, sample) ?? default;
                         int sliceShift = xbar.CellBits * j;
-                        float[]? g = chip?.Conductances(name, end - first, blockCols, xbar.CellBits,
+                        float[]? g = chip?.Conductances(site, end - first, blockCols, xbar.CellBits,
                             (r, c) => (stored[(((cb * xbar.Cols) + c) * inF) + first + r] >> sliceShift) & cellMask);
                         for (int k = 0; k < inputSlices; k++)
                         {

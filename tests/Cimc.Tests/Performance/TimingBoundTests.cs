@@ -122,7 +122,7 @@ public sealed class TimingBoundTests
         Assert.True(Latency(Mvm(0, 200), Instruction.VClear(200, 64)) > alone + 1, "clearing the mvm's outputs waits for it");
     }
 
-    private static Architecture RandomChip(Random rng)
+    internal static Architecture RandomChip(Random rng)
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         int size = 32 << rng.Next(3);
@@ -143,6 +143,6 @@ public sealed class TimingBoundTests
         return chip.With(rows: size, cols: size, dacBits: rng.Next(1, 3));
     }
 
-    private static string Describe(Architecture a) =>
+    internal static string Describe(Architecture a) =>
         $"{a.Chip.Tiles} tiles on {a.Chip.Mesh} ({a.Chip.Noc.TilesPerRouter}/router, {a.Chip.Noc.LinkBits}-bit links, {a.Chip.Noc.HopLatencyCycles} cycles/hop) x {a.Tile.Cores} cores x {a.Core.Crossbars} crossbars of {a.Core.Crossbar.Rows}x{a.Core.Crossbar.Cols}, ADC {a.Core.Adc}";
 }
