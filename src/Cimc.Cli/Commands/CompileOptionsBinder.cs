@@ -73,6 +73,11 @@ internal sealed class CompileOptionsBinder
 
     public Option<bool> TimePasses { get; } = new("--time-passes") { Description = "print each pass's time" };
 
+    public Option<string?> PassEstimates { get; } = new("--pass-estimates")
+    {
+        Description = "which passes summary.json prices with the timing model: all, final or auto (every pass up to 8,192 crossbars, the last one above)",
+    };
+
     public Option<bool> Verify { get; } = new("--verify") { Description = "check each stage's IR between passes (placement, tags, every receive matched by a send)" };
 
     public Option<int> Seed { get; } = new("--placement-seed") { Description = "seed of the annealing placement", DefaultValueFactory = _ => 1 };
@@ -86,6 +91,7 @@ internal sealed class CompileOptionsBinder
         Replication = parse.GetValue(Replication) is { } replication ? Cimc.Passes.Pipelines.ParseReplication(replication) : null,
         ReplicationBudget = parse.GetValue(ReplicationBudget) is { } budget ? Cimc.Mapping.ReplicationBudget.Parse(budget) : Cimc.Mapping.ReplicationBudget.WholeChip,
         Verify = parse.GetValue(Verify),
+        PassEstimates = parse.GetValue(PassEstimates) is { } scope ? ParsePassEstimates(scope) : Cimc.Passes.PassEstimates.Auto,
         DumpAfter = parse.GetValue(DumpAfter),
         Dump = output.Write,
         Seed = parse.GetValue(Seed),
@@ -121,7 +127,7 @@ internal sealed class CompileOptionsBinder
         }
 
         foreach (Option option in new Option[] { Arch, Chips, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
-            OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, Verify, Seed })
+            OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, PassEstimates, Verify, Seed })
         {
             command.Options.Add(option);
         }
@@ -158,6 +164,14 @@ internal sealed class CompileOptionsBinder
         return grid.Count == 1 ? grid[0]
             : throw new CimcException("bad-option", "options", "lists of values (e.g. --adc-bits 4,6,8) are for cimc accuracy sweeps; give one value here");
     }
+
+    private static Cimc.Passes.PassEstimates ParsePassEstimates(string text) => text switch
+    {
+        "all" => Cimc.Passes.PassEstimates.All,
+        "final" => Cimc.Passes.PassEstimates.Final,
+        "auto" => Cimc.Passes.PassEstimates.Auto,
+        _ => throw new CimcException("bad-option", "--pass-estimates", $"must be all, final or auto (got {text})"),
+    };
 
     /// <summary>--rows-per-read as a number (0 = all rows), with a message naming the option for anything else.</summary>
     private int RowsPerReadValue(ParseResult parse) => parse.GetValue(RowsPerRead) is not { } text ? 0

@@ -40,6 +40,9 @@ public sealed record CompileSettings
     /// <summary>The batch the throughput estimates stream.</summary>
     public int EstimateBatch { get; init; } = 16;
 
+    /// <summary>Which passes <see cref="Estimate"/> prices: every pass from placement on, or only the last.</summary>
+    public PassEstimates PassEstimates { get; init; } = PassEstimates.Auto;
+
     public string? DumpAfter { get; init; }
 
     /// <summary>Receives the text form of the IR after <see cref="DumpAfter"/>.</summary>
@@ -79,6 +82,7 @@ public static class PassManager
         var applied = ImmutableArray.CreateBuilder<AppliedPass>();
         MeshCost? mesh = null;
         (PlacedModel Placed, Isa.ProgramImage Program, AppliedPass Estimate)? estimated = null;
+        Pass? finalPass = pipeline.LastOrDefault(p => p.Produces <= stopAfter);
         foreach (Pass pass in pipeline)
         {
             if (pass.Produces <= stage && pass.Needs < stage)
@@ -122,7 +126,7 @@ public static class PassManager
                 record = record with { TrafficHops = cost.TrafficHops, BusiestLinkWords = cost.BusiestLink };
             }
 
-            if (settings.Estimate && stage >= IrStage.Placed)
+            if (settings.Estimate && stage >= IrStage.Placed && (pass == finalPass || EveryPass(settings.PassEstimates, c.Placed!)))
             {
                 // A placed model is estimated as the straight schedule of what the passes so far chose.
                 // A pass that leaves the program as it was (emit after schedule) keeps the estimate
@@ -151,6 +155,14 @@ public static class PassManager
 
         return c with { Passes = applied.ToImmutable() };
     }
+
+    /// <summary>Whether a pass before the last gets its own estimate (<see cref="PassEstimates"/>).</summary>
+    private static bool EveryPass(PassEstimates scope, PlacedModel placed) => scope switch
+    {
+        PassEstimates.All => true,
+        PassEstimates.Final => false,
+        _ => placed.Mapped.ReplicatedCrossbars <= PassEstimateLimits.EveryPassCrossbars,
+    };
 
     /// <summary>Each pass must read the stage the previous one left; a dump must name a pass of the list.</summary>
     private static void CheckOrder(ImmutableArray<Pass> pipeline, string? dumpAfter)
@@ -193,4 +205,24 @@ public static class PassManager
         IrStage.Scheduled => Scheduling.SchedulePrinter.Print(c.Schedule!),
         _ => Disassembler.Disassemble(c.Program!),
     };
+}
+
+/// <summary>
+/// Which passes get a timing estimate in summary.json. Each estimate is a timing run of the program
+/// the passes so far would emit, about a second per pass for a 100 M-weight network, most of its
+/// compile; <see cref="Auto"/> prices every pass while the network holds at most
+/// <see cref="PassEstimateLimits.EveryPassCrossbars"/> crossbars and only the last one above that.
+/// </summary>
+public enum PassEstimates
+{
+    Auto,
+    All,
+    Final,
+}
+
+/// <summary>Where <see cref="PassEstimates.Auto"/> switches from every pass to the last.</summary>
+public static class PassEstimateLimits
+{
+    /// <summary>Crossbars above which Auto prices only the last pass (MLP-L4 on puma uses 2,624).</summary>
+    public const int EveryPassCrossbars = 8192;
 }

@@ -44,6 +44,28 @@ public sealed class PassCliTests : IDisposable
     }
 
     [Fact]
+    public void Pass_estimates_final_prices_only_the_last_pass_and_the_same_as_all()
+    {
+        JsonElement[] Passes(string scope)
+        {
+            string dir = Path.Combine(_dir, scope);
+            (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--pass-estimates", scope, "-o", dir);
+            Assert.True(exit == 0, error);
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+            return [.. doc.RootElement.GetProperty("passes").EnumerateArray().Select(p => p.Clone())];
+        }
+
+        JsonElement[] all = Passes("all"), final = Passes("final"), auto = Passes("auto");
+        Assert.All(all.Skip(2), p => Assert.True(p.TryGetProperty("latency_ns", out _), p.ToString()));
+        Assert.All(final[..^1], p => Assert.False(p.TryGetProperty("latency_ns", out _), p.ToString()));
+        Assert.Equal(all[^1].GetProperty("latency_ns").GetDouble(), final[^1].GetProperty("latency_ns").GetDouble());
+        Assert.Equal(all[^1].GetProperty("inferences_per_second").GetDouble(), final[^1].GetProperty("inferences_per_second").GetDouble());
+        // The shipped model is far below the crossbar count where auto stops pricing every pass.
+        Assert.Equal(all.Select(p => p.TryGetProperty("latency_ns", out _)), auto.Select(p => p.TryGetProperty("latency_ns", out _)));
+        Assert.Contains("must be all, final or auto", CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--pass-estimates", "some", "-o", _dir).Err);
+    }
+
+    [Fact]
     public void Time_passes_and_dump_after_print_each_pass_and_the_chosen_ir()
     {
         (int exit, string output, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", "edge", "--time-passes", "--dump-after", "map", "-o", _dir);
