@@ -3,7 +3,7 @@ using Cimc.Bench;
 // `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the eight cases,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
-// --scale 10m,134m[,1b] runs case 8 alone (large generated models; see bench/README.md);
+// --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
 // --scale-write SIZE PATH only writes that model.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])

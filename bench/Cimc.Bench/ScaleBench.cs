@@ -12,7 +12,7 @@ namespace Cimc.Bench;
 public sealed record ScaleStage(string Name, double Seconds, double CpuSeconds, double PeakGiB);
 
 /// <summary>
-/// Case 8 (`--scale 10m,134m[,1b]`, not part of a plain run): random-weight ReLU MLPs written as
+/// Case 9 (`--scale 10m,134m[,1b]`, not part of a plain run): random-weight ReLU MLPs written as
 /// PyTorch state_dicts under the temporary folder, compiled as `cimc compile` does (import, the -O2
 /// passes, writing the folder) for a `puma` chip with as many tiles as the model needs, at 8-bit
 /// weights and activations. Each size runs in a fresh child process (this program with
@@ -34,7 +34,7 @@ public static class ScaleBench
     public static string Run(IReadOnlyList<string> sizes, TextWriter log)
     {
         var md = new StringBuilder();
-        md.Append("## 8. scale: compile random-weight ReLU MLPs (state_dict, puma sized to fit, 8/8 bits)\n\n");
+        md.Append("## 9. scale: compile random-weight ReLU MLPs (state_dict, puma sized to fit, 8/8 bits)\n\n");
         md.Append("| model | weights | file GiB | stage | wall s | CPU s | peak GiB |\n|---|---:|---:|---|---:|---:|---:|\n");
         var totals = new List<(long Weights, double Seconds, double PeakGiB)>();
         foreach (string size in sizes)
