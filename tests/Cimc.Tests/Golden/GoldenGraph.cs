@@ -53,17 +53,17 @@ public static class GoldenGraph
     public static long[][] Trace(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes)
     {
         xbar.Validate();
-        return Trace(model, inputCodes, layer => window => GoldenModel.CrossbarAccumulators(layer, model.Options.SignedWeights, xbar, window));
+        return Trace(model, inputCodes, l => window => GoldenModel.CrossbarAccumulators(model.Layers[l], model.Options.SignedWeights, xbar, window));
     }
 
     /// <summary>Every node's result with ideal accumulators (section 4: exact sums, no crossbars, no ADC).</summary>
     public static long[][] TraceIdeal(QuantizedModel model, ReadOnlySpan<long> inputCodes) =>
-        Trace(model, inputCodes, layer => window => GoldenModel.IdealAccumulators(layer, window));
+        Trace(model, inputCodes, l => window => GoldenModel.IdealAccumulators(model.Layers[l], window));
 
     /// <summary>The last node's integers with ideal accumulators.</summary>
     public static long[] RunIdeal(QuantizedModel model, ReadOnlySpan<long> inputCodes) => TraceIdeal(model, inputCodes)[^1];
 
-    private static long[][] Trace(QuantizedModel model, ReadOnlySpan<long> inputCodes, Func<QuantizedLayer, Func<long[], long[]>> accumulate)
+    private static long[][] Trace(QuantizedModel model, ReadOnlySpan<long> inputCodes, Func<int, Func<long[], long[]>> accumulate)
     {
         QuantizedGraph graph = GraphOf(model);
         Check(model);
@@ -87,7 +87,7 @@ public static class GoldenGraph
 
             results[n] = node switch
             {
-                LayerNode l => Layer(model.Layers[l.Layer], l, In(0), accumulate(model.Layers[l.Layer])),
+                LayerNode l => Layer(model.Layers[l.Layer], l, In(0), accumulate(l.Layer)),
                 MaxPoolNode p => MaxPool(p, In(0)),
                 AvgPoolNode p => AvgPool(p, In(0)),
                 AddNode a => AddMaps(a, In(0), In(1)),
@@ -305,8 +305,20 @@ public static class GoldenGraph
         return result;
     }
 
-    /// <summary>Dequantized outputs for a batch of NCHW samples (rows of x), then a host softmax if the model ends in one.</summary>
-    public static float[] Run(QuantizedModel model, CrossbarParams xbar, NdArray x) => Run(model, x, codes => RunCodes(model, xbar, codes));
+    /// <summary>
+    /// Dequantized outputs for a batch of NCHW samples (rows of x), then a host softmax if the model
+    /// ends in one. The crossbars are <see cref="PackedCrossbars"/>, prepared once per layer: the
+    /// same arithmetic as <see cref="Trace(QuantizedModel, CrossbarParams, ReadOnlySpan{long})"/>, fast enough for many images.
+    /// </summary>
+    public static float[] Run(QuantizedModel model, CrossbarParams xbar, NdArray x)
+    {
+        PackedCrossbars[] packed = [.. model.Layers.Select(l => new PackedCrossbars(l, model.Options.SignedWeights, xbar))];
+        return Run(model, x, codes => TracePacked(model, packed, codes)[^1]);
+    }
+
+    /// <summary>Every node's result through crossbars prepared by <see cref="PackedCrossbars"/> (one per layer of the model).</summary>
+    public static long[][] TracePacked(QuantizedModel model, PackedCrossbars[] packed, ReadOnlySpan<long> inputCodes) =>
+        Trace(model, inputCodes, l => window => packed[l].Accumulators(window));
 
     /// <summary>As <see cref="Run(QuantizedModel, CrossbarParams, NdArray)"/> with ideal accumulators.</summary>
     public static float[] RunIdeal(QuantizedModel model, NdArray x) => Run(model, x, codes => RunIdeal(model, codes));

@@ -28,6 +28,28 @@ public sealed class GoldenGraphTests
     }
 
     [Fact]
+    public void Packed_crossbars_compute_the_golden_crossbar_accumulators_saturation_adc_steps_and_row_groups_included()
+    {
+        RandomGraphs.Cases(1, 8).Sample(c =>
+        {
+            var rng = new Random(c.Seed);
+            QuantizedModel model = c.Model;
+            model = model with
+            {
+                Layers = [.. model.Layers.Select(l => l with { AdcShift = rng.Next(3) == 0 ? rng.Next(1, 3) : 0, RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, c.Rows + 1) : 0 })],
+            };
+            CrossbarParams xbar = c.NonSaturating with { AdcBits = rng.Next(1, c.NonSaturating.AdcBits + 1) };
+            PackedCrossbars[] packed = [.. model.Layers.Select(l => new PackedCrossbars(l, model.Options.SignedWeights, xbar))];
+            long[] u = c.Input(model, 0);
+            long[][] reference = GoldenGraph.Trace(model, xbar, u), fast = GoldenGraph.TracePacked(model, packed, u);
+            for (int n = 0; n < reference.Length; n++)
+            {
+                Assert.Equal(reference[n], fast[n]);
+            }
+        }, iter: 60);
+    }
+
+    [Fact]
     public void Random_graphs_use_every_kind_of_node_and_their_codes_are_not_stuck_at_one_value()
     {
         var kinds = new HashSet<string>();
