@@ -4,7 +4,7 @@ using Cimc.Bench;
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
 // --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
-// --scale-write SIZE PATH only writes that model.
+// --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])
 {
@@ -15,6 +15,20 @@ if (args is ["--scale-write", string writeSize, string writePath] && ScaleBench.
 {
     // The model alone, to try `cimc compile` on by hand.
     output.WriteLine($"wrote {StateDictFile.Write(writePath, writeWidths, seed: 1):N0} weights to {writePath}");
+    return 0;
+}
+
+if (args is ["--resnet18-write", string resnetPath, .. string[] resnetRest] && resnetRest.Length <= 1)
+{
+    // The ResNet-18 alone (optionally narrower: --resnet18-write PATH WIDTH), to try cimc on by hand.
+    int width = resnetRest.Length == 0 ? ResNet18.FullWidth : int.TryParse(resnetRest[0], out int w) && w > 0 ? w : 0;
+    if (width == 0)
+    {
+        Console.Error.WriteLine($"cimc-bench: bad width '{resnetRest[0]}' (a positive whole number; 64 is ResNet-18)");
+        return 1;
+    }
+
+    output.WriteLine($"wrote {ResNet18.Write(resnetPath, seed: 1, width):N0} weights ({ResNet18.Describe(width)}) to {resnetPath}");
     return 0;
 }
 
