@@ -18,7 +18,7 @@ namespace Cimc.Bench;
 /// compiled program on the bit-exact simulator (quantize and dequantize included; calibrated with the
 /// calibration.npy beside the model, as the command finds it). The ratio's target is at most 20x.
 /// cimc's float reference is timed once beside them. While cimc does not compile convolutions the
-/// case prints the compiler's one-line refusal instead of the simulator's row.
+/// case prints the compiler's one-line refusal (or internal error) instead of the simulator's row.
 /// </summary>
 public static class LeNetBench
 {
@@ -54,9 +54,11 @@ public static class LeNetBench
         {
             c = Measure.Lap(() => Compiler.Compile(graph, isaac, Compiler.OptionsFor(isaac, 8, 8), calibration), out compileSeconds);
         }
-        catch (CimcException e)
+        catch (Exception e) when (e is CimcException or InvalidOperationException)
         {
-            md.Append(CultureInfo.InvariantCulture, $"\n**skipped: cimc compile refused LeNet-5 for isaac 8/8**, so there is no simulation to time: {e.Message}\n");
+            // A refusal ("not compiled yet"), or an internal error while conv support is being wired up: say which and go on.
+            string what = e is CimcException ? "cimc compile refused LeNet-5 for isaac 8/8" : $"cimc compile failed on LeNet-5 for isaac 8/8 with an internal error ({e.GetType().Name})";
+            md.Append(CultureInfo.InvariantCulture, $"\n**skipped: {what}**, so there is no simulation to time: {e.Message}\n");
             log.WriteLine(md.ToString());
             return md.ToString();
         }

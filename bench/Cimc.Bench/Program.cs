@@ -25,7 +25,7 @@ if (args is ["--scale-write", string writeSize, string writePath] && ScaleBench.
 
 if (args is ["--resnet18-write", string resnetPath, .. string[] resnetRest] && resnetRest.Length <= 1)
 {
-    // The ResNet-18 alone (optionally narrower: --resnet18-write PATH WIDTH), to try cimc on by hand.
+    // The ResNet-18 and calibration images beside it (optionally narrower: --resnet18-write PATH WIDTH), to try cimc on by hand.
     int width = resnetRest.Length == 0 ? ResNet18.FullWidth : int.TryParse(resnetRest[0], out int w) && w > 0 ? w : 0;
     if (width == 0)
     {
@@ -34,6 +34,9 @@ if (args is ["--resnet18-write", string resnetPath, .. string[] resnetRest] && r
     }
 
     output.WriteLine($"wrote {ResNet18.Write(resnetPath, seed: 1, width):N0} weights ({ResNet18.Describe(width)}) to {resnetPath}");
+    string calibrationPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resnetPath))!, "calibration.npy");
+    Cimc.Data.Npy.Write(calibrationPath, ResNet18.RandomImages(ResNetBench.CalibrationImages, seed: 2));
+    output.WriteLine($"wrote {ResNetBench.CalibrationImages} random images in [0, 1) to {calibrationPath}, where cimc compile looks for calibration data");
     return 0;
 }
 

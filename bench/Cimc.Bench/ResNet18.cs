@@ -41,6 +41,23 @@ public static class ResNet18
         return WeightCount(model);
     }
 
+    /// <summary>
+    /// Random images [N, 3, 32, 32] with values in [0, 1) (ToTensor's range), from a fixed seed. cimc
+    /// quantizes a convolutional network from calibration samples, so the bench writes these as the
+    /// calibration.npy beside the model, where `cimc compile` finds them.
+    /// </summary>
+    public static Data.NdArray RandomImages(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var data = new float[count * 3 * InputSize * InputSize];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = (float)rng.NextDouble();
+        }
+
+        return new Data.NdArray([count, 3, InputSize, InputSize], data);
+    }
+
     /// <summary>Conv and Gemm weights (not biases or batch-norm constants).</summary>
     public static long WeightCount(ModelProto model)
     {
