@@ -1,6 +1,6 @@
 using Cimc.Import.Onnx.Proto;
 using Google.Protobuf;
-using DataType = Cimc.Import.Onnx.Proto.TensorProto.Types.DataType;
+using static Cimc.Bench.OnnxBuild;
 
 namespace Cimc.Bench;
 
@@ -28,7 +28,7 @@ public static class MlpL4
             graph.Initializer.Add(Floats(w, [outF, inF], Uniform(rng, outF * inF, 1f / MathF.Sqrt(inF))));
             bool last = l + 2 == Widths.Length;
             string y = last ? "output" : $"/fc{l + 1}/Gemm_output_0";
-            graph.Node.Add(Node("Gemm", [x, w], y, $"/fc{l + 1}/Gemm", new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+            graph.Node.Add(Node("Gemm", [x, w], y, $"/fc{l + 1}/Gemm", Int("transB", 1)));
             if (!last)
             {
                 string s = $"/act{l + 1}/Sigmoid_output_0";
@@ -41,9 +41,7 @@ public static class MlpL4
 
         graph.Input.Add(Value("input", Widths[0]));
         graph.Output.Add(Value("output", Widths[^1]));
-        var model = new ModelProto { IrVersion = 8, ProducerName = "cimc-bench", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        return model;
+        return Model(graph, opset: 17);
     }
 
     /// <summary>Writes the model to a fresh temporary file; the caller deletes it.</summary>
@@ -65,53 +63,5 @@ public static class MlpL4
         }
 
         return new Data.NdArray([samples, Widths[0]], data);
-    }
-
-    private static float[] Uniform(Random rng, int count, float bound)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = ((float)rng.NextDouble() * 2f - 1f) * bound;
-        }
-
-        return values;
-    }
-
-    private static TensorProto Floats(string name, long[] dims, float[] data)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)DataType.Float };
-        t.Dims.AddRange(dims);
-        var bytes = new byte[data.Length * sizeof(float)];
-        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("raw_data is little-endian");
-        }
-
-        t.RawData = ByteString.CopyFrom(bytes);
-        return t;
-    }
-
-    private static NodeProto Node(string op, string[] inputs, string output, string name, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = name };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
-
-    /// <summary>A float [N, features] value with a dynamic batch (dim_param "N").</summary>
-    private static ValueInfoProto Value(string name, long features)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = features });
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float, Shape = shape } },
-        };
     }
 }

@@ -1,20 +1,42 @@
 using Cimc.Bench;
 
-// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs the eight cases,
+// `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs cases 1-8 and 10,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
-// --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
-// --scale-write SIZE PATH only writes that model.
+// --only 11 runs the ResNet-18 case (not part of a plain run); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
+// --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])
 {
     return ScaleBench.ChildMain(childModel, childOut);
 }
 
+if (args is ["--resnet18-child", .. string[] resnetChild])
+{
+    return ResNetBench.ChildMain(resnetChild);
+}
+
 if (args is ["--scale-write", string writeSize, string writePath] && ScaleBench.Sizes.TryGetValue(writeSize, out int[]? writeWidths))
 {
     // The model alone, to try `cimc compile` on by hand.
     output.WriteLine($"wrote {StateDictFile.Write(writePath, writeWidths, seed: 1):N0} weights to {writePath}");
+    return 0;
+}
+
+if (args is ["--resnet18-write", string resnetPath, .. string[] resnetRest] && resnetRest.Length <= 1)
+{
+    // The ResNet-18 and calibration images beside it (optionally narrower: --resnet18-write PATH WIDTH), to try cimc on by hand.
+    int width = resnetRest.Length == 0 ? ResNet18.FullWidth : int.TryParse(resnetRest[0], out int w) && w > 0 ? w : 0;
+    if (width == 0)
+    {
+        Console.Error.WriteLine($"cimc-bench: bad width '{resnetRest[0]}' (a positive whole number; 64 is ResNet-18)");
+        return 1;
+    }
+
+    output.WriteLine($"wrote {ResNet18.Write(resnetPath, seed: 1, width):N0} weights ({ResNet18.Describe(width)}) to {resnetPath}");
+    string calibrationPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resnetPath))!, "calibration.npy");
+    Cimc.Data.Npy.Write(calibrationPath, ResNet18.RandomImages(ResNetBench.CalibrationImages, seed: 2));
+    output.WriteLine($"wrote {ResNetBench.CalibrationImages} random images in [0, 1) to {calibrationPath}, where cimc compile looks for calibration data");
     return 0;
 }
 
@@ -40,13 +62,13 @@ for (int a = 0; a < args.Length; a++)
     {
         quick = true;
     }
-    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is >= 1 and <= 8)
+    else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is (>= 1 and <= 8) or 10 or 11)
     {
         a++;
     }
     else
     {
-        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8]");
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8|10|11] | --scale SIZES | --scale-write SIZE PATH | --resnet18-write PATH [WIDTH]");
         return 1;
     }
 }
@@ -61,7 +83,7 @@ bool Runs(int c) => only == 0 || only == c;
 IReadOnlyList<CompileRow> compile = [];
 IReadOnlyList<SimulatorRow> sim = [];
 IReadOnlyList<MvmRow> mvm = [];
-string onnxRuntime = "", simulate = "", levels = "", explore = "", replication = "";
+string onnxRuntime = "", simulate = "", levels = "", explore = "", replication = "", lenet = "", resnet = "";
 if (Runs(1))
 {
     output.WriteLine("1. compile time (MLP-L4)");
@@ -110,15 +132,28 @@ if (Runs(8))
     replication = ReplicationBench.Run(settings, output);
 }
 
+if (Runs(10))
+{
+    output.WriteLine("10. LeNet-5 bit-exact simulation vs ONNX Runtime (Fashion-MNIST)");
+    lenet = LeNetBench.Run(settings, root, output);
+}
+
+if (only == 11)
+{
+    // Not part of a plain run: it writes a 45 MB model and compiles it in child processes.
+    output.WriteLine("11. ResNet-18: float inference, cimc compile and cimc simulate");
+    resnet = ResNetBench.Run(settings, output);
+}
+
 if (only != 0)
 {
-    // Cases 4, 5, 6 and 8 make their own tables: print the one that ran (results.md stays as it is).
+    // Cases 4, 5, 6, 8, 10 and 11 make their own tables: print the one that ran (results.md stays as it is).
     output.WriteLine();
-    output.Write(onnxRuntime + simulate + levels + replication);
+    output.Write(onnxRuntime + simulate + levels + replication + lenet + resnet);
     return 0;
 }
 
-string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore + "\n" + replication;
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore + "\n" + replication + "\n" + lenet;
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");

@@ -8,9 +8,6 @@ using Cimc.Quantization;
 
 namespace Cimc.Bench;
 
-/// <summary>One stage of a scale run: wall-clock and CPU seconds (all threads) it took and the process's peak resident memory once it ended.</summary>
-public sealed record ScaleStage(string Name, double Seconds, double CpuSeconds, double PeakGiB);
-
 /// <summary>
 /// Case 9 (`--scale 10m,134m[,1b]`, not part of a plain run): random-weight ReLU MLPs written as
 /// PyTorch state_dicts under the temporary folder, compiled as `cimc compile` does (import, the -O2
@@ -53,7 +50,7 @@ public static class ScaleBench
                 long weights = StateDictFile.Write(model, widths, seed: 1);
                 double fileGiB = new FileInfo(model).Length / (double)(1L << 30);
                 log.WriteLine($"  compiling {size} ({weights:N0} weights, {fileGiB:F2} GiB) in a child process ...");
-                IReadOnlyList<ScaleStage> stages = Child(model, Path.Combine(dir, "out"));
+                IReadOnlyList<ScaleStage> stages = ChildStages.Run("--scale-child", model, Path.Combine(dir, "out")).Stages;
                 foreach (ScaleStage s in stages)
                 {
                     md.Append(CultureInfo.InvariantCulture, $"| {size} | {weights:N0} | {fileGiB:F2} | {s.Name} | {s.Seconds:F2} | {s.CpuSeconds:F2} | {s.PeakGiB:F2} |\n");
@@ -79,65 +76,18 @@ public static class ScaleBench
         return md.ToString();
     }
 
-    /// <summary>Runs this program with --scale-child and reads its stage lines ("stage seconds cpuSeconds peakGiB").</summary>
-    private static List<ScaleStage> Child(string model, string outDir)
-    {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        string? entry = Environment.GetCommandLineArgs()[0];
-        if (entry.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(entry);
-        }
-
-        start.ArgumentList.Add("--scale-child");
-        start.ArgumentList.Add(model);
-        start.ArgumentList.Add(outDir);
-        using Process child = Process.Start(start)!;
-        var stages = new List<ScaleStage>();
-        string? line;
-        while ((line = child.StandardOutput.ReadLine()) is not null)
-        {
-            string[] parts = line.Split(' ');
-            if (parts.Length == 4)
-            {
-                double[] v = [.. parts.Skip(1).Select(p => double.Parse(p, CultureInfo.InvariantCulture))];
-                stages.Add(new ScaleStage(parts[0], v[0], v[1], v[2]));
-            }
-        }
-
-        child.WaitForExit();
-        if (child.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"the scale child failed (exit {child.ExitCode}) after {string.Join(", ", stages.Select(s => s.Name))}");
-        }
-
-        return stages;
-    }
-
     /// <summary>The child: the stages of `cimc compile MODEL --arch puma(sized) --weight-bits 8 --activation-bits 8 --activation relu -o OUT`.</summary>
-    public static int ChildMain(string model, string outDir)
+    public static int ChildMain(string model, string outDir) => ChildStages.ChildMain(clock =>
     {
-        var clock = Stopwatch.StartNew();
-        using Process self = Process.GetCurrentProcess();
-        TimeSpan cpu = self.TotalProcessorTime;
-        void Done(string stage)
-        {
-            self.Refresh();
-            Console.WriteLine(FormattableString.Invariant($"{stage} {clock.Elapsed.TotalSeconds:F3} {(self.TotalProcessorTime - cpu).TotalSeconds:F3} {PeakGiB():F3}"));
-            cpu = self.TotalProcessorTime;
-            clock.Restart();
-        }
-
         Graph graph = ModelLoader.Load(model, new ImportOptions(LayerActivation.Relu));
-        Done("import");
+        clock.Done("import");
         Architecture arch = SizedPuma(graph);
         QuantizationOptions options = Compiler.OptionsFor(arch, 8, 8);
         Compilation c = Compiler.Compile(graph, arch, options, new InputRangeCalibration(0, 1), CompileStage.Asm,
-            stage => Done(stage.ToString().ToLowerInvariant()), new Passes.CompileSettings { Verify = false, Estimate = true });
+            stage => clock.Done(stage.ToString().ToLowerInvariant()), new Passes.CompileSettings { Verify = false, Estimate = true });
         CompiledFolder.Write(outDir, c);
-        Done("write");
-        return 0;
-    }
+        clock.Done("write");
+    });
 
     /// <summary>puma with enough tiles for the model's crossbars at 8-bit weights (offset encoding: 4 slices of 2-bit cells), on a square mesh.</summary>
     private static Architecture SizedPuma(Graph graph)
@@ -152,19 +102,5 @@ public static class ScaleBench
         int tiles = (int)((crossbars + puma.CrossbarsPerTile - 1) / puma.CrossbarsPerTile) + 1;
         int width = (int)Math.Ceiling(Math.Sqrt(tiles));
         return puma with { Chip = puma.Chip with { Tiles = tiles, Mesh = new MeshSpec(width, (tiles + width - 1) / width) } };
-    }
-
-    /// <summary>Peak resident memory of this process so far (VmHWM), in GiB.</summary>
-    private static double PeakGiB()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / (double)(1 << 20);
-            }
-        }
-
-        return double.NaN;
     }
 }

@@ -39,30 +39,17 @@ internal static class OnnxModels
         };
     }
 
-    public static NodeProto Node(string op, string[] inputs, string[] outputs, string name = "", params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = name };
-        node.Input.AddRange(inputs);
-        node.Output.AddRange(outputs);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
+    public static NodeProto Node(string op, string[] inputs, string[] outputs, string name = "", params AttributeProto[] attributes) =>
+        Bench.OnnxBuild.Node(op, inputs, outputs, name, attributes);
 
-    public static AttributeProto Int(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    public static AttributeProto Int(string name, long value) => Bench.OnnxBuild.Int(name, value);
 
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
+    public static AttributeProto Ints(string name, params long[] values) => Bench.OnnxBuild.Ints(name, values);
 
     public static AttributeProto Text(string name, string value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
-    public static AttributeProto Float(string name, float value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+    public static AttributeProto Float(string name, float value) => Bench.OnnxBuild.Float(name, value);
 
     public static AttributeProto Tensor(string name, TensorProto value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
