@@ -14,7 +14,8 @@ namespace Cimc.Codegen;
 /// <list type="number">
 /// <item>clears the accumulator columns it writes (before waiting, so it costs no latency);</item>
 /// <item>gets the input rows it reads through tile buffers (<see cref="InputBroadcast"/>: a ring of
-///   tile hubs when <see cref="Lowering.RingBroadcast"/> is on, else straight from each producer);</item>
+///   tile hubs when <see cref="Lowering.RingBroadcast"/> is on, a tree over the hubs reading each chunk with
+///   <see cref="Lowering.TreeBroadcast"/>, else straight from each producer);</item>
 /// <item>runs one mvm per crossbar it holds into its own accumulators, then, for the offset
 ///   encoding, its share of the input-sum correction (<see cref="OutputStage.OffsetCorrection"/>);</item>
 /// <item>per column block it holds, in column order: joins that block's reduction (<see cref="Reduction"/>:
@@ -70,10 +71,10 @@ public static class CodeGenerator
             }
         }
 
-        bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
+        bool tree = placed.Lowering.ReductionTree;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
-                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
         buffers.CheckCapacity();
 
         // Every core's memory, laid out (and checked against the chip's) before anything is emitted.

@@ -119,6 +119,11 @@ public static class PassCatalog
         "each producer sends each chunk once; each chunk enters each tile of the layer once",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
 
+    public static Pass BroadcastTree { get; } = new("broadcast-tree", IrStage.Placed, IrStage.Placed,
+        "send each layer-input chunk down a binomial tree over the tile hubs that read it, instead of around the ring of all hubs (Codegen/Broadcast.cs)",
+        "each producer sends each chunk once; each chunk enters each tile reading it once and no other tile; 1 + ceil(log2 n) messages in sequence to reach n tiles",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { TreeBroadcast = true } } });
+
     public static Pass SignalChunks { get; } = new("signal-chunks", IrStage.Placed, IrStage.Placed,
         "a tile hub signals each core of its tile as each input chunk it reads is stored, not once after the last (Codegen/Broadcast.cs)",
         "every core loads each input row once, after the hub stored it; its mvms may start as their rows arrive",
@@ -175,7 +180,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)
