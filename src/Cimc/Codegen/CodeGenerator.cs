@@ -124,16 +124,9 @@ public static class CodeGenerator
                 InputBroadcast broadcast = inputs[l][r];
                 IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l][r];
                 MappedLayer m = layer.Layer.Mapped;
-                foreach (CoreSpan c in layer.Cores)
-                {
-                    em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
-                    foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
-                    {
-                        // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
-                        em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
-                    }
-                }
-
+                // Accumulators start cleared (or at the bias) before the layer's input arrives, off the
+                // critical path; a core whose staging area is its accumulators starts them after.
+                StartAccumulators(layer, mem, staged: false);
                 if (l == 0)
                 {
                     broadcast.StartSample();
@@ -141,6 +134,7 @@ public static class CodeGenerator
                 }
 
                 broadcast.Receive(em, mem, pieces);
+                StartAccumulators(layer, mem, staged: true);
 
                 foreach (PlacedBlock pb in layer.Layer.Blocks)
                 {
@@ -174,6 +168,19 @@ public static class CodeGenerator
 
             int rl = j % lasts.Length;
             outputs[rl].Finish(em, memory[^1][rl][lasts[rl].Layer.Lead].Staging);
+        }
+
+        void StartAccumulators(LayerCores layer, IReadOnlyDictionary<int, CoreMemoryLayout> mem, bool staged)
+        {
+            foreach (CoreSpan c in layer.Cores.Where(c => mem[c.Core].StagingOnAccumulators == staged))
+            {
+                em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
+                foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
+                {
+                    // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
+                    em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
+                }
+            }
         }
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)

@@ -43,15 +43,19 @@ public sealed class CoreMemoryTests
         Assert.Equal(652, PerformanceFixtures.Compile(Isaac(779), 3, () => new Sigmoid(), 300, 200, 10).Program!.Cores.Max(WordsTouched));
     }
 
-    [Fact]
-    public void The_shipped_model_compiles_for_isaac_at_4_bits_and_runs_bit_exact()
+    [Theory]
+    [InlineData(Passes.OptLevel.O0)]
+    [InlineData(Passes.OptLevel.O2)]
+    [InlineData(Passes.OptLevel.O3)]
+    public void The_shipped_model_compiles_for_isaac_at_4_bits_and_runs_bit_exact(Passes.OptLevel level)
     {
         // Layer 0's core 0 needed 1,157 words of ISAAC's 1,152 with its partial sums beside its
-        // inputs; overlaid on them it fits, and the program still equals the golden model.
+        // inputs; overlaid on them it fits. At -O3 a relaying hub of layer 0 needed 1,157 with its
+        // staging area beside its accumulators; on them it fits. The programs equal the golden model.
         Graph graph = ModelLoader.Load(Path.Combine(TestPaths.Examples, "fashion-mnist", "mlp.onnx"));
         NdArray calibration = Npy.Read(Path.Combine(TestPaths.Examples, "fashion-mnist", "calibration.npy"));
         Architecture isaac = ArchitectureCatalog.Load("isaac");
-        Compilation c = Compiler.Compile(graph, isaac, Compiler.OptionsFor(isaac, 4, 4), calibration);
+        Compilation c = Compiler.Compile(graph, isaac, Compiler.OptionsFor(isaac, 4, 4), calibration, CompileStage.Asm, new Passes.CompileSettings { Level = level });
         AssertCompact(c, isaac);
         var simulator = new Cimc.Simulation.FunctionalSimulator(c.Program!, c.Weights!);
         var xbar = new Golden.CrossbarParams(isaac.Core.Crossbar.Rows, isaac.Core.Crossbar.Cols, isaac.Core.Crossbar.CellBits, isaac.Core.Dac.Bits, isaac.Core.Adc.Bits);
