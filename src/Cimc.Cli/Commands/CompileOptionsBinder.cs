@@ -57,7 +57,7 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> Passes { get; } = new("--passes") { Description = "run these passes, in this order, instead of the level's, e.g. quantize,map,place-greedy,reduce-tree,broadcast-ring,emit" };
 
-    public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal or best; the level's when not given" };
+    public Option<string?> Placement { get; } = new("--placement") { Description = "where layers' cores go: linear, greedy, anneal, rows or best; the level's when not given" };
 
     public Option<string?> Replication { get; } = new("--replication")
     {

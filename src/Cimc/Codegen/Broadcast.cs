@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Cimc.Isa;
+using Cimc.Placement;
 
 namespace Cimc.Codegen;
 
@@ -44,6 +45,15 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// Without the broadcast-ring pass (<see cref="Placement.Lowering.RingBroadcast"/> off, the straight
 /// lowering) each producer sends each chunk straight to every hub whose tile reads rows of it; hubs
 /// store and signal as above, but forward nothing.
+/// With the broadcast-tree pass (<see cref="BroadcastShape.Tree"/>) chunk i goes only to the hubs
+/// whose tile reads rows of it (a row-split placement gives each tile only its rows), in a binomial
+/// tree: the producer sends it once to the first of those hubs (the list rotated by i, so the
+/// forwarding is spread), and at step s = 1, 2, 4, ... hub j &lt; s forwards it to hub j + s. A
+/// chunk reaches n hubs after 1 + ceil(log2 n) messages in sequence instead of the ring's n. Each
+/// hub takes its chunks in the order (depth in the chunk's tree, chunk): a parent's key is below
+/// its children's, so every blocked receive waits on a send with a lower key, which cannot be
+/// blocked (deadlock-free); and a parent and a child order the chunks they share alike (the child
+/// is one level deeper in each), so the k-th send between them is the k-th receive.
 /// <code>
 /// before: lead --send--> every core of the next layer (one message per core)
 /// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
@@ -57,17 +67,17 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly int chunkWords;
     private readonly ImmutableArray<TileGroup> direct;
     private readonly int inputAddr;
-    private readonly bool isRing;
+    private readonly BroadcastShape shape;
     private readonly bool chunkSignals;
     private readonly ImmutableArray<IoPart> parts;
     private int delivered;
 
-    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, bool isRing, bool chunkSignals,
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals,
         ImmutableArray<IoPart> parts)
     {
         this.parts = parts;
         this.layer = layer;
-        this.isRing = isRing;
+        this.shape = shape;
         this.chunkSignals = chunkSignals;
         this.ring = ring;
         this.direct = direct;
@@ -84,7 +94,7 @@ internal sealed class InputBroadcast : IVectorSink
     /// its crossbars read), written there by the host, and nothing travels between tiles
     /// (<see cref="InputParts"/>).
     /// </summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, bool isRing, bool chunkSignals = false)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -114,7 +124,7 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, isRing, chunkSignals, parts.ToImmutable());
+        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable());
     }
 
     /// <summary>A split network input's parts, tile by tile (tiles that read the same rows each have them).</summary>
@@ -160,6 +170,18 @@ internal sealed class InputBroadcast : IVectorSink
     /// <summary>The stream of the layer's input chunks (<see cref="Streams"/>); its signals have their own.</summary>
     private int Tag => Streams.Input(layer.Index);
 
+    private bool IsRing => shape == BroadcastShape.Ring;
+
+    /// <summary>
+    /// The tree of chunk number <paramref name="index"/> covering [s, e): the hubs whose tile reads
+    /// rows of it, rotated by the chunk's number; hub j &gt; 0's parent is j minus its highest set bit.
+    /// </summary>
+    private ImmutableArray<TileGroup> TreeOf(int index, int s, int e)
+    {
+        var readers = ring.Where(g => Overlap(s, e, (g.Lo, g.Hi)) is not null).ToList();
+        return [.. readers.Select((_, j) => readers[(index + j) % readers.Count])];
+    }
+
     /// <summary>Producer side: each chunk of [start, end) the ring reads, once, to its entry hub. Called in piece order.</summary>
     public void Deliver(Emitter em, int core, int start, int end, int src)
     {
@@ -172,9 +194,19 @@ internal sealed class InputBroadcast : IVectorSink
     /// <summary>Chunk [s, e) at <paramref name="src"/> leaves its producer: to its entry hub on the ring, else to every hub whose tile reads it.</summary>
     private void SendChunk(Emitter em, int core, int src, int s, int e)
     {
-        if (isRing)
+        if (IsRing)
         {
             em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+            return;
+        }
+
+        if (shape == BroadcastShape.Tree)
+        {
+            if (TreeOf(delivered++, s, e) is { Length: > 0 } tree)
+            {
+                em[core].Add(Instruction.Send(tree[0].Hub, src, e - s, Tag));
+            }
+
             return;
         }
 
@@ -243,6 +275,12 @@ internal sealed class InputBroadcast : IVectorSink
     public void Receive(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, IReadOnlyList<Piece> pieces)
     {
         var chunks = pieces.SelectMany(p => Chunks(p.Start, p.End).Select(c => (p.Core, c.Lo, c.Hi))).ToList();
+        if (shape == BroadcastShape.Tree)
+        {
+            ReceiveTree(em, memory, chunks);
+            return;
+        }
+
         int t = ring.Length;
         for (int j = 0; j < t; j++)
         {
@@ -250,7 +288,7 @@ internal sealed class InputBroadcast : IVectorSink
             List<Instruction> hub = em[g.Hub];
             CoreMemoryLayout hubMem = memory[g.Hub];
 
-            if (!isRing)
+            if (!IsRing)
             {
                 foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
                 {
@@ -261,7 +299,7 @@ internal sealed class InputBroadcast : IVectorSink
             }
 
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
-            for (int d = 0; isRing && d < t; d++)
+            for (int d = 0; IsRing && d < t; d++)
             {
                 int entry = (j - d + t) % t;
                 for (int i = entry; i < chunks.Count; i += t)
@@ -278,18 +316,72 @@ internal sealed class InputBroadcast : IVectorSink
                 }
             }
 
-            foreach (CoreSpan peer in chunkSignals ? Enumerable.Empty<CoreSpan>() : g.Peers)
+            SignalPeers(em, memory, g);
+        }
+    }
+
+    /// <summary>Without chunk signals: after a hub's last chunk, each other core of its tile is signalled once and loads all its rows.</summary>
+    private void SignalPeers(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, TileGroup g)
+    {
+        foreach (CoreSpan peer in chunkSignals ? Enumerable.Empty<CoreSpan>() : g.Peers)
+        {
+            CoreMemoryLayout peerMem = memory[peer.Core];
+            em[g.Hub].Add(Instruction.Send(peer.Core, memory[g.Hub].Signal, 1, Streams.Signal(layer.Index)));
+            em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, Streams.Signal(layer.Index)));
+            foreach ((int lo, int hi) in peerMem.InputRuns)
             {
-                CoreMemoryLayout peerMem = memory[peer.Core];
-                hub.Add(Instruction.Send(peer.Core, hubMem.Signal, 1, Streams.Signal(layer.Index)));
-                em[peer.Core].Add(Instruction.Recv(g.Hub, peerMem.Signal, 1, Streams.Signal(layer.Index)));
-                foreach ((int lo, int hi) in peerMem.InputRuns)
-                {
-                    em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
-                }
+                em[peer.Core].Add(Instruction.Load(peerMem.InputAddr(lo), g.Region + (lo - g.Lo), hi - lo));
             }
         }
     }
+
+    /// <summary>
+    /// The tree broadcast's consumer side: every hub receives each chunk its tile reads from its
+    /// parent in that chunk's tree (the producer for the tree's first hub), forwards it to its
+    /// children, larger subtree first, and keeps its rows; in the order (depth, chunk) on every hub.
+    /// </summary>
+    private void ReceiveTree(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, List<(int Core, int Lo, int Hi)> chunks)
+    {
+        var steps = new List<(int Depth, int Chunk, TileGroup Hub, int From, List<int> To)>();
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            (int producer, int s, int e) = chunks[i];
+            ImmutableArray<TileGroup> tree = TreeOf(i, s, e);
+            for (int j = 0; j < tree.Length; j++)
+            {
+                int parent = j == 0 ? producer : tree[j - HighestBit(j)].Hub;
+                var children = new List<int>();
+                for (int step = j == 0 ? 1 : 2 * HighestBit(j); j + step < tree.Length; step *= 2)
+                {
+                    children.Add(tree[j + step].Hub);
+                }
+
+                steps.Add((System.Numerics.BitOperations.PopCount((uint)j), i, tree[j], parent, children));
+            }
+        }
+
+        foreach (var step in steps.OrderBy(x => x.Depth).ThenBy(x => x.Chunk))
+        {
+            (int _, int s, int e) = chunks[step.Chunk];
+            int at = Landing(memory[step.Hub.Hub], s, e);
+            List<Instruction> hub = em[step.Hub.Hub];
+            hub.Add(Instruction.Recv(step.From, at, e - s, Tag));
+            foreach (int child in step.To)
+            {
+                hub.Add(Instruction.Send(child, at, e - s, Tag));
+            }
+
+            Keep(em, memory, step.Hub, s, e, at);
+        }
+
+        foreach (TileGroup g in ring)
+        {
+            SignalPeers(em, memory, g);
+        }
+    }
+
+    /// <summary>The highest power of two not above <paramref name="j"/> (0 for 0).</summary>
+    private static int HighestBit(int j) => j == 0 ? 0 : 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)j));
 
     /// <summary>
     /// A hub whose tile shares its rows stores the part of chunk [s, e) (landed at <paramref name="at"/>)

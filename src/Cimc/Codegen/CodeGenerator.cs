@@ -14,7 +14,8 @@ namespace Cimc.Codegen;
 /// <list type="number">
 /// <item>clears the accumulator columns it writes (before waiting, so it costs no latency);</item>
 /// <item>gets the input rows it reads through tile buffers (<see cref="InputBroadcast"/>: a ring of
-///   tile hubs when <see cref="Lowering.RingBroadcast"/> is on, else straight from each producer);</item>
+///   tile hubs when <see cref="Lowering.RingBroadcast"/> is on, a tree over the hubs reading each chunk with
+///   <see cref="Lowering.TreeBroadcast"/>, else straight from each producer);</item>
 /// <item>runs one mvm per crossbar it holds into its own accumulators, then, for the offset
 ///   encoding, its share of the input-sum correction (<see cref="OutputStage.OffsetCorrection"/>);</item>
 /// <item>per column block it holds, in column order: joins that block's reduction (<see cref="Reduction"/>:
@@ -86,10 +87,10 @@ public static class CodeGenerator
             }
         }
 
-        bool ring = placed.Lowering.RingBroadcast, tree = placed.Lowering.ReductionTree;
+        bool tree = placed.Lowering.ReductionTree;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
-                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
         ImmutableArray<IoPart> outputParts = splitOut ? OutputGather.PlanParts(arch, lasts[0], buffers) : [];
         buffers.CheckCapacity();
 
@@ -143,16 +144,9 @@ public static class CodeGenerator
                 InputBroadcast broadcast = inputs[l][r];
                 IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l][r];
                 MappedLayer m = layer.Layer.Mapped;
-                foreach (CoreSpan c in layer.Cores)
-                {
-                    em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
-                    foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
-                    {
-                        // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
-                        em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
-                    }
-                }
-
+                // Accumulators start cleared (or at the bias) before the layer's input arrives, off the
+                // critical path; a core whose staging area is its accumulators starts them after.
+                StartAccumulators(layer, mem, staged: false);
                 if (l == 0)
                 {
                     broadcast.StartSample();
@@ -160,6 +154,7 @@ public static class CodeGenerator
                 }
 
                 broadcast.Receive(em, mem, pieces);
+                StartAccumulators(layer, mem, staged: true);
 
                 foreach (PlacedBlock pb in layer.Layer.Blocks)
                 {
@@ -193,6 +188,19 @@ public static class CodeGenerator
 
             int rl = j % lasts.Length;
             outputs[rl].Finish(em, memory[^1][rl][lasts[rl].Layer.Lead].Staging);
+        }
+
+        void StartAccumulators(LayerCores layer, IReadOnlyDictionary<int, CoreMemoryLayout> mem, bool staged)
+        {
+            foreach (CoreSpan c in layer.Cores.Where(c => mem[c.Core].StagingOnAccumulators == staged))
+            {
+                em[c.Core].Add(Instruction.VClear(mem[c.Core].Acc, c.ColHi - c.ColLo));
+                foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
+                {
+                    // The fold-bias pass: the root's accumulators start at the bias, off the critical path.
+                    em[c.Core].Add(Instruction.VCopy(mem[c.Core].AccAddr(block.ColStart), mem[c.Core].ConstantsOf(block.Index).Bias, block.ColCount));
+                }
+            }
         }
 
         IReadOnlyDictionary<int, CoreMemoryLayout> Layout(LayerCores layer, InputBroadcast broadcast, bool lands)

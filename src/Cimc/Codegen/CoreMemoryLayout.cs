@@ -86,8 +86,59 @@ internal sealed class CoreMemoryLayout
     internal sealed record Needs(CoreSpan Core, IReadOnlyList<CrossbarBlock> Blocks, int PartialWords, bool InputSum,
         int StagingWords, IReadOnlyList<ColumnBlock> Roots, bool Activation);
 
-    /// <summary>Lays out one core; a layout that exceeds the memory is a does-not-fit diagnostic naming the parts.</summary>
+    /// <summary>
+    /// Lays out one core; a layout that exceeds the memory is a does-not-fit diagnostic naming the
+    /// parts. When the plain layout does not fit, the partial sums it receives overlay its input
+    /// rows: an mvm reads its rows when it issues (docs/isa.md), and the core receives partial sums
+    /// only after its last mvm and its input sum, so the rows are dead by then (the schedule's
+    /// dependences keep any reordering after those reads: a write after a read of the same words).
+    /// If that does not fit either, the staging area overlays the accumulators
+    /// (<see cref="StagingOnAccumulators"/>): the core relays chunks before its mvms and lands output
+    /// pieces after it has stored its own results, and the schedule then clears (or biases) the
+    /// accumulators after the layer's input has arrived instead of before.
+    /// </summary>
     public static CoreMemoryLayout For(Needs needs, int localWords, string layerName, string memoryOwner)
+    {
+        CoreMemoryLayout best = Lay(needs, false, false);
+        foreach ((bool partials, bool staging) in new[] { (true, false), (true, true) })
+        {
+            if (best.Words <= localWords)
+            {
+                break;
+            }
+
+            CoreMemoryLayout overlaid = Lay(needs, partials, staging);
+            best = overlaid.Words < best.Words ? overlaid : best;
+        }
+
+        return best.Words <= localWords ? best : throw TooLarge(best, needs, localWords, layerName, memoryOwner);
+    }
+
+    /// <summary>The staging area is the accumulators' words: the accumulators may be cleared only once the layer's input has arrived.</summary>
+    public bool StagingOnAccumulators => Staging >= 0 && Staging == Acc;
+
+    private static CimcException TooLarge(CoreMemoryLayout layout, Needs needs, int localWords, string layerName, string memoryOwner)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        int inputs = layout.inputRuns.Sum(r => r.Hi - r.Lo), accWords = needs.Core.ColHi - needs.Core.ColLo;
+        int partials = layout.Partials >= layout.Acc ? needs.PartialWords : 0; // overlaid partial sums take no words of their own
+        int staging = layout.StagingOnAccumulators ? 0 : needs.StagingWords;
+        int constantsAt = layout.Signal + 1 + staging;
+        string parts = string.Join(", ", new (string Name, long Words)[]
+        {
+            ("inputs", inputs), ("accumulators", accWords), ("partial sums", partials),
+            ("staging", staging), ("control", layout.Signal + 1 - (layout.Acc + accWords + partials)), ("constants", layout.Words - constantsAt),
+        }.Where(p => p.Words > 0).Select(p => string.Create(inv, $"{p.Name} {p.Words:N0}")));
+        return new CimcException("does-not-fit", $"layer '{layerName}'",
+            string.Create(inv, $"needs {layout.Words:N0} words of core local memory on core {needs.Core.Core} ({parts}) but {memoryOwner} have {localWords:N0}"));
+    }
+
+    /// <summary>
+    /// The layout in the order of the class comment; with <paramref name="overlayPartials"/> the
+    /// partial sums sit on the input rows, with <paramref name="overlayStaging"/> the staging area on
+    /// the accumulators, each when it fits there.
+    /// </summary>
+    private static CoreMemoryLayout Lay(Needs needs, bool overlayPartials, bool overlayStaging)
     {
         // Row blocks the core reads, merged where consecutive, packed from address 0.
         var runs = ImmutableArray.CreateBuilder<(int Lo, int Hi, int Addr)>();
@@ -106,13 +157,14 @@ internal sealed class CoreMemoryLayout
             next += hi - lo;
         }
 
-        int inputs = next;
         int acc = next, accWords = needs.Core.ColHi - needs.Core.ColLo;
-        int partials = acc + accWords;
-        int inputSum = partials + needs.PartialWords;
+        bool overlaid = overlayPartials && needs.PartialWords <= next;
+        bool stagingOnAcc = overlayStaging && needs.StagingWords > 0 && needs.StagingWords <= accWords;
+        int partials = overlaid ? 0 : acc + accWords;
+        int inputSum = acc + accWords + (overlaid ? 0 : needs.PartialWords);
         int signal = inputSum + (needs.InputSum ? 1 : 0);
-        int staging = signal + 1;
-        int constantsAt = staging + needs.StagingWords;
+        int staging = stagingOnAcc ? acc : signal + 1;
+        int constantsAt = signal + 1 + (stagingOnAcc ? 0 : needs.StagingWords);
         var constants = new Dictionary<int, (int, int)>();
         int c = constantsAt;
         foreach (ColumnBlock block in needs.Roots)
@@ -123,19 +175,7 @@ internal sealed class CoreMemoryLayout
 
         int activation = needs.Activation && needs.Roots.Count > 0 ? c : -1;
         long words = (long)c + (activation >= 0 ? ActivationParams.Words : 0);
-        if (words > localWords)
-        {
-            var inv = CultureInfo.InvariantCulture;
-            string parts = string.Join(", ", new (string Name, long Words)[]
-            {
-                ("inputs", inputs), ("accumulators", accWords), ("partial sums", needs.PartialWords),
-                ("staging", needs.StagingWords), ("control", staging - inputSum), ("constants", words - constantsAt),
-            }.Where(p => p.Words > 0).Select(p => string.Create(inv, $"{p.Name} {p.Words:N0}")));
-            throw new CimcException("does-not-fit", $"layer '{layerName}'",
-                string.Create(inv, $"needs {words:N0} words of core local memory on core {needs.Core.Core} ({parts}) but {memoryOwner} have {localWords:N0}"));
-        }
-
         return new CoreMemoryLayout(runs.ToImmutable(), acc, needs.Core.ColLo, partials, needs.InputSum ? inputSum : -1, signal,
-            needs.StagingWords > 0 ? staging : -1, constants, activation, (int)words);
+            needs.StagingWords > 0 ? staging : -1, constants, activation, (int)Math.Min(words, int.MaxValue));
     }
 }

@@ -112,6 +112,11 @@ public static class PassCatalog
         "as place-linear, with traffic x hops + busiest link no worse than place-greedy's",
         (c, ctx) => c with { Placed = AnnealPlacer.Place(c.Mapped!, ctx.Architecture, ctx.Seed) });
 
+    public static Pass PlaceRows { get; } = new("place-rows", IrStage.Mapped, IrStage.Placed,
+        "each layer's cores split by input rows into two halves on tiles of their own, so a tile reads half the layer input (Placement/RowSplitPlacer.cs)",
+        "as place-linear; linear on a node of several chips or when the halves need more tiles than the chip has",
+        (c, ctx) => c with { Placed = RowSplitPlacer.Place(c.Mapped!, Compiler.Shape(ctx.Architecture)) });
+
     public static Pass PlaceBest { get; } = new("place-best", IrStage.Mapped, IrStage.Placed,
         "try place-linear, place-greedy and place-anneal, emit each with the tree and ring shapes, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput)",
         "as place-linear, with an estimated latency no worse than place-linear's (under the tree and ring shapes)",
@@ -132,6 +137,11 @@ public static class PassCatalog
         "pass layer inputs around a ring of tile hubs instead of from each producer to every tile (Codegen/Broadcast.cs)",
         "each producer sends each chunk once; each chunk enters each tile of the layer once",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { RingBroadcast = true } } });
+
+    public static Pass BroadcastTree { get; } = new("broadcast-tree", IrStage.Placed, IrStage.Placed,
+        "send each layer-input chunk down a binomial tree over the tile hubs that read it, instead of around the ring of all hubs (Codegen/Broadcast.cs)",
+        "each producer sends each chunk once; each chunk enters each tile reading it once and no other tile; 1 + ceil(log2 n) messages in sequence to reach n tiles",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { TreeBroadcast = true } } });
 
     public static Pass SignalChunks { get; } = new("signal-chunks", IrStage.Placed, IrStage.Placed,
         "a tile hub signals each core of its tile as each input chunk it reads is stored, not once after the last (Codegen/Broadcast.cs)",
@@ -189,7 +199,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

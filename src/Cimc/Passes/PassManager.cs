@@ -201,7 +201,7 @@ public static class PassManager
         IrStage.Graph => GraphPrinter.Print(c.Graph),
         IrStage.Quantized => QuantizedPrinter.Print(c.Quantized!),
         IrStage.Mapped => MappedPrinter.Print(c.Mapped!),
-        IrStage.Placed => MappedPrinter.Print(c.Placed!) + $"lowering: reduction {(c.Placed!.Lowering.ReductionTree ? "tree" : "chain")}, broadcast {(c.Placed.Lowering.RingBroadcast ? "ring" : "direct")}\n",
+        IrStage.Placed => MappedPrinter.Print(c.Placed!) + $"lowering: reduction {(c.Placed!.Lowering.ReductionTree ? "tree" : "chain")}, broadcast {c.Placed.Lowering.Broadcast.ToString().ToLowerInvariant()}\n",
         IrStage.Scheduled => Scheduling.SchedulePrinter.Print(c.Schedule!),
         _ => Disassembler.Disassemble(c.Program!),
     };

@@ -19,6 +19,7 @@ public enum PlacementChoice
     Linear,
     Greedy,
     Anneal,
+    Rows,
     Best,
 }
 
@@ -87,6 +88,7 @@ public static class Pipelines
         PlacementChoice.Linear => PassCatalog.PlaceLinear,
         PlacementChoice.Greedy => PassCatalog.PlaceGreedy,
         PlacementChoice.Anneal => PassCatalog.PlaceAnneal,
+        PlacementChoice.Rows => PassCatalog.PlaceRows,
         _ => PassCatalog.PlaceBest,
     };
 
@@ -105,8 +107,9 @@ public static class Pipelines
         "linear" => PlacementChoice.Linear,
         "greedy" => PlacementChoice.Greedy,
         "anneal" => PlacementChoice.Anneal,
+        "rows" => PlacementChoice.Rows,
         "best" => PlacementChoice.Best,
-        _ => throw new CimcException("bad-option", "--placement", $"'{text}' is not a placement (linear, greedy, anneal or best)"),
+        _ => throw new CimcException("bad-option", "--placement", $"'{text}' is not a placement (linear, greedy, anneal, rows or best)"),
     };
 
     /// <summary>

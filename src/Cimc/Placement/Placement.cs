@@ -51,8 +51,30 @@ public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
     /// <summary>A column block's root starts its accumulators at the bias (the fold-bias pass) instead of adding it after the reduction.</summary>
     public bool BiasFirst { get; init; }
 
+    /// <summary>
+    /// Each layer-input chunk goes down a binomial tree over the tile hubs that read it (the
+    /// broadcast-tree pass) instead of around the ring of all hubs; takes precedence over <see cref="RingBroadcast"/>.
+    /// </summary>
+    public bool TreeBroadcast { get; init; }
+
+    /// <summary>The broadcast shape the emitter uses.</summary>
+    public BroadcastShape Broadcast => TreeBroadcast ? BroadcastShape.Tree : RingBroadcast ? BroadcastShape.Ring : BroadcastShape.Direct;
+
     /// <summary>Words per broadcast chunk (at most a crossbar's rows); 0: a crossbar's rows.</summary>
     public int ChunkWords { get; init; }
+}
+
+/// <summary>How a layer's input chunks reach its tiles (Codegen/Broadcast.cs).</summary>
+public enum BroadcastShape
+{
+    /// <summary>Each producer sends each chunk to every tile hub reading it.</summary>
+    Direct,
+
+    /// <summary>Each chunk goes around the ring of all the layer's tile hubs.</summary>
+    Ring,
+
+    /// <summary>Each chunk goes down a binomial tree over the tile hubs reading it.</summary>
+    Tree,
 }
 
 public sealed record PlacedModel(MappedModel Mapped, ChipShape Chip, ImmutableArray<PlacedLayer> Layers)

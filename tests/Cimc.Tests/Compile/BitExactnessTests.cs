@@ -209,7 +209,7 @@ public sealed class BitExactnessTests
             var settings = new Passes.CompileSettings
             {
                 Level = (Passes.OptLevel)rng.Next(4),
-                Placement = rng.Next(5) switch { 0 => null, 1 => Passes.PlacementChoice.Linear, 2 => Passes.PlacementChoice.Greedy, 3 => Passes.PlacementChoice.Anneal, _ => Passes.PlacementChoice.Best },
+                Placement = rng.Next(6) switch { 0 => null, 1 => Passes.PlacementChoice.Linear, 2 => Passes.PlacementChoice.Greedy, 3 => Passes.PlacementChoice.Anneal, 4 => Passes.PlacementChoice.Rows, _ => Passes.PlacementChoice.Best },
                 Seed = rng.Next(),
             };
             int crossbars = rng.Next(1, 5), cores = rng.Next(1, 5);
@@ -230,18 +230,18 @@ public sealed class BitExactnessTests
 
     /// <summary>
     /// Each scheduling pass alone and with the others (a random subset, drawn from the seed, in
-    /// pipeline order; order-critical reorders every core) stays bit-exact on chips whose small cores
+    /// pipeline order, after linear or row-split placement; order-critical reorders every core) stays bit-exact on chips whose small cores
     /// and tiles make rings, tile hubs with peers and reduction trees run; the verifiers run between the passes.
     /// </summary>
     [Fact]
     public void Every_combination_of_scheduling_passes_stays_bit_exact()
     {
-        string[] optional = ["reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias"];
+        string[] optional = ["reduce-tree", "broadcast-ring", "broadcast-tree", "signal-chunks", "fold-bias"];
         Gen.Int[0, int.MaxValue].Sample(seed =>
         {
             DesignPoint p = DesignPoint.From(seed, maxWidth: 160) with { Rows = 16 << (seed % 3), Cols = 16 << ((seed / 3) % 3) };
             var rng = new Random(seed ^ 0x5c4);
-            string list = string.Join(",", ["quantize", "map", "place-linear", .. optional.Where(_ => rng.Next(2) == 0), "schedule", .. rng.Next(4) > 0 ? new[] { "order-critical" } : [], "emit"]);
+            string list = string.Join(",", ["quantize", "map", rng.Next(2) == 0 ? "place-linear" : "place-rows", .. optional.Where(_ => rng.Next(2) == 0), "schedule", .. rng.Next(4) > 0 ? new[] { "order-critical" } : [], "emit"]);
             int crossbars = rng.Next(1, 5), cores = rng.Next(2, 5);
             (long[][] sim, long[][] gold, _) = Check(p, a => a with
             {

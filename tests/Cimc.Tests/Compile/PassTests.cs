@@ -74,6 +74,35 @@ public sealed class PassTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void With_row_split_placement_and_the_tree_broadcast_each_tile_receives_only_its_half_of_the_rows()
+    {
+        // MLP-L4 on puma (16-bit, offset: 2 row blocks a core, 8 cores a tile). Linear placement with
+        // the ring gives every tile of a layer (but the network input's) the whole layer input;
+        // place-rows with broadcast-tree gives each half of it, and the program computes the same codes.
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        Compilation ring = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O2 });
+        Compilation rows = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings
+        {
+            Passes = Pipelines.Parse("quantize,map,place-rows,reduce-tree,broadcast-tree,signal-chunks,fold-bias,schedule,emit"),
+        });
+        int Tile(int core) => core / puma.Tile.Cores;
+        IEnumerable<int> WordsIntoTiles(Compilation c, int layer) => c.Schedule!.Messages
+            .Where(m => m.Kind == MessageKind.LayerInput && m.Layer == layer && Tile(m.From) != Tile(m.To))
+            .GroupBy(m => Tile(m.To)).Select(g => g.Sum(m => m.Words));
+        for (int layer = 0; layer < 4; layer++)
+        {
+            int inputs = rows.Placed!.Layers[layer].Mapped.Layer.InFeatures;
+            Assert.All(WordsIntoTiles(ring, layer), w => Assert.Equal(inputs, w));
+            Assert.All(WordsIntoTiles(rows, layer), w => Assert.Equal(inputs / 2, w));
+        }
+
+        var rng = new Random(3);
+        long[] x = [.. Enumerable.Range(0, 1024).Select(_ => (long)rng.Next(0, (int)ring.Program!.Input.QMax + 1))];
+        Assert.Equal(new Cimc.Simulation.FunctionalSimulator(ring.Program!, ring.Weights!).RunCodes(x),
+            new Cimc.Simulation.FunctionalSimulator(rows.Program!, rows.Weights!).RunCodes(x));
+    }
+
+    [Fact]
     public void Mesh_placers_never_raise_the_objective_and_annealing_is_deterministic()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
