@@ -45,6 +45,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
     private readonly ConcurrentDictionary<string, Lazy<MappedModel>> mapped = new();
     private readonly ConcurrentQueue<string> mappedOrder = new();
     private readonly ConcurrentDictionary<string, Lazy<double>> accuracy = new();
+    private readonly ArchitectureCache architectures = new();
 
     public bool HasData => data is not null;
 
@@ -71,7 +72,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
     {
         try
         {
-            PointSettings s = PointSettings.Of(point, baseDevice);
+            PointSettings s = PointSettings.Of(point, baseDevice, architectures);
             string qKey = QuantizationKey(s.Options);
             Compilation c = Compile(s, qKey);
             PerformanceInput input = PerformanceInputs.For(c, batch);
@@ -96,7 +97,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
     {
         try
         {
-            PointSettings s = PointSettings.Of(point, baseDevice);
+            PointSettings s = PointSettings.Of(point, baseDevice, architectures);
             string qKey = QuantizationKey(s.Options);
             Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
             bool shaped = s.Compile.Level != Passes.OptLevel.O0;

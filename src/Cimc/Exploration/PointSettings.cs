@@ -30,17 +30,20 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
         "opt-level", "placement", "placement-seed", "replication", "replication-budget",
     }.ToFrozenSet();
 
-    public static PointSettings Of(DesignPoint point, DeviceModel baseDevice)
+    /// <param name="architectures">
+    /// Architectures already read for these key paths and values (a point's architecture depends on
+    /// nothing else), so that points differing only in options share one; null reads every point's.
+    /// </param>
+    public static PointSettings Of(DesignPoint point, DeviceModel baseDevice, ArchitectureCache? architectures = null)
     {
         var options = new Dictionary<string, string>();
-        JsonObject? archJson = null;
+        List<(string Path, string Value)>? archKeys = null;
         string? unknown = null;
         foreach ((string name, string value) in point.Settings)
         {
             if (SpaceParameter.IsArchitecturePath(name))
             {
-                archJson ??= (JsonObject)JsonNode.Parse(ArchitectureJson.Write(point.Space.BaseArch))!;
-                Set(archJson, name, JsonNode.Parse(value));
+                (archKeys ??= []).Add((name, value));
             }
             else if (OptionNames.Contains(name) || PerLayerOption(name) is not null)
             {
@@ -54,7 +57,9 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
 
         // The architecture first, as a file would be read; then the options, which may be ones a
         // later cimc has (compiler options): such a point is recorded invalid, not fatal.
-        Architecture arch = archJson is null ? point.Space.BaseArch : ArchitectureJson.Parse(archJson.ToJsonString(), "point");
+        Architecture arch = archKeys is null ? point.Space.BaseArch
+            : architectures is null ? ReadArchitecture(point.Space.BaseArch, archKeys)
+            : architectures.Get(point.Space.BaseArch, archKeys, ReadArchitecture);
         if (unknown is not null)
         {
             throw new CimcException("unknown-option", unknown, $"unknown option '--{unknown}' (options a space may set: {string.Join(", ", OptionNames.Order(StringComparer.Ordinal))}, weight-bits@LAYER, activation-bits@LAYER)");
@@ -109,6 +114,18 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             ReplicationBudget = Text(options, "replication-budget") is { } budget ? Mapping.ReplicationBudget.Parse(budget) : Mapping.ReplicationBudget.WholeChip,
         };
         return new PointSettings(arch, q.Validate(), device.Validate()) { Compile = compile };
+    }
+
+    /// <summary>The base architecture's JSON with the key paths set, read back exactly like an architecture file.</summary>
+    private static Architecture ReadArchitecture(Architecture baseArch, IReadOnlyList<(string Path, string Value)> keys)
+    {
+        var json = (JsonObject)JsonNode.Parse(ArchitectureJson.Write(baseArch))!;
+        foreach ((string path, string value) in keys)
+        {
+            Set(json, path, JsonNode.Parse(value));
+        }
+
+        return ArchitectureJson.Parse(json.ToJsonString(), "point");
     }
 
     /// <summary>

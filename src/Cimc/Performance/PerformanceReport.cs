@@ -112,8 +112,8 @@ public sealed record PerformanceReport(
         // Latency and its critical path from one inference alone; throughput, utilization and the
         // busiest resource from the stream, where later inferences contend with earlier ones.
         var plan = new TimingPlan(input, analysis);
-        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Real);
-        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real);
+        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Real, criticalPath: true);
+        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real, criticalPath: false);
         TimingBounds bounds = TimingBounds.Of(input, analysis, plan);
         EventCounts counts = analysis.Counts;
 

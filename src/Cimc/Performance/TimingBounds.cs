@@ -46,8 +46,8 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
     internal static TimingBounds Of(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan)
     {
         var work = new ResourceWork(input, analysis, plan, null, 1);
-        TimingResult free = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Free);
-        TimingResult isolated = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Isolated);
+        TimingResult free = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Free, criticalPath: false);
+        TimingResult isolated = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Isolated, criticalPath: false);
         int later = input.Batch - 1;
 
         // One inference: the chain without contention, the layers' mvms in sequence, or the busiest resource's work.
@@ -113,9 +113,9 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
     {
         // Each resource from the moment it can first be used (the run without contention: no real
         // event is earlier) plus its work over the stream: the pipeline's start-up counts.
-        TimingResult free = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Free);
+        TimingResult free = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Free, criticalPath: false);
         (string limit, double stream) = new ResourceWork(input, analysis, plan, null, input.Batch, free.FirstUse).Busiest(w => w.Single);
-        TimingResult isolated = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Isolated);
+        TimingResult isolated = TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Isolated, criticalPath: false);
         for (int s = 0; s < isolated.CoreFinishNs.Length; s++)
         {
             if (isolated.CoreFinishNs[s] > stream)
