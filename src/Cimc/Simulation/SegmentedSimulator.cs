@@ -13,7 +13,7 @@ namespace Cimc.Simulation;
 /// <see cref="RunBatchCodes"/> the batched machine segment by segment (a batch of B inferences
 /// through each segment before the next, as the hardware amortizes its writes).
 /// </summary>
-public sealed class SegmentedSimulator
+public sealed class SegmentedSimulator : IProgramRunner
 {
     private readonly ImmutableArray<FunctionalSimulator> _segments;
 
@@ -31,6 +31,8 @@ public sealed class SegmentedSimulator
     }
 
     public SegmentedProgram Program { get; }
+
+    public InputSpec Input => Program.First.Input;
 
     /// <summary>One sample through every segment on the reference interpreter: input codes in, the last segment's output codes out.</summary>
     public long[] RunCodes(ReadOnlySpan<long> inputCodes)
