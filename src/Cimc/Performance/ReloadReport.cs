@@ -43,7 +43,7 @@ public static class ReloadReport
         double makespan = parts.Sum(p => p.MakespanNs) + writeNs + trafficBatchNs;
         double latency = parts.Sum(p => p.LatencyNs) + writeNs + trafficSingleNs;
         double energy = parts.Sum(p => p.EnergyNj) + writeNj + trafficNj;
-        double throughput = batch / makespan;
+        double throughput = batch * 1e9 / makespan; // makespan in ns
         long macs = segments.Sum(s => s.Macs);
         double ops = 2.0 * macs;
         PerformanceReport first = parts[0];
@@ -68,7 +68,7 @@ public static class ReloadReport
             LatencyNs = latency,
             ThroughputPerS = throughput,
             LowerBoundLatencyNs = parts.Sum(p => p.LowerBoundLatencyNs) + writeNs + trafficSingleNs,
-            UpperBoundThroughputPerS = batch / (parts.Sum(p => batch / p.UpperBoundThroughputPerS) + writeNs + trafficBatchNs),
+            UpperBoundThroughputPerS = batch * 1e9 / (parts.Sum(p => batch * 1e9 / p.UpperBoundThroughputPerS) + writeNs + trafficBatchNs),
             MakespanNs = makespan,
             EnergyNj = energy,
             EnergyBreakdownNj = breakdown,
