@@ -105,6 +105,12 @@ public sealed record QuantizedModel(string Name, QuantizationOptions Options, Im
     /// <summary>Where the quantizer departed from what the model file asked for, one line each (shown by --emit quantized).</summary>
     public ImmutableArray<string> Notes { get; init; } = [];
 
+    /// <summary>
+    /// How maps flow between the layers of a network with convolutions, pooling or residual adds
+    /// (<see cref="QuantizedGraph"/>); null for a chain of dense layers, where layer l feeds layer l + 1.
+    /// </summary>
+    public QuantizedGraph? Graph { get; init; }
+
     public ActivationQuant Input => Layers[0].Input;
 
     /// <summary>How the host turns the last layer's integers into floats: out = (q - zero) * scale.</summary>
