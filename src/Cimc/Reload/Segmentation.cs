@@ -26,6 +26,12 @@ public static class Segmentation
 {
     public static ImmutableArray<Segment> Cut(MappedModel mapped, int crossbarsPerCore, long nodeCores)
     {
+        if (mapped.Model.Graph is not null)
+        {
+            // Maps of a convolutional graph may flow past a cut (residual adds, concats): not yet handled.
+            throw new CimcException("not-supported", "--when-too-large reload", "weight reloading cuts chains of dense layers; a network with convolutions, pooling or residual adds cannot be cut into segments yet");
+        }
+
         var segments = ImmutableArray.CreateBuilder<Segment>();
         int first = 0, cores = 0;
         for (int i = 0; i < mapped.Layers.Length; i++)
