@@ -115,7 +115,8 @@ public static class Placer
 
     /// <summary>What `--when-too-large reload` would need on this node: its segments, or why it cannot.</summary>
     private static string ReloadNeed(MappedModel mapped, ChipShape chip) =>
-        Reload.Segmentation.Count(mapped, chip.CrossbarsPerCore, chip.Cores) is int segments
+        mapped.Model.Graph is not null ? ""
+        : Reload.Segmentation.Count(mapped, chip.CrossbarsPerCore, chip.Cores) is int segments
             ? $", or {segments} segments with weight reloading on this {(chip.Chips == 1 ? "chip" : "node")} (--when-too-large reload)"
             : "; weight reloading cannot split a layer larger than the node";
 
