@@ -172,7 +172,7 @@ public static class Compiler
                     sized = arch.WithChips(Placer.ChipsFor(needed, arch.CoresPerChip));
                     break;
                 case WhenTooLarge.Reload:
-                    return CompileSegments(mapped, arch, options, calibration, stopAfter, settings);
+                    return CompileSegments(mapped, arch, options, calibration, stopAfter, stageDone, settings);
                 default:
                     throw new CimcException("does-not-fit", "--when-too-large fail",
                         $"the network needs {needed} cores of {arch.Core.Crossbars} crossbars but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCores}");
@@ -184,16 +184,16 @@ public static class Compiler
         return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
     }
 
-    /// <summary>Each segment of a mapped network compiled for the whole node, from its mapped layers on.</summary>
+    /// <summary>Each segment of a mapped network compiled for the whole node, from its mapped layers on (the last one reports the stages it reaches).</summary>
     private static Compilation CompileSegments(Compilation mapped, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
-        CompileStage stopAfter, CompileSettings settings)
+        CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
     {
         ImmutableArray<Segment> cuts = Segmentation.Cut(mapped.Mapped!, arch.Core.Crossbars, arch.TotalCores);
         PassContext context = new(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget };
-        ImmutableArray<Compilation> segments = [.. cuts.Select(cut =>
+        ImmutableArray<Compilation> segments = [.. cuts.Select((cut, k) =>
         {
             MappedModel sub = Segmentation.Sub(mapped.Mapped!, cut);
-            return PassManager.Run(mapped with { Quantized = sub.Model, Mapped = sub, Passes = [] }, context, settings, StopStage(stopAfter));
+            return PassManager.Run(mapped with { Quantized = sub.Model, Mapped = sub, Passes = [] }, context, settings, StopStage(stopAfter), k == cuts.Length - 1 ? stageDone : null);
         })];
         return mapped with { Segments = segments, SegmentCuts = cuts };
     }

@@ -34,7 +34,7 @@ public sealed class ReloadCliTests : IDisposable
         string arch = SmallIsaac();
         (int exit, _, string error) = CliRunner.Run("compile", Example("mlp.onnx"), "--arch", arch, "--quiet", "-o", Path.Combine(_dir, "refused"));
         Assert.Equal(1, exit);
-        Assert.Contains("it needs 2 chips (--chips 2 or --chips auto, or --when-too-large multichip), or 2 segments with weight reloading on this chip (--when-too-large reload)", error);
+        Assert.Contains("it needs 2 chips (--chips 2 or --chips auto); --when-too-large multichip adds them, --when-too-large reload cuts it into 2 segments with weight reloading on this chip", error);
         Assert.Single(error.Trim().Split('\n'));
 
         string reload = Path.Combine(_dir, "reload"), node = Path.Combine(_dir, "node");

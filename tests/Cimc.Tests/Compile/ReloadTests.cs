@@ -123,7 +123,7 @@ public sealed class ReloadTests
     {
         (Graph graph, Architecture arch, QuantizationOptions options, NdArray calibration) = Example();
         var e = Assert.Throws<CimcException>(() => Compiler.Compile(graph, arch, options, calibration));
-        Assert.Contains("it needs 2 chips (--chips 2 or --chips auto, or --when-too-large multichip), or 2 segments with weight reloading on this chip (--when-too-large reload)", e.Message);
+        Assert.Contains("it needs 2 chips (--chips 2 or --chips auto); --when-too-large multichip adds them, --when-too-large reload cuts it into 2 segments with weight reloading on this chip", e.Message);
 
         e = Assert.Throws<CimcException>(() => Compiler.Compile(graph, arch, options, calibration, settings: new CompileSettings { WhenTooLarge = WhenTooLarge.Fail }));
         Assert.Contains("the network needs 9 cores of 16 crossbars but the chip has 8", e.Message);
