@@ -28,7 +28,7 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
         : throw new InvalidOperationException("a segmented folder's weights are SegmentWeights");
 
     /// <summary>
-    /// A weight-reloading program of several segments (program.bin version 5), else null;
+    /// A weight-reloading program of several segments (program.bin version 6), else null;
     /// <see cref="Program"/> is then its first segment (the machine and the network input).
     /// </summary>
     public SegmentedProgram? Segmented { get; init; }

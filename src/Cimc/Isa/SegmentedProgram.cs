@@ -7,15 +7,15 @@ namespace Cimc.Isa;
 /// <summary>
 /// A weight-reloading program (docs/isa.md, "Segmented programs"): segments run one after another on
 /// the same machine, the crossbars reprogrammed with each segment's weight image before it runs, each
-/// segment's output codes handed to the next as its input codes. program.bin version 5 holds the
+/// segment's output codes handed to the next as its input codes. program.bin version 6 holds the
 /// segments' program images, weights.bin version 2 their weight images, each a complete file of the
-/// single-program format (version 3 or 4, version 1), so a program of one segment keeps those files
+/// single-program format (version 3 to 5, version 1), so a program of one segment keeps those files
 /// byte for byte.
 /// </summary>
 public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
 {
-    /// <summary>The program.bin version of a segmented program.</summary>
-    public const int Version = 5;
+    /// <summary>The program.bin version of a segmented program (5 is a program with split input or output).</summary>
+    public const int Version = 6;
 
     /// <summary>The weights.bin version of a segmented program's weight images.</summary>
     public const int WeightsVersion = 2;
@@ -50,7 +50,7 @@ public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
         }
     }
 
-    /// <summary>program.bin version 5: magic, version, segment count S, then S times an i64 byte length and a whole version 3 or 4 program.bin.</summary>
+    /// <summary>program.bin version 6: magic, version, segment count S, then S times an i64 byte length and a whole version 3, 4 or 5 program.bin.</summary>
     public void Save(string path)
     {
         Validate();
@@ -67,7 +67,7 @@ public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
         }
     }
 
-    /// <summary>True when program.bin at <paramref name="path"/> is a segmented program (its version field says 5).</summary>
+    /// <summary>True when program.bin at <paramref name="path"/> is a segmented program (its version field says 6).</summary>
     public static bool IsSegmented(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -74,6 +74,6 @@ public sealed class ReloadCliTests : IDisposable
         Assert.Contains("--when-too-large: must be reload, multichip or fail", CliRunner.Run("compile", Example("mlp.onnx"), "--arch", arch, "--when-too-large", "shrink", "-o", reload).Err);
         Assert.Contains("--chips auto sizes the node instead", CliRunner.Run("compile", Example("mlp.onnx"), "--arch", arch, "--when-too-large", "reload", "--chips", "auto", "-o", reload).Err);
         Assert.Contains("cimc run cannot change how", CliRunner.Run("run", reload, "--when-too-large", "reload", "--input", Example("sample.npy"), "--output", Path.Combine(reload, "z.npy")).Err);
-        Assert.Contains("version 5 is a segmented program", CliRunner.Run("disasm", Path.Combine(reload, "program.bin")).Err);
+        Assert.Contains("version 6 is a segmented program", CliRunner.Run("disasm", Path.Combine(reload, "program.bin")).Err);
     }
 }

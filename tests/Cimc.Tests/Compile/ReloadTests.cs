@@ -155,7 +155,7 @@ public sealed class ReloadTests
     }
 
     [Fact]
-    public void Segmented_files_carry_version_5_and_2_and_single_program_readers_refuse_them_in_one_line()
+    public void Segmented_files_carry_version_6_and_2_and_single_program_readers_refuse_them_in_one_line()
     {
         (Graph graph, Architecture arch, QuantizationOptions options, NdArray calibration) = Example();
         Compilation c = Compiler.Compile(graph, arch, options, calibration, settings: new CompileSettings { WhenTooLarge = WhenTooLarge.Reload });
@@ -171,7 +171,7 @@ public sealed class ReloadTests
         Assert.Equal(c.Segments.Select(s => s.Program!), read.Segments);
         Assert.Equal(c.Segments.Select(s => s.Weights!.ToBytes()), SegmentedProgram.LoadWeights(dir.File("weights.bin"), 2).Select(w => w.ToBytes()));
 
-        Assert.Contains("version 5 is a segmented program", Assert.Throws<CimcException>(() => ProgramImage.FromBytes(program)).Message);
+        Assert.Contains("version 6 is a segmented program", Assert.Throws<CimcException>(() => ProgramImage.FromBytes(program)).Message);
         Assert.Contains("unsupported version 2", Assert.Throws<CimcException>(() => WeightImage.FromBytes(weights)).Message);
 
         // Damage: a truncated weights.bin, a segment count that does not match, trailing bytes.
