@@ -43,7 +43,7 @@ public sealed class ReloadTests
 
     [Fact]
     [Trait("tier", "slow")]
-    public void Many_more_networks_run_bit_exactly_with_weight_reloading() => ReloadProperty(60);
+    public void Many_more_networks_run_bit_exactly_with_weight_reloading() => ReloadProperty(30);
 
     private static void ReloadProperty(int draws)
     {
