@@ -60,6 +60,14 @@ public sealed record CompileSummary(
     /// <summary>Chips that hold at least one of the network's cores.</summary>
     public int ChipsUsed { get; init; } = 1;
 
+    /// <summary>
+    /// Segments of a weight-reloading program (1: the whole network at once; docs/isa.md, "Segmented
+    /// programs"). With several, crossbars_used counts every segment's crossbars (the network's), while
+    /// cores_used, tiles_used, chips_used and chip_utilization are the largest segment's; each layer
+    /// names its segment.
+    /// </summary>
+    public int Segments { get; init; } = 1;
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -87,10 +95,18 @@ public sealed record CompileSummary(
 
         /// <summary>The cores of replicas 1 .. replicas - 1 (replica 0's are the layer's cores).</summary>
         public ImmutableArray<ImmutableArray<int>> ReplicaCores { get; init; } = [];
+
+        /// <summary>The segment of a weight-reloading program that holds the layer (0 otherwise).</summary>
+        public int Segment { get; init; }
     }
 
     public static CompileSummary Of(Compilation c)
     {
+        if (c.IsSegmented)
+        {
+            return OfSegments(c);
+        }
+
         MappedModel mapped = c.Mapped ?? throw new InvalidOperationException("summary needs a mapped compilation");
         PlacedModel placed = c.Placed!;
         CrossbarGeometry g = mapped.Geometry;
@@ -139,6 +155,32 @@ public sealed record CompileSummary(
             ReplicatedCrossbars = mapped.ReplicatedCrossbars,
             Chips = c.Architecture.Chips,
             ChipsUsed = placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.ChipOf).Distinct().Count(),
+        };
+    }
+
+    /// <summary>A weight-reloading compile: its segments' summaries joined (see <see cref="Segments"/>).</summary>
+    private static CompileSummary OfSegments(Compilation c)
+    {
+        List<CompileSummary> parts = [.. c.Segments.Select(Of)];
+        int crossbars = parts.Sum(p => p.CrossbarsUsed);
+        return parts[0] with
+        {
+            CrossbarsUsed = crossbars,
+            Utilization = parts.Sum(p => p.Utilization * p.CrossbarsUsed) / crossbars,
+            ChipUtilization = parts.Max(p => p.ChipUtilization),
+            CoresUsed = parts.Max(p => p.CoresUsed),
+            TilesUsed = parts.Max(p => p.TilesUsed),
+            AdcCanSaturate = parts.Any(p => p.AdcCanSaturate),
+            Instructions = parts.Sum(p => p.Instructions),
+            HostSoftmax = parts[^1].HostSoftmax,
+            Layers = [.. parts.SelectMany((p, k) => p.Layers.Select(l => l with { Segment = k }))],
+            AdcLosslessBits = parts.Max(p => p.AdcLosslessBits),
+            Warnings = c.Warnings(),
+            Passes = [.. c.Passes, .. c.Segments.SelectMany(s => s.Passes)],
+            Period = parts.Max(p => p.Period),
+            ReplicatedCrossbars = parts.Sum(p => p.ReplicatedCrossbars),
+            ChipsUsed = parts.Max(p => p.ChipsUsed),
+            Segments = parts.Count,
         };
     }
 }

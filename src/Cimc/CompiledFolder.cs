@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cimc.Architectures;
@@ -23,7 +24,19 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
     /// weights.bin, read (and checked) on first use: `cimc run` needs it, while `cimc simulate DIR`
     /// costs the program alone and never reads the largest file of the folder.
     /// </summary>
-    public WeightImage Weights => _weights.Value;
+    public WeightImage Weights => Segmented is null ? _weights.Value
+        : throw new InvalidOperationException("a segmented folder's weights are SegmentWeights");
+
+    /// <summary>
+    /// A weight-reloading program of several segments (program.bin version 6), else null;
+    /// <see cref="Program"/> is then its first segment (the machine and the network input).
+    /// </summary>
+    public SegmentedProgram? Segmented { get; init; }
+
+    /// <summary>Each segment's weight image (weights.bin version 2), read on first use like <see cref="Weights"/>.</summary>
+    public ImmutableArray<WeightImage> SegmentWeights => _segmentWeights ??= SegmentedProgram.LoadWeights(PathOf(WeightsFile), Segmented?.Segments.Length ?? 1);
+
+    private ImmutableArray<WeightImage>? _segmentWeights;
 
     public const string SummaryFile = "summary.json";
     public const string ProgramFile = "program.bin";
@@ -54,6 +67,27 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
         return new PerformanceInput(Program, arch, [.. summary.Layers.Select(l => new LayerSpan(l.Name, l.InFeatures, l.OutFeatures, l.Cores))]);
     }
 
+    /// <summary>Each segment's program and layers, as the performance model takes them (a folder of one program: that program).</summary>
+    public ImmutableArray<PerformanceInput> SegmentPerformance(Architecture arch)
+    {
+        PerformanceInput whole = Performance(arch);
+        if (Segmented is null)
+        {
+            return [whole];
+        }
+
+        if (Summary!.Segments != Segmented.Segments.Length || Summary.Layers.Any(l => l.Segment < 0 || l.Segment >= Summary.Segments))
+        {
+            throw new CimcException("bad-summary", PathOf(SummaryFile), $"does not describe the {Segmented.Segments.Length} segments of program.bin (damaged, or from another compile)");
+        }
+
+        return [.. Segmented.Segments.Select((p, k) => whole with
+        {
+            Program = p,
+            Layers = [.. Summary.Layers.Zip(whole.Layers).Where(z => z.First.Segment == k).Select(z => z.Second)],
+        })];
+    }
+
     private string PathOf(string name) => System.IO.Path.Combine(Path, name);
 
     /// <summary>
@@ -67,7 +101,9 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
         string asm = System.IO.Path.Combine(folder, AssemblyFile);
         if (assembly)
         {
-            File.WriteAllText(asm, Disassembler.Disassemble(c.Program!));
+            File.WriteAllText(asm, c.IsSegmented
+                ? string.Concat(c.Segments.Select((s, k) => $"; segment {k} of {c.Segments.Length}: crossbars reprogrammed from weights.bin segment {k}\n{Disassembler.Disassemble(s.Program!)}\n"))
+                : Disassembler.Disassemble(c.Program!));
         }
         else
         {
@@ -75,8 +111,17 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
             File.Delete(asm);
         }
 
-        c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
-        c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
+        if (c.IsSegmented)
+        {
+            new SegmentedProgram([.. c.Segments.Select(s => s.Program!)]).Save(System.IO.Path.Combine(folder, ProgramFile));
+            SegmentedProgram.SaveWeights(System.IO.Path.Combine(folder, WeightsFile), [.. c.Segments.Select(s => s.Weights!)]);
+        }
+        else
+        {
+            c.Program!.Save(System.IO.Path.Combine(folder, ProgramFile));
+            c.Weights!.Save(System.IO.Path.Combine(folder, WeightsFile));
+        }
+
         JsonObject json = JsonSerializer.SerializeToNode(summary, JsonFormat.Options)!.AsObject();
         json[ArchitectureKey] = JsonNode.Parse(ArchitectureJson.Write(c.Architecture));
         File.WriteAllText(System.IO.Path.Combine(folder, SummaryFile), json.ToJsonString(JsonFormat.Options) + "\n");
@@ -104,7 +149,8 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
             }
         }
 
-        ProgramImage program = ProgramImage.Load(programPath);
+        SegmentedProgram? segmented = SegmentedProgram.IsSegmented(programPath) ? SegmentedProgram.Load(programPath) : null;
+        ProgramImage program = segmented?.First ?? ProgramImage.Load(programPath);
         string summaryPath = System.IO.Path.Combine(folder, SummaryFile);
         (CompileSummary? summary, Architecture? arch) = File.Exists(summaryPath) ? ReadSummary(summaryPath) : (null, null);
         if (arch is not null && Compiler.Header(arch) != program.Arch)
@@ -112,7 +158,12 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
             throw new CimcException("bad-summary", summaryPath, $"its architecture '{arch.Name}' is not the one program.bin was compiled for");
         }
 
-        return new CompiledFolder(folder, program, summary, arch);
+        if (segmented is not null && summary is not null && summary.Segments != segmented.Segments.Length)
+        {
+            throw new CimcException("bad-summary", summaryPath, $"says {summary.Segments} segments but program.bin holds {segmented.Segments.Length}");
+        }
+
+        return new CompiledFolder(folder, program, summary, arch) { Segmented = segmented };
     }
 
     private static (CompileSummary Summary, Architecture? Arch) ReadSummary(string path)

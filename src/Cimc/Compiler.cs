@@ -9,6 +9,7 @@ using Cimc.Mapping;
 using Cimc.Passes;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Reload;
 
 namespace Cimc;
 
@@ -41,6 +42,25 @@ public sealed record Compilation(
 
     /// <summary>Where the activation ranges came from (null: the model carried its own quantization).</summary>
     public CalibrationSource? Calibration { get; init; }
+
+    /// <summary>
+    /// A weight-reloading compile's segments (`--when-too-large reload`): each a compilation of its
+    /// run of layers for the whole node, with its own program and weight image, in order; empty for
+    /// a program that holds the whole network. The compilation holding them stops at mapping.
+    /// </summary>
+    public ImmutableArray<Compilation> Segments { get; init; } = [];
+
+    /// <summary>Which layers each of <see cref="Segments"/> holds.</summary>
+    public ImmutableArray<Reload.Segment> SegmentCuts { get; init; } = [];
+
+    /// <summary>True for a weight-reloading compile of several segments.</summary>
+    public bool IsSegmented => !Segments.IsEmpty;
+
+    /// <summary>The one program a command needs: a segmented compile is refused in one line naming the command.</summary>
+    public ProgramImage SingleProgram(string what) =>
+        IsSegmented
+            ? throw new CimcException("not-supported", "--when-too-large reload", $"{what} takes a program of one segment; this network was cut into {Segments.Length} segments with weight reloading (use cimc compile, run or simulate, or more chips)")
+            : Program ?? throw new InvalidOperationException($"{what} needs a compiled program");
 
     public CompileSummary Summary() => CompileSummary.Of(this);
 
@@ -86,6 +106,11 @@ public static class Compiler
             return CompileSizingNode(result, arch, options, calibration, stopAfter, stageDone, settings);
         }
 
+        if (settings.WhenTooLarge != WhenTooLarge.Explain && stopAfter >= CompileStage.Mapped)
+        {
+            return CompileTooLarge(result, arch, options, calibration, stopAfter, stageDone, settings);
+        }
+
         return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
     }
 
@@ -102,6 +127,52 @@ public static class Compiler
         Architecture sized = arch.WithChips(Placer.ChipsFor(Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars), arch.CoresPerChip));
         Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
         return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
+    }
+
+    /// <summary>
+    /// `--when-too-large fail|multichip|reload`: maps first, then, when the node cannot hold the
+    /// mapped network, refuses it, gives the node the chips it needs (never fewer than it has), or cuts
+    /// it into segments (<see cref="Segmentation"/>) and compiles each for the node from its mapped
+    /// layers on. A network that fits compiles as without the option, so its files are the usual ones.
+    /// </summary>
+    private static Compilation CompileTooLarge(Compilation start, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
+        CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
+    {
+        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, IrStage.Mapped, stageDone);
+        int needed = Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars);
+        Architecture sized = arch;
+        if (needed > arch.TotalCores)
+        {
+            switch (settings.WhenTooLarge)
+            {
+                case WhenTooLarge.Multichip:
+                    sized = arch.WithChips(Placer.ChipsFor(needed, arch.CoresPerChip));
+                    break;
+                case WhenTooLarge.Reload:
+                    return CompileSegments(mapped, arch, options, calibration, stopAfter, stageDone, settings);
+                default:
+                    throw new CimcException("does-not-fit", "--when-too-large fail",
+                        $"the network needs {needed} cores of {arch.Core.Crossbars} crossbars but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCores}");
+            }
+        }
+
+        PassContext context = new(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget };
+        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, context, settings, StopStage(stopAfter), stageDone);
+        return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
+    }
+
+    /// <summary>Each segment of a mapped network compiled for the whole node, from its mapped layers on (the last one reports the stages it reaches).</summary>
+    private static Compilation CompileSegments(Compilation mapped, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
+        CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
+    {
+        ImmutableArray<Segment> cuts = Segmentation.Cut(mapped.Mapped!, arch.Core.Crossbars, arch.TotalCores);
+        PassContext context = new(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget };
+        ImmutableArray<Compilation> segments = [.. cuts.Select((cut, k) =>
+        {
+            MappedModel sub = Segmentation.Sub(mapped.Mapped!, cut);
+            return PassManager.Run(mapped with { Quantized = sub.Model, Mapped = sub, Passes = [] }, context, settings, StopStage(stopAfter), k == cuts.Length - 1 ? stageDone : null);
+        })];
+        return mapped with { Segments = segments, SegmentCuts = cuts };
     }
 
     /// <summary>

@@ -144,7 +144,7 @@ internal static class AccuracyCommand
         Architecture arch = binder.LoadArchitecture(parse, choice);
         QuantizationOptions options = binder.Quantization(parse, arch, choice);
         Compilation c = Compiler.Compile(graph, arch, options, calibration, settings: binder.Settings(parse, context.Output));
-        if (sweep is null && InputCoverage.Warning(x, c.Program!.Input) is { } warning)
+        if (sweep is null && InputCoverage.Warning(x, ProgramRunners.Input(c)) is { } warning)
         {
             context.Warn(warning);
         }
@@ -154,7 +154,7 @@ internal static class AccuracyCommand
         using var progress = sweep is null ? new ProgressLine(context, $"accuracy on the simulator ({arch.Name})", (long)seeds.Count * x.Rows, "samples") : null;
         var results = seeds.Select(seed =>
         {
-            var simulator = new FunctionalSimulator(c.Program!, c.Weights!, device.WithSeed(seed));
+            IProgramRunner simulator = ProgramRunners.For(c, device.WithSeed(seed));
             return Accuracy.Evaluate(batch => simulator.Run(batch), x, y, progress: n => progress?.Advance(n));
         }).ToList();
         double[] accuracies = [.. results.Select(r => r.Accuracy)];
@@ -172,7 +172,7 @@ internal static class AccuracyCommand
         foreach (CompileOptionsBinder.DesignChoice choice in grid)
         {
             (Architecture arch, QuantizationOptions options, Compilation c, SeededAccuracy chip) = EvaluatePoint(context, parse, binder, device, choice, graph, calibration, x, y, progress);
-            if (points.Count == 0 && InputCoverage.Warning(x, c.Program!.Input) is { } warning)
+            if (points.Count == 0 && InputCoverage.Warning(x, ProgramRunners.Input(c)) is { } warning)
             {
                 context.Warn(warning);
             }

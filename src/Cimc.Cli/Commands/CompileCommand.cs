@@ -87,13 +87,13 @@ internal static class CompileCommand
                     context.Output.Write(QuantizedPrinter.Print(c.Quantized!));
                     return 0;
                 case "mapped":
-                    context.Output.Write(MappedPrinter.Print(c.Placed!));
+                    context.Output.Write(PerSegment(c, s => MappedPrinter.Print(s.Placed!)));
                     return 0;
                 case "schedule":
-                    context.Output.Write(Scheduling.SchedulePrinter.Print(c.Schedule!));
+                    context.Output.Write(PerSegment(c, s => Scheduling.SchedulePrinter.Print(s.Schedule!)));
                     return 0;
                 case "asm" when !writeFolder:
-                    context.Output.Write(Disassembler.Disassemble(c.Program!));
+                    context.Output.Write(PerSegment(c, s => Disassembler.Disassemble(s.Program!)));
                     return 0;
             }
 
@@ -106,11 +106,18 @@ internal static class CompileCommand
             else
             {
                 context.Output.WriteLine($"compiled {summary.Model} for {summary.Arch}: {summary.CrossbarsUsed} of {summary.CrossbarsAvailable} crossbars " +
-                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores{(summary.Chips > 1 ? $" on {summary.ChipsUsed} of {summary.Chips} chips" : "")}, {summary.Instructions} instructions -> {outDir}");
+                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores{(summary.Chips > 1 ? $" on {summary.ChipsUsed} of {summary.Chips} chips" : "")}, " +
+                    $"{(summary.Segments > 1 ? $"{summary.Segments} segments with weight reloading, " : "")}{summary.Instructions} instructions -> {outDir}");
             }
 
             return 0;
         });
         return command;
     }
+
+    /// <summary>A stage's text, or each segment's after a comment naming it when the compile reloads weights.</summary>
+    private static string PerSegment(Compilation c, Func<Compilation, string> print) =>
+        c.IsSegmented
+            ? string.Concat(c.Segments.Select((s, k) => $"; segment {k} of {c.Segments.Length} (layers {c.SegmentCuts[k].FirstLayer} to {c.SegmentCuts[k].EndLayer - 1})\n{print(s)}"))
+            : print(c);
 }

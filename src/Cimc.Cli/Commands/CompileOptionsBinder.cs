@@ -16,6 +16,11 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> Chips { get; } = new("--chips") { Description = "chips in the node: a number, or auto (the fewest that hold the network); default: the architecture's node (1 chip for the presets)" };
 
+    public Option<string?> WhenTooLarge { get; } = new("--when-too-large")
+    {
+        Description = "a network the node cannot hold: reload (cut into segments, crossbars reprogrammed between them), multichip (add chips, as --chips auto), fail; default: refuse, naming what each would need",
+    };
+
     public Option<string?> WeightBits { get; } = new("--weight-bits") { Description = "weight bits, 1 to 16 (default: the architecture's)" };
 
     public Option<string?> ActivationBits { get; } = new("--activation-bits") { Description = "activation bits, 1 to 16 (default: the architecture's)" };
@@ -96,6 +101,17 @@ internal sealed class CompileOptionsBinder
         Dump = output.Write,
         Seed = parse.GetValue(Seed),
         AutoChips = parse.GetValue(Chips) is "auto",
+        WhenTooLarge = ParseWhenTooLarge(parse.GetValue(WhenTooLarge), parse.GetValue(Chips)),
+    };
+
+    private static Cimc.Passes.WhenTooLarge ParseWhenTooLarge(string? value, string? chips) => value switch
+    {
+        null => Cimc.Passes.WhenTooLarge.Explain,
+        "reload" when chips is "auto" => throw new CimcException("bad-option", "--when-too-large", "reload keeps the node's chips; --chips auto sizes the node instead (give one, or --chips N)"),
+        "reload" => Cimc.Passes.WhenTooLarge.Reload,
+        "multichip" => Cimc.Passes.WhenTooLarge.Multichip,
+        "fail" => Cimc.Passes.WhenTooLarge.Fail,
+        _ => throw new CimcException("bad-option", "--when-too-large", $"must be reload, multichip or fail (got '{value}')"),
     };
 
     /// <summary>With --time-passes, one line per pass that ran: its time and, once placed, its mesh traffic.</summary>
@@ -126,7 +142,7 @@ internal sealed class CompileOptionsBinder
             }
         }
 
-        foreach (Option option in new Option[] { Arch, Chips, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
+        foreach (Option option in new Option[] { Arch, Chips, WhenTooLarge, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
             OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, PassEstimates, Verify, Seed })
         {
             command.Options.Add(option);

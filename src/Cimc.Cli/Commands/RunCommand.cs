@@ -30,7 +30,7 @@ internal static class RunCommand
 
             // The device recorded at compile time applies unless the command line gives one.
             DeviceModel? model = device.AnyGiven(parse) ? device.Device(parse) : folder.Summary?.Device?.Validate();
-            var simulator = new FunctionalSimulator(folder.Program, folder.Weights, model);
+            IProgramRunner simulator = ProgramRunners.For(folder, model);
             NdArray x = CommonOptions.ReadInputs(parse.GetValue(input)!, parse.GetValue(divideBy), "--input");
             if (InputCoverage.Warning(x, folder.Program.Input) is { } warning)
             {
@@ -62,7 +62,7 @@ internal static class RunCommand
     /// </summary>
     private static void CheckCompiledWith(CompiledFolder folder, ParseResult parse, CompileOptionsBinder options)
     {
-        foreach (Option option in new Option[] { options.Calibration, options.CalibrationData, options.CalibrationDivideBy, options.InputRange, options.Precision, options.Asymmetric, options.AdcRange, options.RowsPerRead })
+        foreach (Option option in new Option[] { options.Calibration, options.CalibrationData, options.CalibrationDivideBy, options.InputRange, options.Precision, options.Asymmetric, options.AdcRange, options.RowsPerRead, options.WhenTooLarge })
         {
             if (parse.GetResult(option) is { Implicit: false })
             {
@@ -106,7 +106,7 @@ internal static class RunCommand
     }
 
     /// <summary>Runs the simulator on a batch and applies the host's final softmax when the model ends with one.</summary>
-    public static NdArray Simulate(FunctionalSimulator simulator, NdArray x, bool hostSoftmax)
+    public static NdArray Simulate(IProgramRunner simulator, NdArray x, bool hostSoftmax)
     {
         NdArray y = simulator.Run(x);
         return hostSoftmax ? HostSoftmax(y) : y;

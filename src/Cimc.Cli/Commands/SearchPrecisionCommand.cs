@@ -67,7 +67,7 @@ internal static class SearchPrecisionCommand
                 progress.Advance();
                 QuantizationOptions options = baseOptions with { PerLayer = PrecisionSearch.ToOptions(layers) };
                 Compilation c = Compiler.Compile(graph, arch, options, calibration, settings: Cimc.Passes.CompileSettings.Default with { AutoChips = parse.GetValue(binder.Chips) is "auto" });
-                var simulator = new FunctionalSimulator(c.Program!, c.Weights!);
+                var simulator = ProgramRunners.For(c);
                 double accuracy = Accuracy.Evaluate(b => simulator.Run(b), x, y).Accuracy;
                 double cost = goal == SearchObjective.Crossbars ? c.Summary().CrossbarsUsed : EnergyObjective.EnergyNj(c);
                 return (accuracy, cost);

@@ -48,7 +48,7 @@ internal static class SimulateCommand
                 throw new Diagnostics.CimcException("file-not-found", path, "no such file or folder (expected a model file or a folder written by cimc compile)");
             }
 
-            (PerformanceInput input, string model, string outDir, ImmutableArray<string> warnings) = Directory.Exists(path)
+            (ImmutableArray<PerformanceInput> inputs, string model, string outDir, ImmutableArray<string> warnings) = Directory.Exists(path)
                 ? FromFolder(path, parse, binder)
                 : FromModel(context, path, parse, binder, parse.GetValue(activation), parse.GetValue(output));
             if (!Directory.Exists(path))
@@ -60,7 +60,7 @@ internal static class SimulateCommand
                 }
             }
 
-            PerformanceReport report = PerformanceReport.Evaluate(input with { Batch = parse.GetValue(batch) }, model) with { Warnings = warnings };
+            PerformanceReport report = ReloadReport.Evaluate([.. inputs.Select(i => i with { Batch = parse.GetValue(batch) })], model) with { Warnings = warnings };
             string text = CommonOptions.ToJson(report);
             Directory.CreateDirectory(outDir);
             string file = Path.Combine(outDir, ReportFile);
@@ -71,25 +71,25 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static (PerformanceInput, string, string, ImmutableArray<string>) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
+    private static (ImmutableArray<PerformanceInput>, string, string, ImmutableArray<string>) FromFolder(string path, ParseResult parse, CompileOptionsBinder binder)
     {
         var folder = CompiledFolder.Read(path);
         Architecture arch = parse.GetValue(binder.Arch) is null ? folder.RequireArchitecture() : binder.LoadArchitecture(parse);
-        return (folder.Performance(arch), folder.Summary!.Model, path, folder.Summary.Warnings.IsDefault ? [] : folder.Summary.Warnings);
+        return (folder.SegmentPerformance(arch), folder.Summary!.Model, path, folder.Summary.Warnings.IsDefault ? [] : folder.Summary.Warnings);
     }
 
     /// <summary>Timing, energy and area of a compiled folder, written to its report.json (what `cimc report` needs).</summary>
     public static PerformanceReport SimulateFolder(string path, int batch)
     {
         var folder = CompiledFolder.Read(path);
-        PerformanceReport report = PerformanceReport.Evaluate(folder.Performance(folder.RequireArchitecture()) with { Batch = batch }, folder.Summary!.Model);
+        PerformanceReport report = ReloadReport.Evaluate([.. folder.SegmentPerformance(folder.RequireArchitecture()).Select(i => i with { Batch = batch })], folder.Summary!.Model);
         File.WriteAllText(Path.Combine(path, ReportFile), CommonOptions.ToJson(report) + "\n");
         return report;
     }
 
     public const string ReportFile = "report.json";
 
-    private static (PerformanceInput, string, string, ImmutableArray<string>) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
+    private static (ImmutableArray<PerformanceInput>, string, string, ImmutableArray<string>) FromModel(CliContext context, string modelPath, ParseResult parse, CompileOptionsBinder binder, string? activation, string? outDir)
     {
         if (parse.GetValue(binder.Arch) is null)
         {
@@ -103,7 +103,7 @@ internal static class SimulateCommand
         context.Note(c.Calibration is InputRangeCalibration r
             ? $"{r.Assumption}; timing, energy and area do not depend on them"
             : c.Calibration?.Describe() ?? "the model carries its own quantization");
-        return (PerformanceInputs.For(c), c.Graph.Name, outDir ?? ".", c.Warnings());
+        return (PerformanceInputs.Segments(c), c.Graph.Name, outDir ?? ".", c.Warnings());
     }
 
     /// <summary>The human form: headline figures against the lower bound, the breakdowns, the critical path.</summary>
@@ -118,6 +118,12 @@ internal static class SimulateCommand
         foreach ((string k, double v) in r.EnergyBreakdownNj)
         {
             Line($"  {k}", $"{v:N2} nJ ({(r.EnergyNj > 0 ? v / r.EnergyNj : 0):P1})");
+        }
+
+        if (r.Segments > 1)
+        {
+            Line("weight reloading", $"{r.Segments} segments: {r.ReloadCellWrites:N0} cell writes per batch of {r.Batch} ({Ns(r.ReloadWriteNs)}, {r.ReloadWriteEnergyNj:N1} nJ = {r.ReloadWriteEnergyPerInferenceNj:N1} nJ per inference); " +
+                $"{r.ReloadWritesPerCellPerInference:0.####} writes per cell per inference; {r.ReloadActivationBytes:N0} activation bytes per inference off the chip");
         }
 
         Line("area", $"{r.AreaMm2:N2} mm^2 ({r.TopsPerMm2:0.####} TOPS/mm^2); the program uses {r.AreaUsedMm2:N2} mm^2 ({r.TopsPerMm2Used:0.####} TOPS/mm^2)");

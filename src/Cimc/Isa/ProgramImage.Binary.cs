@@ -160,6 +160,11 @@ public sealed partial record ProgramImage
         }
 
         int version = r.ReadInt32("version");
+        if (version == SegmentedProgram.Version)
+        {
+            throw r.Error($"version {version} is a segmented program (weight reloading, docs/isa.md): cimc run and cimc simulate take its folder, this reads one program");
+        }
+
         if (version is not (Version or ReplicatedVersion or SplitIoVersion))
         {
             // Version 1 encoded mvm without group/ashift; its bits would decode to different fields.

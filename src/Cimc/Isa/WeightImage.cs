@@ -143,7 +143,7 @@ public sealed class WeightImage
         Read(new MemoryStream(bytes.ToArray(), writable: false), location);
 
     /// <summary>Header: magic, version, rows, cols, cell_bits, crossbar count; then per crossbar its core, index and levels.</summary>
-    private static WeightImage Read(Stream s, string location)
+    internal static WeightImage Read(Stream s, string location)
     {
         const int headerBytes = 28;
         Span<byte> header = stackalloc byte[headerBytes];

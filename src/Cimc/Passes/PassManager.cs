@@ -57,10 +57,26 @@ public sealed record CompileSettings
     /// </summary>
     public bool AutoChips { get; init; }
 
+    /// <summary>What to do with a network the node cannot hold (`--when-too-large`); the default refuses it naming what each choice would need.</summary>
+    public WhenTooLarge WhenTooLarge { get; init; } = WhenTooLarge.Explain;
+
     /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
     public bool WeightImage { get; init; } = true;
 
     public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication);
+}
+
+/// <summary>
+/// `--when-too-large`: refuse in one line saying what each choice would need (the default), refuse
+/// plainly, size a node of chips (as `--chips auto`), or cut the network into segments with weight
+/// reloading between them (Reload/Segmentation.cs).
+/// </summary>
+public enum WhenTooLarge
+{
+    Explain,
+    Fail,
+    Multichip,
+    Reload,
 }
 
 /// <summary>

@@ -51,6 +51,10 @@ public sealed record PerformanceInput(ProgramImage Program, Architecture Arch, I
 /// <summary>Building the input from a finished compile.</summary>
 public static class PerformanceInputs
 {
+    /// <summary>Each segment of a weight-reloading compile (or the one program) as the performance model takes it (<see cref="ReloadReport"/>).</summary>
+    public static ImmutableArray<PerformanceInput> Segments(Compilation c, int batch = 1) =>
+        c.IsSegmented ? [.. c.Segments.Select(s => For(s, batch))] : [For(c, batch)];
+
     public static PerformanceInput For(Compilation c, int batch = 1) =>
         new(c.Program ?? throw new InvalidOperationException("performance needs a compiled program"), c.Architecture,
             [.. c.Placed!.Layers.Select(l => new LayerSpan(l.Mapped.Layer.Name, l.Mapped.Layer.InFeatures, l.Mapped.Layer.OutFeatures, l.Cores))], batch);

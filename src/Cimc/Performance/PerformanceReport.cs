@@ -101,6 +101,27 @@ public sealed record PerformanceReport(
     /// </summary>
     public double MvmSequenceBoundNs { get; init; }
 
+    /// <summary>Segments of a weight-reloading program (1: the whole network on the node; docs/cost-model.md section 3b).</summary>
+    public int Segments { get; init; } = 1;
+
+    /// <summary>Crossbar cells written per batch (every segment's crossbars, rows x cols each); 0 without reloading.</summary>
+    public long ReloadCellWrites { get; init; }
+
+    /// <summary>Time per batch spent writing crossbars (each segment's slowest core), ns.</summary>
+    public double ReloadWriteNs { get; init; }
+
+    /// <summary>Energy per batch of the crossbar writes, nJ (in energy_breakdown_nj.weight_writes for a batch of one).</summary>
+    public double ReloadWriteEnergyNj { get; init; }
+
+    /// <summary>The writes' energy amortized over the batch: reload_write_energy_nj / batch.</summary>
+    public double ReloadWriteEnergyPerInferenceNj { get; init; }
+
+    /// <summary>Endurance: writes per inference of the most-written cell (segments that reprogram its crossbar / batch).</summary>
+    public double ReloadWritesPerCellPerInference { get; init; }
+
+    /// <summary>Bytes per inference of activations kept in off-chip memory between segments (out and back in).</summary>
+    public long ReloadActivationBytes { get; init; }
+
     /// <summary>What the compile warned about (<see cref="Compilation.Warnings"/>), when the report compiled the model itself.</summary>
     public ImmutableArray<string> Warnings { get; init; } = [];
 

@@ -132,8 +132,15 @@ public static class Placer
         string has = chip.Chips == 1 ? $"the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)"
             : $"the node of {chip.Chips} chips has {chip.Crossbars} crossbars ({chip.Cores} cores)";
         throw new CimcException("does-not-fit", "placement",
-            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto)");
+            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto){ReloadNeed(mapped, chip)}");
     }
+
+    /// <summary>What `--when-too-large reload` would need on this node: its segments, or why it cannot.</summary>
+    private static string ReloadNeed(MappedModel mapped, ChipShape chip) =>
+        mapped.Model.Graph is not null ? ""
+        : Reload.Segmentation.Count(mapped, chip.CrossbarsPerCore, chip.Cores) is int segments
+            ? $"; --when-too-large multichip adds them, --when-too-large reload cuts it into {segments} segments with weight reloading on this {(chip.Chips == 1 ? "chip" : "node")}"
+            : "; --when-too-large multichip adds them; weight reloading cannot split a layer larger than the node";
 
     /// <summary>Cores (slots) the network takes: each layer whole cores of <paramref name="perCore"/> crossbars.</summary>
     public static int CoresNeeded(MappedModel mapped, int perCore) => mapped.Layers.Sum(l => SlotsOf(l, perCore));

@@ -18,7 +18,7 @@ namespace Cimc.Simulation;
 /// programs") runs sample n on its slot view <see cref="ProgramImage.ForSlot"/> (n mod P): one
 /// simulator per slot, each keying read noise by the global sample index.
 /// </summary>
-public sealed class FunctionalSimulator
+public sealed class FunctionalSimulator : IProgramRunner
 {
     public const long DefaultInstructionLimit = 100_000_000;
 
@@ -71,6 +71,8 @@ public sealed class FunctionalSimulator
 
     /// <summary>The program as given (for a replicated one, the whole period).</summary>
     public ProgramImage Program => _program;
+
+    public InputSpec Input => _program.Input;
 
     public long InstructionLimit => _compiled.InstructionLimit;
 
