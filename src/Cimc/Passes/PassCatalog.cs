@@ -22,6 +22,14 @@ public static class PassCatalog
         "every layer has integer weights, requantization and activation parameters; layers chain",
         (c, ctx) =>
         {
+            // A convolutional network (a DAG) quantizes step by step over its graph; its Chain is
+            // its crossbar layers (convolutions as im2col matrices), the graph says how maps flow.
+            if (LayerGraph.IsConvolutional(c.Graph))
+            {
+                (LayerChain layers, QuantizedModel model) = GraphQuantizer.Quantize(c.Graph, ctx.Calibration, ctx.Options);
+                return c with { Chain = layers, Quantized = model };
+            }
+
             // A model that carries its own quantization (QDQ) may need no calibration samples; the
             // quantizer says so when one is missing.
             LayerChain chain = LayerChain.FromGraph(c.Graph);
@@ -39,6 +47,12 @@ public static class PassCatalog
         "every weight bit is in exactly one crossbar cell; blocks fit the crossbar",
         (c, ctx) =>
         {
+            if (c.Quantized!.Graph is not null)
+            {
+                throw new CimcException("unsupported-for-compile", c.Quantized.Name,
+                    "convolutional networks are quantized (--emit quantized shows it) but not compiled yet: mapping them onto crossbars is still to come; cimc infer and cimc accuracy without --arch run them in the float reference");
+            }
+
             MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)

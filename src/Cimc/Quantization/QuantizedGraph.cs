@@ -102,6 +102,12 @@ public sealed record QuantizedGraph(MapShape InputShape, ImmutableArray<Quantize
 
     public MapShape OutputShape => Nodes[^1].Shape;
 
+    /// <summary>
+    /// The network input's quantization (what the host quantizes the image with). Null means the
+    /// first crossbar layer's input, which is the same whenever that layer reads the network input.
+    /// </summary>
+    public ActivationQuant? InputQuant { get; init; }
+
     /// <summary>The node that computes crossbar layer <paramref name="layer"/>.</summary>
     public LayerNode NodeOf(int layer) => Nodes.OfType<LayerNode>().Single(n => n.Layer == layer);
 }

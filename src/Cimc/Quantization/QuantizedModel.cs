@@ -111,7 +111,7 @@ public sealed record QuantizedModel(string Name, QuantizationOptions Options, Im
     /// </summary>
     public QuantizedGraph? Graph { get; init; }
 
-    public ActivationQuant Input => Layers[0].Input;
+    public ActivationQuant Input => Graph?.InputQuant ?? Layers[0].Input;
 
     /// <summary>How the host turns the last layer's integers into floats: out = (q - zero) * scale.</summary>
     public (ImmutableArray<double> Scales, ImmutableArray<long> ZeroPoints) OutputDequantization()

@@ -53,7 +53,7 @@ public static class Quantizer
     }
 
     /// <summary>The tensors of a layer whose ranges the quantizer asks for.</summary>
-    private enum LayerPoint
+    internal enum LayerPoint
     {
         Input,
         PreActivation,
@@ -120,7 +120,8 @@ public static class Quantizer
         return false;
     }
 
-    private static QuantizedLayer QuantizeLayer(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int weightBits, int outputBits,
+    /// <summary>One layer's weights and output stage, given its input quantization and where its ranges come from (also used per layer of a graph).</summary>
+    internal static QuantizedLayer QuantizeLayer(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int weightBits, int outputBits,
         QuantizationOptions options, bool isLast, ImmutableArray<string>.Builder notes)
     {
         if (FileWeights(layer, weightBits, notes) is { } fromFile)

@@ -120,7 +120,7 @@ public sealed class FashionMnistConvTests
 
     [Theory]
     [InlineData("compile", "lenet.onnx", "--arch", "isaac", "-o", "{dir}")]
-    [InlineData("simulate", "resnet.torchscript.pt", "--arch", "isaac")]
+    [InlineData("simulate", "resnet.onnx", "--arch", "isaac")]
     [InlineData("accuracy", "lenet.onnx", "--arch", "isaac", "--images", "{images}", "--labels", "{labels}", "--divide-by", "255", "--limit", "200")]
     public void Compiling_a_convolutional_network_is_a_one_line_error(params string[] args)
     {
