@@ -47,7 +47,7 @@ internal static class GraphCodeGenerator
         // input zero point where windows reach into padding), the vector cores their own.
         var memory = new Dictionary<int, CoreMemoryLayout>();
         var padding = new Dictionary<int, int>();
-        var em = new Emitter();
+        var em = new Emitter { Nearest = true };
         foreach (LayerCores layer in plan.Layers)
         {
             QuantizedLayer q = layer.Layer.Mapped.Layer;

@@ -76,7 +76,7 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
                         {
                             var cells = Window.Cells(pool.Window, input, oy, ox).ToList();
                             Reduce(node.Inputs[0], cells, Opcode.VAdd);
-                            int divisor = pool.CountIncludePad ? pool.Window.KernelH * pool.Window.KernelW : cells.Count;
+                            int divisor = pool.CountIncludePad ? Window.CountWithPadding(pool.Window, input, oy, ox) : cells.Count;
                             if (!divisors.TryGetValue(divisor, out int pd))
                             {
                                 ActivationQuant x = QuantOf(node.Inputs[0]), y = node.Output;

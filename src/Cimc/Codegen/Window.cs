@@ -63,4 +63,24 @@ internal static class Window
             }
         }
     }
+
+    /// <summary>
+    /// Cells of the pooling window at (oy, ox) inside the map or its declared padding: the divisor of
+    /// an average pool that counts padding (a ceil-mode window may reach past the padding; those cells never count).
+    /// </summary>
+    public static int CountWithPadding(Window2d w, MapShape input, int oy, int ox)
+    {
+        int n = 0;
+        for (int kh = 0; kh < w.KernelH; kh++)
+        {
+            int iy = (oy * w.StrideH) - w.PadTop + (kh * w.DilationH);
+            for (int kw = 0; kw < w.KernelW; kw++)
+            {
+                int ix = (ox * w.StrideW) - w.PadLeft + (kw * w.DilationW);
+                n += iy >= -w.PadTop && iy < input.Height + w.PadBottom && ix >= -w.PadLeft && ix < input.Width + w.PadRight ? 1 : 0;
+            }
+        }
+
+        return n;
+    }
 }
