@@ -23,12 +23,16 @@ public sealed record ScaleStage(string Name, double Seconds, double CpuSeconds, 
 /// </summary>
 public static class ScaleBench
 {
-    /// <summary>Layer widths of each size: 10 M (4 x 1,600 -> 10.2 M), 134 M (8 x 4096), 1 B (4 x 16,384).</summary>
+    /// <summary>
+    /// Layer widths of each size: 10 M (4 x 1,600 -> 10.2 M), 134 M (8 x 4096), 1 B (4 x 16,384);
+    /// wide67m (16,384 -> 2,048 -> 16,384, 67 M) has the 1 B model's input and output, twice a puma tile buffer.
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, int[]> Sizes = new Dictionary<string, int[]>
     {
         ["10m"] = [1600, 1600, 1600, 1600, 1600],
         ["134m"] = [4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096],
         ["1b"] = [16384, 16384, 16384, 16384, 16384],
+        ["wide67m"] = [16384, 2048, 16384],
     };
 
     public static string Run(IReadOnlyList<string> sizes, TextWriter log)

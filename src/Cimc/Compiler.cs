@@ -80,11 +80,6 @@ public static class Compiler
             return result;
         }
 
-        if (stopAfter == CompileStage.Asm)
-        {
-            CheckInputAndOutputFit(result.Graph, arch);
-        }
-
         settings ??= CompileSettings.Default;
         if (settings.AutoChips && stopAfter >= CompileStage.Mapped)
         {
@@ -92,24 +87,6 @@ public static class Compiler
         }
 
         return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
-    }
-
-    /// <summary>
-    /// The network's input and output each live in one tile buffer: when code will be generated, a
-    /// wider one is refused here, in one line, before quantization and mapping spend minutes on a
-    /// model code generation would refuse (a compile that stops earlier, e.g. for estimates, may go on).
-    /// </summary>
-    public static void CheckInputAndOutputFit(Graph graph, Architecture arch)
-    {
-        long bufferWords = arch.Tile.BufferBytes / 8;
-        foreach ((ValueInfo v, string what) in graph.Inputs.Select(v => (v, "input")).Concat(graph.Outputs.Select(v => (v, "output"))))
-        {
-            if (v.Type.ElementsFrom(1) is long values && values > bufferWords)
-            {
-                throw new CimcException("does-not-fit", $"{what} '{v.Name}'",
-                    $"the network {what} has {values} values per sample but a tile buffer holds {bufferWords} words (tile.buffer_bytes = {arch.Tile.BufferBytes}); a {what} wider than one tile buffer is not supported");
-            }
-        }
     }
 
     /// <summary>
@@ -139,11 +116,6 @@ public static class Compiler
         if (quantizedStage.Chain is null || quantizedStage.Quantized is null || quantizedStage.Mapped is not null)
         {
             throw new InvalidOperationException("CompileQuantized needs a compile stopped after quantization");
-        }
-
-        if (stopAfter == CompileStage.Asm)
-        {
-            CheckInputAndOutputFit(quantizedStage.Graph, arch);
         }
 
         settings ??= CompileSettings.Default;

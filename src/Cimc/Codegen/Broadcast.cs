@@ -55,14 +55,17 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly ImmutableArray<TileGroup> ring;
     private readonly (int Lo, int Hi) rows;
     private readonly int chunkWords;
-    private readonly TileGroup? direct;
+    private readonly ImmutableArray<TileGroup> direct;
     private readonly int inputAddr;
     private readonly bool isRing;
     private readonly bool chunkSignals;
+    private readonly ImmutableArray<IoPart> parts;
     private int delivered;
 
-    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, TileGroup? direct, int inputAddr, int chunkWords, bool isRing, bool chunkSignals)
+    private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, bool isRing, bool chunkSignals,
+        ImmutableArray<IoPart> parts)
     {
+        this.parts = parts;
         this.layer = layer;
         this.isRing = isRing;
         this.chunkSignals = chunkSignals;
@@ -73,18 +76,37 @@ internal sealed class InputBroadcast : IVectorSink
         rows = ring.IsEmpty ? (0, 0) : (ring.Min(g => g.Lo), ring.Max(g => g.Hi));
     }
 
-    /// <summary>Plans the layer's tile groups and allocates their buffer regions. For the first layer, <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>.</summary>
+    /// <summary>
+    /// Plans the layer's tile groups and allocates their buffer regions. For the first layer,
+    /// <paramref name="inputTile"/> holds the network input at <paramref name="inputAddr"/>; a
+    /// negative tile means the input is split (wider than a tile buffer): every tile of the layer
+    /// then gets parts of its own holding the rows its cores read (one per run of consecutive rows
+    /// its crossbars read), written there by the host, and nothing travels between tiles
+    /// (<see cref="InputParts"/>).
+    /// </summary>
     public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, bool isRing, bool chunkSignals = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
-        TileGroup? direct = null;
+        var direct = ImmutableArray.CreateBuilder<TileGroup>();
+        var parts = ImmutableArray.CreateBuilder<IoPart>();
         foreach (ImmutableArray<CoreSpan> cores in layer.ByTile())
         {
             int tile = cores[0].Tile, lo = cores.Min(c => c.RowLo), hi = cores.Max(c => c.RowHi);
             if (first && tile == inputTile)
             {
-                direct = new TileGroup(tile, cores, lo, hi, inputAddr);
+                direct.Add(new TileGroup(tile, cores, 0, hi, inputAddr)); // the whole input from address inputAddr
+                continue;
+            }
+
+            if (first && inputTile < 0)
+            {
+                direct.Add(new TileGroup(tile, cores, lo, hi, -1));
+                foreach ((int s, int e) in RowRuns(cores.SelectMany(c => layer.BlocksOf(c.Core))))
+                {
+                    parts.Add(new IoPart(tile, buffers.Allocate(tile, "network input part", e - s), s, e - s));
+                }
+
                 continue;
             }
 
@@ -92,7 +114,41 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct, inputAddr, chunkWords, isRing, chunkSignals);
+        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, isRing, chunkSignals, parts.ToImmutable());
+    }
+
+    /// <summary>A split network input's parts, tile by tile (tiles that read the same rows each have them).</summary>
+    public ImmutableArray<IoPart> InputParts => parts;
+
+    /// <summary>The maximal runs of consecutive rows that <paramref name="blocks"/> read, ascending.</summary>
+    private static List<(int Lo, int Hi)> RowRuns(IEnumerable<Mapping.CrossbarBlock> blocks)
+    {
+        var runs = new List<(int Lo, int Hi)>();
+        foreach ((int lo, int hi) in blocks.Select(b => (b.RowStart, b.RowStart + b.RowCount)).Distinct().Order())
+        {
+            if (runs.Count > 0 && lo <= runs[^1].Hi)
+            {
+                runs[^1] = (runs[^1].Lo, Math.Max(runs[^1].Hi, hi));
+            }
+            else
+            {
+                runs.Add((lo, hi));
+            }
+        }
+
+        return runs;
+    }
+
+    /// <summary>Where rows [lo, hi) of the network input lie in the buffer of <paramref name="g"/>'s tile.</summary>
+    private int InputAddress(TileGroup g, int lo, int hi)
+    {
+        if (g.Region >= 0)
+        {
+            return g.Region + (lo - g.Lo);
+        }
+
+        IoPart part = parts.First(p => p.Tile == g.Tile && p.Start <= lo && hi <= p.Start + p.Len);
+        return part.Addr + (lo - part.Start);
     }
 
     /// <summary>
@@ -134,28 +190,31 @@ internal sealed class InputBroadcast : IVectorSink
     /// </summary>
     public bool NeedsStaging(int core, IReadOnlyList<(int Lo, int Hi)> held)
     {
-        bool relays = !ring.IsEmpty && (ring.Any(g => g.Hub == core) || (direct is not null && core == layer.Layer.Lead));
+        bool relays = !ring.IsEmpty && (ring.Any(g => g.Hub == core) || (!direct.IsEmpty && core == layer.Layer.Lead));
         return relays && held.Sum(r => Math.Max(0, Math.Min(r.Hi, rows.Hi) - Math.Max(r.Lo, rows.Lo))) < rows.Hi - rows.Lo;
     }
 
     /// <summary>
-    /// The first layer: cores on the input tile load their rows; the lead also loads, chunk by chunk
-    /// into its staging area, the rows the other tiles read that it does not hold, and sends them
-    /// (returns the lead as their producer).
+    /// The first layer: cores on the input tile (every tile, when the input is split) load their rows;
+    /// the lead also loads, chunk by chunk into its staging area, the rows the other tiles read that it
+    /// does not hold, and sends them (returns the lead as their producer).
     /// </summary>
     public Piece? LoadNetworkInput(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory)
     {
-        if (direct is null)
+        if (direct.IsEmpty)
         {
             throw new InvalidOperationException("codegen: the first layer has no core on the input tile");
         }
 
-        foreach (CoreSpan c in direct.Cores)
+        foreach (TileGroup g in direct)
         {
-            CoreMemoryLayout mem = memory[c.Core];
-            foreach ((int lo, int hi) in mem.InputRuns)
+            foreach (CoreSpan c in g.Cores)
             {
-                em[c.Core].Add(Instruction.Load(mem.InputAddr(lo), inputAddr + lo, hi - lo));
+                CoreMemoryLayout mem = memory[c.Core];
+                foreach ((int lo, int hi) in mem.InputRuns)
+                {
+                    em[c.Core].Add(Instruction.Load(mem.InputAddr(lo), InputAddress(g, lo, hi), hi - lo));
+                }
             }
         }
 
@@ -292,9 +351,33 @@ internal sealed class InputBroadcast : IVectorSink
 /// address; the others send them to the output core (the last layer's lead), which receives each
 /// into its staging area after its own work and stores it.
 /// </summary>
-internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr) : IVectorSink
+internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAddr, ImmutableArray<IoPart> parts) : IVectorSink
 {
     private readonly List<Piece> remote = [];
+
+    /// <summary>
+    /// A split output (wider than a tile buffer): one part per run of consecutive column blocks whose
+    /// roots share a tile, in that tile's buffer, so every root stores its codes in place and nothing
+    /// is gathered.
+    /// </summary>
+    public static ImmutableArray<IoPart> PlanParts(ArchHeader arch, LayerCores last, TileBuffers buffers)
+    {
+        var runs = new List<(int Tile, int Start, int End)>();
+        foreach (ColumnBlock b in last.ColumnBlocks)
+        {
+            int tile = arch.TileOf(b.Root);
+            if (runs.Count > 0 && runs[^1].Tile == tile && runs[^1].End == b.ColStart)
+            {
+                runs[^1] = runs[^1] with { End = b.ColEnd };
+            }
+            else
+            {
+                runs.Add((tile, b.ColStart, b.ColEnd));
+            }
+        }
+
+        return [.. runs.Select(r => new IoPart(r.Tile, buffers.Allocate(r.Tile, "network output part", r.End - r.Start), r.Start, r.End - r.Start))];
+    }
 
     /// <summary>True when a root of the last layer on another tile than the output core sends it codes.</summary>
     public static bool NeedsLanding(ArchHeader arch, int outputCore, IEnumerable<ColumnBlock> lastLayerBlocks) =>
@@ -302,6 +385,13 @@ internal sealed class OutputGather(ArchHeader arch, int outputCore, int outputAd
 
     public void Deliver(Emitter em, int core, int start, int end, int src)
     {
+        if (!parts.IsEmpty)
+        {
+            IoPart part = parts.First(p => p.Tile == arch.TileOf(core) && p.Start <= start && end <= p.Start + p.Len);
+            em[core].Add(Instruction.Store(part.Addr + (start - part.Start), src, end - start));
+            return;
+        }
+
         if (arch.TileOf(core) == arch.TileOf(outputCore))
         {
             em[core].Add(Instruction.Store(outputAddr + start, src, end - start));

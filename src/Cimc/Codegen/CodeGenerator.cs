@@ -60,15 +60,31 @@ public static class CodeGenerator
         var buffers = new TileBuffers(arch.BufferWords);
         var inputIo = new (int Tile, int Addr)[firsts.Length];
         var outputIo = new (int Tile, int Addr)[lasts.Length];
+        // A vector wider than one tile buffer is split into parts, one per tile that reads (writes) its values.
+        bool splitIn = inF > arch.BufferWords, splitOut = outF > arch.BufferWords;
+        if ((splitIn && firsts.Length > 1) || (splitOut && lasts.Length > 1))
+        {
+            throw new Diagnostics.CimcException("does-not-fit", $"layer '{(splitIn ? firsts : lasts)[0].Name}'",
+                "a replicated layer cannot read the network input or write its output when that is wider than a tile buffer (compile without replication)");
+        }
+
         for (int r = 0; r < Math.Max(firsts.Length, lasts.Length); r++)
         {
-            if (r < firsts.Length)
+            if (splitIn && r == 0)
+            {
+                inputIo[0] = (-1, -1);
+            }
+            else if (r < firsts.Length)
             {
                 int tile = arch.TileOf(firsts[r].Layer.Lead);
                 inputIo[r] = (tile, buffers.Allocate(tile, "network input", inF));
             }
 
-            if (r < lasts.Length)
+            if (splitOut)
+            {
+                outputIo[0] = (-1, -1);
+            }
+            else if (r < lasts.Length)
             {
                 int tile = arch.TileOf(lasts[r].Layer.Lead);
                 outputIo[r] = (tile, buffers.Allocate(tile, "network output", outF));
@@ -79,15 +95,16 @@ public static class CodeGenerator
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
                 placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, ring, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+        ImmutableArray<IoPart> outputParts = splitOut ? OutputGather.PlanParts(arch, lasts[0], buffers) : [];
         buffers.CheckCapacity();
 
         // Every core's memory, laid out (and checked against the chip's) before anything is emitted.
         var memory = layers.Select((replicas, l) => replicas.Select((layer, r) =>
         {
-            bool landing = l == layers.Length - 1 && OutputGather.NeedsLanding(arch, layer.Layer.Lead, layer.ColumnBlocks);
+            bool landing = l == layers.Length - 1 && !splitOut && OutputGather.NeedsLanding(arch, layer.Layer.Lead, layer.ColumnBlocks);
             return Layout(layer, inputs[l][r], landing);
         }).ToImmutableArray()).ToImmutableArray();
-        var outputs = lasts.Select((layer, r) => new OutputGather(arch, layer.Layer.Lead, outputIo[r].Addr)).ToImmutableArray();
+        var outputs = lasts.Select((layer, r) => new OutputGather(arch, layer.Layer.Lead, outputIo[r].Addr, outputParts)).ToImmutableArray();
 
         // One period: sample slot j runs through replica j mod k of each layer. Each core's
         // instructions for slot j form a section (docs/isa.md, "Replicated programs"); with one slot
@@ -104,10 +121,13 @@ public static class CodeGenerator
         // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
         var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+        ImmutableArray<IoPart> inputParts = splitIn ? inputs[0][0].InputParts : [];
+        (int inTile0, int inAddr0) = splitIn ? (inputParts[0].Tile, inputParts[0].Addr) : inputIo[0];
+        (int outTile0, int outAddr0) = splitOut ? (outputParts[0].Tile, outputParts[0].Addr) : outputIo[0];
         return em.Build(
             arch,
-            new InputSpec(inputIo[0].Tile, inputIo[0].Addr, inF, input.Scale, input.ZeroPoint, 0, input.Max),
-            new OutputSpec(outputIo[0].Tile, outputIo[0].Addr, outF, scales, zeros),
+            new InputSpec(inTile0, inAddr0, inF, input.Scale, input.ZeroPoint, 0, input.Max) { Parts = inputParts },
+            new OutputSpec(outTile0, outAddr0, outF, scales, zeros) { Parts = outputParts },
             WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars)) with
         {
             ExtraSlots = [.. Enumerable.Range(1, period - 1).Select(j =>

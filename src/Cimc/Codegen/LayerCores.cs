@@ -27,9 +27,11 @@ internal sealed class LayerCores
     {
         Index = index;
         Layer = layer;
+        // One lookup of each core's blocks: a filter per core was quadratic in the layer's crossbars (65,536 at 16,384 x 16,384).
+        byCore = layer.Blocks.ToLookup(pb => pb.Core, pb => pb.Block);
         Cores = [.. layer.Cores.Select(core =>
         {
-            var mine = layer.Blocks.Where(pb => pb.Core == core).Select(pb => pb.Block).ToList();
+            var mine = byCore[core].ToList();
             return new CoreSpan(core, arch.TileOf(core),
                 mine.Min(b => b.RowStart), mine.Max(b => b.RowStart + b.RowCount),
                 mine.Min(b => b.ColStart), mine.Max(b => b.ColStart + b.ColCount));
@@ -37,6 +39,8 @@ internal sealed class LayerCores
         ColumnBlocks = [.. layer.Blocks.GroupBy(pb => pb.Block.ColBlock).OrderBy(g => g.Key).Select(g => new ColumnBlock(
             g.Key, g.First().Block.ColStart, g.First().Block.ColCount, [.. g.Select(pb => pb.Core).Distinct().Order()]))];
     }
+
+    private readonly ILookup<int, CrossbarBlock> byCore;
 
     public int Index { get; }
 
@@ -49,7 +53,7 @@ internal sealed class LayerCores
     public ImmutableArray<ColumnBlock> ColumnBlocks { get; }
 
     /// <summary>The crossbar blocks placed on <paramref name="core"/>.</summary>
-    public IReadOnlyList<CrossbarBlock> BlocksOf(int core) => [.. Layer.Blocks.Where(pb => pb.Core == core).Select(pb => pb.Block)];
+    public IReadOnlyList<CrossbarBlock> BlocksOf(int core) => [.. byCore[core]];
 
     /// <summary>The layer's cores grouped by tile, tiles ascending, cores ascending within a tile.</summary>
     public IEnumerable<ImmutableArray<CoreSpan>> ByTile() =>

@@ -8,7 +8,7 @@ namespace Cimc.Isa;
 /// Text assembly to <see cref="ProgramImage"/>. One instruction per line, every field named:
 /// <c>mvm xb=0, src=0, dst=128, rows=128, cols=128, ibits=8, shift=0, neg=0</c> (any order);
 /// <c>;</c> starts a comment; directives <c>.arch .input .output .output_scale .output_zero_point
-/// .core .data</c>, and for a replicated program <c>.slot .sample</c>, as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
+/// .core .data</c>, <c>.input_part .output_part</c> for split I/O, and for a replicated program <c>.slot .sample</c>, as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
 /// </summary>
 public static class Assembler
 {
@@ -28,6 +28,7 @@ public static class Assembler
         private readonly Dictionary<int, (List<Instruction> Code, List<DataSegment> Data)> _cores = [];
         private readonly Dictionary<int, List<SlotSection>> _sections = [];
         private readonly List<SlotIo> _slots = [];
+        private readonly List<IoPart> _inputParts = [], _outputParts = [];
         private int _sample = -1;
         private readonly HashSet<int> _coreDirectives = [];
         private int? _current;
@@ -81,7 +82,7 @@ public static class Assembler
                 throw Error($".output has len={len} but .output_scale gives {scales.Length} values and .output_zero_point {zeroPoints.Length}");
             }
 
-            var program = new ProgramImage(_arch, _input, new OutputSpec(tile, addr, len, scales, zeroPoints),
+            var program = new ProgramImage(_arch, _input with { Parts = [.. _inputParts] }, new OutputSpec(tile, addr, len, scales, zeroPoints) { Parts = [.. _outputParts] },
                 [.. _coreOrder.Select(c => new CoreProgram(c, [.. _cores[c].Code], [.. _cores[c].Data]) { Sections = [.. _sections.GetValueOrDefault(c) ?? []] })])
             {
                 ExtraSlots = [.. _slots],
@@ -127,13 +128,20 @@ public static class Assembler
                     Dictionary<string, string> inp = KeyValues(args, ["tile", "addr", "len", "scale", "zero_point", "qmin", "qmax"]);
                     _input = new InputSpec(Int("tile", inp["tile"]), Int("addr", inp["addr"]), Int("len", inp["len"]), Double("scale", inp["scale"]),
                         Long("zero_point", inp["zero_point"]), Long("qmin", inp["qmin"]), Long("qmax", inp["qmax"]));
-                    Checked(() => _input.Validate(_arch!, ""));
+                    // Its region is checked with the whole program: .input_part lines may split it.
+                    Checked(() => _input.ValidateCodes(""));
                     break;
                 case ".output":
                     Once(_output is null, name);
                     Dictionary<string, string> o = KeyValues(args, ["tile", "addr", "len"]);
                     _output = (Int("tile", o["tile"]), Int("addr", o["addr"]), Int("len", o["len"]));
-                    Checked(() => IoRange.Check("output", _output.Value.Tile, _output.Value.Addr, _output.Value.Len, _arch!, ""));
+                    break;
+                case ".input_part":
+                case ".output_part":
+                    Dictionary<string, string> part = KeyValues(args, ["tile", "addr", "start", "len"]);
+                    var ioPart = new IoPart(Int("tile", part["tile"]), Int("addr", part["addr"]), Int("start", part["start"]), Int("len", part["len"]));
+                    Checked(() => IoRange.Check(name[1..], ioPart.Tile, ioPart.Addr, ioPart.Len, _arch!, ""));
+                    (name == ".input_part" ? _inputParts : _outputParts).Add(ioPart);
                     break;
                 case ".output_scale":
                     Once(_outputScales is null, name);

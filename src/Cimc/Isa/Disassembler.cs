@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 
@@ -21,8 +22,10 @@ public static class Disassembler
         sb.Append('\n');
         InputSpec i = program.Input;
         sb.Append($".input tile={Int(i.Tile)} addr={Int(i.Addr)} len={Int(i.Len)} scale={Real(i.Scale)} zero_point={Int(i.ZeroPoint)} qmin={Int(i.QMin)} qmax={Int(i.QMax)}\n");
+        AppendParts(sb, ".input_part", i.Parts);
         OutputSpec o = program.Output;
         sb.Append($".output tile={Int(o.Tile)} addr={Int(o.Addr)} len={Int(o.Len)}\n");
+        AppendParts(sb, ".output_part", o.Parts);
         sb.Append(".output_scale");
         foreach (double s in o.Scales)
         {
@@ -72,4 +75,12 @@ public static class Disassembler
     private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static string Real(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static void AppendParts(StringBuilder sb, string directive, ImmutableArray<IoPart> parts)
+    {
+        foreach (IoPart p in parts)
+        {
+            sb.Append($"{directive} tile={Int(p.Tile)} addr={Int(p.Addr)} start={Int(p.Start)} len={Int(p.Len)}\n");
+        }
+    }
 }

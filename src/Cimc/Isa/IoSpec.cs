@@ -4,11 +4,33 @@ using Cimc.Diagnostics;
 namespace Cimc.Isa;
 
 /// <summary>
+/// Values [Start, Start + Len) of the network input or output, at word <see cref="Addr"/> of tile
+/// <see cref="Tile"/>'s buffer: a vector wider than one tile buffer is split into parts on several tiles.
+/// </summary>
+public sealed record IoPart(int Tile, int Addr, int Start, int Len);
+
+/// <summary>
 /// How the host feeds one sample: q = clamp(round_half_away_from_zero(x / Scale) + ZeroPoint, QMin, QMax),
-/// written as Len words to tile <see cref="Tile"/>'s buffer at <see cref="Addr"/>.
+/// written as Len words to tile <see cref="Tile"/>'s buffer at <see cref="Addr"/>, or, when
+/// <see cref="Parts"/> is set, each part's values to its own tile.
 /// </summary>
 public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long ZeroPoint, long QMin, long QMax)
 {
+    /// <summary>
+    /// Where the values go when the input is split (empty: all Len at <see cref="Tile"/>, <see cref="Addr"/>).
+    /// Input parts may overlap (the host writes a value to every tile that reads it) and together cover [0, Len).
+    /// </summary>
+    public ImmutableArray<IoPart> Parts { get; init; } = [];
+
+    /// <summary>Every region the host writes: <see cref="Parts"/>, or the one region of an unsplit input.</summary>
+    public ImmutableArray<IoPart> Regions => Parts.IsEmpty ? [new IoPart(Tile, Addr, 0, Len)] : Parts;
+
+    public bool Equals(InputSpec? other) =>
+        other is not null && Tile == other.Tile && Addr == other.Addr && Len == other.Len && Scale.Equals(other.Scale) &&
+        ZeroPoint == other.ZeroPoint && QMin == other.QMin && QMax == other.QMax && Parts.SequenceEqual(other.Parts);
+
+    public override int GetHashCode() => HashCode.Combine(Tile, Addr, Len, Scale, ZeroPoint, QMin, QMax, Parts.Length);
+
     public long Quantize(float x)
     {
         double v = Math.Round(x / Scale, MidpointRounding.AwayFromZero);
@@ -28,7 +50,13 @@ public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long Z
 
     internal void Validate(ArchHeader arch, string location)
     {
-        IoRange.Check("input", Tile, Addr, Len, arch, location);
+        IoRange.CheckParts("input", Regions, Len, disjoint: false, arch, location);
+        ValidateCodes(location);
+    }
+
+    /// <summary>The checks that do not depend on the machine: scale and code range.</summary>
+    internal void ValidateCodes(string location)
+    {
         if (!double.IsFinite(Scale) || Scale <= 0)
         {
             throw new CimcException("bad-program", location, $"input scale {Scale} must be finite and positive");
@@ -43,15 +71,22 @@ public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long Z
 
 /// <summary>
 /// Where the host reads one sample's result once every core has halted: Len words of tile
-/// <see cref="Tile"/>'s buffer at <see cref="Addr"/>, dequantized as y_o = (q_o - ZeroPoints[o]) * Scales[o].
+/// <see cref="Tile"/>'s buffer at <see cref="Addr"/> (or each of <see cref="Parts"/>' values from its
+/// own tile), dequantized as y_o = (q_o - ZeroPoints[o]) * Scales[o].
 /// </summary>
 public sealed record OutputSpec(int Tile, int Addr, int Len, ImmutableArray<double> Scales, ImmutableArray<long> ZeroPoints)
 {
+    /// <summary>Where the values are read when the output is split (empty: all Len at <see cref="Tile"/>, <see cref="Addr"/>); disjoint, covering [0, Len).</summary>
+    public ImmutableArray<IoPart> Parts { get; init; } = [];
+
+    /// <summary>Every region the host reads: <see cref="Parts"/>, or the one region of an unsplit output.</summary>
+    public ImmutableArray<IoPart> Regions => Parts.IsEmpty ? [new IoPart(Tile, Addr, 0, Len)] : Parts;
+
     public float Dequantize(int o, long q) => (float)((q - ZeroPoints[o]) * Scales[o]);
 
     internal void Validate(ArchHeader arch, string location)
     {
-        IoRange.Check("output", Tile, Addr, Len, arch, location);
+        IoRange.CheckParts("output", Regions, Len, disjoint: true, arch, location);
         if (Scales.IsDefault || ZeroPoints.IsDefault || Scales.Length != Len || ZeroPoints.Length != Len)
         {
             throw new CimcException("bad-program", location,
@@ -70,6 +105,31 @@ public sealed record OutputSpec(int Tile, int Addr, int Len, ImmutableArray<doub
 
 internal static class IoRange
 {
+    /// <summary>Each region inside its tile's buffer; together they cover [0, len) (exactly once when <paramref name="disjoint"/>).</summary>
+    public static void CheckParts(string what, ImmutableArray<IoPart> parts, int len, bool disjoint, ArchHeader arch, string location)
+    {
+        var covered = new int[Math.Max(0, len)];
+        foreach (IoPart p in parts)
+        {
+            Check(what, p.Tile, p.Addr, p.Len, arch, location);
+            if (p.Start < 0 || (long)p.Start + p.Len > len)
+            {
+                throw new CimcException("bad-program", location, $"{what} part [{p.Start}, {(long)p.Start + p.Len}) is outside the {len} values");
+            }
+
+            for (int i = p.Start; i < p.Start + p.Len; i++)
+            {
+                covered[i]++;
+            }
+        }
+
+        int gap = Array.FindIndex(covered, c => c == 0), twice = Array.FindIndex(covered, c => c > 1);
+        if (gap >= 0 || (disjoint && twice >= 0))
+        {
+            throw new CimcException("bad-program", location, gap >= 0 ? $"{what} value {gap} is in no part" : $"{what} value {twice} is in two parts");
+        }
+    }
+
     public static void Check(string what, int tile, int addr, int len, ArchHeader arch, string location)
     {
         if (tile < 0 || tile >= arch.Tiles)

@@ -12,12 +12,16 @@ public sealed partial record ProgramImage
     /// Version 2 added mvm's group and ashift fields; version 3 added vact (the special-function
     /// unit) and chip-sized core memories. Version 4 adds the sample slots of a replicated program
     /// (extra slots' I/O, each core's sections); a program with one slot and no sections is written
-    /// as version 3, byte for byte as before. Readers accept versions 3 and 4.
+    /// as version 3, byte for byte as before. Version 5 adds the parts of an input or output split
+    /// over several tiles' buffers (written only for such a program). Readers accept versions 3 to 5.
     /// </summary>
     public const int Version = 3;
 
     /// <summary>The version of a replicated program (period above 1 or sections).</summary>
     public const int ReplicatedVersion = 4;
+
+    /// <summary>The version of a program whose input or output is split into parts (a superset of version 4).</summary>
+    public const int SplitIoVersion = 5;
 
     public byte[] ToBytes()
     {
@@ -33,8 +37,9 @@ public sealed partial record ProgramImage
         using var w = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         // BinaryWriter is little-endian on every platform.
         w.Write(Encoding.ASCII.GetBytes(Magic));
-        bool replicated = !IsPlain;
-        w.Write(replicated ? ReplicatedVersion : Version);
+        bool split = !Input.Parts.IsEmpty || !Output.Parts.IsEmpty;
+        bool replicated = split || !IsPlain;
+        w.Write(split ? SplitIoVersion : replicated ? ReplicatedVersion : Version);
         foreach ((_, int value) in Arch.Items())
         {
             w.Write(value);
@@ -69,6 +74,21 @@ public sealed partial record ProgramImage
                 w.Write(io.InputAddr);
                 w.Write(io.OutputTile);
                 w.Write(io.OutputAddr);
+            }
+        }
+
+        if (split)
+        {
+            foreach (ImmutableArray<IoPart> parts in (ImmutableArray<IoPart>[])[Input.Parts, Output.Parts])
+            {
+                w.Write(parts.Length);
+                foreach (IoPart p in parts)
+                {
+                    w.Write(p.Tile);
+                    w.Write(p.Addr);
+                    w.Write(p.Start);
+                    w.Write(p.Len);
+                }
             }
         }
 
@@ -110,6 +130,18 @@ public sealed partial record ProgramImage
         w.Flush();
     }
 
+    private static ImmutableArray<IoPart> ReadParts(ref BinaryCursor r, string what)
+    {
+        int count = r.ReadCount($"{what} part count", 16);
+        var parts = ImmutableArray.CreateBuilder<IoPart>(count);
+        for (int i = 0; i < count; i++)
+        {
+            parts.Add(new IoPart(r.ReadInt32($"{what} part tile"), r.ReadInt32($"{what} part addr"), r.ReadInt32($"{what} part start"), r.ReadInt32($"{what} part len")));
+        }
+
+        return parts.MoveToImmutable();
+    }
+
     public void Save(string path)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
@@ -128,10 +160,10 @@ public sealed partial record ProgramImage
         }
 
         int version = r.ReadInt32("version");
-        if (version != Version && version != ReplicatedVersion)
+        if (version is not (Version or ReplicatedVersion or SplitIoVersion))
         {
             // Version 1 encoded mvm without group/ashift; its bits would decode to different fields.
-            throw r.Error($"unsupported version {version} (expected {Version} or {ReplicatedVersion}; recompile the model to update the program)");
+            throw r.Error($"unsupported version {version} (expected {Version} to {SplitIoVersion}; recompile the model to update the program)");
         }
 
         var archValues = new int[ArchHeader.Names.Count];
@@ -160,7 +192,7 @@ public sealed partial record ProgramImage
         }
 
         var output = new OutputSpec(outTile, outAddr, outLen, [.. scales], [.. zeroPoints]);
-        bool replicated = version == ReplicatedVersion;
+        bool replicated = version >= ReplicatedVersion;
         var extraSlots = ImmutableArray.CreateBuilder<SlotIo>();
         if (replicated)
         {
@@ -169,6 +201,12 @@ public sealed partial record ProgramImage
             {
                 extraSlots.Add(new SlotIo(r.ReadInt32("slot input tile"), r.ReadInt32("slot input addr"), r.ReadInt32("slot output tile"), r.ReadInt32("slot output addr")));
             }
+        }
+
+        if (version == SplitIoVersion)
+        {
+            input = input with { Parts = ReadParts(ref r, "input") };
+            output = output with { Parts = ReadParts(ref r, "output") };
         }
 
         // Smallest core record: id, instruction count, segment count.

@@ -104,7 +104,7 @@ public sealed partial record ProgramImage(ArchHeader Arch, InputSpec Input, Outp
 
     public bool Equals(ProgramImage? other) =>
         other is not null && Arch == other.Arch && Input == other.Input &&
-        Output.Tile == other.Output.Tile && Output.Addr == other.Output.Addr && Output.Len == other.Output.Len &&
+        Output.Tile == other.Output.Tile && Output.Addr == other.Output.Addr && Output.Len == other.Output.Len && Output.Parts.SequenceEqual(other.Output.Parts) &&
         Output.Scales.SequenceEqual(other.Output.Scales) && Output.ZeroPoints.SequenceEqual(other.Output.ZeroPoints) &&
         Cores.SequenceEqual(other.Cores) && ExtraSlots.SequenceEqual(other.ExtraSlots);
 
@@ -128,6 +128,11 @@ public sealed partial record ProgramImage(ArchHeader Arch, InputSpec Input, Outp
         if (ExtraSlots.IsDefault)
         {
             throw new CimcException("bad-program", location, "no slot list");
+        }
+
+        if (!ExtraSlots.IsEmpty && (!Input.Parts.IsEmpty || !Output.Parts.IsEmpty))
+        {
+            throw new CimcException("bad-program", location, "a program whose input or output is split into parts has one sample slot");
         }
 
         foreach (SlotIo io in ExtraSlots)

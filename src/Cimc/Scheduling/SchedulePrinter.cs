@@ -20,7 +20,7 @@ public static class SchedulePrinter
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(inv, $"schedule: {schedule.Cores.Length} cores, {schedule.Cores.Sum(c => c.Ops.Length)} operations, {schedule.Messages.Length} messages\n");
-        sb.Append(inv, $"input: tile {schedule.Input.Tile} addr {schedule.Input.Addr} len {schedule.Input.Len}; output: tile {schedule.Output.Tile} addr {schedule.Output.Addr} len {schedule.Output.Len}\n");
+        sb.Append(inv, $"input: tile {schedule.Input.Tile} addr {schedule.Input.Addr} len {schedule.Input.Len}{Split(schedule.Input.Parts)}; output: tile {schedule.Output.Tile} addr {schedule.Output.Addr} len {schedule.Output.Len}{Split(schedule.Output.Parts)}\n");
         foreach (CoreSchedule core in schedule.Cores)
         {
             sb.Append(inv, $"\ncore {core.Core}\n");
@@ -55,4 +55,8 @@ public static class SchedulePrinter
         tagged = tagged[..tagged.LastIndexOf("tag=", StringComparison.Ordinal)] + $"tag={m.Tag}";
         return string.Create(CultureInfo.InvariantCulture, $"{tagged}  ; message {m.Id}: {what} {(sends ? "to" : "from")} core {(sends ? m.To : m.From)}");
     }
+
+    /// <summary>How a split input or output reads in the header (nothing when it is whole).</summary>
+    private static string Split(System.Collections.Immutable.ImmutableArray<Isa.IoPart> parts) =>
+        parts.IsEmpty ? "" : string.Create(CultureInfo.InvariantCulture, $" in {parts.Length} parts on {parts.Select(p => p.Tile).Distinct().Count()} tiles");
 }

@@ -82,12 +82,21 @@ internal sealed partial class Machine
         }
 
         Reset();
-        long[] inBuffer = Buffer(input.Tile);
-        inputCodes.CopyTo(inBuffer.AsSpan(input.Addr));
-        TouchBuffer(input.Tile, input.Addr + input.Len);
+        foreach (IoPart part in input.Regions)
+        {
+            inputCodes.Slice(part.Start, part.Len).CopyTo(Buffer(part.Tile).AsSpan(part.Addr));
+            TouchBuffer(part.Tile, part.Addr + part.Len);
+        }
+
         Schedule();
         OutputSpec output = _p.Program.Output;
-        return Buffer(output.Tile).AsSpan(output.Addr, output.Len).ToArray();
+        var result = new long[output.Len];
+        foreach (IoPart part in output.Regions)
+        {
+            Buffer(part.Tile).AsSpan(part.Addr, part.Len).CopyTo(result.AsSpan(part.Start));
+        }
+
+        return result;
     }
 
     private void Reset()

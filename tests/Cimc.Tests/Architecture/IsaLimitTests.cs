@@ -56,25 +56,4 @@ public sealed class IsaLimitTests
         Compiler.Header(arch).Validate("test");
         ArchitectureValidator.Validate(Puma with { Core = Puma.Core with { Crossbars = 256, Adc = Puma.Core.Adc with { GroupCrossbars = 1 } } });
     }
-
-    [Fact]
-    public void An_input_wider_than_a_tile_buffer_is_refused_before_quantization()
-    {
-        long bufferWords = Puma.Tile.BufferBytes / 8;
-        int width = (int)bufferWords + 1;
-        var b = new GraphBuilder("wide", TensorType.Float(TensorType.Dynamic, width));
-        b.Add("fc", new Dense(FloatTensor.Matrix(2, width, [.. Enumerable.Range(0, 2 * width).Select(k => (float)(k % 5) - 2)]), null));
-        var stages = new List<CompileStage>();
-        var e = Assert.Throws<CimcException>(() => Compiler.Compile(b.Build(), Puma, Compiler.OptionsFor(Puma),
-            new SampleCalibration(new NdArray([1, width], [.. Enumerable.Range(0, width).Select(k => (float)(k % 7))]), "ramp"), CompileStage.Asm, stages.Add));
-        Assert.Equal("does-not-fit", e.Diagnostic.Code);
-        Assert.StartsWith("input '", e.Diagnostic.Location);
-        Assert.Contains($"has {width} values per sample but a tile buffer holds {bufferWords} words", e.Message);
-        Assert.DoesNotContain('\n', e.Message);
-        Assert.Empty(stages); // nothing was quantized or mapped
-
-        // Stopping before code generation (estimates) is still allowed.
-        Assert.NotNull(Compiler.Compile(b.Build(), Puma, Compiler.OptionsFor(Puma),
-            new SampleCalibration(new NdArray([1, width], [.. Enumerable.Range(0, width).Select(k => (float)(k % 7))]), "ramp"), CompileStage.Quantized).Quantized);
-    }
 }

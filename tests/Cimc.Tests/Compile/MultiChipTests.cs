@@ -32,6 +32,23 @@ public sealed class MultiChipTests
         };
     }
 
+    /// <summary>The program, read back from program.bin and weights.bin, gives the golden model's codes for every input row, one by one and batched.</summary>
+    internal static void RunsAsGolden(Compilation c, BitExactnessTests.DesignPoint p, NdArray inputs)
+    {
+        var program = Cimc.Isa.ProgramImage.FromBytes(c.Program!.ToBytes());
+        var simulator = new FunctionalSimulator(program, Cimc.Isa.WeightImage.FromBytes(c.Weights!.ToBytes()));
+        var xbar = new CrossbarParams(p.Rows, p.Cols, p.CellBits, p.DacBits, p.AdcBits);
+        long[][] codes = [.. Enumerable.Range(0, inputs.Rows).Select(r => GoldenModel.QuantizeInput(c.Quantized!, inputs.Row(r)))];
+        long[] batched = simulator.RunBatchCodes([.. codes.SelectMany(x => x)], codes.Length);
+        int outLen = program.Output.Len;
+        for (int r = 0; r < codes.Length; r++)
+        {
+            long[] golden = GoldenModel.RunCodes(c.Quantized!, xbar, codes[r]);
+            Assert.Equal(golden, simulator.RunCodes(codes[r]));
+            Assert.Equal(golden, batched.AsSpan(r * outLen, outLen).ToArray());
+        }
+    }
+
     [Fact]
     public void Networks_larger_than_one_small_chip_run_bit_exactly_across_chips_in_both_simulators()
     {
@@ -61,18 +78,7 @@ public sealed class MultiChipTests
                 Interlocked.Increment(ref spanning);
             }
 
-            var program = Cimc.Isa.ProgramImage.FromBytes(c.Program!.ToBytes());
-            var simulator = new FunctionalSimulator(program, Cimc.Isa.WeightImage.FromBytes(c.Weights!.ToBytes()));
-            var xbar = new CrossbarParams(p.Rows, p.Cols, p.CellBits, p.DacBits, p.AdcBits);
-            long[][] codes = [.. Enumerable.Range(0, inputs.Rows).Select(r => GoldenModel.QuantizeInput(c.Quantized!, inputs.Row(r)))];
-            long[] batched = simulator.RunBatchCodes([.. codes.SelectMany(x => x)], codes.Length);
-            int outLen = program.Output.Len;
-            for (int r = 0; r < codes.Length; r++)
-            {
-                long[] golden = GoldenModel.RunCodes(c.Quantized!, xbar, codes[r]);
-                Assert.Equal(golden, simulator.RunCodes(codes[r]));
-                Assert.Equal(golden, batched.AsSpan(r * outLen, outLen).ToArray());
-            }
+            RunsAsGolden(c, p, inputs);
         }, iter: 30, threads: 1);
 
         // Most draws must span chips, or the property says little about multi-chip programs.

@@ -118,7 +118,7 @@ public sealed class InstructionSetTests
         {
             bytes[8] = old;
             var e = Assert.Throws<CimcException>(() => ProgramImage.FromBytes(bytes));
-            Assert.Contains($"unsupported version {old} (expected 3 or 4; recompile the model", e.Message);
+            Assert.Contains($"unsupported version {old} (expected 3 to 5; recompile the model", e.Message);
             Assert.DoesNotContain('\n', e.Message);
         }
     }

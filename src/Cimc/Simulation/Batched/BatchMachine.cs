@@ -72,33 +72,38 @@ internal sealed partial class BatchMachine
         _n = n;
         Reset();
         InputSpec input = _p.Program.Input;
-        long[] inBuffer = _buffers[input.Tile];
-        Transpose(inputs, n, input.Len, inBuffer.AsSpan(input.Addr * n, input.Len * n));
+        foreach (IoPart part in input.Regions)
+        {
+            Transpose(inputs, n, input.Len, part.Start, part.Len, _buffers[part.Tile].AsSpan(part.Addr * n, part.Len * n));
+        }
 
         Schedule();
         OutputSpec output = _p.Program.Output;
-        long[] outBuffer = _buffers[output.Tile];
-        for (int b = 0; b < n; b++)
+        foreach (IoPart part in output.Regions)
         {
-            for (int o = 0; o < output.Len; o++)
+            long[] outBuffer = _buffers[part.Tile];
+            for (int b = 0; b < n; b++)
             {
-                outputs[(b * output.Len) + o] = outBuffer[((output.Addr + o) * n) + b];
+                for (int o = 0; o < part.Len; o++)
+                {
+                    outputs[(b * output.Len) + part.Start + o] = outBuffer[((part.Addr + o) * n) + b];
+                }
             }
         }
     }
 
     /// <summary>
-    /// dst[i*n + b] = src[b*len + i]. Four samples at a time, so each store fills 32 contiguous
+    /// dst[i*n + b] = src[b*stride + start + i] for i in [0, len). Four samples at a time, so each store fills 32 contiguous
     /// bytes of a row and the four source rows stream; one sample at a time, every store touched
     /// a different cache line, and the input's transpose cost as much as a layer's GEMM.
     /// </summary>
-    private static void Transpose(ReadOnlySpan<long> src, int n, int len, Span<long> dst)
+    private static void Transpose(ReadOnlySpan<long> src, int n, int stride, int start, int len, Span<long> dst)
     {
         int b = 0;
         for (; b + 4 <= n; b += 4)
         {
-            ReadOnlySpan<long> s0 = src.Slice(b * len, len), s1 = src.Slice((b + 1) * len, len);
-            ReadOnlySpan<long> s2 = src.Slice((b + 2) * len, len), s3 = src.Slice((b + 3) * len, len);
+            ReadOnlySpan<long> s0 = src.Slice((b * stride) + start, len), s1 = src.Slice(((b + 1) * stride) + start, len);
+            ReadOnlySpan<long> s2 = src.Slice(((b + 2) * stride) + start, len), s3 = src.Slice(((b + 3) * stride) + start, len);
             for (int i = 0; i < len; i++)
             {
                 Span<long> d = dst.Slice((i * n) + b, 4);
@@ -113,7 +118,7 @@ internal sealed partial class BatchMachine
         {
             for (int i = 0; i < len; i++)
             {
-                dst[(i * n) + b] = src[(b * len) + i];
+                dst[(i * n) + b] = src[(b * stride) + start + i];
             }
         }
     }
@@ -137,12 +142,12 @@ internal sealed partial class BatchMachine
             _state[s] = CoreState.Ready;
         }
 
-        // The input's words are overwritten by the inputs next, so only the rest is cleared.
+        // The input's words are overwritten by the inputs next, so only the rest is cleared (a split input's tiles are cleared whole).
         InputSpec input = _p.Program.Input;
         for (int t = 0; t < _buffers.Length; t++)
         {
             Span<long> words = _buffers[t].AsSpan(0, _plan.BufferWords[t] * n);
-            if (t == input.Tile)
+            if (t == input.Tile && input.Parts.IsEmpty)
             {
                 words[..(input.Addr * n)].Clear();
                 words[((input.Addr + input.Len) * n)..].Clear();

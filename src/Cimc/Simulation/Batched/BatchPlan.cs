@@ -28,8 +28,10 @@ internal sealed class BatchPlan
         BufferWords = new int[arch.Tiles];
         InputSpec input = p.Program.Input;
         OutputSpec output = p.Program.Output;
-        BufferWords[input.Tile] = input.Addr + input.Len;
-        BufferWords[output.Tile] = Math.Max(BufferWords[output.Tile], output.Addr + output.Len);
+        foreach (IoPart part in input.Regions.Concat(output.Regions))
+        {
+            BufferWords[part.Tile] = Math.Max(BufferWords[part.Tile], part.Addr + part.Len);
+        }
         for (int s = 0; s < slots; s++)
         {
             DecodedOp[] code = p.Code[s];
