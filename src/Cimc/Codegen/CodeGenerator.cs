@@ -42,6 +42,11 @@ public static class CodeGenerator
     /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
     public static Schedule Schedule(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
+        if (placed.Mapped.Model.Graph is not null)
+        {
+            return GraphCodeGenerator.Schedule(placed, arch, memoryOwner);
+        }
+
         MappedModel mapped = placed.Mapped;
         CrossbarGeometry g = mapped.Geometry;
         var em = new Emitter();
@@ -143,7 +148,6 @@ public static class CodeGenerator
                 LayerCores layer = layers[l][r];
                 InputBroadcast broadcast = inputs[l][r];
                 IReadOnlyDictionary<int, CoreMemoryLayout> mem = memory[l][r];
-                MappedLayer m = layer.Layer.Mapped;
                 // Accumulators start cleared (or at the bias) before the layer's input arrives, off the
                 // critical path; a core whose staging area is its accumulators starts them after.
                 StartAccumulators(layer, mem, staged: false);
@@ -156,18 +160,7 @@ public static class CodeGenerator
                 broadcast.Receive(em, mem, pieces);
                 StartAccumulators(layer, mem, staged: true);
 
-                foreach (PlacedBlock pb in layer.Layer.Blocks)
-                {
-                    CrossbarBlock b = pb.Block;
-                    CoreMemoryLayout core = mem[pb.Core];
-                    em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
-                        b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
-                }
-
-                if (mapped.Encoding == SignedWeightEncoding.Offset)
-                {
-                    OutputStage.OffsetCorrection(em, layer, mem);
-                }
+                Mvms(em, layer, mem, mapped.Encoding);
 
                 IVectorSink next = l + 1 < layers.Length ? inputs[l + 1][j % layers[l + 1].Length] : outputs[j % outputs.Length];
                 if (next is InputBroadcast following)
@@ -211,8 +204,7 @@ public static class CodeGenerator
             {
                 IReadOnlyList<CrossbarBlock> blocks = layer.BlocksOf(c.Core);
                 var held = blocks.Select(b => (b.RowStart, b.RowStart + b.RowCount)).Distinct().ToList();
-                int partials = layer.ColumnBlocks.Where(b => b.Cores.Contains(c.Core) && Reduction.Receives(b.Cores.IndexOf(c.Core), b.Cores.Length, tree))
-                    .Select(b => b.ColCount).DefaultIfEmpty(0).Max();
+                int partials = PartialWords(layer, c.Core, tree);
                 bool staging = broadcast.NeedsStaging(c.Core, held) || (lands && c.Core == layer.Layer.Lead);
                 var needs = new CoreMemoryLayout.Needs(c, blocks, partials, mapped.Encoding == SignedWeightEncoding.Offset,
                     staging ? Math.Max(arch.Rows, arch.Cols) : 0, [.. layer.ColumnBlocks.Where(b => b.Root == c.Core)], q.PreActivation is not null);
@@ -222,4 +214,27 @@ public static class CodeGenerator
             return result;
         }
     }
+
+    /// <summary>Every core's mvms of the layer into its accumulators, then (offset encoding) the input-sum correction.</summary>
+    internal static void Mvms(Emitter em, LayerCores layer, IReadOnlyDictionary<int, CoreMemoryLayout> memory, SignedWeightEncoding encoding)
+    {
+        MappedLayer m = layer.Layer.Mapped;
+        foreach (PlacedBlock pb in layer.Layer.Blocks)
+        {
+            CrossbarBlock b = pb.Block;
+            CoreMemoryLayout core = memory[pb.Core];
+            em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
+                b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
+        }
+
+        if (encoding == SignedWeightEncoding.Offset)
+        {
+            OutputStage.OffsetCorrection(em, layer, memory);
+        }
+    }
+
+    /// <summary>Words of partial sums <paramref name="core"/> receives at once: the widest column block it adds others' sums into.</summary>
+    internal static int PartialWords(LayerCores layer, int core, bool tree) =>
+        layer.ColumnBlocks.Where(b => b.Cores.Contains(core) && Reduction.Receives(b.Cores.IndexOf(core), b.Cores.Length, tree))
+            .Select(b => b.ColCount).DefaultIfEmpty(0).Max();
 }

@@ -42,6 +42,9 @@ internal sealed class Emitter
     private readonly SortedDictionary<int, List<DataSegment>> data = [];
     private readonly Dictionary<int, List<(int Slot, int Start)>> marks = [];
 
+    /// <summary>Derive only the nearest dependences (<see cref="NearestDependences"/>): for long per-pixel streams.</summary>
+    public bool Nearest { get; init; }
+
     /// <summary>The sample slot that instructions appended from now on belong to; -1 for every sample.</summary>
     public int Slot { get; set; } = -1;
 
@@ -121,7 +124,7 @@ internal sealed class Emitter
         {
             int first = id;
             var described = ops.Select((i, k) => (Id: first + k, Instruction: i, Kind: messageOf.TryGetValue((core, k), out int m) ? messages[m].Kind : (MessageKind?)null)).ToList();
-            ImmutableArray<ImmutableArray<int>> after = Dependences.Of(described);
+            ImmutableArray<ImmutableArray<int>> after = Nearest ? NearestDependences.Of(described) : Dependences.Of(described);
             int[] slots = SlotsOf(marks.GetValueOrDefault(core) ?? [], ops.Count);
             cores.Add(new CoreSchedule(
                 core,

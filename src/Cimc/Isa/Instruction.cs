@@ -73,6 +73,8 @@ public sealed record Instruction
 
     public static Instruction VMax(long dst, long src, long imm, long len) => Create(Opcode.VMax, dst, src, imm, len);
 
+    public static Instruction VMaxV(long dst, long a, long b, long len) => Create(Opcode.VMaxV, dst, a, b, len);
+
     public static Instruction VRequant(long dst, long src, long parameters, long len) => Create(Opcode.VRequant, dst, src, parameters, len);
 
     public static Instruction VLut(long dst, long src, long table, long len) => Create(Opcode.VLut, dst, src, table, len);

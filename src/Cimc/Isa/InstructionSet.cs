@@ -190,6 +190,8 @@ public static class InstructionSet
         Vector(Opcode.VAct, "vact", new(0, 0, 1),
             "special-function unit: mem[dst+i] = clamp(round(f(s_t*(mem[src+i] - z_t)) / s_y) + z_y, 0, umax_y) for i < len, f = sigmoid (fn 0), tanh (1), leaky relu (2), with params [z_t, umax_t, s_t, z_y, umax_y, s_y, alpha] at mem[params] (scales and alpha IEEE-754 double bits)",
             Writes("dst", Words("len")), Reads("src", Words("len")), Reads("params", Extent.Constant(ActivationParams.Words)), Len, U("fn", 4)),
+        Vector(Opcode.VMaxV, "vmaxv", new(1, 0, 0), "mem[dst+i] = max(mem[a+i], mem[b+i]) for i < len (max pooling)",
+            Writes("dst", Words("len")), Reads("a", Words("len")), Reads("b", Words("len")), Len),
     ];
 
     private static readonly OpcodeSpec?[] ByCode = BuildByCode();

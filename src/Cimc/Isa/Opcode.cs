@@ -23,4 +23,5 @@ public enum Opcode : byte
     Send = 14,
     Recv = 15,
     VAct = 16,
+    VMaxV = 17,
 }

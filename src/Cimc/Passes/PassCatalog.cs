@@ -47,10 +47,11 @@ public static class PassCatalog
         "every weight bit is in exactly one crossbar cell; blocks fit the crossbar",
         (c, ctx) =>
         {
-            if (c.Quantized!.Graph is not null)
+            // A convolution is mapped as its im2col matrix, a dense layer like any other (Codegen/GraphCodeGenerator.cs).
+            if (c.Quantized!.Graph is not null && ctx.Options.AdcRange == AdcRange.Calibrated)
             {
-                throw new CimcException("unsupported-for-compile", c.Quantized.Name,
-                    "convolutional networks are quantized (--emit quantized shows it) but not compiled yet: mapping them onto crossbars is still to come; cimc infer and cimc accuracy without --arch run them in the float reference");
+                throw new CimcException("unsupported-for-compile", "--adc-range",
+                    "a calibrated ADC range is not supported for convolutional networks yet; use --adc-range full or lossless");
             }
 
             MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));

@@ -121,6 +121,18 @@ internal sealed partial class Machine
                         break;
                     }
 
+                case Opcode.VMaxV:
+                    {
+                        long dst = op.F0, a = op.F1, b = op.F2, len = op.F3;
+                        for (long i = 0; i < len; i++)
+                        {
+                            mem[dst + i] = Math.Max(mem[a + i], mem[b + i]);
+                        }
+
+                        Touch(slot, dst + len);
+                        break;
+                    }
+
                 case Opcode.VMax:
                     {
                         long dst = op.F0, src = op.F1, imm = op.F2, len = op.F3;

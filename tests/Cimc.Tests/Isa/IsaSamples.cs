@@ -88,6 +88,7 @@ internal static class IsaSamples
         [Opcode.VSum] = [Instruction.VSum(8, 0, 4)],
         [Opcode.VAxpy] = [Instruction.VAxpy(8, 0, 3, 4)],
         [Opcode.VMax] = [Instruction.VMax(8, 0, 0, 4)],
+        [Opcode.VMaxV] = [Instruction.VMaxV(8, 0, 4, 4)],
         [Opcode.VRequant] = [Instruction.VRequant(8, 0, 32, 4)],
         [Opcode.VLut] = [Instruction.VLut(8, 0, 48, 4)],
         [Opcode.Send] = [Instruction.Send(0, 0, 1, 0)],

@@ -109,6 +109,16 @@ internal sealed partial class BatchMachine
                         break;
                     }
 
+                case Opcode.VMaxV:
+                    Rows(slot, op.F0, op.F3);
+                    Rows(slot, op.F1, op.F3);
+                    Rows(slot, op.F2, op.F3);
+                    for (long i = 0; i < op.F3; i++)
+                    {
+                        MaxOf(Rows(slot, op.F1 + i, 1), Rows(slot, op.F2 + i, 1), Rows(slot, op.F0 + i, 1));
+                    }
+
+                    break;
                 case Opcode.VMax:
                     Rows(slot, op.F0, op.F3);
                     Rows(slot, op.F1, op.F3);
@@ -240,6 +250,14 @@ internal sealed partial class BatchMachine
         for (; i < dst.Length; i++)
         {
             dst[i] = unchecked(dst[i] + (imm * s[i]));
+        }
+    }
+
+    private static void MaxOf(ReadOnlySpan<long> a, ReadOnlySpan<long> b, Span<long> dst)
+    {
+        for (int i = 0; i < dst.Length; i++)
+        {
+            dst[i] = Math.Max(a[i], b[i]);
         }
     }
 

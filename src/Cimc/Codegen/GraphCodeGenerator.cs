@@ -1,0 +1,163 @@
+using System.Collections.Immutable;
+using Cimc.Diagnostics;
+using Cimc.Ir;
+using Cimc.Isa;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+using Cimc.Scheduling;
+
+namespace Cimc.Codegen;
+
+/// <summary>
+/// The schedule pass for a quantized graph (<see cref="QuantizedModel.Graph"/>: convolutions, pooling,
+/// residual adds, concats): a spatial pipeline in which every crossbar layer stays resident on its
+/// cores and feature maps live in tile buffers (<see cref="GraphPlan"/>), HWC, so that a window row
+/// of kw pixels is kw * Cin contiguous codes. Nodes are emitted in topological order; per output
+/// pixel of a layer, every core of the layer
+/// <list type="number">
+/// <item>loads the window rows it holds (the im2col rows of its crossbar row blocks, row
+///   r = ((kh * KW) + kw) * Cin + c) from its tile's copy of the input map, one load per run of
+///   contiguous codes, and copies the input zero point into rows that fall in the padding;</item>
+/// <item>runs its mvms, the offset correction, the reduction and the output stage exactly as for a
+///   dense layer (<see cref="Reduction"/>, <see cref="OutputStage"/>), pixel after pixel;</item>
+/// <item>each column block's root hands the pixel's codes to the consumers' map copies (<see cref="MapDelivery"/>).</item>
+/// </list>
+/// A dense layer reads its whole input map as one window. Pooling and adds run on the vector unit of
+/// a core of their own (<see cref="VectorNodes"/>). Guarantees: the program computes the integer
+/// semantics of docs/quantization.md ("Convolutional networks") exactly; it is deadlock-free because
+/// every core's operations follow one global order (nodes, then pixels) in which each receive comes
+/// after its send. Replicated layers and maps larger than what is left of a tile buffer are refused in one line.
+/// </summary>
+internal static class GraphCodeGenerator
+{
+    public static Schedule Schedule(PlacedModel placed, ArchHeader arch, string memoryOwner)
+    {
+        MappedModel mapped = placed.Mapped;
+        QuantizedModel model = mapped.Model;
+        QuantizedGraph graph = model.Graph!;
+        CrossbarGeometry g = mapped.Geometry;
+        var buffers = new TileBuffers(arch.BufferWords);
+        GraphPlan plan = GraphPlan.Make(placed, graph, arch, buffers);
+        buffers.CheckCapacity();
+        int staging = Math.Max(arch.Rows, arch.Cols);
+        bool tree = placed.Lowering.ReductionTree;
+
+        // Core memories: a layer's cores as for a dense layer (plus a staging area on hubs, and the
+        // input zero point where windows reach into padding), the vector cores their own.
+        var memory = new Dictionary<int, CoreMemoryLayout>();
+        var padding = new Dictionary<int, int>();
+        var em = new Emitter { Nearest = true };
+        foreach (LayerCores layer in plan.Layers)
+        {
+            QuantizedLayer q = layer.Layer.Mapped.Layer;
+            ConvGeometry? conv = graph.NodeOf(layer.Index).Conv;
+            foreach (CoreSpan c in layer.Cores)
+            {
+                IReadOnlyList<CrossbarBlock> blocks = layer.BlocksOf(c.Core);
+                int partials = CodeGenerator.PartialWords(layer, c.Core, tree);
+                var needs = new CoreMemoryLayout.Needs(c, blocks, partials, mapped.Encoding == SignedWeightEncoding.Offset,
+                    plan.Stagers.Contains(c.Core) ? staging : 0, [.. layer.ColumnBlocks.Where(b => b.Root == c.Core)], q.PreActivation is not null);
+                CoreMemoryLayout mem = CoreMemoryLayout.For(needs, arch.LocalWords, q.Name, memoryOwner);
+                memory[c.Core] = mem;
+                if (conv is not null && HasPadding(conv.Window))
+                {
+                    int widest = mem.InputRuns.Max(r => r.Hi - r.Lo);
+                    Fits(mem.Words + widest, arch.LocalWords, q.Name, c.Core, memoryOwner);
+                    padding[c.Core] = mem.Words;
+                    em.Data(c.Core, mem.Words, Enumerable.Repeat(q.Input.ZeroPoint, widest));
+                }
+            }
+        }
+
+        var vectors = new VectorNodes(plan, em, arch, staging, memoryOwner);
+        var delivery = new MapDelivery(plan, em, staging, core => memory.TryGetValue(core, out var m) ? (m.Staging, m.Signal) : vectors.Scratch(core));
+        delivery.SpreadInput();
+
+        for (int n = 0; n < graph.Nodes.Length; n++)
+        {
+            switch (graph.Nodes[n])
+            {
+                case LayerNode node:
+                    EmitLayer(n, node);
+                    break;
+                case ConcatNode:
+                    break; // its inputs' producers wrote its copies
+                default:
+                    vectors.Emit(n, delivery);
+                    break;
+            }
+        }
+
+        ActivationQuant input = model.Input;
+        QuantizedNode last = graph.Nodes[^1];
+        (ImmutableArray<double> scales, ImmutableArray<long> zeros) = last is LayerNode { Layer: var ll } && model.Layers[ll].OutputsAccumulator
+            ? model.OutputDequantization()
+            : ([.. Enumerable.Repeat(last.Output.Scale, last.Shape.Size)], [.. Enumerable.Repeat(last.Output.ZeroPoint, last.Shape.Size)]);
+        var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
+            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+        return em.Build(
+            arch,
+            new InputSpec(plan.Input.Tile, plan.Input.Addr, graph.InputShape.Size, input.Scale, input.ZeroPoint, 0, input.Max),
+            new OutputSpec(plan.Output.Tile, plan.Output.Addr, last.Shape.Size, scales, zeros),
+            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
+
+        void EmitLayer(int n, LayerNode node)
+        {
+            LayerCores layer = plan.Layers[node.Layer];
+            int inMap = node.Inputs[0];
+            MapShape inShape = plan.ShapeOf(inMap);
+            foreach (CoreSpan c in layer.Cores)
+            {
+                delivery.Await(plan.CopyOf(inMap, c.Tile), c.Core, n);
+            }
+
+            var activationLoaded = new HashSet<int>();
+            for (int oy = 0; oy < node.Shape.Height; oy++)
+            {
+                for (int ox = 0; ox < node.Shape.Width; ox++)
+                {
+                    foreach (CoreSpan c in layer.Cores)
+                    {
+                        CoreMemoryLayout mem = memory[c.Core];
+                        em[c.Core].Add(Instruction.VClear(mem.Acc, c.ColHi - c.ColLo));
+                        foreach (ColumnBlock block in placed.Lowering.BiasFirst ? layer.ColumnBlocks.Where(b => b.Root == c.Core) : [])
+                        {
+                            em[c.Core].Add(Instruction.VCopy(mem.AccAddr(block.ColStart), mem.ConstantsOf(block.Index).Bias, block.ColCount));
+                        }
+
+                        int copy = plan.CopyOf(inMap, c.Tile).Addr;
+                        foreach ((int lo, int hi) in mem.InputRuns)
+                        {
+                            foreach ((int row, int len, int src) in Window.Pieces(node.Conv, inShape, lo, hi, oy, ox))
+                            {
+                                em[c.Core].Add(src >= 0 ? Instruction.Load(mem.InputAddr(row), copy + src, len)
+                                    : Instruction.VCopy(mem.InputAddr(row), padding[c.Core], len));
+                            }
+                        }
+                    }
+
+                    CodeGenerator.Mvms(em, layer, memory, mapped.Encoding);
+
+                    foreach (ColumnBlock block in layer.ColumnBlocks)
+                    {
+                        Reduction.Emit(em, node.Layer, block, memory, tree);
+                        int result = OutputStage.Emit(em, layer, block, memory[block.Root], activationLoaded: !activationLoaded.Add(block.Root), biasAdded: placed.Lowering.BiasFirst);
+                        delivery.Deliver(block.Root, n, oy, ox, block.ColStart, block.ColEnd, result);
+                    }
+                }
+            }
+        }
+    }
+
+    private static bool HasPadding(Window2d w) => w.PadTop > 0 || w.PadLeft > 0 || w.PadBottom > 0 || w.PadRight > 0;
+
+    internal static void Fits(long words, int localWords, string what, int core, string memoryOwner)
+    {
+        if (words > localWords)
+        {
+            throw new CimcException("does-not-fit", $"node '{what}'",
+                $"needs {words} words of core local memory on core {core} but {memoryOwner} have {localWords}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using Cimc.Architectures;
+using Cimc.Codegen;
+using Cimc.Isa;
+using Cimc.Mapping;
+using Cimc.Placement;
+using Cimc.Quantization;
+using Cimc.Simulation;
+using Cimc.Tests.Golden;
+using CsCheck;
+
+namespace Cimc.Tests.Compile;
+
+/// <summary>
+/// Programs of quantized convolutional graphs (convolutions, pools, residual adds, concats, a final
+/// dense layer) equal the golden model of graphs bit for bit, on the reference interpreter (from the
+/// program's binary form) and on the batched simulator.
+/// </summary>
+public sealed class GraphBitExactnessTests
+{
+    /// <summary>A chip with the case's crossbars and a non-saturating ADC; small tiles so that layers and maps spread over several.</summary>
+    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4)
+    {
+        Architecture edge = ArchitectureCatalog.Preset("edge");
+        edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
+        int rows = Math.Max(2, c.Rows); // a crossbar has at least 2 rows; with a non-saturating ADC the golden model's sums are the ideal ones either way
+        Architecture a = edge.With(cellBits: c.CellBits, dacBits: c.DacBits, adcBits: CrossbarParams.NonSaturatingAdcBits(rows, c.CellBits, c.DacBits), rows: rows, cols: Math.Max(2, c.Cols));
+        return a with
+        {
+            Chip = a.Chip with { Tiles = 64, Mesh = new MeshSpec(8, 8) },
+            Tile = a.Tile with { Cores = coresPerTile, BufferBytes = 1 << 20 },
+            Core = a.Core with { Crossbars = 32, LocalMemoryWords = 1 << 16 },
+        };
+    }
+
+    internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering)
+    {
+        MappedModel mapped = CrossbarMapper.Map(model, Compiler.Geometry(arch));
+        PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = lowering };
+        (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Compiler.Header(arch));
+        return (ProgramImage.FromBytes(program.ToBytes()), WeightImage.FromBytes(weights.ToBytes()));
+    }
+
+    [Fact]
+    public void RandomGraphsMatchTheGoldenModel()
+    {
+        Gen.Select(RandomGraphs.Cases(), Gen.Bool, Gen.Bool).Sample(t =>
+        {
+            (GraphCase c, bool tree, bool biasFirst) = t;
+            QuantizedModel model = c.Model;
+            (ProgramImage program, WeightImage weights) = Compile(model, ChipFor(c), new Lowering(false, tree) { BiasFirst = biasFirst });
+            var sim = new FunctionalSimulator(program, weights);
+            const int n = 3;
+            long[][] inputs = [.. Enumerable.Range(0, n).Select(s => c.Input(model, s))];
+            long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
+            for (int s = 0; s < n; s++)
+            {
+                long[] golden = GoldenGraph.RunCodes(model, c.NonSaturating, inputs[s]);
+                Assert.Equal(golden, sim.RunCodes(inputs[s]));
+                Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
+            }
+        }, iter: 40, threads: 1);
+    }
+}
+
+/// <summary>The nearest dependences the graph schedule uses order the operations exactly as the full pairwise relation does.</summary>
+public sealed class NearestDependencesTests
+{
+    [Fact]
+    public void SameTransitiveClosureAsTheFullRelationOnGraphSchedules()
+    {
+        RandomGraphs.Cases().Sample(c =>
+        {
+            Cimc.Architectures.Architecture arch = GraphBitExactnessTests.ChipFor(c);
+            MappedModel mapped = CrossbarMapper.Map(c.Model, Compiler.Geometry(arch));
+            Cimc.Scheduling.Schedule schedule = CodeGenerator.Schedule(Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = new Lowering(false, true) }, Compiler.Header(arch));
+            foreach (Cimc.Scheduling.CoreSchedule core in schedule.Cores)
+            {
+                var ops = core.Ops.Select(o => (o.Id, o.Instruction, o.Message >= 0 ? schedule.Messages[o.Message].Kind : (Cimc.Scheduling.MessageKind?)null)).ToList();
+                Assert.Equal(Closure(ops, Cimc.Scheduling.Dependences.Of(ops)), Closure(ops, Cimc.Scheduling.NearestDependences.Of(ops)));
+            }
+        }, iter: 15, threads: 1);
+    }
+
+    /// <summary>For each operation, the set of operations it must follow, directly or not, as sorted ids.</summary>
+    private static List<string> Closure(List<(int Id, Instruction Instruction, Cimc.Scheduling.MessageKind? Kind)> ops, System.Collections.Immutable.ImmutableArray<System.Collections.Immutable.ImmutableArray<int>> after)
+    {
+        int first = ops.Count == 0 ? 0 : ops[0].Id;
+        var sets = new List<System.Collections.BitArray>();
+        for (int k = 0; k < ops.Count; k++)
+        {
+            var set = new System.Collections.BitArray(ops.Count);
+            foreach (int id in after[k])
+            {
+                set.Set(id - first, true);
+                set.Or(sets[id - first]);
+            }
+
+            sets.Add(set);
+        }
+
+        return [.. sets.Select(s => string.Concat(Enumerable.Range(0, s.Length).Select(i => s[i] ? '1' : '0')))];
+    }
+}
