@@ -177,7 +177,9 @@ public static class PassManager
     {
         PassEstimates.All => true,
         PassEstimates.Final => false,
-        _ => placed.Mapped.ReplicatedCrossbars <= PassEstimateLimits.EveryPassCrossbars,
+        // A convolutional network's program runs every layer once per output pixel, so a timing run
+        // costs far more per crossbar than a dense chain's: Auto prices only its last pass.
+        _ => placed.Mapped.Model.Graph is null && placed.Mapped.ReplicatedCrossbars <= PassEstimateLimits.EveryPassCrossbars,
     };
 
     /// <summary>Each pass must read the stage the previous one left; a dump must name a pass of the list.</summary>
@@ -227,7 +229,8 @@ public static class PassManager
 /// Which passes get a timing estimate in summary.json. Each estimate is a timing run of the program
 /// the passes so far would emit, about a second per pass for a 100 M-weight network, most of its
 /// compile; <see cref="Auto"/> prices every pass while the network holds at most
-/// <see cref="PassEstimateLimits.EveryPassCrossbars"/> crossbars and only the last one above that.
+/// <see cref="PassEstimateLimits.EveryPassCrossbars"/> crossbars and only the last one above that
+/// or for a convolutional network (whose per-pixel program makes each timing run long).
 /// </summary>
 public enum PassEstimates
 {
