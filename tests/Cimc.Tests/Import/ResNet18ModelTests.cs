@@ -52,4 +52,27 @@ public sealed class ResNet18ModelTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Compiling_a_three_channel_image_network_is_refused_in_one_line_until_the_host_writes_hwc()
+    {
+        string path = Save(ResNet18.Build(seed: 3, width: 2));
+        string calibration = Path.ChangeExtension(path, ".npy");
+        try
+        {
+            Npy.Write(calibration, new NdArray([4, 3, ResNet18.InputSize, ResNet18.InputSize], Random(4 * 3 * ResNet18.InputSize * ResNet18.InputSize, 5, 1f)));
+            (int exit, string output, string error) = Cli.CliRunner.Run("compile", path, "--arch", "isaac", "--calibration-data", calibration,
+                "-o", Path.Combine(Path.GetTempPath(), Path.GetRandomFileName()));
+            Assert.Equal(1, exit);
+            Assert.Equal("", output);
+            string line = Assert.Single(error.TrimEnd().Split('\n'));
+            Assert.Contains("3 channels", line);
+            Assert.Contains("not compiled yet", line);
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(calibration);
+        }
+    }
 }
