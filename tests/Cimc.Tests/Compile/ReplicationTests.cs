@@ -38,7 +38,9 @@ public sealed class ReplicationTests
         Architecture arch = p.Architecture() with
         {
             Tile = p.Architecture().Tile with { Cores = cores },
-            Core = p.Architecture().Core with { Crossbars = crossbars },
+            // 64 Ki words per core hold any of these networks; the design point's 1 Mi words on up to
+            // 1,024 cores would make each reference machine 8 GB, one per sample below.
+            Core = p.Architecture().Core with { Crossbars = crossbars, LocalMemoryWords = 1 << 16 },
             Chip = p.Architecture().Chip with { Tiles = 256, Mesh = new MeshSpec(16, 16) },
         };
         OptLevel level = (OptLevel)rng.Next(4);
