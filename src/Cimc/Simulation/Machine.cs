@@ -44,7 +44,11 @@ internal sealed partial class Machine
         _mem = new long[program.SlotCount][];
         for (int s = 0; s < _mem.Length; s++)
         {
-            _mem[s] = new long[arch.LocalWords];
+            // Addresses are in the instructions, so a core's memory need only hold the words its
+            // program reaches, not the chip's whole local memory (1,000 cores of 1 Mi words would be
+            // 8 GB); a vlut's data-indexed table can reach any word, so a core with one gets them all.
+            bool lookups = program.Instructions[s].Any(i => i.Opcode == Opcode.VLut);
+            _mem[s] = new long[lookups ? arch.LocalWords : Math.Min(arch.LocalWords, Batched.BatchPlan.LocalExtent(program, s))];
         }
 
         _memHigh = new int[program.SlotCount];

@@ -37,7 +37,7 @@ internal sealed class BatchPlan
             DecodedOp[] code = p.Code[s];
             Instruction[] instructions = p.Instructions[s];
             int tile = arch.TileOf(p.CoreIds[s]);
-            int high = p.Data[s].Select(d => d.Addr + d.Values.Length).DefaultIfEmpty(0).Max();
+            int high = LocalExtent(p, s);
             for (int pc = 0; pc < instructions.Length; pc++)
             {
                 if (p.Violations[s][pc] is not null)
@@ -47,11 +47,7 @@ internal sealed class BatchPlan
 
                 foreach (MemoryAccess a in MemoryAccesses.Of(instructions[pc]))
                 {
-                    if (a.Space == MemorySpace.Local)
-                    {
-                        high = Math.Max(high, (int)a.End);
-                    }
-                    else
+                    if (a.Space != MemorySpace.Local)
                     {
                         BufferWords[tile] = Math.Max(BufferWords[tile], (int)a.End);
                     }
@@ -62,6 +58,34 @@ internal sealed class BatchPlan
             (InitAddrs[s], InitValues[s]) = ReadBeforeWrite(instructions, p.Data[s], high);
             Blocks[s] = PlanBlocks(code, p.Violations[s], p.Crossbars[s], arch);
         }
+    }
+
+    /// <summary>
+    /// Words of core slot <paramref name="s"/>'s local memory that its data segments and its
+    /// instructions' operands reach (instructions that fault are left out: they touch nothing). A
+    /// vlut's table lookup is data-indexed, so it is not counted here.
+    /// </summary>
+    public static int LocalExtent(CompiledProgram p, int s)
+    {
+        int high = p.Data[s].Select(d => d.Addr + d.Values.Length).DefaultIfEmpty(0).Max();
+        Instruction[] instructions = p.Instructions[s];
+        for (int pc = 0; pc < instructions.Length; pc++)
+        {
+            if (p.Violations[s][pc] is not null)
+            {
+                continue;
+            }
+
+            foreach (MemoryAccess a in MemoryAccesses.Of(instructions[pc]))
+            {
+                if (a.Space == MemorySpace.Local)
+                {
+                    high = Math.Max(high, (int)a.End);
+                }
+            }
+        }
+
+        return high;
     }
 
     /// <summary>Words of each core's memory the program can touch.</summary>
