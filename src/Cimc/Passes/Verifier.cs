@@ -43,11 +43,33 @@ public static class Verifier
 
     private static string? Quantized(QuantizedModel q)
     {
+        if (q.Graph is { } graph)
+        {
+            return QuantizedGraphProblem(q, graph);
+        }
+
         for (int l = 1; l < q.Layers.Length; l++)
         {
             if (q.Layers[l].InFeatures != q.Layers[l - 1].OutFeatures)
             {
                 return $"layer {q.Layers[l].Name} reads {q.Layers[l].InFeatures} features but {q.Layers[l - 1].Name} writes {q.Layers[l - 1].OutFeatures}";
+            }
+        }
+
+        return q.Layers.IsEmpty ? "no layers" : null;
+    }
+
+    /// <summary>A graph's layers read what their input maps hold: a conv its window, a dense the whole map.</summary>
+    private static string? QuantizedGraphProblem(QuantizedModel q, QuantizedGraph graph)
+    {
+        foreach (LayerNode node in graph.Nodes.OfType<LayerNode>())
+        {
+            QuantizedLayer layer = q.Layers[node.Layer];
+            MapShape input = node.Inputs[0] == QuantizedGraph.NetworkInput ? graph.InputShape : graph.Nodes[node.Inputs[0]].Shape;
+            int reads = node.Conv?.PatchSize ?? input.Size;
+            if (layer.InFeatures != reads || layer.OutFeatures != node.Shape.Channels)
+            {
+                return $"layer {layer.Name} is {layer.InFeatures} -> {layer.OutFeatures} but its node reads {reads} and writes {node.Shape.Channels} channels";
             }
         }
 

@@ -121,6 +121,7 @@ public sealed class FashionMnistConvTests
     [Theory]
     [Trait("tier", "slow")]
     [InlineData("compile", "lenet.onnx", "--arch", "isaac", "-o", "{dir}")]
+    [InlineData("compile", "resnet.onnx", "--arch", "isaac", "--verify", "-o", "{dir}")]
     [InlineData("simulate", "resnet.onnx", "--arch", "isaac")]
     [InlineData("accuracy", "lenet.onnx", "--arch", "isaac", "--images", "{images}", "--labels", "{labels}", "--divide-by", "255", "--limit", "200")]
     public void Convolutional_networks_compile_simulate_and_run_on_isaac(params string[] args)
@@ -136,7 +137,7 @@ public sealed class FashionMnistConvTests
         })];
         (int exit, string output, string error) = CliRunner.Run(resolved);
         Assert.True(exit == 0, error);
-        Assert.Contains(args[0] switch { "compile" => "compiled lenet for isaac", "simulate" => "latency", _ => "compiled for isaac" }, output + error);
+        Assert.Contains(args[0] switch { "compile" => $"compiled {args[1][..args[1].IndexOf('.')]} for isaac", "simulate" => "latency", _ => "compiled for isaac" }, output + error);
     }
 
     [Fact]
