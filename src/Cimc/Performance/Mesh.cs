@@ -159,19 +159,33 @@ public sealed class Mesh
         return node.Chips == 1 ? $"mesh link ({x},{y})->({nx},{ny})" : $"chip {onChip} mesh link ({x},{y})->({nx},{ny})";
     }
 
+    private Dictionary<int, string>? chipLinkNames;
+
+    /// <summary>
+    /// A chip-to-chip link's name, from a table made once: searching the chip pairs for every name
+    /// made naming all the links of a node of many small chips quartic in the chips.
+    /// </summary>
     private string ChipLinkName(int index)
     {
-        for (int from = 0; from < node.Chips; from++)
+        Dictionary<int, string>? names = chipLinkNames;
+        if (names is null)
         {
-            for (int to = 0; to < node.Chips; to++)
+            // Built whole before it is published, so a mesh shared by threads never shows a partial table.
+            names = [];
+            for (int from = 0; from < node.Chips; from++)
             {
-                if (from != to && node.ChipHops(from, to) == 1 && node.LinkIndex(from, to) == index)
+                for (int to = 0; to < node.Chips; to++)
                 {
-                    return $"chip link {from}->{to}";
+                    if (from != to && node.ChipHops(from, to) == 1)
+                    {
+                        names.TryAdd(node.LinkIndex(from, to), $"chip link {from}->{to}");
+                    }
                 }
             }
+
+            chipLinkNames = names;
         }
 
-        return $"chip link {index}";
+        return names.TryGetValue(index, out string? name) ? name : $"chip link {index}";
     }
 }
