@@ -38,7 +38,9 @@ internal static class GraphCodeGenerator
         QuantizedGraph graph = model.Graph!;
         CrossbarGeometry g = mapped.Geometry;
         var buffers = new TileBuffers(arch.BufferWords);
-        GraphPlan plan = GraphPlan.Make(placed, graph, arch, buffers);
+        GraphPlan plan = GraphPlan.Make(placed, graph, arch);
+        GraphWavefront wave = GraphWavefront.Of(graph);
+        plan.Allocate(buffers, wave);
         buffers.CheckCapacity();
         int staging = Math.Max(arch.Rows, arch.Cols);
         bool tree = placed.Lowering.ReductionTree;
@@ -72,20 +74,27 @@ internal static class GraphCodeGenerator
 
         var vectors = new VectorNodes(plan, em, arch, staging, memoryOwner);
         var delivery = new MapDelivery(plan, em, staging, core => memory.TryGetValue(core, out var m) ? (m.Staging, m.Signal) : vectors.Scratch(core));
-        delivery.SpreadInput();
-
+        var rows = new Dictionary<int, Action<int>> { [QuantizedGraph.NetworkInput] = delivery.SpreadInputRow };
         for (int n = 0; n < graph.Nodes.Length; n++)
         {
-            switch (graph.Nodes[n])
+            // A concat has no steps: its inputs' producers write its copies.
+            if (graph.Nodes[n] is not ConcatNode)
             {
-                case LayerNode node:
-                    EmitLayer(n, node);
-                    break;
-                case ConcatNode:
-                    break; // its inputs' producers wrote its copies
-                default:
-                    vectors.Emit(n, delivery);
-                    break;
+                rows[n] = graph.Nodes[n] is LayerNode node ? LayerRows(n, node) : vectors.Begin(n, delivery);
+            }
+        }
+
+        foreach ((int n, int row) in wave.Steps)
+        {
+            if (n != QuantizedGraph.NetworkInput)
+            {
+                delivery.BeforeStep(n, row);
+            }
+
+            rows[n](row);
+            if (n != QuantizedGraph.NetworkInput)
+            {
+                delivery.AfterStep(n, row);
             }
         }
 
@@ -102,18 +111,13 @@ internal static class GraphCodeGenerator
             new OutputSpec(plan.Output.Tile, plan.Output.Addr, last.Shape.Size, scales, zeros),
             WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
 
-        void EmitLayer(int n, LayerNode node)
+        Action<int> LayerRows(int n, LayerNode node)
         {
             LayerCores layer = plan.Layers[node.Layer];
             int inMap = node.Inputs[0];
             MapShape inShape = plan.ShapeOf(inMap);
-            foreach (CoreSpan c in layer.Cores)
-            {
-                delivery.Await(plan.CopyOf(inMap, c.Tile), c.Core, n);
-            }
-
             var activationLoaded = new HashSet<int>();
-            for (int oy = 0; oy < node.Shape.Height; oy++)
+            return oy =>
             {
                 for (int ox = 0; ox < node.Shape.Width; ox++)
                 {
@@ -126,13 +130,21 @@ internal static class GraphCodeGenerator
                             em[c.Core].Add(Instruction.VCopy(mem.AccAddr(block.ColStart), mem.ConstantsOf(block.Index).Bias, block.ColCount));
                         }
 
-                        int copy = plan.CopyOf(inMap, c.Tile).Addr;
+                        MapCopy copy = plan.CopyOf(inMap, c.Tile);
                         foreach ((int lo, int hi) in mem.InputRuns)
                         {
                             foreach ((int row, int len, int src) in Window.Pieces(node.Conv, inShape, lo, hi, oy, ox))
                             {
-                                em[c.Core].Add(src >= 0 ? Instruction.Load(mem.InputAddr(row), copy + src, len)
-                                    : Instruction.VCopy(mem.InputAddr(row), padding[c.Core], len));
+                                if (src < 0)
+                                {
+                                    em[c.Core].Add(Instruction.VCopy(mem.InputAddr(row), padding[c.Core], len));
+                                    continue;
+                                }
+
+                                foreach ((int off, int addr, int run) in copy.Runs(src, len))
+                                {
+                                    em[c.Core].Add(Instruction.Load(mem.InputAddr(row + off), addr, run));
+                                }
                             }
                         }
                     }
@@ -146,7 +158,7 @@ internal static class GraphCodeGenerator
                         delivery.Deliver(block.Root, n, oy, ox, block.ColStart, block.ColEnd, result);
                     }
                 }
-            }
+            };
         }
     }
 

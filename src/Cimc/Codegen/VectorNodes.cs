@@ -25,16 +25,12 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
 
     public (int Staging, int Signal) Scratch(int core) => (Staging, Signal);
 
-    public void Emit(int n, MapDelivery delivery)
+    /// <summary>Lays out node <paramref name="n"/>'s core and returns what emits one output row (the wavefront calls it row by row).</summary>
+    public Action<int> Begin(int n, MapDelivery delivery)
     {
         QuantizedNode node = plan.Graph.Nodes[n];
         int core = plan.Exec[n], c = node.Shape.Channels, b = A + c, parameters = b + c;
-        List<Instruction> code = em[core];
         int tile = arch.TileOf(core);
-        foreach (int map in node.Inputs.Distinct())
-        {
-            delivery.Await(plan.CopyOf(map, tile), core, n);
-        }
 
         int next = parameters;
         var divisors = new Dictionary<int, int>();
@@ -63,8 +59,9 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
 
         GraphCodeGenerator.Fits(next, arch.LocalWords, node.Name, core, memoryOwner);
         MapShape input = plan.ShapeOf(node.Inputs[0]);
-        for (int oy = 0; oy < node.Shape.Height; oy++)
+        return oy =>
         {
+            List<Instruction> code = em[core];
             for (int ox = 0; ox < node.Shape.Width; ox++)
             {
                 switch (node)
@@ -102,10 +99,10 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
 
                 delivery.Deliver(core, n, oy, ox, 0, c, A);
             }
-        }
+        };
 
         void Load(int dst, int map, int y, int x) =>
-            code.Add(Instruction.Load(dst, plan.CopyOf(map, tile).Addr + plan.ShapeOf(map).IndexOf(0, y, x), c));
+            em[core].Add(Instruction.Load(dst, plan.CopyOf(map, tile).At(plan.ShapeOf(map).IndexOf(0, y, x)), c));
 
         void Reduce(int map, List<(int Y, int X)> cells, Opcode op)
         {
@@ -113,7 +110,7 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
             foreach ((int y, int x) in cells.Skip(1))
             {
                 Load(b, map, y, x);
-                code.Add(op == Opcode.VMaxV ? Instruction.VMaxV(A, A, b, c) : Instruction.VAdd(A, A, b, c));
+                em[core].Add(op == Opcode.VMaxV ? Instruction.VMaxV(A, A, b, c) : Instruction.VAdd(A, A, b, c));
             }
         }
     }
