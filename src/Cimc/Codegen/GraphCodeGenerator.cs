@@ -48,7 +48,7 @@ internal static class GraphCodeGenerator
         // Core memories: a layer's cores as for a dense layer (plus a staging area on hubs, and the
         // input zero point where windows reach into padding), the vector cores their own.
         var memory = new Dictionary<int, CoreMemoryLayout>();
-        var padding = new Dictionary<int, int>();
+        var padding = new Dictionary<int, (int Addr, int Words)>();
         var em = new Emitter { Nearest = true };
         foreach (LayerCores layer in plan.Layers)
         {
@@ -64,9 +64,10 @@ internal static class GraphCodeGenerator
                 memory[c.Core] = mem;
                 if (conv is not null && HasPadding(conv.Window))
                 {
-                    int widest = mem.InputRuns.Max(r => r.Hi - r.Lo);
-                    Fits(mem.Words + widest, arch.LocalWords, q.Name, c.Core, memoryOwner);
-                    padding[c.Core] = mem.Words;
+                    // As wide as the widest run of rows a padding piece can cover, or what memory is left (pieces then copy in parts).
+                    int widest = Math.Min(mem.InputRuns.Max(r => r.Hi - r.Lo), arch.LocalWords - mem.Words);
+                    Fits(mem.Words + Math.Max(widest, 1), arch.LocalWords, q.Name, c.Core, memoryOwner);
+                    padding[c.Core] = (mem.Words, widest);
                     em.Data(c.Core, mem.Words, Enumerable.Repeat(q.Input.ZeroPoint, widest));
                 }
             }
@@ -137,7 +138,12 @@ internal static class GraphCodeGenerator
                             {
                                 if (src < 0)
                                 {
-                                    em[c.Core].Add(Instruction.VCopy(mem.InputAddr(row), padding[c.Core], len));
+                                    (int zeros, int words) = padding[c.Core];
+                                    for (int k = 0; k < len; k += words)
+                                    {
+                                        em[c.Core].Add(Instruction.VCopy(mem.InputAddr(row + k), zeros, Math.Min(words, len - k)));
+                                    }
+
                                     continue;
                                 }
 
