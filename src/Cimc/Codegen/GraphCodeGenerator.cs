@@ -13,21 +13,23 @@ namespace Cimc.Codegen;
 /// The schedule pass for a quantized graph (<see cref="QuantizedModel.Graph"/>: convolutions, pooling,
 /// residual adds, concats): a spatial pipeline in which every crossbar layer stays resident on its
 /// cores and feature maps live in tile buffers (<see cref="GraphPlan"/>), HWC, so that a window row
-/// of kw pixels is kw * Cin contiguous codes. Nodes are emitted in topological order; per output
-/// pixel of a layer, every core of the layer
+/// of kw pixels is kw * Cin contiguous codes; whole, or as rings of rows on tiles where they do not
+/// fit whole. Work is emitted in row steps in the wavefront order (<see cref="GraphWavefront"/>); in
+/// a layer's row step, per output pixel, every core of the layer
 /// <list type="number">
 /// <item>loads the window rows it holds (the im2col rows of its crossbar row blocks, row
 ///   r = ((kh * KW) + kw) * Cin + c) from its tile's copy of the input map, one load per run of
 ///   contiguous codes, and copies the input zero point into rows that fall in the padding;</item>
 /// <item>runs its mvms, the offset correction, the reduction and the output stage exactly as for a
 ///   dense layer (<see cref="Reduction"/>, <see cref="OutputStage"/>), pixel after pixel;</item>
-/// <item>each column block's root hands the pixel's codes to the consumers' map copies (<see cref="MapDelivery"/>).</item>
+/// <item>each column block's root hands the pixel's codes to the consumers' map copies (<see cref="MapDelivery"/>,
+///   which also keeps each copy's readers in step with its hub row by row).</item>
 /// </list>
 /// A dense layer reads its whole input map as one window. Pooling and adds run on the vector unit of
 /// a core of their own (<see cref="VectorNodes"/>). Guarantees: the program computes the integer
 /// semantics of docs/quantization.md ("Convolutional networks") exactly; it is deadlock-free because
-/// every core's operations follow one global order (nodes, then pixels) in which each receive comes
-/// after its send. Replicated layers and maps larger than what is left of a tile buffer are refused in one line.
+/// every core's operations follow one global order of row steps in which each receive comes after
+/// its send. Replicated layers and maps whose rings do not fit a tile buffer are refused in one line.
 /// </summary>
 internal static class GraphCodeGenerator
 {
