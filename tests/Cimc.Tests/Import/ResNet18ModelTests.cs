@@ -126,6 +126,17 @@ public sealed class ResNet18ModelTests(ITestOutputHelper output)
             double err = Rms(y, f), swapped = Rms(fr, f);
             output.WriteLine($"cimc run vs float: {err:g3} RMS; float on rotated channels vs float: {swapped:g3} RMS; logits range {f.Min():g3} .. {f.Max():g3}");
             Assert.True(err < swapped / 4, $"cimc run is {err:g3} RMS from float; the rotated images {swapped:g3}");
+
+            // The same values stored channels last (N x H x W x C) would be read in the wrong order: one line each.
+            string hwc = Path.Combine(dir, "hwc.npy");
+            Npy.Write(hwc, x.Reshape(x.Rows, ResNet18.InputSize, ResNet18.InputSize, 3));
+            foreach (string[] command in new[] { ["run", Path.Combine(dir, "out"), "--input", hwc, "--output", simulated], new[] { "infer", model, "--input", hwc, "--output", floats } })
+            {
+                (exit, string printed, error) = Cli.CliRunner.Run(command);
+                Assert.Equal(1, exit);
+                Assert.Equal("", printed);
+                Assert.Contains("32,32,3]", Assert.Single(error.TrimEnd().Split('\n')).Replace(" ", ""));
+            }
         }
         finally
         {
