@@ -88,6 +88,25 @@ public sealed class ResNet18ModelTests(ITestOutputHelper output)
         ArchitectureCatalog.Preset("isaac") is var isaac ? isaac with { Name = "isaac-large-buffers", Tile = isaac.Tile with { BufferBytes = 1 << 20 } } : null!;
 
     [Fact]
+    public void A_chip_with_too_few_cores_for_the_layers_and_the_pooling_and_add_nodes_says_how_many_it_needs()
+    {
+        // Each of the 8 residual adds and the global average pool runs on a core no layer uses.
+        string path = Save(ResNet18.Build(seed: 3, width: 2));
+        try
+        {
+            Graph graph = ModelLoader.Load(path);
+            Architecture edge = ArchitectureCatalog.Preset("edge");
+            var e = Assert.Throws<Diagnostics.CimcException>(() => Compiler.Compile(graph, edge, Compiler.OptionsFor(edge, 8, 8), AsymmetricImages(2, seed: 1)));
+            Assert.Equal("placement", e.Diagnostic.Location);
+            Assert.Matches(@"\(\d+ cores of 8, one layer per core, and 9 more cores for its pooling and add nodes, \d+ in all\) but the chip has 256 crossbars \(32 cores\); it needs 2 chips", e.Diagnostic.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     [Trait("tier", "slow")]
     public void A_narrow_resnet18_on_three_channel_images_compiles_and_cimc_run_equals_the_golden_model()
     {
