@@ -3,7 +3,7 @@ using Cimc.Bench;
 // `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs cases 1-8 and 10,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
-// --only 11 runs the ResNet-18 case (not part of a plain run); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
+// --only 11 [--arch NAME|FILE] runs the ResNet-18 case (not part of a plain run; --arch chooses its chip); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
 // --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])
