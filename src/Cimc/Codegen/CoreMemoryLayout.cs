@@ -114,6 +114,10 @@ internal sealed class CoreMemoryLayout
         return best.Words <= localWords ? best : throw TooLarge(best, needs, localWords, layerName, memoryOwner);
     }
 
+    /// <summary>The fewest words a layout of <paramref name="needs"/> takes, with the overlays <see cref="For"/> may use.</summary>
+    public static long FewestWords(Needs needs) =>
+        new[] { (false, false), (true, false), (true, true) }.Min(o => (long)Lay(needs, o.Item1, o.Item2).Words);
+
     /// <summary>The staging area is the accumulators' words: the accumulators may be cleared only once the layer's input has arrived.</summary>
     public bool StagingOnAccumulators => Staging >= 0 && Staging == Acc;
 

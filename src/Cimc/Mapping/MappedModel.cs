@@ -41,6 +41,16 @@ public sealed record MappedLayer(
     /// </summary>
     public int Replicas { get; init; } = 1;
 
+    /// <summary>
+    /// The most crossbars of this layer one core holds; 0: as many as a core has. Set for a
+    /// convolutional network's layers whose blocks would not fit a core's local memory together
+    /// (Codegen/CoreCrossbars.cs), so the layer spreads over more cores.
+    /// </summary>
+    public int CoreCrossbars { get; init; }
+
+    /// <summary>Blocks per core on a chip of <paramref name="chipPerCore"/> crossbars a core.</summary>
+    public int PerCore(int chipPerCore) => CoreCrossbars > 0 ? Math.Min(CoreCrossbars, chipPerCore) : chipPerCore;
+
     /// <summary>Cells holding a weight slice over cells of the crossbars used.</summary>
     public double Utilization(CrossbarGeometry g) =>
         (double)Layer.InFeatures * Layer.OutFeatures * Slices * Polarities / ((double)Crossbars * g.Rows * g.Cols);

@@ -59,6 +59,8 @@ public static class PassCatalog
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)
                 : throw new CimcException("no-calibration", "--adc-range", "a calibrated ADC range needs calibration samples (--calibration-data FILE)");
             mapped = AdcRangeSelection.Apply(mapped, ctx.Options, codes);
+            CrossbarGeometry g = mapped.Geometry;
+            mapped = Codegen.CoreCrossbars.Choose(mapped, ctx.Architecture.Core.Crossbars, ctx.Architecture.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols));
             return c with { Quantized = mapped.Model, Mapped = mapped };
         });
 

@@ -156,8 +156,8 @@ public static class Placer
     /// <summary>The fewest chips of <paramref name="coresPerChip"/> cores that hold <paramref name="cores"/> slots: contiguous runs pack them exactly.</summary>
     public static int ChipsFor(long cores, int coresPerChip) => (int)Math.Max(1, (cores + coresPerChip - 1) / coresPerChip);
 
-    /// <summary>The slots of one layer: ceil(crossbars / crossbars per core), at least one.</summary>
-    public static int SlotsOf(MappedLayer layer, int perCore) => Math.Max(1, (layer.Crossbars + perCore - 1) / perCore);
+    /// <summary>The slots of one layer: ceil(crossbars / crossbars per core, or the layer's own limit), at least one.</summary>
+    public static int SlotsOf(MappedLayer layer, int perCore) => Math.Max(1, (layer.Crossbars + layer.PerCore(perCore) - 1) / layer.PerCore(perCore));
 
     /// <summary>
     /// Builds the placed model from a core for each slot (slots numbered layer by layer):
@@ -181,8 +181,11 @@ public static class Placer
     }
 
     /// <summary>A layer's blocks on the given cores, <paramref name="perCore"/> consecutive blocks a core.</summary>
-    private static PlacedLayer Layer(MappedLayer layer, int perCore, ImmutableArray<int> cores) =>
-        new(layer, cores, [.. layer.Blocks.Select((b, i) => new PlacedBlock(b, cores[i / perCore], i % perCore))]);
+    private static PlacedLayer Layer(MappedLayer layer, int perCore, ImmutableArray<int> cores)
+    {
+        int mine = layer.PerCore(perCore);
+        return new(layer, cores, [.. layer.Blocks.Select((b, i) => new PlacedBlock(b, cores[i / mine], i % mine))]);
+    }
 
     /// <summary>
     /// Replicas 1 .. k - 1 of every layer on the free cores, in ascending core order, layer by layer:

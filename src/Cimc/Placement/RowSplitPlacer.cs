@@ -42,7 +42,7 @@ public static class RowSplitPlacer
             int slots = Placer.SlotsOf(layer, perCore);
             int[] rowStarts = [.. layer.Blocks.Select(b => b.RowStart).Distinct().Order()];
             int middle = rowStarts[rowStarts.Length / 2];
-            bool[] upper = [.. Enumerable.Range(0, slots).Select(s => middle > 0 && FirstRow(layer, s * perCore, perCore) >= middle)];
+            bool[] upper = [.. Enumerable.Range(0, slots).Select(s => middle > 0 && FirstRow(layer, s * layer.PerCore(perCore), layer.PerCore(perCore)) >= middle)];
             var assigned = new int[slots];
             foreach (bool half in new[] { false, true })
             {

@@ -36,7 +36,8 @@ public sealed record SlotTraffic(int Slots, ImmutableArray<TrafficEdge> Edges)
         for (int l = 0; l < mapped.Layers.Length; l++)
         {
             MappedLayer layer = mapped.Layers[l];
-            var blocks = layer.Blocks.Select((b, i) => (Block: b, Slot: first + (i / perCore))).ToList();
+            int mine = layer.PerCore(perCore);
+            var blocks = layer.Blocks.Select((b, i) => (Block: b, Slot: first + (i / mine))).ToList();
             List<(int Slot, int Lo, int Hi)> rows = [.. blocks.GroupBy(x => x.Slot).Select(g => (g.Key, g.Min(x => x.Block.RowStart), g.Max(x => x.Block.RowStart + x.Block.RowCount)))];
             var roots = new List<(int Slot, int Lo, int Hi)>();
             foreach (var column in blocks.GroupBy(x => x.Block.ColBlock).OrderBy(g => g.Key))
