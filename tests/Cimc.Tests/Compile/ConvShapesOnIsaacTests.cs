@@ -2,7 +2,9 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using Cimc.Architectures;
 using Cimc.Ir;
+using Cimc.Codegen;
 using Cimc.Isa;
+using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
 using Cimc.Simulation;
@@ -80,8 +82,8 @@ public sealed class ConvShapesOnIsaacTests(ITestOutputHelper output)
             return Nodes.Count - 1;
         }
 
-        public QuantizedModel Finish(string name) =>
-            new(name, new QuantizationOptions(8, 8, Granularity.PerChannel, SignedWeightEncoding.Differential), [.. layers], false)
+        public QuantizedModel Finish(string name, SignedWeightEncoding encoding = SignedWeightEncoding.Differential) =>
+            new(name, new QuantizationOptions(8, 8, Granularity.PerChannel, encoding), [.. layers], false)
             {
                 Graph = new QuantizedGraph(new MapShape(1, 28, 28), [.. Nodes]),
             };
@@ -149,6 +151,42 @@ public sealed class ConvShapesOnIsaacTests(ITestOutputHelper output)
             long[] golden = GoldenGraph.RunCodes(model, xbar, codes.AsSpan(s * 784, 784));
             Assert.Equal(golden, sim.RunCodes(codes.AsSpan(s * 784, 784)));
             Assert.Equal(golden, batched.AsSpan(s * 10, 10).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// ResNet-18's layer3 shortcut at 8/8 bits with offset weights: a 1x1 stride-2 conv of 128 rows and
+    /// 256 columns is 8 crossbars, one ISAAC core, whose two column blocks' constants (774 words) with
+    /// its inputs and accumulators need 1,160 of the core's 1,152 words. The map pass spreads such a
+    /// layer over more cores (4 crossbars each, one column block per core); the program equals the golden model.
+    /// </summary>
+    [Fact]
+    public void AShortcutTooLargeForOneCoreMemorySpreadsOverMoreCores()
+    {
+        var n = new Net(13);
+        int x = n.Conv(-1, 4, 4, 0, 128);
+        x = n.Conv(x, 1, 2, 0, 256);
+        x = n.Dense(n.Pool(x, 0, max: false, global: true), 10, true);
+        QuantizedModel model = n.Finish("shortcut", SignedWeightEncoding.Offset);
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        CrossbarGeometry g = Compiler.Geometry(isaac);
+        MappedModel plain = CrossbarMapper.Map(model, g);
+        Assert.Equal(8, plain.Layers[1].Crossbars);
+        var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => CodeGenerator.Generate(Placer.Place(plain, Compiler.Shape(isaac)), Compiler.Header(isaac)));
+        Assert.Contains("needs 1,160 words of core local memory", e.Message, StringComparison.Ordinal);
+        MappedModel spread = Codegen.CoreCrossbars.Choose(plain, isaac.Core.Crossbars, isaac.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols));
+        Assert.Equal(0, spread.Layers[0].CoreCrossbars);
+        Assert.Equal(4, spread.Layers[1].CoreCrossbars);
+        Assert.Equal(2, Placer.Place(spread, Compiler.Shape(isaac)).Layers[1].Cores.Length);
+
+        (ProgramImage program, WeightImage weights) = GraphBitExactnessTests.Compile(model, isaac, new Lowering(true, true) { ChunkSignals = true, BiasFirst = true });
+        var xbar = new CrossbarParams(isaac.Core.Crossbar.Rows, isaac.Core.Crossbar.Cols, isaac.Core.Crossbar.CellBits, isaac.Core.Dac.Bits, isaac.Core.Adc.Bits);
+        var sim = new FunctionalSimulator(program, weights);
+        var rng = new Random(5);
+        for (int s = 0; s < 2; s++)
+        {
+            long[] codes = [.. Enumerable.Range(0, 784).Select(_ => (long)rng.Next(256))];
+            Assert.Equal(GoldenGraph.RunCodes(model, xbar, codes), sim.RunCodes(codes));
         }
     }
 

@@ -34,7 +34,9 @@ public sealed class GraphBitExactnessTests
 
     internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering)
     {
-        MappedModel mapped = CrossbarMapper.Map(model, Compiler.Geometry(arch));
+        // As the map pass does: layers whose blocks do not fit a core's memory together spread over more cores.
+        CrossbarGeometry g = Compiler.Geometry(arch);
+        MappedModel mapped = Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols));
         PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = lowering };
         (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Compiler.Header(arch));
         return (ProgramImage.FromBytes(program.ToBytes()), WeightImage.FromBytes(weights.ToBytes()));
