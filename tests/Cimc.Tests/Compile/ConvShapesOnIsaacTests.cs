@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Cimc.Architectures;
-using Cimc.Ir;
 using Cimc.Codegen;
+using Cimc.Ir;
 using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
