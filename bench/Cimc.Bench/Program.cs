@@ -3,7 +3,7 @@ using Cimc.Bench;
 // `dotnet run -c Release --project bench/Cimc.Bench [-- --quick] [--only N]`: runs cases 1-8 and 10,
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
-// --only 11 runs the ResNet-18 case (not part of a plain run); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
+// --only 11 [--arch NAME|FILE] runs the ResNet-18 case (not part of a plain run; --arch chooses its chip); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
 // --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])
@@ -56,11 +56,17 @@ if (args is ["--scale", string sizeList])
 
 bool quick = false;
 int only = 0;
+string resnetArch = ResNetBench.ArchName;
 for (int a = 0; a < args.Length; a++)
 {
     if (args[a] == "--quick")
     {
         quick = true;
+    }
+    else if (args[a] == "--arch" && a + 1 < args.Length)
+    {
+        // Case 11's chip: a preset name or an architecture file (e.g. one with larger tile buffers).
+        resnetArch = args[++a];
     }
     else if (args[a] == "--only" && a + 1 < args.Length && int.TryParse(args[a + 1], out only) && only is (>= 1 and <= 8) or 10 or 11)
     {
@@ -68,7 +74,7 @@ for (int a = 0; a < args.Length; a++)
     }
     else
     {
-        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8|10|11] | --scale SIZES | --scale-write SIZE PATH | --resnet18-write PATH [WIDTH]");
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8|10|11] [--arch NAME|FILE (case 11)] | --scale SIZES | --scale-write SIZE PATH | --resnet18-write PATH [WIDTH]");
         return 1;
     }
 }
@@ -142,7 +148,7 @@ if (only == 11)
 {
     // Not part of a plain run: it writes a 45 MB model and compiles it in child processes.
     output.WriteLine("11. ResNet-18: float inference, cimc compile and cimc simulate");
-    resnet = ResNetBench.Run(settings, output);
+    resnet = ResNetBench.Run(settings, output, resnetArch);
 }
 
 if (only != 0)

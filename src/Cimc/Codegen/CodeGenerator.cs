@@ -42,9 +42,13 @@ public static class CodeGenerator
     /// <param name="memoryOwner">How a does-not-fit message names the cores' memory size ("isaac cores").</param>
     public static Schedule Schedule(PlacedModel placed, ArchHeader arch, string memoryOwner = "cores")
     {
-        if (placed.Mapped.Model.Graph is not null)
+        if (placed.Mapped.Model.Graph is { } graph)
         {
-            return GraphCodeGenerator.Schedule(placed, arch, memoryOwner);
+            // The host is given the input image NCHW (as model files and data files hold it) and the
+            // chip reads maps HWC: the program says so when the two orders differ.
+            Schedule scheduled = GraphCodeGenerator.Schedule(placed, arch, memoryOwner);
+            var image = new InputImage(graph.InputShape.Channels, graph.InputShape.Height, graph.InputShape.Width);
+            return image.Reorders ? scheduled with { Input = scheduled.Input with { Image = image } } : scheduled;
         }
 
         MappedModel mapped = placed.Mapped;

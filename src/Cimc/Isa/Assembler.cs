@@ -8,7 +8,7 @@ namespace Cimc.Isa;
 /// Text assembly to <see cref="ProgramImage"/>. One instruction per line, every field named:
 /// <c>mvm xb=0, src=0, dst=128, rows=128, cols=128, ibits=8, shift=0, neg=0</c> (any order);
 /// <c>;</c> starts a comment; directives <c>.arch .input .output .output_scale .output_zero_point
-/// .core .data</c>, <c>.input_part .output_part</c> for split I/O, and for a replicated program <c>.slot .sample</c>, as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
+/// .core .data</c>, <c>.input_part .output_part</c> for split I/O, <c>.input_image</c> for an image the host reorders, and for a replicated program <c>.slot .sample</c>, as in docs/isa.md. Errors are CimcException("asm-error", "file:line", message).
 /// </summary>
 public static class Assembler
 {
@@ -29,6 +29,7 @@ public static class Assembler
         private readonly Dictionary<int, List<SlotSection>> _sections = [];
         private readonly List<SlotIo> _slots = [];
         private readonly List<IoPart> _inputParts = [], _outputParts = [];
+        private InputImage? _inputImage;
         private int _sample = -1;
         private readonly HashSet<int> _coreDirectives = [];
         private int? _current;
@@ -82,7 +83,7 @@ public static class Assembler
                 throw Error($".output has len={len} but .output_scale gives {scales.Length} values and .output_zero_point {zeroPoints.Length}");
             }
 
-            var program = new ProgramImage(_arch, _input with { Parts = [.. _inputParts] }, new OutputSpec(tile, addr, len, scales, zeroPoints) { Parts = [.. _outputParts] },
+            var program = new ProgramImage(_arch, _input with { Parts = [.. _inputParts], Image = _inputImage }, new OutputSpec(tile, addr, len, scales, zeroPoints) { Parts = [.. _outputParts] },
                 [.. _coreOrder.Select(c => new CoreProgram(c, [.. _cores[c].Code], [.. _cores[c].Data]) { Sections = [.. _sections.GetValueOrDefault(c) ?? []] })])
             {
                 ExtraSlots = [.. _slots],
@@ -130,6 +131,11 @@ public static class Assembler
                         Long("zero_point", inp["zero_point"]), Long("qmin", inp["qmin"]), Long("qmax", inp["qmax"]));
                     // Its region is checked with the whole program: .input_part lines may split it.
                     Checked(() => _input.ValidateCodes(""));
+                    break;
+                case ".input_image":
+                    Once(_inputImage is null, name);
+                    Dictionary<string, string> im = KeyValues(args, ["channels", "height", "width"]);
+                    _inputImage = new InputImage(Int("channels", im["channels"]), Int("height", im["height"]), Int("width", im["width"]));
                     break;
                 case ".output":
                     Once(_output is null, name);

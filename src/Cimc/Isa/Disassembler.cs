@@ -23,6 +23,11 @@ public static class Disassembler
         InputSpec i = program.Input;
         sb.Append($".input tile={Int(i.Tile)} addr={Int(i.Addr)} len={Int(i.Len)} scale={Real(i.Scale)} zero_point={Int(i.ZeroPoint)} qmin={Int(i.QMin)} qmax={Int(i.QMax)}\n");
         AppendParts(sb, ".input_part", i.Parts);
+        if (i.Image is { } image)
+        {
+            sb.Append($".input_image channels={Int(image.Channels)} height={Int(image.Height)} width={Int(image.Width)}\n");
+        }
+
         OutputSpec o = program.Output;
         sb.Append($".output tile={Int(o.Tile)} addr={Int(o.Addr)} len={Int(o.Len)}\n");
         AppendParts(sb, ".output_part", o.Parts);

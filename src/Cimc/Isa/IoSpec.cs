@@ -10,9 +10,50 @@ namespace Cimc.Isa;
 public sealed record IoPart(int Tile, int Addr, int Start, int Len);
 
 /// <summary>
+/// A network input that is an image of Channels x Height x Width given to the host in the model
+/// file's order (NCHW: one plane per channel) while the chip reads maps pixel-major (HWC, the
+/// quantized graph's layout): the host writes channel c of pixel (y, x) as input value
+/// ((y * Width) + x) * Channels + c. A program records it only when the two orders differ (more
+/// than one channel and more than one pixel), so every other program reads as before.
+/// </summary>
+public sealed record InputImage(int Channels, int Height, int Width)
+{
+    public long Size => (long)Channels * Height * Width;
+
+    /// <summary>Whether the host's order differs from the chip's (else the image need not be recorded).</summary>
+    public bool Reorders => Channels > 1 && (long)Height * Width > 1;
+
+    public override string ToString() => $"{Channels}x{Height}x{Width}";
+
+    /// <summary>hwc[((y * W) + x) * C + c] = nchw[((c * H) + y) * W + x] for one sample.</summary>
+    public void ToChipOrder<T>(ReadOnlySpan<T> nchw, Span<T> hwc)
+    {
+        int pixels = Height * Width;
+        for (int c = 0; c < Channels; c++)
+        {
+            ReadOnlySpan<T> plane = nchw.Slice(c * pixels, pixels);
+            for (int p = 0; p < plane.Length; p++)
+            {
+                hwc[(p * Channels) + c] = plane[p];
+            }
+        }
+    }
+
+    internal void Validate(int len, string location)
+    {
+        if (Channels < 1 || Height < 1 || Width < 1 || Size != len)
+        {
+            throw new CimcException("bad-program", location, $"input image {this} does not hold the input's {len} values");
+        }
+    }
+}
+
+/// <summary>
 /// How the host feeds one sample: q = clamp(round_half_away_from_zero(x / Scale) + ZeroPoint, QMin, QMax),
 /// written as Len words to tile <see cref="Tile"/>'s buffer at <see cref="Addr"/>, or, when
-/// <see cref="Parts"/> is set, each part's values to its own tile.
+/// <see cref="Parts"/> is set, each part's values to its own tile. When <see cref="Image"/> is set the
+/// sample comes in NCHW order and its codes go to the chip in HWC order (input value i below is the
+/// i-th in the chip's order).
 /// </summary>
 public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long ZeroPoint, long QMin, long QMax)
 {
@@ -25,9 +66,12 @@ public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long Z
     /// <summary>Every region the host writes: <see cref="Parts"/>, or the one region of an unsplit input.</summary>
     public ImmutableArray<IoPart> Regions => Parts.IsEmpty ? [new IoPart(Tile, Addr, 0, Len)] : Parts;
 
+    /// <summary>The input image whose NCHW samples the host reorders to HWC (null: samples are written in the order given).</summary>
+    public InputImage? Image { get; init; }
+
     public bool Equals(InputSpec? other) =>
         other is not null && Tile == other.Tile && Addr == other.Addr && Len == other.Len && Scale.Equals(other.Scale) &&
-        ZeroPoint == other.ZeroPoint && QMin == other.QMin && QMax == other.QMax && Parts.SequenceEqual(other.Parts);
+        ZeroPoint == other.ZeroPoint && QMin == other.QMin && QMax == other.QMax && Parts.SequenceEqual(other.Parts) && Image == other.Image;
 
     public override int GetHashCode() => HashCode.Combine(Tile, Addr, Len, Scale, ZeroPoint, QMin, QMax, Parts.Length);
 
@@ -52,6 +96,7 @@ public sealed record InputSpec(int Tile, int Addr, int Len, double Scale, long Z
     {
         IoRange.CheckParts("input", Regions, Len, disjoint: false, arch, location);
         ValidateCodes(location);
+        Image?.Validate(Len, location);
     }
 
     /// <summary>The checks that do not depend on the machine: scale and code range.</summary>

@@ -13,7 +13,9 @@ public sealed partial record ProgramImage
     /// unit) and chip-sized core memories. Version 4 adds the sample slots of a replicated program
     /// (extra slots' I/O, each core's sections); a program with one slot and no sections is written
     /// as version 3, byte for byte as before. Version 5 adds the parts of an input or output split
-    /// over several tiles' buffers (written only for such a program). Readers accept versions 3 to 5.
+    /// over several tiles' buffers (written only for such a program). Version 6 is a segmented program
+    /// (<see cref="SegmentedProgram"/>). Version 7 (a superset of version 5) adds the input image whose
+    /// NCHW samples the host writes HWC, written only for a program with one. Readers accept 3 to 5 and 7.
     /// </summary>
     public const int Version = 3;
 
@@ -22,6 +24,9 @@ public sealed partial record ProgramImage
 
     /// <summary>The version of a program whose input or output is split into parts (a superset of version 4).</summary>
     public const int SplitIoVersion = 5;
+
+    /// <summary>The version of a program whose input is an image the host reorders (a superset of version 5).</summary>
+    public const int ImageVersion = 7;
 
     public byte[] ToBytes()
     {
@@ -37,9 +42,10 @@ public sealed partial record ProgramImage
         using var w = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         // BinaryWriter is little-endian on every platform.
         w.Write(Encoding.ASCII.GetBytes(Magic));
-        bool split = !Input.Parts.IsEmpty || !Output.Parts.IsEmpty;
+        bool image = Input.Image is not null;
+        bool split = image || !Input.Parts.IsEmpty || !Output.Parts.IsEmpty;
         bool replicated = split || !IsPlain;
-        w.Write(split ? SplitIoVersion : replicated ? ReplicatedVersion : Version);
+        w.Write(image ? ImageVersion : split ? SplitIoVersion : replicated ? ReplicatedVersion : Version);
         foreach ((_, int value) in Arch.Items())
         {
             w.Write(value);
@@ -90,6 +96,13 @@ public sealed partial record ProgramImage
                     w.Write(p.Len);
                 }
             }
+        }
+
+        if (Input.Image is { } im)
+        {
+            w.Write(im.Channels);
+            w.Write(im.Height);
+            w.Write(im.Width);
         }
 
         w.Write(Cores.Length);
@@ -165,10 +178,10 @@ public sealed partial record ProgramImage
             throw r.Error($"version {version} is a segmented program (weight reloading, docs/isa.md): cimc run and cimc simulate take its folder, this reads one program");
         }
 
-        if (version is not (Version or ReplicatedVersion or SplitIoVersion))
+        if (version is not (Version or ReplicatedVersion or SplitIoVersion or ImageVersion))
         {
             // Version 1 encoded mvm without group/ashift; its bits would decode to different fields.
-            throw r.Error($"unsupported version {version} (expected {Version} to {SplitIoVersion}; recompile the model to update the program)");
+            throw r.Error($"unsupported version {version} (expected {Version} to {SplitIoVersion} or {ImageVersion}; recompile the model to update the program)");
         }
 
         var archValues = new int[ArchHeader.Names.Count];
@@ -208,10 +221,15 @@ public sealed partial record ProgramImage
             }
         }
 
-        if (version == SplitIoVersion)
+        if (version >= SplitIoVersion)
         {
             input = input with { Parts = ReadParts(ref r, "input") };
             output = output with { Parts = ReadParts(ref r, "output") };
+        }
+
+        if (version == ImageVersion)
+        {
+            input = input with { Image = new InputImage(r.ReadInt32("input channels"), r.ReadInt32("input height"), r.ReadInt32("input width")) };
         }
 
         // Smallest core record: id, instruction count, segment count.

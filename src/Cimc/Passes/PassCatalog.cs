@@ -27,14 +27,6 @@ public static class PassCatalog
             if (LayerGraph.IsConvolutional(c.Graph))
             {
                 (LayerChain layers, QuantizedModel model) = GraphQuantizer.Quantize(c.Graph, ctx.Calibration, ctx.Options);
-                if (model.Graph!.InputShape is { Channels: > 1, Pixels: > 1 } input)
-                {
-                    // The chip holds maps channel-last (HWC) but the host writes the network input in
-                    // the file's order (NCHW); the two agree only for one channel or one pixel.
-                    throw new CimcException("unsupported-for-compile", c.Graph.Name,
-                        $"an input image of {input.Channels} channels ({input}) is not compiled yet: the host writes NCHW input and the chip reads HWC maps; single-channel images compile");
-                }
-
                 return c with { Chain = layers, Quantized = model };
             }
 

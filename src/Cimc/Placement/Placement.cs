@@ -123,16 +123,16 @@ public static class Placer
     public static int Slots(MappedModel mapped, ChipShape chip)
     {
         int perCore = chip.CrossbarsPerCore;
-        int coresNeeded = CoresNeeded(mapped, perCore);
+        int coresNeeded = CoresNeeded(mapped, perCore), vector = VectorCores(mapped);
         if (coresNeeded <= chip.Cores)
         {
-            return coresNeeded;
+            return coresNeeded - vector;
         }
 
         string has = chip.Chips == 1 ? $"the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)"
             : $"the node of {chip.Chips} chips has {chip.Crossbars} crossbars ({chip.Cores} cores)";
         throw new CimcException("does-not-fit", "placement",
-            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded} cores of {perCore}, one layer per core) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto){ReloadNeed(mapped, chip)}");
+            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded - vector} cores of {perCore}, one layer per core{(vector > 0 ? $", and {vector} more cores for its pooling and add nodes, {coresNeeded} in all" : "")}) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto){ReloadNeed(mapped, chip)}");
     }
 
     /// <summary>What `--when-too-large reload` would need on this node: its segments, or why it cannot.</summary>
@@ -142,8 +142,16 @@ public static class Placer
             ? $"; --when-too-large multichip adds them, --when-too-large reload cuts it into {segments} segments with weight reloading on this {(chip.Chips == 1 ? "chip" : "node")}"
             : "; --when-too-large multichip adds them; weight reloading cannot split a layer larger than the node";
 
-    /// <summary>Cores (slots) the network takes: each layer whole cores of <paramref name="perCore"/> crossbars.</summary>
-    public static int CoresNeeded(MappedModel mapped, int perCore) => mapped.Layers.Sum(l => SlotsOf(l, perCore));
+    /// <summary>
+    /// Cores the network takes: each layer whole cores of <paramref name="perCore"/> crossbars (its
+    /// slots), and for a convolutional network one more per pooling or add node, which runs on a
+    /// core no layer uses (Codegen/GraphPlan.cs).
+    /// </summary>
+    public static int CoresNeeded(MappedModel mapped, int perCore) => mapped.Layers.Sum(l => SlotsOf(l, perCore)) + VectorCores(mapped);
+
+    /// <summary>The cores a convolutional network's pooling and add nodes take, one each (0 for a dense chain).</summary>
+    public static int VectorCores(MappedModel mapped) =>
+        mapped.Model.Graph?.Nodes.Count(n => n is Quantization.MaxPoolNode or Quantization.AvgPoolNode or Quantization.AddNode) ?? 0;
 
     /// <summary>The fewest chips of <paramref name="coresPerChip"/> cores that hold <paramref name="cores"/> slots: contiguous runs pack them exactly.</summary>
     public static int ChipsFor(long cores, int coresPerChip) => (int)Math.Max(1, (cores + coresPerChip - 1) / coresPerChip);

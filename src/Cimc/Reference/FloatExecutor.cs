@@ -79,8 +79,11 @@ public static class FloatExecutor
             return input;
         }
 
+        // An image of several channels unfolds from flat rows only: [N, H, W, C] (channels last) has
+        // as many values per sample as [N, C, H, W] but in another order, so it would be read wrong.
+        bool channels = declared.Rank == 4 && declared.Dims[1] > 1 && input.Rank > 2;
         long? perSample = declared.ElementsFrom(1);
-        if (perSample is { } n && declared.Rank >= 1 && input.Rank >= 1 && input.RowLength == n)
+        if (perSample is { } n && declared.Rank >= 1 && input.Rank >= 1 && input.RowLength == n && !channels)
         {
             return new NdArray([input.Rows, .. declared.Dims.Skip(1)], input.Data);
         }
@@ -92,7 +95,8 @@ public static class FloatExecutor
         }
 
         // A PyTorch file does not record an image model's height and width, so flat images cannot be unfolded.
-        string hint = declared.Rank == 4 && declared.ElementsFrom(1) is null ? " (give images as N x C x H x W, or N x H x W for one channel)" : "";
+        string hint = declared.Rank == 4 && declared.ElementsFrom(1) is null ? " (give images as N x C x H x W, or N x H x W for one channel)"
+            : channels ? " (give images as N x C x H x W, channels first, or as flat rows in that order)" : "";
         throw new CimcException("input-shape", "input",
             $"the model expects {declared} but the input has shape [{string.Join(",", input.Shape)}]{hint}");
     }

@@ -95,16 +95,11 @@ public sealed class FunctionalSimulator : IProgramRunner
         }
     }
 
-    /// <summary>The host's quantization of one float sample per the .input spec.</summary>
+    /// <summary>The host's quantization of one float sample per the .input spec, in the chip's order (an NCHW image's codes HWC).</summary>
     public long[] Quantize(ReadOnlySpan<float> sample)
     {
-        InputSpec spec = Program.Input;
         var codes = new long[sample.Length];
-        for (int i = 0; i < codes.Length; i++)
-        {
-            codes[i] = spec.Quantize(sample[i]);
-        }
-
+        InputQuantizer.QuantizeRow(Program.Input, sample, codes);
         return codes;
     }
 
@@ -130,13 +125,8 @@ public sealed class FunctionalSimulator : IProgramRunner
         int n = inputs.Rows;
         int inLen = Program.Input.Len;
         int outLen = Program.Output.Len;
-        if (inputs.Rank == 0 || inputs.RowLength != inLen)
-        {
-            throw new CimcException("bad-input", "input",
-                $"the program takes {inLen} values per sample, the inputs have shape [{string.Join(", ", inputs.Shape)}]");
-        }
-
         InputSpec spec = Program.Input;
+        InputQuantizer.CheckShape(spec, inputs);
         long[] output;
         if (_compiled.Device is null && _slots is null)
         {

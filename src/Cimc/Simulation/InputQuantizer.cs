@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Runtime.Intrinsics;
+using Cimc.Data;
+using Cimc.Diagnostics;
 using Cimc.Isa;
 
 namespace Cimc.Simulation;
@@ -12,12 +15,58 @@ namespace Cimc.Simulation;
 /// - when QMin - ZeroPoint and QMax - ZeroPoint are small enough to be exact doubles, clamping before
 ///   adding the zero point is clamping after it, and no saturation can occur in between.
 /// Rows with a NaN, and specs outside that range, take the scalar path (which reports the NaN).
+/// Every host quantizes here, so an input image given NCHW reaches the chip HWC (<see cref="InputImage"/>)
+/// whichever simulator or command runs it.
 /// </summary>
 internal static class InputQuantizer
 {
     private const long Exact = 1L << 50;
 
+    /// <summary>One sample's codes in the chip's order: quantized, then reordered when the input is an image.</summary>
     public static void QuantizeRow(InputSpec spec, ReadOnlySpan<float> row, Span<long> dst)
+    {
+        if (spec.Image is not { } image)
+        {
+            QuantizeInOrder(spec, row, dst);
+            return;
+        }
+
+        if (row.Length != image.Size)
+        {
+            throw new CimcException("bad-input", "input", $"the program takes {image} images ({image.Size} values), a sample has {row.Length}");
+        }
+
+        long[] fileOrder = ArrayPool<long>.Shared.Rent(row.Length);
+        try
+        {
+            QuantizeInOrder(spec, row, fileOrder.AsSpan(0, row.Length));
+            image.ToChipOrder<long>(fileOrder.AsSpan(0, row.Length), dst);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(fileOrder);
+        }
+    }
+
+    /// <summary>
+    /// Inputs a program takes: rows of .input len values; for an input image, [N, C, H, W] with the
+    /// image's shape or [N, C*H*W] rows already flat in NCHW order (an image stored HWC, [N, H, W, C],
+    /// would be read in the wrong order and is refused).
+    /// </summary>
+    public static void CheckShape(InputSpec spec, NdArray inputs)
+    {
+        bool ok = spec.Image is { } image
+            ? (inputs.Rank == 2 && inputs.RowLength == spec.Len)
+              || (inputs.Rank == 4 && inputs.Shape[1] == image.Channels && inputs.Shape[2] == image.Height && inputs.Shape[3] == image.Width)
+            : inputs.Rank > 0 && inputs.RowLength == spec.Len;
+        if (!ok)
+        {
+            string takes = spec.Image is { } im ? $"{im} images (N x C x H x W, channels first)" : $"{spec.Len} values per sample";
+            throw new CimcException("bad-input", "input", $"the program takes {takes}, the inputs have shape [{string.Join(", ", inputs.Shape)}]");
+        }
+    }
+
+    private static void QuantizeInOrder(InputSpec spec, ReadOnlySpan<float> row, Span<long> dst)
     {
         bool vector = Vector256.IsHardwareAccelerated && Small(spec.QMin) && Small(spec.QMax) && Small(spec.ZeroPoint);
         int j = 0;

@@ -65,11 +65,7 @@ public sealed class SegmentedSimulator : IProgramRunner
     public NdArray Run(NdArray inputs)
     {
         InputSpec spec = Program.First.Input;
-        if (inputs.Rank == 0 || inputs.RowLength != spec.Len)
-        {
-            throw new CimcException("bad-input", "input",
-                $"the program takes {spec.Len} values per sample, the inputs have shape [{string.Join(", ", inputs.Shape)}]");
-        }
+        InputQuantizer.CheckShape(spec, inputs);
 
         int n = inputs.Rows;
         var codes = new long[(long)n * spec.Len];

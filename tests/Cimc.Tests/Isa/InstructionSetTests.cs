@@ -114,11 +114,11 @@ public sealed class InstructionSetTests
     public void Older_program_bins_are_refused_with_one_line_and_a_hint_to_recompile()
     {
         byte[] bytes = (Assembler.Assemble(IsaSamples.OneCoreHeader) with { Cores = [new CoreProgram(0, [Instruction.Halt()], [])] }).ToBytes();
-        foreach (byte old in new byte[] { 1, 2 })
+        foreach (byte old in new byte[] { 1, 2, 8 })
         {
             bytes[8] = old;
             var e = Assert.Throws<CimcException>(() => ProgramImage.FromBytes(bytes));
-            Assert.Contains($"unsupported version {old} (expected 3 to 5; recompile the model", e.Message);
+            Assert.Contains($"unsupported version {old} (expected 3 to 5 or 7; recompile the model", e.Message);
             Assert.DoesNotContain('\n', e.Message);
         }
     }
