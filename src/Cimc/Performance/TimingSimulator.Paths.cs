@@ -15,20 +15,15 @@ public sealed partial class TimingSimulator
     /// arrives (the network interface collects the flits, so the bus is free while they stream in
     /// over the link). Each takes the earliest gap that holds it (<see cref="ResourceCalendar"/>).
     /// </summary>
-    private double Transfer(Message m, double inject)
+    private double Transfer(ImmutableArray<Hop> hops, double inject)
     {
-        Mesh mesh = analysis.Mesh;
         double head = inject, tail = inject;
-        ImmutableArray<int> route = m.Route.Resources;
-        for (int k = 0; k < route.Length; k++)
+        foreach (Hop hop in hops)
         {
-            int r = route[k];
-            double serialize = plan.SerializeNs(m, mesh, r);
-            bool inbound = !m.Route.SameTile && k == route.Length - 1;
-            (double start, double done) = inbound
-                ? Reserve(r, Math.Max(head, tail - serialize), serialize)
-                : Reserve(r, head, serialize, tail);
-            head = start + plan.HeadNs(m, mesh, r);
+            (double start, double done) = hop.Inbound
+                ? Reserve(hop.Resource, Math.Max(head, tail - hop.SerializeNs), hop.SerializeNs)
+                : Reserve(hop.Resource, head, hop.SerializeNs, tail);
+            head = start + hop.HeadNs;
             tail = done;
         }
 
