@@ -37,6 +37,21 @@ internal sealed record TimedOp(
     /// <summary>A send's route, hop by hop, with the times the message holds and passes each resource (<see cref="TimingPlan.HopsOf"/>).</summary>
     public ImmutableArray<Hop> Hops { get; init; } = [];
 
+    /// <summary>
+    /// The accesses an mvm still in flight can hold this instruction up on: all but an mvm's own
+    /// accumulations, which commute with another mvm's (TimingSimulator.WaitForMvms).
+    /// </summary>
+    public ImmutableArray<MemoryAccess> Waits { get; } = WaitsOf(Kind, Local);
+
+    /// <summary>The words <see cref="Waits"/> spans, first and one past the last (empty when it holds none), so that an mvm's output outside them is passed over at once.</summary>
+    public (long From, long To) WaitSpan { get; } = Span(WaitsOf(Kind, Local));
+
+    private static ImmutableArray<MemoryAccess> WaitsOf(TimedKind kind, ImmutableArray<MemoryAccess> local) =>
+        kind == TimedKind.Mvm ? [.. local.Where(a => a.Kind != AccessKind.Accumulate)] : local;
+
+    private static (long From, long To) Span(ImmutableArray<MemoryAccess> accesses) =>
+        accesses.IsEmpty ? (0, 0) : (accesses.Min(a => a.Addr), accesses.Max(a => a.End));
+
     /// <summary>Slice time of an mvm alone: read and conversion pipeline, the slower sets the pace.</summary>
     public double SliceNs => Math.Max(ReadNs, ConvertNs);
 }

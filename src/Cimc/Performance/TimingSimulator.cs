@@ -449,9 +449,14 @@ public sealed partial class TimingSimulator
 
     private static bool Touches(TimedOp op, MemoryAccess dst)
     {
-        foreach (MemoryAccess a in op.Local)
+        if (dst.Addr >= op.WaitSpan.To || op.WaitSpan.From >= dst.End)
         {
-            if (a.Overlaps(dst) && !(op.Kind == TimedKind.Mvm && a.Kind == AccessKind.Accumulate))
+            return false; // no access it waits on reaches the mvm's output
+        }
+
+        foreach (MemoryAccess a in op.Waits)
+        {
+            if (a.Overlaps(dst))
             {
                 return true;
             }
