@@ -70,11 +70,15 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly BroadcastShape shape;
     private readonly bool chunkSignals;
     private readonly ImmutableArray<IoPart> parts;
+    private readonly ImmutableArray<ImmutableArray<TileGroup>> rings;
+    private readonly int[] enteredRing;
     private int delivered;
 
     private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals,
-        ImmutableArray<IoPart> parts)
+        ImmutableArray<IoPart> parts, bool groupRings)
     {
+        rings = RingsOf(ring, groupRings);
+        enteredRing = new int[rings.Length];
         this.parts = parts;
         this.layer = layer;
         this.shape = shape;
@@ -94,7 +98,7 @@ internal sealed class InputBroadcast : IVectorSink
     /// its crossbars read), written there by the host, and nothing travels between tiles
     /// (<see cref="InputParts"/>).
     /// </summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false, bool groupRings = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -124,8 +128,65 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable());
+        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable(), groupRings);
     }
+
+    /// <summary>
+    /// The rings the chunks travel: one of all the hubs, or (the ring-groups pass) one per group of
+    /// hubs whose tiles read the same rows, when no two groups' rows overlap (a chunk then belongs to
+    /// one ring; else the single ring).
+    /// </summary>
+    private static ImmutableArray<ImmutableArray<TileGroup>> RingsOf(ImmutableArray<TileGroup> ring, bool grouped)
+    {
+        var groups = ring.GroupBy(g => (g.Lo, g.Hi)).Select(g => g.ToImmutableArray()).ToList();
+        bool disjoint = groups.SelectMany((a, i) => groups.Skip(i + 1).Select(b => Overlap(a[0].Lo, a[0].Hi, (b[0].Lo, b[0].Hi)) is null)).All(x => x);
+        return grouped && disjoint ? [.. groups] : [ring];
+    }
+
+    /// <summary>
+    /// When <paramref name="core"/>'s input is complete, as a rank: the position, in its hub's order
+    /// of receipt, of the last chunk holding rows the core reads (the ring broadcast, whose hubs all
+    /// receive a chunk every chunk time, so equal positions are about equal times); 0 for a core that
+    /// gets its input otherwise (straight from the network input, a direct send or a tree). Assumes
+    /// the producers deliver the input in ascending row order, as the schedule's column blocks do;
+    /// a guess about time, never about correctness. A hub ranks after every chunk: its mvms come
+    /// after it has received, forwarded and stored all of them.
+    /// </summary>
+    public int ArrivalRank(int core)
+    {
+        if (!IsRing)
+        {
+            return 0;
+        }
+
+        var chunks = Chunks(rows.Lo, rows.Hi).ToList();
+        foreach (ImmutableArray<TileGroup> r in rings.Where(r => r.Any(g => g.Cores.Any(c => c.Core == core))))
+        {
+            var mine = chunks.Where(c => RingOf(c.Lo, c.Hi) == rings.IndexOf(r)).ToList();
+            int t = r.Length, j = r.IndexOf(r.First(g => g.Cores.Any(c => c.Core == core))), position = 0, last = 0;
+            if (r[j].Hub == core)
+            {
+                return mine.Count; // a hub's mvms follow all its forwarding
+            }
+
+            CoreSpan span = r[j].Cores.First(c => c.Core == core);
+            for (int d = 0; d < t; d++)
+            {
+                for (int i = (j - d + t) % t; i < mine.Count; i += t, position++)
+                {
+                    last = Overlap(mine[i].Lo, mine[i].Hi, (span.RowLo, span.RowHi)) is null ? last : position;
+                }
+            }
+
+            return last;
+        }
+
+        return 0;
+    }
+
+    /// <summary>The ring chunk [s, e) travels (-1: no hub reads it).</summary>
+    private int RingOf(int s, int e) =>
+        rings.Length == 1 ? 0 : rings.Select((r, k) => (r, k)).Where(x => Overlap(s, e, (x.r[0].Lo, x.r[0].Hi)) is not null).Select(x => x.k).DefaultIfEmpty(-1).First();
 
     /// <summary>A split network input's parts, tile by tile (tiles that read the same rows each have them).</summary>
     public ImmutableArray<IoPart> InputParts => parts;
@@ -165,7 +226,11 @@ internal sealed class InputBroadcast : IVectorSink
     /// Starts a sample: its chunks enter the ring from the first hub again, as the receivers expect
     /// (a replica serves several samples of a period, each with the same plan).
     /// </summary>
-    public void StartSample() => delivered = 0;
+    public void StartSample()
+    {
+        delivered = 0;
+        Array.Clear(enteredRing);
+    }
 
     /// <summary>The stream of the layer's input chunks (<see cref="Streams"/>); its signals have their own.</summary>
     private int Tag => Streams.Input(layer.Index);
@@ -196,7 +261,11 @@ internal sealed class InputBroadcast : IVectorSink
     {
         if (IsRing)
         {
-            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+            if (RingOf(s, e) is int k and >= 0)
+            {
+                em[core].Add(Instruction.Send(rings[k][enteredRing[k]++ % rings[k].Length].Hub, src, e - s, Tag));
+            }
+
             return;
         }
 
@@ -281,6 +350,32 @@ internal sealed class InputBroadcast : IVectorSink
             return;
         }
 
+        if (!IsRing)
+        {
+            foreach (TileGroup g in ring)
+            {
+                foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
+                {
+                    int at = Landing(memory[g.Hub], s, e);
+                    em[g.Hub].Add(Instruction.Recv(producer, at, e - s, Tag));
+                    Keep(em, memory, g, s, e, at);
+                }
+
+                SignalPeers(em, memory, g);
+            }
+
+            return;
+        }
+
+        for (int k = 0; k < rings.Length; k++)
+        {
+            ReceiveRing(em, memory, rings[k], [.. chunks.Where(c => RingOf(c.Lo, c.Hi) == k)]);
+        }
+    }
+
+    /// <summary>One ring's hubs receive its chunks (chunk i entered at hub i mod t), forward and store them.</summary>
+    private void ReceiveRing(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, ImmutableArray<TileGroup> ring, List<(int Core, int Lo, int Hi)> chunks)
+    {
         int t = ring.Length;
         for (int j = 0; j < t; j++)
         {
@@ -288,18 +383,8 @@ internal sealed class InputBroadcast : IVectorSink
             List<Instruction> hub = em[g.Hub];
             CoreMemoryLayout hubMem = memory[g.Hub];
 
-            if (!IsRing)
-            {
-                foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
-                {
-                    int at = Landing(hubMem, s, e);
-                    hub.Add(Instruction.Recv(producer, at, e - s, Tag));
-                    Keep(em, memory, g, s, e, at);
-                }
-            }
-
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
-            for (int d = 0; IsRing && d < t; d++)
+            for (int d = 0; d < t; d++)
             {
                 int entry = (j - d + t) % t;
                 for (int i = entry; i < chunks.Count; i += t)

@@ -165,7 +165,15 @@ public sealed class ReplicationTests
             try
             {
                 c = PerformanceFixtures.Compile(settings, arch, options, seed, activation, widths);
-                plain = PerformanceFixtures.Compile(settings with { Replication = ReplicationChoice.None }, arch, options, seed, activation, widths);
+                // input-best's choice as it took effect: a replicated first layer keeps the input on
+                // one tile (one input region per copy), where the unreplicated program may not.
+                bool tiles = c.Placed!.Lowering.InputPerTile && c.Mapped!.Layers[0].Replicas == 1;
+                plain = PerformanceFixtures.Compile(settings with
+                {
+                    Replication = ReplicationChoice.None,
+                    Passes = [.. Pipelines.For(settings.Level, replication: ReplicationChoice.None).Select(p => p == PassCatalog.InputBest && tiles ? PassCatalog.InputTiles : p)
+                        .Where(p => p != PassCatalog.InputBest)],
+                }, arch, options, seed, activation, widths);
             }
             catch (CimcException)
             {
