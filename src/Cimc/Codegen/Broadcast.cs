@@ -72,11 +72,13 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly ImmutableArray<IoPart> parts;
     private readonly ImmutableArray<ImmutableArray<TileGroup>> rings;
     private readonly int[] enteredRing;
+    private readonly bool chain;
     private int delivered;
 
     private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals,
-        ImmutableArray<IoPart> parts, bool groupRings)
+        ImmutableArray<IoPart> parts, bool groupRings, bool chain)
     {
+        this.chain = chain;
         rings = RingsOf(ring, groupRings);
         enteredRing = new int[rings.Length];
         this.parts = parts;
@@ -98,7 +100,8 @@ internal sealed class InputBroadcast : IVectorSink
     /// its crossbars read), written there by the host, and nothing travels between tiles
     /// (<see cref="InputParts"/>).
     /// </summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false, bool groupRings = false)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false, bool groupRings = false,
+        bool chain = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -128,7 +131,7 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable(), groupRings);
+        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable(), groupRings, chain);
     }
 
     /// <summary>
@@ -146,7 +149,8 @@ internal sealed class InputBroadcast : IVectorSink
     /// <summary>
     /// When <paramref name="core"/>'s input is complete, as a rank: the position, in its hub's order
     /// of receipt, of the last chunk holding rows the core reads (the ring broadcast, whose hubs all
-    /// receive a chunk every chunk time, so equal positions are about equal times); 0 for a core that
+    /// receive a chunk every chunk time, so equal positions are about equal times; along the chain,
+    /// the chunks in order); 0 for a core that
     /// gets its input otherwise (straight from the network input, a direct send or a tree). Assumes
     /// the producers deliver the input in ascending row order, as the schedule's column blocks do;
     /// a guess about time, never about correctness. A hub ranks after every chunk: its mvms come
@@ -170,12 +174,12 @@ internal sealed class InputBroadcast : IVectorSink
             }
 
             CoreSpan span = r[j].Cores.First(c => c.Core == core);
-            for (int d = 0; d < t; d++)
+            IEnumerable<int> order = Chain ? Enumerable.Range(0, mine.Count)
+                : Enumerable.Range(0, t).SelectMany(d => Enumerable.Range(0, mine.Count).Where(i => i % t == (j - d + t) % t));
+            foreach (int i in order)
             {
-                for (int i = (j - d + t) % t; i < mine.Count; i += t, position++)
-                {
-                    last = Overlap(mine[i].Lo, mine[i].Hi, (span.RowLo, span.RowHi)) is null ? last : position;
-                }
+                last = Overlap(mine[i].Lo, mine[i].Hi, (span.RowLo, span.RowHi)) is null ? last : position;
+                position++;
             }
 
             return last;
@@ -237,6 +241,9 @@ internal sealed class InputBroadcast : IVectorSink
 
     private bool IsRing => shape == BroadcastShape.Ring;
 
+    /// <summary>The chain-broadcast pass: every chunk enters at the ring's first hub and flows along the hubs in order.</summary>
+    private bool Chain => IsRing && chain;
+
     /// <summary>
     /// The tree of chunk number <paramref name="index"/> covering [s, e): the hubs whose tile reads
     /// rows of it, rotated by the chunk's number; hub j &gt; 0's parent is j minus its highest set bit.
@@ -263,7 +270,7 @@ internal sealed class InputBroadcast : IVectorSink
         {
             if (RingOf(s, e) is int k and >= 0)
             {
-                em[core].Add(Instruction.Send(rings[k][enteredRing[k]++ % rings[k].Length].Hub, src, e - s, Tag));
+                em[core].Add(Instruction.Send(rings[k][Chain ? 0 : enteredRing[k]++ % rings[k].Length].Hub, src, e - s, Tag));
             }
 
             return;
@@ -382,6 +389,24 @@ internal sealed class InputBroadcast : IVectorSink
             TileGroup g = ring[j];
             List<Instruction> hub = em[g.Hub];
             CoreMemoryLayout hubMem = memory[g.Hub];
+
+            if (Chain)
+            {
+                foreach ((int producer, int s, int e) in chunks)
+                {
+                    int at = Landing(hubMem, s, e);
+                    hub.Add(Instruction.Recv(j == 0 ? producer : ring[j - 1].Hub, at, e - s, Tag));
+                    if (j + 1 < t)
+                    {
+                        hub.Add(Instruction.Send(ring[j + 1].Hub, at, e - s, Tag));
+                    }
+
+                    Keep(em, memory, g, s, e, at);
+                }
+
+                SignalPeers(em, memory, g);
+                continue;
+            }
 
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
             for (int d = 0; d < t; d++)

@@ -95,7 +95,7 @@ public static class CodeGenerator
         bool tree = placed.Lowering.ReductionTree && !placed.Lowering.ArrivalOrder;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
-                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals, placed.Lowering.GroupRings)).ToImmutableArray()).ToImmutableArray();
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals, placed.Lowering.GroupRings, placed.Lowering.ChainBroadcast)).ToImmutableArray()).ToImmutableArray();
         for (int l = 0; l < layers.Length && placed.Lowering.ArrivalOrder; l++)
         {
             for (int r = 0; r < layers[l].Length; r++)

@@ -81,6 +81,12 @@ public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
     /// </summary>
     public bool ArrivalOrder { get; init; }
 
+    /// <summary>
+    /// With the ring broadcast, every chunk enters at the first hub and flows along the hubs in
+    /// order, the last keeping it (the chain-broadcast pass), instead of chunk i entering at hub i mod t.
+    /// </summary>
+    public bool ChainBroadcast { get; init; }
+
     /// <summary>The host writes the network input into every tile of the first layer that reads it (the input-tiles pass).</summary>
     public bool InputPerTile { get; init; }
 }

@@ -42,11 +42,11 @@ public sealed class PassTests(ITestOutputHelper output)
     {
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O1)));
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "input-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "input-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "delivery-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
         Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
-        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "input-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
+        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], c.Passes.Select(p => p.Name).ToArray());
@@ -112,7 +112,7 @@ public sealed class PassTests(ITestOutputHelper output)
     [Fact]
     public void On_MLP_L4_on_puma_the_input_is_written_into_each_first_layer_tile_and_the_latency_falls()
     {
-        // -O2's input-best keeps input-tiles here: the host writes the 1,024 input codes into each
+        // -O2's delivery-best keeps input-tiles here: the host writes the 1,024 input codes into each
         // of layer 1's 4 tiles, so no layer-1 input crosses the mesh (the ring forwarded it from
         // one tile: 512 ns per tile on puma's 32-bit links); same codes, lower latency.
         Architecture puma = ArchitectureCatalog.Preset("puma");

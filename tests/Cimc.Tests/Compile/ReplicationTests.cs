@@ -165,14 +165,15 @@ public sealed class ReplicationTests
             try
             {
                 c = PerformanceFixtures.Compile(settings, arch, options, seed, activation, widths);
-                // input-best's choice as it took effect: a replicated first layer keeps the input on
+                // delivery-best's choice as it took effect: a replicated first layer keeps the input on
                 // one tile (one input region per copy), where the unreplicated program may not.
-                bool tiles = c.Placed!.Lowering.InputPerTile && c.Mapped!.Layers[0].Replicas == 1;
+                Lowering chosen = c.Placed!.Lowering;
+                Pass[] took = [.. new[] { (chosen.InputPerTile && c.Mapped!.Layers[0].Replicas == 1, PassCatalog.InputTiles), (chosen.ChainBroadcast, PassCatalog.BroadcastChain) }
+                    .Where(x => x.Item1).Select(x => x.Item2)];
                 plain = PerformanceFixtures.Compile(settings with
                 {
                     Replication = ReplicationChoice.None,
-                    Passes = [.. Pipelines.For(settings.Level, replication: ReplicationChoice.None).Select(p => p == PassCatalog.InputBest && tiles ? PassCatalog.InputTiles : p)
-                        .Where(p => p != PassCatalog.InputBest)],
+                    Passes = [.. Pipelines.For(settings.Level, replication: ReplicationChoice.None).SelectMany(p => p == PassCatalog.DeliveryBest ? took : [p])],
                 }, arch, options, seed, activation, widths);
             }
             catch (CimcException)
