@@ -54,6 +54,11 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// its children's, so every blocked receive waits on a send with a lower key, which cannot be
 /// blocked (deadlock-free); and a parent and a child order the chunks they share alike (the child
 /// is one level deeper in each), so the k-th send between them is the k-th receive.
+/// With the broadcast-chain pass every chunk enters at the first hub instead and flows along the
+/// hubs in order (hub j receives them all from hub j - 1, in order, and forwards them unless it is
+/// the last), so every hub receives the rows in order and nothing waits on a chunk entering
+/// elsewhere; with the ring-groups pass the hubs of each group of tiles reading the same rows form
+/// a ring (or chain) of their own.
 /// <code>
 /// before: lead --send--> every core of the next layer (one message per core)
 /// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
