@@ -17,9 +17,6 @@ public static class PassCatalog
     /// <summary>The shapes -O2 lowers with (tree, ring, chunk signals, bias first): how place-best ranks its candidates.</summary>
     private static Lowering O2Shapes { get; } = new Lowering(true, true) { ChunkSignals = true, BiasFirst = true };
 
-    /// <summary>-O2's shapes with the network input in every first-layer tile and the layer inputs along a chain (delivery-best's alternative).</summary>
-    private static Lowering Delivered { get; } = O2Shapes with { InputPerTile = true, ChainBroadcast = true };
-
     public static Pass Quantize { get; } = new("quantize", IrStage.Graph, IrStage.Quantized,
         "calibrate activation ranges and quantize weights and activations (docs/quantization.md)",
         "every layer has integer weights, requantization and activation parameters; layers chain",
@@ -130,10 +127,9 @@ public static class PassCatalog
         (c, ctx) => c with { Placed = RowSplitPlacer.Place(c.Mapped!, Compiler.Shape(ctx.Architecture)) });
 
     public static Pass PlaceBest { get; } = new("place-best", IrStage.Mapped, IrStage.Placed,
-        "try place-linear, place-greedy and place-anneal, emit each with -O2's shapes, with and without input-tiles and broadcast-chain, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput); a candidate with those two keeps them",
-        "as place-linear, with an estimated latency no worse than place-linear's (under -O2's shapes, either delivery)",
-        (c, ctx) => Fastest([.. new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx)).SelectMany(p => new[] { p, p with { Placed = p.Placed! with { Lowering = Delivered } } })],
-            ctx, placed => placed with { Lowering = placed.Lowering == Delivered ? Delivered : O2Shapes }));
+        "try place-linear, place-greedy and place-anneal, emit each with the tree and ring shapes, and keep the one the timing model finds fastest (single-inference latency, then streamed throughput)",
+        "as place-linear, with an estimated latency no worse than place-linear's (under the tree and ring shapes)",
+        (c, ctx) => Fastest([.. new[] { PlaceLinear, PlaceGreedy, PlaceAnneal }.Select(p => p.Apply(c, ctx))], ctx, placed => placed with { Lowering = O2Shapes }));
 
     public static Pass ShapesBest { get; } = new("shapes-best", IrStage.Placed, IrStage.Placed,
         "choose the reduction (tree or chain) and the broadcast (ring or direct) shapes by the timing model, trying all four",

@@ -42,11 +42,11 @@ public sealed class PassTests(ITestOutputHelper output)
     {
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O1)));
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "delivery-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
         Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
-        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
+        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], c.Passes.Select(p => p.Name).ToArray());
@@ -112,11 +112,11 @@ public sealed class PassTests(ITestOutputHelper output)
     [Fact]
     public void On_MLP_L4_on_puma_the_input_is_written_into_each_first_layer_tile_and_the_latency_falls()
     {
-        // -O2's delivery-best keeps input-tiles here: the host writes the 1,024 input codes into each
-        // of layer 1's 4 tiles, so no layer-1 input crosses the mesh (the ring forwarded it from
-        // one tile: 512 ns per tile on puma's 32-bit links); same codes, lower latency.
+        // delivery-best keeps input-tiles (and broadcast-chain) here: the host writes the 1,024 input
+        // codes into each of layer 1's 4 tiles, so no layer-1 input crosses the mesh (the ring
+        // forwarded it from one tile: 512 ns per tile on puma's 32-bit links); same codes, lower latency.
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        Compilation o2 = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O2 });
+        Compilation o2 = PumaMlpL4("quantize,map,place-linear,reduce-tree,broadcast-ring,signal-chunks,fold-bias,delivery-best,schedule,emit");
         Compilation forwarded = PumaMlpL4("quantize,map,place-linear,reduce-tree,broadcast-ring,signal-chunks,fold-bias,schedule,emit");
         int Tile(int core) => core / puma.Tile.Cores;
         int[] firstTiles = [.. o2.Placed!.Layers[0].Cores.Select(Tile).Distinct()];
@@ -127,8 +127,9 @@ public sealed class PassTests(ITestOutputHelper output)
         Assert.Contains(forwarded.Schedule!.Messages, m => m.Kind == MessageKind.LayerInput && m.Layer == 0 && Tile(m.From) != Tile(m.To));
 
         double o2Ns = PerformanceFixtures.Evaluate(o2).LatencyNs, forwardedNs = PerformanceFixtures.Evaluate(forwarded).LatencyNs;
-        output.WriteLine($"MLP-L4 on puma: -O2 {o2Ns:F0} ns, input forwarded {forwardedNs:F0} ns");
-        Assert.True(o2Ns < forwardedNs - 300, $"{o2Ns} vs {forwardedNs}");
+        output.WriteLine($"MLP-L4 on puma: -O2 + delivery-best {o2Ns:F0} ns, -O2 {forwardedNs:F0} ns");
+        Assert.True(o2Ns < forwardedNs - 1000, $"{o2Ns} vs {forwardedNs}");
+        Assert.True(o2.Placed!.Lowering.InputPerTile && o2.Placed.Lowering.ChainBroadcast);
 
         SameCodes(5, forwarded, o2);
     }
@@ -242,13 +243,7 @@ public sealed class PassTests(ITestOutputHelper output)
 
         Assert.True(figures[OptLevel.O2].Latency < 0.9 * figures[OptLevel.O0].Latency);
         Assert.True(figures[OptLevel.O2].Throughput > 1.2 * figures[OptLevel.O0].Throughput);
-        // -O3 replicates by default, and a replicated first layer keeps the network input on one tile
-        // (input-tiles needs one input region per tile and a copy has one): without copies -O3's
-        // searches are never slower than -O2.
-        Compilation o3 = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O3, Replication = Cimc.Mapping.ReplicationChoice.None });
-        double o3Plain = PerformanceFixtures.Evaluate(o3).LatencyNs;
-        output.WriteLine($"-O3 --replication none: latency {o3Plain:F0} ns");
-        Assert.True(o3Plain <= figures[OptLevel.O2].Latency);
+        Assert.True(figures[OptLevel.O3].Latency <= figures[OptLevel.O2].Latency);
 
         // -O2's scheduling passes (signal-chunks, fold-bias) are why it differs from -O1: they must pay.
         Assert.True(figures[OptLevel.O2].Latency < figures[OptLevel.O1].Latency);

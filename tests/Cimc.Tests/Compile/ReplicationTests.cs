@@ -165,16 +165,7 @@ public sealed class ReplicationTests
             try
             {
                 c = PerformanceFixtures.Compile(settings, arch, options, seed, activation, widths);
-                // delivery-best's choice as it took effect: a replicated first layer keeps the input on
-                // one tile (one input region per copy), where the unreplicated program may not.
-                Lowering chosen = c.Placed!.Lowering;
-                Pass[] took = [.. new[] { (chosen.InputPerTile && c.Mapped!.Layers[0].Replicas == 1, PassCatalog.InputTiles), (chosen.ChainBroadcast, PassCatalog.BroadcastChain) }
-                    .Where(x => x.Item1).Select(x => x.Item2)];
-                plain = PerformanceFixtures.Compile(settings with
-                {
-                    Replication = ReplicationChoice.None,
-                    Passes = [.. Pipelines.For(settings.Level, replication: ReplicationChoice.None).SelectMany(p => p == PassCatalog.DeliveryBest ? took : [p])],
-                }, arch, options, seed, activation, widths);
+                plain = PerformanceFixtures.Compile(settings with { Replication = ReplicationChoice.None }, arch, options, seed, activation, widths);
             }
             catch (CimcException)
             {
