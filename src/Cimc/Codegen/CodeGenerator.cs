@@ -56,7 +56,7 @@ public static class CodeGenerator
         var em = new Emitter();
         int period = mapped.Period;
         // layers[l][r]: replica r of layer l, which serves the samples n with n mod (its replica count) = r.
-        var layers = placed.Layers.Select((_, l) => placed.Replicas(l).Select(replica => new LayerCores(l, replica, arch)).ToImmutableArray()).ToImmutableArray();
+        var layers = placed.Layers.Select((_, l) => placed.Replicas(l).Select(replica => new LayerCores(l, replica, arch, placed.Lowering.SpreadRoots)).ToImmutableArray()).ToImmutableArray();
 
         // Tile buffers: the network input first (address 0), then the output, then the shared layer
         // inputs; a replicated first (last) layer has an input (output) region per replica, in its lead's tile.
@@ -66,7 +66,7 @@ public static class CodeGenerator
         var inputIo = new (int Tile, int Addr)[firsts.Length];
         var outputIo = new (int Tile, int Addr)[lasts.Length];
         // A vector wider than one tile buffer is split into parts, one per tile that reads (writes) its values.
-        bool splitIn = inF > arch.BufferWords, splitOut = outF > arch.BufferWords;
+        bool splitIn = inF > arch.BufferWords || (placed.Lowering.InputPerTile && firsts.Length == 1), splitOut = outF > arch.BufferWords;
         if ((splitIn && firsts.Length > 1) || (splitOut && lasts.Length > 1))
         {
             throw new Diagnostics.CimcException("does-not-fit", $"layer '{(splitIn ? firsts : lasts)[0].Name}'",
@@ -96,10 +96,18 @@ public static class CodeGenerator
             }
         }
 
-        bool tree = placed.Lowering.ReductionTree;
+        bool tree = placed.Lowering.ReductionTree && !placed.Lowering.ArrivalOrder;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
-                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals, placed.Lowering.GroupRings, placed.Lowering.ChainBroadcast)).ToImmutableArray()).ToImmutableArray();
+        for (int l = 0; l < layers.Length && placed.Lowering.ArrivalOrder; l++)
+        {
+            for (int r = 0; r < layers[l].Length; r++)
+            {
+                layers[l][r].OrderByArrival(inputs[l][r].ArrivalRank);
+            }
+        }
+
         ImmutableArray<IoPart> outputParts = splitOut ? OutputGather.PlanParts(arch, lasts[0], buffers) : [];
         buffers.CheckCapacity();
 
