@@ -4,11 +4,17 @@ namespace Cimc.Ir;
 
 /// <summary>
 /// Immutable constant float32 data in row-major order (weights and biases). Importers convert
-/// float16 and float64 file data to float32 when they build one.
+/// float16 and float64 file data to float32 when they build one. A large tensor may be read on
+/// demand (<see cref="OnDemand"/>): the tensor keeps only a weak reference to its values and reads
+/// them again from the model file when they have been collected, so a graph of a billion weights
+/// does not hold 4 GB of floats for the whole compile (each layer's are read when quantized).
 /// </summary>
 public sealed class FloatTensor
 {
-    private readonly float[] _data;
+    private readonly float[]? _data;
+    private readonly Func<float[]>? _load;
+    private readonly WeakReference<float[]>? _cache;
+    private readonly Lock _loading = new();
 
     public FloatTensor(ImmutableArray<int> shape, float[] data)
     {
@@ -30,17 +36,67 @@ public sealed class FloatTensor
 
         Shape = shape;
         _data = data;
+        Length = data.Length;
     }
+
+    private FloatTensor(ImmutableArray<int> shape, int length, float[] first, Func<float[]> load)
+    {
+        Shape = shape;
+        Length = length;
+        _load = load;
+        _cache = new WeakReference<float[]>(first);
+    }
+
+    /// <summary>
+    /// A tensor whose values <paramref name="load"/> reads (again) whenever they are needed and no
+    /// longer held; <paramref name="first"/> is the first read, held weakly. Every read must give the
+    /// same values (the loader refuses a model file that changed).
+    /// </summary>
+    public static FloatTensor OnDemand(ImmutableArray<int> shape, float[] first, Func<float[]> load)
+    {
+        var t = new FloatTensor(shape, first);
+        return new FloatTensor(t.Shape, first.Length, first, load);
+    }
+
+    /// <summary>True when the values are read from the model file on demand instead of held.</summary>
+    public bool IsOnDemand => _load is not null;
 
     public ImmutableArray<int> Shape { get; }
 
-    public int Length => _data.Length;
+    public int Length { get; }
 
-    public ReadOnlySpan<float> Span => _data;
+    public ReadOnlySpan<float> Span => Data;
 
-    public ReadOnlyMemory<float> Memory => _data;
+    public ReadOnlyMemory<float> Memory => Data;
 
-    public float this[int index] => _data[index];
+    public float this[int index] => Data[index];
+
+    private float[] Data
+    {
+        get
+        {
+            if (_data is not null)
+            {
+                return _data;
+            }
+
+            lock (_loading)
+            {
+                if (!_cache!.TryGetTarget(out float[]? values))
+                {
+                    values = _load!();
+                    if (values.Length != Length)
+                    {
+                        throw new InvalidOperationException($"an on-demand tensor read {values.Length} values, not {Length}");
+                    }
+
+                    _cache.SetTarget(values);
+                }
+
+                return values;
+            }
+        }
+    }
 
     public static FloatTensor Matrix(int rows, int cols, float[] data) => new([rows, cols], data);
 
@@ -55,12 +111,13 @@ public sealed class FloatTensor
         }
 
         int rows = Shape[0], cols = Shape[1];
-        var t = new float[_data.Length];
+        float[] data = Data;
+        var t = new float[data.Length];
         for (int r = 0; r < rows; r++)
         {
             for (int c = 0; c < cols; c++)
             {
-                t[(c * rows) + r] = _data[(r * cols) + c];
+                t[(c * rows) + r] = data[(r * cols) + c];
             }
         }
 
@@ -74,10 +131,11 @@ public sealed class FloatTensor
             return this;
         }
 
-        var t = new float[_data.Length];
+        float[] data = Data;
+        var t = new float[data.Length];
         for (int i = 0; i < t.Length; i++)
         {
-            t[i] = _data[i] * factor;
+            t[i] = data[i] * factor;
         }
 
         return new FloatTensor(Shape, t);
