@@ -39,23 +39,34 @@ public sealed class FloatTensor
         Length = data.Length;
     }
 
-    private FloatTensor(ImmutableArray<int> shape, int length, float[] first, Func<float[]> load)
+    private FloatTensor(ImmutableArray<int> shape, int length, float[]? first, Func<float[]> load)
     {
         Shape = shape;
         Length = length;
         _load = load;
-        _cache = new WeakReference<float[]>(first);
+        _cache = new WeakReference<float[]>(first!);
     }
 
     /// <summary>
     /// A tensor whose values <paramref name="load"/> reads (again) whenever they are needed and no
     /// longer held; <paramref name="first"/> is the first read, held weakly. Every read must give the
-    /// same values (the loader refuses a model file that changed).
+    /// same values (the loader refuses a model file that changed). <paramref name="first"/> may be null:
+    /// nothing read yet.
     /// </summary>
-    public static FloatTensor OnDemand(ImmutableArray<int> shape, float[] first, Func<float[]> load)
+    public static FloatTensor OnDemand(ImmutableArray<int> shape, float[]? first, Func<float[]> load)
     {
-        var t = new FloatTensor(shape, first);
-        return new FloatTensor(t.Shape, first.Length, first, load);
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count *= d >= 0 ? d : throw new ArgumentException("a constant tensor has no dynamic dimension", nameof(shape));
+        }
+
+        if (count > Array.MaxLength || (first is not null && first.Length != count))
+        {
+            throw new ArgumentException($"shape [{string.Join(",", shape)}] needs {count} values", nameof(first));
+        }
+
+        return new FloatTensor(shape, (int)count, first, load);
     }
 
     /// <summary>True when the values are read from the model file on demand instead of held.</summary>

@@ -36,9 +36,11 @@ public sealed class CellLevels : ICellLevels
     private readonly int _rowStart, _rowCount, _colStart, _colCount;
     private readonly Plane _plane;
     private readonly long _qw, _mask, _lowMask;
+    private readonly byte[]? _table;
 
-    internal CellLevels(QuantizedLayer layer, CrossbarGeometry g, int rowStart, int rowCount, int colStart, int colCount, Plane plane)
+    internal CellLevels(QuantizedLayer layer, CrossbarGeometry g, int rowStart, int rowCount, int colStart, int colCount, Plane plane, byte[]? table)
     {
+        _table = table;
         _weights = layer.Weights;
         _inFeatures = layer.InFeatures;
         Rows = g.Rows;
@@ -76,6 +78,16 @@ public sealed class CellLevels : ICellLevels
         }
 
         destination.Clear();
+        if (_table is not null)
+        {
+            for (int c = 0; c < _colCount; c++)
+            {
+                _weights.Gather(((_colStart + c) * _inFeatures) + _rowStart, _rowCount, _table, (int)_qw, destination[c..], Cols);
+            }
+
+            return;
+        }
+
         int[] column = new int[_rowCount];
         for (int c = 0; c < _colCount; c++)
         {
@@ -87,6 +99,29 @@ public sealed class CellLevels : ICellLevels
                 target[r * Cols] = (byte)Level(column[r]);
             }
         }
+    }
+
+    /// <summary>
+    /// The plane's level of every weight in [-Qw, Qw], indexed by w + Qw, for weights of up to 16
+    /// bits (null beyond): a column of levels is then a table lookup per cell, the same values
+    /// <see cref="Level"/> gives.
+    /// </summary>
+    internal static byte[]? Table(QuantizedLayer layer, CrossbarGeometry g, Plane plane)
+    {
+        long qw = layer.WeightMax;
+        if (qw > short.MaxValue)
+        {
+            return null;
+        }
+
+        var probe = new CellLevels(layer, g, 0, 0, 0, 0, plane, null);
+        var table = new byte[(2 * qw) + 1];
+        for (long w = -qw; w <= qw; w++)
+        {
+            table[w + qw] = (byte)probe.Level(w);
+        }
+
+        return table;
     }
 
     public byte[] ToArray()

@@ -101,6 +101,7 @@ public static class CrossbarMapper
         int rowBlocks = IntMath.CeilDiv(layer.InFeatures, g.Rows);
         int colBlocks = IntMath.CeilDiv(layer.OutFeatures, g.Cols);
         var blocks = new CrossbarBlock[rowBlocks * colBlocks * planes.Count];
+        byte[]?[] tables = [.. planes.Select(plane => CellLevels.Table(layer, g, plane))];
 
         // Column block outermost so that consecutive crossbars (placed on the same core) share
         // outputs. A block's levels are computed from the quantized weights when they are needed
@@ -116,7 +117,7 @@ public static class CrossbarMapper
                 {
                     Plane plane = planes[p];
                     blocks[(cell * planes.Count) + p] = new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount,
-                        new CellLevels(layer, g, rowStart, rowCount, colStart, colCount, plane));
+                        new CellLevels(layer, g, rowStart, rowCount, colStart, colCount, plane, tables[p]));
                 }
             }
         }

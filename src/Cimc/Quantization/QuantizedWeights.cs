@@ -103,6 +103,39 @@ public sealed class QuantizedWeights : IReadOnlyList<int>
         }
     }
 
+    /// <summary>
+    /// For <paramref name="count"/> weights w from <paramref name="start"/>, writes table[w + offset]
+    /// to every <paramref name="stride"/>-th byte of <paramref name="destination"/>: a crossbar column's
+    /// cell levels of one plane straight from the stored weights (no int copy).
+    /// </summary>
+    public void Gather(int start, int count, ReadOnlySpan<byte> table, int offset, Span<byte> destination, int stride)
+    {
+        if (_bytes is not null)
+        {
+            ReadOnlySpan<sbyte> s = _bytes.AsSpan(start, count);
+            for (int k = 0; k < s.Length; k++)
+            {
+                destination[k * stride] = table[s[k] + offset];
+            }
+        }
+        else if (_shorts is not null)
+        {
+            ReadOnlySpan<short> s = _shorts.AsSpan(start, count);
+            for (int k = 0; k < s.Length; k++)
+            {
+                destination[k * stride] = table[s[k] + offset];
+            }
+        }
+        else
+        {
+            ReadOnlySpan<int> s = _ints.AsSpan(start, count);
+            for (int k = 0; k < s.Length; k++)
+            {
+                destination[k * stride] = table[s[k] + offset];
+            }
+        }
+    }
+
     /// <summary>The sum of <paramref name="count"/> values from <paramref name="start"/> (a row's sum, for the effective bias).</summary>
     public long Sum(int start, int count)
     {

@@ -36,9 +36,10 @@ internal abstract class TorchFile : IDisposable
 
     /// <summary>
     /// The float32 values of a tensor, gathered from its storage view; NaN and infinities are refused.
-    /// With <paramref name="onDemand"/>, a large tensor read straight from the file is held only
-    /// weakly and read again from the file when its values have been collected (the file is reopened,
-    /// and refused if it changed since): the graph then does not keep every weight in memory.
+    /// With <paramref name="onDemand"/>, a large tensor read straight from the file is not read here:
+    /// it is read when used, held only weakly, and read again from the file when its values have been
+    /// collected (the file is reopened, and refused if it changed since); so the graph does not keep
+    /// every weight in memory, and non-finite values are refused at first use rather than at import.
     /// </summary>
     public FloatTensor ReadTensor(TorchTensor tensor, string name, bool onDemand = false)
     {
@@ -48,11 +49,14 @@ internal abstract class TorchFile : IDisposable
         if (tensor.Storage.DType == TorchDType.Float32 && BitConverter.IsLittleEndian && IsContiguous(tensor) && count <= Array.MaxLength
             && !_storages.ContainsKey(tensor.Storage.Key) && CanReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), count * sizeof(float), location))
         {
-            float[] data = ReadFloats(tensor, count, location);
             ImmutableArray<int> shape = [.. tensor.Size.Select(d => (int)d)];
-            return onDemand && count >= OnDemandElements && Reopen() is { } reopen
-                ? FloatTensor.OnDemand(shape, data, Rereader(reopen, tensor, count, location))
-                : new FloatTensor(shape, data);
+            if (onDemand && count >= OnDemandElements && Reopen() is { } reopen)
+            {
+                // Not read now: each use reads it (and refuses non-finite values) until it is collected.
+                return FloatTensor.OnDemand(shape, null, Rereader(reopen, tensor, count, location));
+            }
+
+            return new FloatTensor(shape, ReadFloats(tensor, count, location));
         }
 
         if (!_storages.TryGetValue(tensor.Storage.Key, out byte[]? bytes))
