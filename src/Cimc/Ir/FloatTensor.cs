@@ -72,6 +72,27 @@ public sealed class FloatTensor
     /// <summary>True when the values are read from the model file on demand instead of held.</summary>
     public bool IsOnDemand => _load is not null;
 
+    /// <summary>
+    /// Lets go of an on-demand tensor's values once a pass is done with them (the next use reads them
+    /// again) and collects them at once: left to the collector, a large model's layers stay cached
+    /// side by side until memory runs short. A blocking collection of a heap of a few large arrays
+    /// costs milliseconds, next to a second for reading a layer. Does nothing to a held tensor.
+    /// </summary>
+    public void Release()
+    {
+        if (_cache is null)
+        {
+            return;
+        }
+
+        lock (_loading)
+        {
+            _cache.SetTarget(null!);
+        }
+
+        GC.Collect();
+    }
+
     public ImmutableArray<int> Shape { get; }
 
     public int Length { get; }

@@ -130,6 +130,7 @@ public static class Quantizer
         }
 
         (QuantizedWeights weights, double[] scales) = QuantizeWeights(layer, weightBits, options);
+        layer.Dense.Weight.Release();
         return OutputStage(layer, rangeAt, input, outputBits, options, isLast, weights, scales, weightBits);
     }
 
