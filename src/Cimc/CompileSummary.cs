@@ -98,6 +98,12 @@ public sealed record CompileSummary(
 
         /// <summary>The segment of a weight-reloading program that holds the layer (0 otherwise).</summary>
         public int Segment { get; init; }
+
+        /// <summary>Output pixels per inference of a layer in a network with convolutions (its crossbars run once per window); absent in a chain of dense layers.</summary>
+        public int? Windows { get; init; }
+
+        /// <summary>The crossbar layers it reads, in a network with convolutions (<see cref="Performance.LayerInputs"/>); absent in a chain, where each reads the one before.</summary>
+        public ImmutableArray<Performance.LayerInput>? Inputs { get; init; }
     }
 
     public static CompileSummary Of(Compilation c)
@@ -112,6 +118,7 @@ public sealed record CompileSummary(
         CrossbarGeometry g = mapped.Geometry;
         QuantizationOptions o = mapped.Model.Options;
         long cellsUsed = mapped.Layers.Sum(l => (long)l.Layer.InFeatures * l.Layer.OutFeatures * l.Slices * l.Polarities);
+        var graph = mapped.Model.Graph is { } dag ? Performance.LayerInputs.Of(dag, placed.Layers.Length) : default;
         var layers = placed.Layers.Select((pl, index) =>
         {
             MappedLayer l = pl.Mapped;
@@ -124,6 +131,8 @@ public sealed record CompileSummary(
                 AdcLosslessBits = AdcResolution.Of(l, g, mapped.Encoding).LosslessBits,
                 Replicas = mapped.Layers[index].Replicas,
                 ReplicaCores = [.. placed.Replicas(index).Skip(1).Select(r => r.Cores)],
+                Windows = graph.IsDefault ? null : graph[index].Windows,
+                Inputs = graph.IsDefault ? null : graph[index].Inputs,
             };
         }).ToImmutableArray();
         return new CompileSummary(

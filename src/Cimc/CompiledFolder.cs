@@ -64,7 +64,11 @@ public sealed record CompiledFolder(string Path, ProgramImage Program, CompileSu
             throw new CimcException("bad-summary", PathOf(SummaryFile), $"places a layer on a core that {arch.Name} does not have (damaged, or compiled for another chip)");
         }
 
-        return new PerformanceInput(Program, arch, [.. summary.Layers.Select(l => new LayerSpan(l.Name, l.InFeatures, l.OutFeatures, l.Cores))]);
+        return new PerformanceInput(Program, arch, [.. summary.Layers.Select(l => new LayerSpan(l.Name, l.InFeatures, l.OutFeatures, l.Cores)
+        {
+            Windows = l.Windows ?? 1,
+            Inputs = l.Inputs,
+        })]);
     }
 
     /// <summary>Each segment's program and layers, as the performance model takes them (a folder of one program: that program).</summary>

@@ -59,7 +59,10 @@ internal static class SearchPrecisionCommand
             QuantizationOptions baseOptions = binder.Quantization(parse, arch);
             SearchObjective goal = parse.GetValue(objective) == "energy" ? SearchObjective.Energy : SearchObjective.Crossbars;
             double floatAccuracy = Accuracy.Evaluate(b => FloatExecutor.Run(graph, b), x, y).Accuracy;
-            LayerChain chain = LayerChain.FromGraph(graph);
+            // The crossbar layers, named as --precision names them: a convolutional network's from its layer graph.
+            ImmutableArray<string> names = LayerGraph.IsConvolutional(graph)
+                ? [.. LayerGraph.FromGraph(graph).Layers.Select(l => l.Name)]
+                : [.. LayerChain.FromGraph(graph).Layers.Select(l => l.Name)];
 
             using var progress = new ProgressLine(context, "precision search", 0, "compiled programs evaluated");
             (double Accuracy, double Cost) Evaluate(ImmutableArray<LayerPrecision> layers)
@@ -75,10 +78,10 @@ internal static class SearchPrecisionCommand
 
             int start = PrecisionSearch.Ladder[0];
             (PrecisionCandidate best, IReadOnlyList<PrecisionCandidate> tried) =
-                PrecisionSearch.Run(chain.Layers.Length, start, floatAccuracy, parse.GetValue(maxLoss), goal, Evaluate);
+                PrecisionSearch.Run(names.Length, start, floatAccuracy, parse.GetValue(maxLoss), goal, Evaluate);
             progress.Dispose();
             string file = parse.GetValue(output)!;
-            File.WriteAllText(file, PrecisionJson(chain, best.Layers));
+            File.WriteAllText(file, PrecisionJson(names, best.Layers));
             string unit = goal == SearchObjective.Crossbars ? "crossbars" : "nJ per inference";
             PrecisionCandidate first = tried[0];
             if (parse.GetValue(json))
@@ -92,7 +95,7 @@ internal static class SearchPrecisionCommand
                     UniformCost = first.Cost,
                     UniformBits = start,
                     Evaluations = tried.Count,
-                    Layers = chain.Layers.Select((l, i) => new { l.Name, best.Layers[i].WeightBits, best.Layers[i].ActivationBits }),
+                    Layers = names.Select((name, i) => new { Name = name, best.Layers[i].WeightBits, best.Layers[i].ActivationBits }),
                     Output = file,
                 }));
                 return 0;
@@ -102,9 +105,9 @@ internal static class SearchPrecisionCommand
                 $"float accuracy {floatAccuracy:P2} on {x.Rows} samples; allowed loss {parse.GetValue(maxLoss)} points; {tried.Count} compiled programs evaluated"));
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"uniform {start}-bit: {first.Cost:0.###} {unit}, accuracy {first.Accuracy:P2}"));
-            for (int i = 0; i < chain.Layers.Length; i++)
+            for (int i = 0; i < names.Length; i++)
             {
-                context.Output.WriteLine($"  {chain.Layers[i].Name}: {best.Layers[i].WeightBits}-bit weights, {best.Layers[i].ActivationBits}-bit activations");
+                context.Output.WriteLine($"  {names[i]}: {best.Layers[i].WeightBits}-bit weights, {best.Layers[i].ActivationBits}-bit activations");
             }
 
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -115,12 +118,12 @@ internal static class SearchPrecisionCommand
     }
 
     /// <summary>The result in the `--precision` file format, by layer name.</summary>
-    private static string PrecisionJson(LayerChain chain, ImmutableArray<LayerPrecision> layers)
+    private static string PrecisionJson(ImmutableArray<string> names, ImmutableArray<LayerPrecision> layers)
     {
         var sb = new StringBuilder("{\n  \"layers\": {\n");
         for (int i = 0; i < layers.Length; i++)
         {
-            string name = System.Text.Json.JsonSerializer.Serialize(chain.Layers[i].Name);
+            string name = System.Text.Json.JsonSerializer.Serialize(names[i]);
             sb.Append(CultureInfo.InvariantCulture, $"    {name}: {{ \"weight_bits\": {layers[i].WeightBits}, \"activation_bits\": {layers[i].ActivationBits} }}");
             sb.Append(i + 1 < layers.Length ? ",\n" : "\n");
         }

@@ -20,6 +20,8 @@ internal static class Streams
 
     public static int Partial(int layer) => Label(MessageKind.PartialSum, layer);
 
+    public static int Release(int map) => Label(MessageKind.Release, map);
+
     public static int Output { get; } = Label(MessageKind.Output, 0);
 
     public static MessageKind Kind(long label) => (MessageKind)(label >> LayerBits);

@@ -13,21 +13,23 @@ namespace Cimc.Codegen;
 /// The schedule pass for a quantized graph (<see cref="QuantizedModel.Graph"/>: convolutions, pooling,
 /// residual adds, concats): a spatial pipeline in which every crossbar layer stays resident on its
 /// cores and feature maps live in tile buffers (<see cref="GraphPlan"/>), HWC, so that a window row
-/// of kw pixels is kw * Cin contiguous codes. Nodes are emitted in topological order; per output
-/// pixel of a layer, every core of the layer
+/// of kw pixels is kw * Cin contiguous codes; whole, or as rings of rows on tiles where they do not
+/// fit whole. Work is emitted in row steps in the wavefront order (<see cref="GraphWavefront"/>); in
+/// a layer's row step, per output pixel, every core of the layer
 /// <list type="number">
 /// <item>loads the window rows it holds (the im2col rows of its crossbar row blocks, row
 ///   r = ((kh * KW) + kw) * Cin + c) from its tile's copy of the input map, one load per run of
 ///   contiguous codes, and copies the input zero point into rows that fall in the padding;</item>
 /// <item>runs its mvms, the offset correction, the reduction and the output stage exactly as for a
 ///   dense layer (<see cref="Reduction"/>, <see cref="OutputStage"/>), pixel after pixel;</item>
-/// <item>each column block's root hands the pixel's codes to the consumers' map copies (<see cref="MapDelivery"/>).</item>
+/// <item>each column block's root hands the pixel's codes to the consumers' map copies (<see cref="MapDelivery"/>,
+///   which also keeps each copy's readers in step with its hub row by row).</item>
 /// </list>
 /// A dense layer reads its whole input map as one window. Pooling and adds run on the vector unit of
 /// a core of their own (<see cref="VectorNodes"/>). Guarantees: the program computes the integer
 /// semantics of docs/quantization.md ("Convolutional networks") exactly; it is deadlock-free because
-/// every core's operations follow one global order (nodes, then pixels) in which each receive comes
-/// after its send. Replicated layers and maps larger than what is left of a tile buffer are refused in one line.
+/// every core's operations follow one global order of row steps in which each receive comes after
+/// its send. Replicated layers and maps whose rings do not fit a tile buffer are refused in one line.
 /// </summary>
 internal static class GraphCodeGenerator
 {
@@ -38,7 +40,9 @@ internal static class GraphCodeGenerator
         QuantizedGraph graph = model.Graph!;
         CrossbarGeometry g = mapped.Geometry;
         var buffers = new TileBuffers(arch.BufferWords);
-        GraphPlan plan = GraphPlan.Make(placed, graph, arch, buffers);
+        GraphPlan plan = GraphPlan.Make(placed, graph, arch);
+        GraphWavefront wave = GraphWavefront.Of(graph);
+        plan.Allocate(buffers, wave);
         buffers.CheckCapacity();
         int staging = Math.Max(arch.Rows, arch.Cols);
         bool tree = placed.Lowering.ReductionTree;
@@ -46,7 +50,7 @@ internal static class GraphCodeGenerator
         // Core memories: a layer's cores as for a dense layer (plus a staging area on hubs, and the
         // input zero point where windows reach into padding), the vector cores their own.
         var memory = new Dictionary<int, CoreMemoryLayout>();
-        var padding = new Dictionary<int, int>();
+        var padding = new Dictionary<int, (int Addr, int Words)>();
         var em = new Emitter { Nearest = true };
         foreach (LayerCores layer in plan.Layers)
         {
@@ -62,9 +66,10 @@ internal static class GraphCodeGenerator
                 memory[c.Core] = mem;
                 if (conv is not null && HasPadding(conv.Window))
                 {
-                    int widest = mem.InputRuns.Max(r => r.Hi - r.Lo);
-                    Fits(mem.Words + widest, arch.LocalWords, q.Name, c.Core, memoryOwner);
-                    padding[c.Core] = mem.Words;
+                    // As wide as the widest run of rows a padding piece can cover, or what memory is left (pieces then copy in parts).
+                    int widest = Math.Min(mem.InputRuns.Max(r => r.Hi - r.Lo), arch.LocalWords - mem.Words);
+                    Fits(mem.Words + Math.Max(widest, 1), arch.LocalWords, q.Name, c.Core, memoryOwner);
+                    padding[c.Core] = (mem.Words, widest);
                     em.Data(c.Core, mem.Words, Enumerable.Repeat(q.Input.ZeroPoint, widest));
                 }
             }
@@ -72,20 +77,27 @@ internal static class GraphCodeGenerator
 
         var vectors = new VectorNodes(plan, em, arch, staging, memoryOwner);
         var delivery = new MapDelivery(plan, em, staging, core => memory.TryGetValue(core, out var m) ? (m.Staging, m.Signal) : vectors.Scratch(core));
-        delivery.SpreadInput();
-
+        var rows = new Dictionary<int, Action<int>> { [QuantizedGraph.NetworkInput] = delivery.SpreadInputRow };
         for (int n = 0; n < graph.Nodes.Length; n++)
         {
-            switch (graph.Nodes[n])
+            // A concat has no steps: its inputs' producers write its copies.
+            if (graph.Nodes[n] is not ConcatNode)
             {
-                case LayerNode node:
-                    EmitLayer(n, node);
-                    break;
-                case ConcatNode:
-                    break; // its inputs' producers wrote its copies
-                default:
-                    vectors.Emit(n, delivery);
-                    break;
+                rows[n] = graph.Nodes[n] is LayerNode node ? LayerRows(n, node) : vectors.Begin(n, delivery);
+            }
+        }
+
+        foreach ((int n, int row) in wave.Steps)
+        {
+            if (n != QuantizedGraph.NetworkInput)
+            {
+                delivery.BeforeStep(n, row);
+            }
+
+            rows[n](row);
+            if (n != QuantizedGraph.NetworkInput)
+            {
+                delivery.AfterStep(n, row);
             }
         }
 
@@ -102,18 +114,13 @@ internal static class GraphCodeGenerator
             new OutputSpec(plan.Output.Tile, plan.Output.Addr, last.Shape.Size, scales, zeros),
             WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
 
-        void EmitLayer(int n, LayerNode node)
+        Action<int> LayerRows(int n, LayerNode node)
         {
             LayerCores layer = plan.Layers[node.Layer];
             int inMap = node.Inputs[0];
             MapShape inShape = plan.ShapeOf(inMap);
-            foreach (CoreSpan c in layer.Cores)
-            {
-                delivery.Await(plan.CopyOf(inMap, c.Tile), c.Core, n);
-            }
-
             var activationLoaded = new HashSet<int>();
-            for (int oy = 0; oy < node.Shape.Height; oy++)
+            return oy =>
             {
                 for (int ox = 0; ox < node.Shape.Width; ox++)
                 {
@@ -126,13 +133,26 @@ internal static class GraphCodeGenerator
                             em[c.Core].Add(Instruction.VCopy(mem.AccAddr(block.ColStart), mem.ConstantsOf(block.Index).Bias, block.ColCount));
                         }
 
-                        int copy = plan.CopyOf(inMap, c.Tile).Addr;
+                        MapCopy copy = plan.CopyOf(inMap, c.Tile);
                         foreach ((int lo, int hi) in mem.InputRuns)
                         {
                             foreach ((int row, int len, int src) in Window.Pieces(node.Conv, inShape, lo, hi, oy, ox))
                             {
-                                em[c.Core].Add(src >= 0 ? Instruction.Load(mem.InputAddr(row), copy + src, len)
-                                    : Instruction.VCopy(mem.InputAddr(row), padding[c.Core], len));
+                                if (src < 0)
+                                {
+                                    (int zeros, int words) = padding[c.Core];
+                                    for (int k = 0; k < len; k += words)
+                                    {
+                                        em[c.Core].Add(Instruction.VCopy(mem.InputAddr(row + k), zeros, Math.Min(words, len - k)));
+                                    }
+
+                                    continue;
+                                }
+
+                                foreach ((int off, int addr, int run) in copy.Runs(src, len))
+                                {
+                                    em[c.Core].Add(Instruction.Load(mem.InputAddr(row + off), addr, run));
+                                }
                             }
                         }
                     }
@@ -146,7 +166,7 @@ internal static class GraphCodeGenerator
                         delivery.Deliver(block.Root, n, oy, ox, block.ColStart, block.ColEnd, result);
                     }
                 }
-            }
+            };
         }
     }
 

@@ -7,12 +7,65 @@ using Cimc.Quantization;
 namespace Cimc.Codegen;
 
 /// <summary>
-/// One copy of a feature map in one tile buffer, whole and HWC (<see cref="MapShape"/>). Its hub (the
-/// lowest core on the tile that reads it, or the core the host output is gathered on) receives the
-/// pixels other cores produce and stores them; the other readers on the tile wait for its signal.
-/// A copy the host writes (the network input on its tile) needs no signal.
+/// One copy of a feature map in one tile buffer, HWC (<see cref="MapShape"/>): whole, or a ring of
+/// <see cref="Rows"/> whole map rows in which row y sits in slot y mod Rows (a line buffer, for a map
+/// that does not fit whole). Its hub (the lowest core on the tile that reads it, or the core the host
+/// output is gathered on) receives the pixels other cores produce and stores them; the other readers
+/// on the tile wait for its signals and, for a ring, tell it when they are done with rows. A copy
+/// the host writes (the network input on its tile) needs no signal and is always whole.
 /// </summary>
-internal sealed record MapCopy(int Map, int Tile, int Addr, int Hub, bool HostWritten);
+internal sealed record MapCopy(int Map, int Tile, int Addr, int Hub, bool HostWritten, int Height, int RowWords)
+{
+    /// <summary>Slots: whole map rows the copy holds (Height when whole).</summary>
+    public int Rows { get; init; } = Height;
+
+    public bool IsRing => Rows < Height;
+
+    public int Words => Rows * RowWords;
+
+    /// <summary>Tile-buffer address of map index <paramref name="index"/> (HWC, of the copy's map).</summary>
+    public int At(int index) => Addr + ((index / RowWords % Rows) * RowWords) + (index % RowWords);
+
+    /// <summary>
+    /// Map indices [index, index + len) as runs of contiguous tile-buffer addresses (offset into the
+    /// run, address, length): one run for a whole copy; a ring breaks where a row's slot wraps.
+    /// </summary>
+    public IEnumerable<(int Offset, int Addr, int Len)> Runs(int index, int len)
+    {
+        if (!IsRing)
+        {
+            yield return (0, At(index), len);
+            yield break;
+        }
+
+        (int Offset, int Addr, int Len)? run = null;
+        for (int off = 0; off < len;)
+        {
+            int n = Math.Min(len - off, RowWords - ((index + off) % RowWords));
+            int addr = At(index + off);
+            if (run is { } r && r.Addr + r.Len == addr)
+            {
+                run = (r.Offset, r.Addr, r.Len + n);
+            }
+            else
+            {
+                if (run is { } done)
+                {
+                    yield return done;
+                }
+
+                run = (off, addr, n);
+            }
+
+            off += n;
+        }
+
+        if (run is { } last)
+        {
+            yield return last;
+        }
+    }
+}
 
 /// <summary>Where a map's pixels go: a copy, at a channel offset within pixels of Stride channels (a concat's slice).</summary>
 internal sealed record MapTarget(MapCopy Copy, int Offset, int Stride);
@@ -23,18 +76,25 @@ internal sealed record MapTarget(MapCopy Copy, int Offset, int Stride);
 /// is least used so far), which tiles hold a copy of each map, and which core is each copy's hub.
 /// Maps are numbered by the node that makes them (<see cref="QuantizedGraph.NetworkInput"/> = -1 for
 /// the input); a concat has copies but no runner: its inputs' producers write straight into its
-/// copies at their channel offsets. Whole maps live in tile buffers (no line buffers yet), so a map
-/// wider than what is left of a tile's buffer is a does-not-fit diagnostic.
+/// copies at their channel offsets. Copies get their regions once the wavefront order is known
+/// (<see cref="Allocate"/>): whole where a tile's copies fit, else rings of rows.
 /// </summary>
 internal sealed class GraphPlan
 {
     private readonly Dictionary<(int Map, int Tile), MapCopy> copies = [];
+    private readonly Dictionary<(int Map, int Tile), List<(int Node, int Core)>> readers = [];
+    private readonly List<(int Map, int Tile, string What)> made = []; // creation order: the allocation order
 
-    private GraphPlan(QuantizedGraph graph, ImmutableArray<LayerCores> layers)
+    private readonly ArchHeader arch;
+
+    private GraphPlan(QuantizedGraph graph, ImmutableArray<LayerCores> layers, ArchHeader arch)
     {
         Graph = graph;
         Layers = layers;
+        this.arch = arch;
     }
+
+    public int TileOfCore(int core) => arch.TileOf(core);
 
     public QuantizedGraph Graph { get; }
 
@@ -56,6 +116,9 @@ internal sealed class GraphPlan
     public MapShape ShapeOf(int map) => map == QuantizedGraph.NetworkInput ? Graph.InputShape : Graph.Nodes[map].Shape;
 
     public MapCopy CopyOf(int map, int tile) => copies[(map, tile)];
+
+    /// <summary>The (node, core) pairs that read <paramref name="copy"/>, cores ascending.</summary>
+    public IReadOnlyList<(int Node, int Core)> ReadersOf(MapCopy copy) => readers.GetValueOrDefault((copy.Map, copy.Tile)) ?? [];
 
     public IEnumerable<MapCopy> CopiesOf(int map) => copies.Values.Where(c => c.Map == map).OrderBy(c => c.Tile);
 
@@ -99,7 +162,7 @@ internal sealed class GraphPlan
         }
     }
 
-    public static GraphPlan Make(PlacedModel placed, QuantizedGraph graph, ArchHeader arch, TileBuffers buffers)
+    public static GraphPlan Make(PlacedModel placed, QuantizedGraph graph, ArchHeader arch)
     {
         for (int l = 0; l < placed.Layers.Length; l++)
         {
@@ -110,7 +173,7 @@ internal sealed class GraphPlan
             }
         }
 
-        var plan = new GraphPlan(graph, [.. placed.Layers.Select((_, l) => new LayerCores(l, placed.Replicas(l)[0], arch))]) { InputQuant = placed.Mapped.Model.Input };
+        var plan = new GraphPlan(graph, [.. placed.Layers.Select((_, l) => new LayerCores(l, placed.Replicas(l)[0], arch))], arch) { InputQuant = placed.Mapped.Model.Input };
         var used = new HashSet<int>(plan.Layers.SelectMany(l => l.Cores.Select(c => c.Core)));
         var words = new Dictionary<int, long>();
         ImmutableArray<QuantizedNode> nodes = graph.Nodes;
@@ -118,7 +181,7 @@ internal sealed class GraphPlan
         // The network input's tile: that of the lowest core reading it; the host writes there, at address 0.
         int inputTile = arch.TileOf(Enumerable.Range(0, nodes.Length).Where(n => nodes[n].Inputs.Contains(QuantizedGraph.NetworkInput) && nodes[n] is LayerNode)
             .SelectMany(plan.Runners).DefaultIfEmpty(plan.Layers[0].Layer.Lead).Min());
-        plan.Input = plan.AddCopy(buffers, words, QuantizedGraph.NetworkInput, inputTile, hub: -1, hostWritten: true);
+        plan.Input = plan.AddCopy(words, QuantizedGraph.NetworkInput, inputTile, hub: -1, hostWritten: true);
 
         for (int n = 0; n < nodes.Length; n++)
         {
@@ -140,8 +203,10 @@ internal sealed class GraphPlan
                 {
                     if (!plan.copies.ContainsKey((map, tile)))
                     {
-                        plan.AddCopy(buffers, words, map, tile, core, hostWritten: false);
+                        plan.AddCopy(words, map, tile, core, hostWritten: false);
                     }
+
+                    (plan.readers.TryGetValue((map, tile), out var list) ? list : plan.readers[(map, tile)] = []).Add((n, core));
                 }
             }
         }
@@ -164,16 +229,18 @@ internal sealed class GraphPlan
             ConcatNode c => throw new CimcException("unsupported", $"node '{c.Name}'", "a concat as the network output is not supported"),
             _ => plan.Exec[last],
         };
-        plan.Output = plan.AddCopy(buffers, words, last, arch.TileOf(outCore), outCore, hostWritten: false, what: "network output");
+        plan.Output = plan.AddCopy(words, last, arch.TileOf(outCore), outCore, hostWritten: false, what: "network output");
         return plan;
     }
 
-    private MapCopy AddCopy(TileBuffers buffers, Dictionary<int, long> words, int map, int tile, int hub, bool hostWritten, string? what = null)
+    /// <summary>A copy without an address yet (<see cref="Allocate"/> gives it one); the output copy is not a map copy readers find.</summary>
+    private MapCopy AddCopy(Dictionary<int, long> words, int map, int tile, int hub, bool hostWritten, string? what = null)
     {
         MapShape shape = ShapeOf(map);
         string name = what ?? (map == QuantizedGraph.NetworkInput ? "network input" : $"map '{Graph.Nodes[map].Name}'");
-        var copy = new MapCopy(map, tile, buffers.Allocate(tile, name, shape.Size), hub, hostWritten);
+        var copy = new MapCopy(map, tile, -1, hub, hostWritten, shape.Height, shape.Width * shape.Channels);
         words[tile] = words.GetValueOrDefault(tile) + shape.Size;
+        made.Add((map, tile, name));
         if (what is null)
         {
             copies[(map, tile)] = copy;
@@ -186,6 +253,88 @@ internal sealed class GraphPlan
 
         return copy;
     }
+
+    /// <summary>
+    /// Gives every copy its tile-buffer region, in the order the copies were made (the network input
+    /// first, at address 0). A tile whose copies fit whole keeps them whole; on a tile where they do
+    /// not, every copy a core stores (not the host's input, not the network output) becomes a ring of
+    /// as many rows as the wavefront keeps alive at once (<see cref="RingRows"/>), so rings never
+    /// hold the schedule back. What still does not fit is a one-line does-not-fit diagnostic
+    /// (<see cref="TileBuffers.CheckCapacity"/>).
+    /// </summary>
+    public void Allocate(TileBuffers buffers, GraphWavefront wave)
+    {
+        var ringTiles = made.GroupBy(m => m.Tile)
+            .Where(g => g.Sum(m => (long)ShapeOf(m.Map).Size) > buffers.BufferWords)
+            .Select(g => g.Key).ToHashSet();
+        foreach ((int map, int tile, string what) in made)
+        {
+            bool isOutput = what == "network output";
+            MapCopy copy = isOutput ? Output : copies[(map, tile)];
+            if (ringTiles.Contains(tile) && !isOutput && !copy.HostWritten)
+            {
+                copy = copy with { Rows = RingRows(copy, wave) };
+            }
+
+            string described = copy.IsRing ? $"{what} ({copy.Rows} of {copy.Height} rows)" : what;
+            copy = copy with { Addr = buffers.Allocate(tile, described, copy.Words) };
+            if (isOutput)
+            {
+                Output = copy;
+            }
+            else
+            {
+                copies[(map, tile)] = copy;
+                Input = map == QuantizedGraph.NetworkInput && copy.HostWritten ? copy : Input;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="copy"/> alive at once in the wavefront order: row y is alive from
+    /// its first store until the last reader on the tile has finished the output row after which its
+    /// windows no longer reach y (when the reader tells the hub). Rows are stored and released in
+    /// ascending order, so the alive rows are always consecutive and a ring of the most rows alive
+    /// when any row is stored never overwrites a row still read.
+    /// </summary>
+    private int RingRows(MapCopy copy, GraphWavefront wave)
+    {
+        int h = copy.Height;
+        var release = new int[h];
+        Array.Fill(release, -1);
+        foreach (int node in ReadersOf(copy).Select(r => r.Node).Distinct())
+        {
+            int rows = Graph.Nodes[node].Shape.Height;
+            for (int oy = 0, y = 0; oy < rows; oy++)
+            {
+                int released = oy == rows - 1 ? h : GraphWavefront.Needs(Graph, node, copy.Map, oy + 1).Lo;
+                for (int t = wave.TimeOf(node, oy); y < released; y++)
+                {
+                    release[y] = Math.Max(release[y], t);
+                }
+            }
+        }
+
+        int most = 1;
+        for (int y = 0, lo = 0; y < h; y++)
+        {
+            int stored = StoreTime(copy.Map, y, wave);
+            while (lo < y && release[lo] < stored)
+            {
+                lo++;
+            }
+
+            most = Math.Max(most, y - lo + 1);
+        }
+
+        return most;
+    }
+
+    /// <summary>When row <paramref name="y"/> of a map is first stored: its producer's step (a concat's: its earliest input's).</summary>
+    private int StoreTime(int map, int y, GraphWavefront wave) =>
+        map != QuantizedGraph.NetworkInput && Graph.Nodes[map] is ConcatNode concat
+            ? concat.Inputs.Min(i => StoreTime(i, y, wave))
+            : wave.TimeOf(map, y);
 
     /// <summary>An unused core for a pooling or add node: on the tile whose buffer holds the fewest words so far, lowest core first.</summary>
     private static int FreeCore(ArchHeader arch, HashSet<int> used, Dictionary<int, long> words, string node)

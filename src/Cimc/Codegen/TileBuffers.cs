@@ -10,6 +10,8 @@ namespace Cimc.Codegen;
 /// </summary>
 internal sealed class TileBuffers(int bufferWords)
 {
+    public int BufferWords => bufferWords;
+
     private readonly SortedDictionary<int, List<(string What, int Addr, int Words)>> regions = [];
 
     public int Allocate(int tile, string what, int words)
@@ -20,8 +22,10 @@ internal sealed class TileBuffers(int bufferWords)
         return addr;
     }
 
+    /// <summary>Refuses the first tile over capacity, naming its regions and the buffer every tile would fit in (a chip large enough).</summary>
     public void CheckCapacity()
     {
+        long most = regions.Values.Select(list => list.Sum(r => (long)r.Words)).DefaultIfEmpty(0).Max();
         foreach ((int tile, var list) in regions)
         {
             long needed = list.Sum(r => (long)r.Words);
@@ -29,7 +33,7 @@ internal sealed class TileBuffers(int bufferWords)
             {
                 string parts = string.Join(", ", list.Select(r => $"{r.What} {r.Words}"));
                 throw new CimcException("does-not-fit", $"tile {tile} buffer",
-                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}");
+                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}; a chip whose tile buffers hold {most} words ({most * 8} bytes) would hold every tile's maps");
             }
         }
     }

@@ -5,7 +5,8 @@ namespace Cimc.Codegen;
 
 /// <summary>
 /// Pooling and residual adds on the vector unit of a core of their own (docs/quantization.md,
-/// "Convolutional networks"), one output pixel at a time, C channels per instruction:
+/// "Convolutional networks"), one output pixel at a time, C channels per instruction (or, when the
+/// core's memory cannot hold vectors of C, the channels in groups it can hold):
 /// <list type="bullet">
 /// <item>max pool: load the first cell inside the map, then vmaxv with each further one (padding never wins);</item>
 /// <item>average pool: the sum of the cells inside the map (vadd), minus their count times z_x (vaxpy),
@@ -13,7 +14,7 @@ namespace Cimc.Codegen;
 /// <item>add: each input minus its zero point (vaxpy), requantized to the common scale (vrequant, unclamped),
 ///   summed (vadd) and clamped with the output zero point (vrequant with m = 1, r = 0).</item>
 /// </list>
-/// Memory of such a core: [signal | staging | zero points | A (C words) | B (C words) | parameter blocks].
+/// Memory of such a core: [signal | staging | zero points | A (lanes) | B (lanes) | parameter blocks (3 + 2 lanes words each)].
 /// </summary>
 internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, int stagingWords, string memoryOwner)
 {
@@ -25,24 +26,21 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
 
     public (int Staging, int Signal) Scratch(int core) => (Staging, Signal);
 
-    public void Emit(int n, MapDelivery delivery)
+    /// <summary>Lays out node <paramref name="n"/>'s core and returns what emits one output row (the wavefront calls it row by row).</summary>
+    public Action<int> Begin(int n, MapDelivery delivery)
     {
         QuantizedNode node = plan.Graph.Nodes[n];
-        int core = plan.Exec[n], c = node.Shape.Channels, b = A + c, parameters = b + c;
-        List<Instruction> code = em[core];
+        int core = plan.Exec[n], c = node.Shape.Channels;
         int tile = arch.TileOf(core);
-        foreach (int map in node.Inputs.Distinct())
-        {
-            delivery.Await(plan.CopyOf(map, tile), core, n);
-        }
-
-        int next = parameters;
+        MapShape input = plan.ShapeOf(node.Inputs[0]);
+        int lanes = Lanes(node, input, c);
+        int b = A + lanes, next = b + lanes;
         var divisors = new Dictionary<int, int>();
-        int Params(long zp, long lo, long hi, IEnumerable<FixedPoint> scales)
+        int Params(long zp, long lo, long hi, FixedPoint scale)
         {
             int at = next;
-            em.Data(core, at, [zp, lo, hi, .. scales.SelectMany(s => new[] { s.Multiplier, (long)s.Shift })]);
-            next += 3 + (2 * c);
+            em.Data(core, at, [zp, lo, hi, .. Enumerable.Repeat(new[] { scale.Multiplier, (long)scale.Shift }, lanes).SelectMany(w => w)]);
+            next += 3 + (2 * lanes);
             GraphCodeGenerator.Fits(next, arch.LocalWords, node.Name, core, memoryOwner);
             return at;
         }
@@ -52,9 +50,9 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
         {
             ActivationQuant qa = QuantOf(node.Inputs[0]), qb = QuantOf(node.Inputs[1]);
             em.Data(core, ZeroPoints, [qa.ZeroPoint, qb.ZeroPoint]);
-            pa = Params(0, long.MinValue, long.MaxValue, Enumerable.Repeat(add.ScaleA, c));
-            pb = Params(0, long.MinValue, long.MaxValue, Enumerable.Repeat(add.ScaleB, c));
-            py = Params(node.Output.ZeroPoint, add.Relu ? node.Output.ZeroPoint : 0, node.Output.Max, Enumerable.Repeat(new FixedPoint(1, 0), c));
+            pa = Params(0, long.MinValue, long.MaxValue, add.ScaleA);
+            pb = Params(0, long.MinValue, long.MaxValue, add.ScaleB);
+            py = Params(node.Output.ZeroPoint, add.Relu ? node.Output.ZeroPoint : 0, node.Output.Max, new FixedPoint(1, 0));
         }
         else if (node is AvgPoolNode)
         {
@@ -62,61 +60,87 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
         }
 
         GraphCodeGenerator.Fits(next, arch.LocalWords, node.Name, core, memoryOwner);
-        MapShape input = plan.ShapeOf(node.Inputs[0]);
-        for (int oy = 0; oy < node.Shape.Height; oy++)
+        return oy =>
         {
+            List<Instruction> code = em[core];
             for (int ox = 0; ox < node.Shape.Width; ox++)
             {
-                switch (node)
+                for (int c0 = 0; c0 < c; c0 += lanes)
                 {
-                    case MaxPoolNode pool:
-                        Reduce(node.Inputs[0], Window.Cells(pool.Window, input, oy, ox).ToList(), Opcode.VMaxV);
-                        break;
-                    case AvgPoolNode pool:
-                        {
-                            var cells = Window.Cells(pool.Window, input, oy, ox).ToList();
-                            Reduce(node.Inputs[0], cells, Opcode.VAdd);
-                            int divisor = pool.CountIncludePad ? Window.CountWithPadding(pool.Window, input, oy, ox) : cells.Count;
-                            if (!divisors.TryGetValue(divisor, out int pd))
+                    int len = Math.Min(lanes, c - c0);
+                    switch (node)
+                    {
+                        case MaxPoolNode pool:
+                            Reduce(node.Inputs[0], c0, len, Window.Cells(pool.Window, input, oy, ox).ToList(), Opcode.VMaxV);
+                            break;
+                        case AvgPoolNode pool:
                             {
-                                ActivationQuant x = QuantOf(node.Inputs[0]), y = node.Output;
-                                pd = divisors[divisor] = Params(y.ZeroPoint, 0, y.Max, Enumerable.Repeat(FixedPoint.FromReal(x.Scale / (divisor * y.Scale)), c));
+                                var cells = Window.Cells(pool.Window, input, oy, ox).ToList();
+                                Reduce(node.Inputs[0], c0, len, cells, Opcode.VAdd);
+                                int divisor = Divisor(pool, input, oy, ox);
+                                if (!divisors.TryGetValue(divisor, out int pd))
+                                {
+                                    ActivationQuant x = QuantOf(node.Inputs[0]), y = node.Output;
+                                    pd = divisors[divisor] = Params(y.ZeroPoint, 0, y.Max, FixedPoint.FromReal(x.Scale / (divisor * y.Scale)));
+                                }
+
+                                code.Add(Instruction.VAxpy(A, ZeroPoints, -cells.Count, len));
+                                code.Add(Instruction.VRequant(A, A, pd, len));
+                                break;
                             }
 
-                            code.Add(Instruction.VAxpy(A, ZeroPoints, -cells.Count, c));
-                            code.Add(Instruction.VRequant(A, A, pd, c));
+                        case AddNode:
+                            Load(A, node.Inputs[0], c0, len, oy, ox);
+                            code.Add(Instruction.VAxpy(A, ZeroPoints, -1, len));
+                            code.Add(Instruction.VRequant(A, A, pa, len));
+                            Load(b, node.Inputs[1], c0, len, oy, ox);
+                            code.Add(Instruction.VAxpy(b, ZeroPoints + 1, -1, len));
+                            code.Add(Instruction.VRequant(b, b, pb, len));
+                            code.Add(Instruction.VAdd(A, A, b, len));
+                            code.Add(Instruction.VRequant(A, A, py, len));
                             break;
-                        }
+                    }
 
-                    case AddNode:
-                        Load(A, node.Inputs[0], oy, ox);
-                        code.Add(Instruction.VAxpy(A, ZeroPoints, -1, c));
-                        code.Add(Instruction.VRequant(A, A, pa, c));
-                        Load(b, node.Inputs[1], oy, ox);
-                        code.Add(Instruction.VAxpy(b, ZeroPoints + 1, -1, c));
-                        code.Add(Instruction.VRequant(b, b, pb, c));
-                        code.Add(Instruction.VAdd(A, A, b, c));
-                        code.Add(Instruction.VRequant(A, A, py, c));
-                        break;
+                    delivery.Deliver(core, n, oy, ox, c0, c0 + len, A);
                 }
-
-                delivery.Deliver(core, n, oy, ox, 0, c, A);
             }
-        }
+        };
 
-        void Load(int dst, int map, int y, int x) =>
-            code.Add(Instruction.Load(dst, plan.CopyOf(map, tile).Addr + plan.ShapeOf(map).IndexOf(0, y, x), c));
+        void Load(int dst, int map, int c0, int len, int y, int x) =>
+            em[core].Add(Instruction.Load(dst, plan.CopyOf(map, tile).At(plan.ShapeOf(map).IndexOf(c0, y, x)), len));
 
-        void Reduce(int map, List<(int Y, int X)> cells, Opcode op)
+        void Reduce(int map, int c0, int len, List<(int Y, int X)> cells, Opcode op)
         {
-            Load(A, map, cells[0].Y, cells[0].X);
+            Load(A, map, c0, len, cells[0].Y, cells[0].X);
             foreach ((int y, int x) in cells.Skip(1))
             {
-                Load(b, map, y, x);
-                code.Add(op == Opcode.VMaxV ? Instruction.VMaxV(A, A, b, c) : Instruction.VAdd(A, A, b, c));
+                Load(b, map, c0, len, y, x);
+                em[core].Add(op == Opcode.VMaxV ? Instruction.VMaxV(A, A, b, len) : Instruction.VAdd(A, A, b, len));
             }
         }
     }
+
+    /// <summary>
+    /// Channels per vector instruction: all C when the core's memory holds A, B and the parameter
+    /// blocks at that width, else as many as it holds (every lane of a block has the same parameters,
+    /// so one block serves each group of channels in turn).
+    /// </summary>
+    private int Lanes(QuantizedNode node, MapShape input, int c)
+    {
+        int blocks = node switch
+        {
+            AddNode => 3,
+            AvgPoolNode pool => Enumerable.Range(0, node.Shape.Height)
+                .SelectMany(oy => Enumerable.Range(0, node.Shape.Width).Select(ox => Divisor(pool, input, oy, ox))).Distinct().Count(),
+            _ => 0,
+        };
+        long whole = A + (2L * c) + (blocks * (3L + (2L * c)));
+        int fit = (arch.LocalWords - A - (3 * blocks)) / (2 + (2 * blocks));
+        return whole <= arch.LocalWords ? c : Math.Clamp(fit, 1, c);
+    }
+
+    private static int Divisor(AvgPoolNode pool, MapShape input, int oy, int ox) =>
+        pool.CountIncludePad ? Window.CountWithPadding(pool.Window, input, oy, ox) : Window.Cells(pool.Window, input, oy, ox).Count();
 
     private ActivationQuant QuantOf(int map) => map == QuantizedGraph.NetworkInput ? plan.InputQuant : plan.Graph.Nodes[map].Output;
 }

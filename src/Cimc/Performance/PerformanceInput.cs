@@ -8,7 +8,13 @@ namespace Cimc.Performance;
 /// <summary>A layer as the reports name it: its shape (for MACs) and the cores that hold it (for the lower bound).</summary>
 public sealed record LayerSpan(string Name, int InFeatures, int OutFeatures, ImmutableArray<int> Cores)
 {
-    public long Macs => (long)InFeatures * OutFeatures;
+    /// <summary>Output pixels per inference: a convolution runs its crossbars once per window (1 for a dense layer).</summary>
+    public int Windows { get; init; } = 1;
+
+    /// <summary>The crossbar layers it reads (<see cref="LayerInputs"/>); null in a chain of dense layers, where it reads all of the layer before.</summary>
+    public ImmutableArray<LayerInput>? Inputs { get; init; }
+
+    public long Macs => (long)InFeatures * OutFeatures * Windows;
 }
 
 /// <summary>
@@ -56,6 +62,16 @@ public static class PerformanceInputs
         c.IsSegmented ? [.. c.Segments.Select(s => For(s, batch))] : [For(c, batch)];
 
     public static PerformanceInput For(Compilation c, int batch = 1) =>
-        new(c.Program ?? throw new InvalidOperationException("performance needs a compiled program"), c.Architecture,
-            [.. c.Placed!.Layers.Select(l => new LayerSpan(l.Mapped.Layer.Name, l.Mapped.Layer.InFeatures, l.Mapped.Layer.OutFeatures, l.Cores))], batch);
+        For(c.Program ?? throw new InvalidOperationException("performance needs a compiled program"), c.Architecture, c.Placed!, batch);
+
+    /// <summary>A program compiled from <paramref name="placed"/>: its layers with their cores, windows and producers.</summary>
+    public static PerformanceInput For(ProgramImage program, Architecture arch, Placement.PlacedModel placed, int batch = 1)
+    {
+        var graph = placed.Mapped.Model.Graph is { } g ? LayerInputs.Of(g, placed.Layers.Length) : default;
+        return new(program, arch, [.. placed.Layers.Select((l, i) => new LayerSpan(l.Mapped.Layer.Name, l.Mapped.Layer.InFeatures, l.Mapped.Layer.OutFeatures, l.Cores)
+        {
+            Windows = graph.IsDefault ? 1 : graph[i].Windows,
+            Inputs = graph.IsDefault ? null : graph[i].Inputs,
+        })], batch);
+    }
 }

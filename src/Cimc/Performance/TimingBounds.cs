@@ -32,14 +32,15 @@ namespace Cimc.Performance;
 public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, string LatencyLimit, string ThroughputLimit)
 {
     /// <summary>
-    /// The layers' mvm times in sequence: per layer, the shortest time one of its mvms can take
-    /// (K' slice times, plus the pipeline fill when its crossbar runs it alone in an iteration,
-    /// as the simulator charges without contention), summed over the layers. Why it bounds the
-    /// latency of every program cimc compiles: a layer's outputs are computed from all of its
-    /// column block's mvms and feed the next layer's mvms, so the network output waits for a chain
-    /// of one mvm per layer, each starting after the one before ended. It ignores all data
-    /// movement and vector work, so the program's own bound (<see cref="LatencyNs"/>) is never
-    /// below it; it says how far the schedule is from the crossbars' time alone.
+    /// The layers' mvm times in sequence (<see cref="CrossbarChain"/>): in a chain of dense layers,
+    /// per layer the shortest time one of its mvms can take (K' slice times, plus the pipeline fill
+    /// when its crossbar runs it alone in an iteration, as the simulator charges without
+    /// contention), summed over the layers; in a network with convolutions, the longest path through
+    /// its DAG of layers, where a convolution's crossbar runs once per output window. Why it bounds
+    /// the latency of every program cimc compiles: a layer's mvms read outputs of the layers before,
+    /// and every core halts after its mvms. It ignores all data movement and vector work, so the
+    /// program's own bound (<see cref="LatencyNs"/>) is never below it; it says how far the schedule
+    /// is from the crossbars' time alone.
     /// </summary>
     public double MvmSequenceNs { get; init; }
 
@@ -52,7 +53,7 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
 
         // One inference: the chain without contention, the layers' mvms in sequence, or the busiest resource's work.
         (string latencyLimit, double latency) = work.Busiest(w => w.Single);
-        double sequence = input.Layers.Sum(layer => LayerMvmNs(input, plan, [.. layer.Cores]));
+        double sequence = CrossbarChain.Ns(input, plan);
         if (sequence > latency)
         {
             (latencyLimit, latency) = ("layer mvms in sequence", sequence);
@@ -66,7 +67,7 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
         if (input.Program.Period > 1)
         {
             (string limit, double ns) = Replicated(input, analysis, plan);
-            return new TimingBounds(latency, ns > 0 ? input.Batch / (ns * 1e-9) : double.PositiveInfinity, latencyLimit, limit);
+            return new TimingBounds(latency, ns > 0 ? input.Batch / (ns * 1e-9) : double.PositiveInfinity, latencyLimit, limit) { MvmSequenceNs = sequence };
         }
 
         // N inferences: a resource's first inference and N - 1 more; a core's first iteration as in the
@@ -86,7 +87,7 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
     }
 
     /// <summary>The shortest mvm of the given cores: K' slice times, with the fill when its crossbar runs only that mvm per iteration (0 without mvms).</summary>
-    private static double LayerMvmNs(PerformanceInput input, TimingPlan plan, HashSet<int> cores)
+    internal static double LayerMvmNs(PerformanceInput input, TimingPlan plan, HashSet<int> cores)
     {
         double shortest = double.PositiveInfinity;
         for (int s = 0; s < input.Program.Cores.Length; s++)

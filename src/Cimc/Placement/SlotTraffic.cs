@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Cimc.Mapping;
+using Cimc.Quantization;
 
 namespace Cimc.Placement;
 
@@ -13,7 +14,8 @@ public sealed record TrafficEdge(int From, int To, long Words);
 /// slot of the next layer reading those rows; the first layer's lead hands out the network input
 /// the other slots read; the last layer's column blocks send their outputs to its lead. Placement
 /// minimises these words times hops; the schedule's exact tree and ring shapes are not modelled
-/// (they only reorder the same words).
+/// (they only reorder the same words). A network with convolutions (<see cref="QuantizedModel.Graph"/>)
+/// replaces the chain's edges between layers with its own (<see cref="GraphTraffic"/>).
 /// </summary>
 public sealed record SlotTraffic(int Slots, ImmutableArray<TrafficEdge> Edges)
 {
@@ -28,15 +30,14 @@ public sealed record SlotTraffic(int Slots, ImmutableArray<TrafficEdge> Edges)
             }
         }
 
+        QuantizedGraph? graph = mapped.Model.Graph;
+        var layers = new List<LayerSlots>(mapped.Layers.Length);
         int first = 0;
-        List<(int Slot, int Lo, int Hi)>? previousRoots = null;
-        List<(int Slot, int Lo, int Hi)> rows = [];
         for (int l = 0; l < mapped.Layers.Length; l++)
         {
             MappedLayer layer = mapped.Layers[l];
-            int slots = Placer.SlotsOf(layer, perCore);
             var blocks = layer.Blocks.Select((b, i) => (Block: b, Slot: first + (i / perCore))).ToList();
-            rows = [.. blocks.GroupBy(x => x.Slot).Select(g => (g.Key, g.Min(x => x.Block.RowStart), g.Max(x => x.Block.RowStart + x.Block.RowCount)))];
+            List<(int Slot, int Lo, int Hi)> rows = [.. blocks.GroupBy(x => x.Slot).Select(g => (g.Key, g.Min(x => x.Block.RowStart), g.Max(x => x.Block.RowStart + x.Block.RowCount)))];
             var roots = new List<(int Slot, int Lo, int Hi)>();
             foreach (var column in blocks.GroupBy(x => x.Block.ColBlock).OrderBy(g => g.Key))
             {
@@ -50,33 +51,46 @@ public sealed record SlotTraffic(int Slots, ImmutableArray<TrafficEdge> Edges)
                 roots.Add((held[0], b.ColStart, b.ColStart + b.ColCount));
             }
 
-            foreach ((int slot, int lo, int hi) in rows)
+            layers.Add(new LayerSlots(first, rows, roots));
+            if (graph is null)
             {
-                if (previousRoots is null)
+                // A chain: the first layer's lead hands out the network input; each layer reads the one before.
+                foreach ((int slot, int lo, int hi) in rows)
                 {
-                    Add(first, slot, hi - lo);
-                }
-                else
-                {
-                    foreach ((int root, int c0, int c1) in previousRoots)
+                    if (l == 0)
+                    {
+                        Add(first, slot, hi - lo);
+                        continue;
+                    }
+
+                    foreach ((int root, int c0, int c1) in layers[l - 1].Roots)
                     {
                         Add(root, slot, Math.Min(hi, c1) - Math.Max(lo, c0));
                     }
                 }
             }
 
-            if (l == mapped.Layers.Length - 1)
-            {
-                foreach ((int root, int c0, int c1) in roots)
-                {
-                    Add(root, first, c1 - c0);
-                }
-            }
+            first += Placer.SlotsOf(layer, perCore);
+        }
 
-            previousRoots = roots;
-            first += slots;
+        if (graph is not null)
+        {
+            GraphTraffic.Add(graph, layers, Add);
+        }
+
+        // The network output is gathered on the last layer's lead.
+        if (graph is null || graph.Nodes[^1] is LayerNode)
+        {
+            LayerSlots last = layers[graph is null ? ^1 : ((LayerNode)graph.Nodes[^1]).Layer];
+            foreach ((int root, int c0, int c1) in last.Roots)
+            {
+                Add(root, last.First, c1 - c0);
+            }
         }
 
         return new SlotTraffic(first, [.. words.OrderBy(kv => kv.Key).Select(kv => new TrafficEdge(kv.Key.Item1, kv.Key.Item2, kv.Value))]);
     }
 }
+
+/// <summary>A layer's slots: its first, the input rows each slot reads, and each column block's root slot with its output columns.</summary>
+internal sealed record LayerSlots(int First, List<(int Slot, int Lo, int Hi)> Rows, List<(int Slot, int Lo, int Hi)> Roots);

@@ -19,6 +19,9 @@ namespace Cimc.Quantization;
 /// </summary>
 public static class GraphQuantizer
 {
+    /// <summary>Captured values per calibration source and model, kept as long as both are alive.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SampleCalibration, System.Collections.Concurrent.ConcurrentDictionary<Graph, IReadOnlyDictionary<string, CapturedValue>>> Captures = [];
+
     public static (LayerChain Layers, QuantizedModel Model) Quantize(Graph graph, CalibrationSource? source, QuantizationOptions options)
     {
         options.Validate();
@@ -34,6 +37,7 @@ public static class GraphQuantizer
             throw new CimcException("bad-calibration", $"calibration data ({calibration.Origin})", "every value is zero, so every range would be empty; give real sample inputs");
         }
 
+        Graph given = graph;
         NdArray samples = FloatExecutor.Conform(graph.Inputs[0].Type, calibration.Samples);
         graph = WithInputShape(graph, samples);
         LayerGraph lg = LayerGraph.FromGraph(graph);
@@ -55,7 +59,9 @@ public static class GraphQuantizer
         int[] bits = GroupBits(lg, groups, options);
         string ValueOf(int slot) => slot == 0 ? lg.InputValue : steps[slot - 1].Value;
         var wanted = new HashSet<string>(Enumerable.Range(0, steps.Length + 1).Select(ValueOf).Concat(lg.Layers.Select(l => l.PreActivation)), StringComparer.Ordinal);
-        IReadOnlyDictionary<string, CapturedValue> captured = GraphCalibration.Capture(graph, samples, wanted);
+        // The captured values depend only on the graph and the samples: a search that compiles one
+        // model at many precisions (search-precision) runs the float network over them once.
+        IReadOnlyDictionary<string, CapturedValue> captured = Captures.GetValue(calibration, _ => new(ReferenceEqualityComparer.Instance)).GetOrAdd(given, _ => GraphCalibration.Capture(graph, samples, wanted));
         Range RangeOf(IEnumerable<string> values, int b) => options.Calibration is MinMaxCalibration
             ? values.Select(v => captured[v].MinMax).Aggregate((a, r) => new Range(Math.Min(a.Min, r.Min), Math.Max(a.Max, r.Max)))
             : Calibration.RangeOf([.. values.SelectMany(v => captured[v].Values)], options.Calibration, b, options.AsymmetricActivations);

@@ -9,8 +9,10 @@ namespace Cimc.Scheduling;
 /// they were written, overwrites after they were read, or overwrites after they were written. Two
 /// mvm accumulations into the same words commute and do not order each other. The tile buffer is
 /// shared by a tile's cores, which synchronise through messages: a load or store of the tile buffer
-/// follows every earlier receive of a signal on its core (the signal says the rows are there), and
-/// a signal's send follows every earlier store of its core (the rows it announces).
+/// follows every earlier receive of a signal or a release on its core (the signal says the rows are
+/// there; the release that the rows it overwrites are no longer read), a signal's send follows every
+/// earlier store of its core (the rows it announces), and a release's send every earlier tile-buffer
+/// access of its core (the reads of the rows it gives up).
 /// </summary>
 public static class Dependences
 {
@@ -31,11 +33,12 @@ public static class Dependences
         {
             after.Clear();
             bool signals = ops[k].Kind == MessageKind.Signal && ops[k].Instruction.Opcode == Opcode.Send;
+            bool releases = ops[k].Kind == MessageKind.Release && ops[k].Instruction.Opcode == Opcode.Send;
             for (int j = 0; j < k; j++)
             {
                 Opcode earlier = ops[j].Instruction.Opcode;
-                bool synchronised = (touchesBuffer[k] && earlier == Opcode.Recv && ops[j].Kind == MessageKind.Signal)
-                    || (signals && earlier == Opcode.Store);
+                bool synchronised = (touchesBuffer[k] && earlier == Opcode.Recv && ops[j].Kind is MessageKind.Signal or MessageKind.Release)
+                    || (signals && earlier == Opcode.Store) || (releases && touchesBuffer[j]);
                 if (synchronised || Conflict(accesses[j], accesses[k]))
                 {
                     after.Add(ops[j].Id);

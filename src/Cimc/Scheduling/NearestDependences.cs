@@ -8,7 +8,8 @@ namespace Cimc.Scheduling;
 /// nearest edges, found word by word in one pass: an access depends on the last write of each word
 /// it touches, a write also on the reads and accumulations since that write (accumulations of one
 /// word commute, as in <see cref="Dependences"/>). An operation touching the tile buffer depends on
-/// every earlier signal receive of the core, a signal send on every earlier store. Why: the full pairwise relation is quadratic in a core's operations, and a convolution
+/// every earlier signal or release receive of the core, a signal send on every earlier store, a
+/// release send on the tile-buffer accesses since the core's previous release send and on that send. Why: the full pairwise relation is quadratic in a core's operations, and a convolution
 /// runs the same rows and accumulators at every output pixel (LeNet's first layer alone gives a core
 /// ~10 k operations), which made scheduling take tens of seconds. Orders and longest paths over it
 /// equal those over the full relation.
@@ -29,6 +30,8 @@ public static class NearestDependences
         var after = new SortedSet<int>();
         var signalRecvs = new List<int>();
         var stores = new List<int>();
+        var bufferSinceRelease = new List<int>();
+        int lastRelease = -1;
         for (int k = 0; k < ops.Count; k++)
         {
             after.Clear();
@@ -75,6 +78,19 @@ public static class NearestDependences
                 signalRecvs.ForEach(j => after.Add(j));
             }
 
+            if (ops[k].Kind == MessageKind.Release && instruction.Opcode == Opcode.Send)
+            {
+                // The tile-buffer accesses since the previous release, and that release (which follows the earlier ones).
+                bufferSinceRelease.ForEach(j => after.Add(j));
+                Add(after, lastRelease);
+                bufferSinceRelease.Clear();
+                lastRelease = k;
+            }
+            else if (touchesBuffer)
+            {
+                bufferSinceRelease.Add(k);
+            }
+
             if (signalSend)
             {
                 // Every earlier store, as in the full relation (stores need not depend on each other); signal sends are few.
@@ -86,7 +102,7 @@ public static class NearestDependences
                 stores.Add(k);
             }
 
-            if (ops[k].Kind == MessageKind.Signal && instruction.Opcode == Opcode.Recv)
+            if (ops[k].Kind is MessageKind.Signal or MessageKind.Release && instruction.Opcode == Opcode.Recv)
             {
                 signalRecvs.Add(k);
             }

@@ -17,6 +17,9 @@ public enum MessageKind : byte
 
     /// <summary>Codes of the network output on their way to the output core.</summary>
     Output,
+
+    /// <summary>A one-word release to a tile hub: the sender no longer reads the rows of a ring (line) buffer the hub will overwrite.</summary>
+    Release,
 }
 
 /// <summary>

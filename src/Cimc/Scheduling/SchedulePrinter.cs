@@ -49,6 +49,7 @@ public static class SchedulePrinter
             MessageKind.LayerInput => $"layer {m.Layer} input",
             MessageKind.Signal => $"layer {m.Layer} rows ready",
             MessageKind.PartialSum => $"layer {m.Layer} partial sums",
+            MessageKind.Release => $"map {m.Layer - 1} rows released",
             _ => "network output",
         };
         string tagged = op.Instruction.ToString();

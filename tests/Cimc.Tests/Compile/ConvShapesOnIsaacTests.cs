@@ -115,6 +115,42 @@ public sealed class ConvShapesOnIsaacTests(ITestOutputHelper output)
         return n.Finish("resnet");
     }
 
+    /// <summary>
+    /// A residual stage too wide for whole maps in ISAAC's tile buffers (128 x 8 x 8 = 8,192 words per
+    /// map, a whole buffer): strided 5x5 stem conv to 128 channels, two 3x3 convs, residual add (128 channels: more
+    /// than an ISAAC core's memory holds at once, so the add runs in channel groups), global average
+    /// pool, dense 10. On ISAAC the maps are rings of rows where a tile's do not fit whole and the
+    /// program equals the golden model; on buffers an eighth as large the refusal names the rings and the buffer that would do.
+    /// </summary>
+    [Fact]
+    [Trait("tier", "slow")]
+    public void AWideResidualStageRunsInRingBuffersOnIsaacCores()
+    {
+        var n = new Net(11);
+        int x = n.Conv(-1, 5, 3, 0, 128);
+        x = n.Residual(n.Conv(n.Conv(x, 3, 1, 1, 128), 3, 1, 1, 128), x);
+        x = n.Dense(n.Pool(x, 0, max: false, global: true), 10, true);
+        QuantizedModel model = n.Finish("wide");
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        Architecture smaller = isaac with { Tile = isaac.Tile with { BufferBytes = isaac.Tile.BufferBytes / 8 } };
+        var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => GraphBitExactnessTests.Compile(model, smaller, new Lowering(false, true)));
+        Assert.Contains(" of 8 rows)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("a chip whose tile buffers hold", e.Message, StringComparison.Ordinal);
+        (ProgramImage program, WeightImage weights) = GraphBitExactnessTests.Compile(model, isaac, new Lowering(false, true));
+        var xbar = new CrossbarParams(isaac.Core.Crossbar.Rows, isaac.Core.Crossbar.Cols, isaac.Core.Crossbar.CellBits, isaac.Core.Dac.Bits, isaac.Core.Adc.Bits);
+        var sim = new FunctionalSimulator(program, weights);
+        var rng = new Random(4);
+        const int samples = 1;
+        long[] codes = [.. Enumerable.Range(0, samples * 784).Select(_ => (long)rng.Next(256))];
+        long[] batched = sim.RunBatchCodes(codes, samples);
+        for (int s = 0; s < samples; s++)
+        {
+            long[] golden = GoldenGraph.RunCodes(model, xbar, codes.AsSpan(s * 784, 784));
+            Assert.Equal(golden, sim.RunCodes(codes.AsSpan(s * 784, 784)));
+            Assert.Equal(golden, batched.AsSpan(s * 10, 10).ToArray());
+        }
+    }
+
     [Theory]
     [Trait("tier", "slow")]
     [InlineData("lenet")]

@@ -18,7 +18,7 @@ namespace Cimc.Tests.Compile;
 public sealed class GraphBitExactnessTests
 {
     /// <summary>A chip with the case's crossbars and a non-saturating ADC; small tiles so that layers and maps spread over several.</summary>
-    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4)
+    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20)
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
@@ -27,7 +27,7 @@ public sealed class GraphBitExactnessTests
         return a with
         {
             Chip = a.Chip with { Tiles = 64, Mesh = new MeshSpec(8, 8) },
-            Tile = a.Tile with { Cores = coresPerTile, BufferBytes = 1 << 20 },
+            Tile = a.Tile with { Cores = coresPerTile, BufferBytes = bufferBytes },
             Core = a.Core with { Crossbars = 32, LocalMemoryWords = 1 << 16 },
         };
     }
@@ -46,19 +46,49 @@ public sealed class GraphBitExactnessTests
         Gen.Select(RandomGraphs.Cases(), Gen.Bool, Gen.Bool).Sample(t =>
         {
             (GraphCase c, bool tree, bool biasFirst) = t;
-            QuantizedModel model = c.Model;
-            (ProgramImage program, WeightImage weights) = Compile(model, ChipFor(c), new Lowering(false, tree) { BiasFirst = biasFirst });
-            var sim = new FunctionalSimulator(program, weights);
-            const int n = 3;
-            long[][] inputs = [.. Enumerable.Range(0, n).Select(s => c.Input(model, s))];
-            long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
-            for (int s = 0; s < n; s++)
-            {
-                long[] golden = GoldenGraph.RunCodes(model, c.NonSaturating, inputs[s]);
-                Assert.Equal(golden, sim.RunCodes(inputs[s]));
-                Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
-            }
+            AssertGolden(c, ChipFor(c), new Lowering(false, tree) { BiasFirst = biasFirst });
         }, iter: 40, threads: 1);
+    }
+
+    /// <summary>
+    /// Tile buffers too small for whole maps: the refusal names the buffer every tile would fit in
+    /// with ring (line) buffers; on a chip with exactly that buffer the program, whose maps are then
+    /// rings of rows on the tiles that need them, still equals the golden model in both simulators.
+    /// </summary>
+    [Fact]
+    public void RandomGraphsInRingBuffersMatchTheGoldenModel()
+    {
+        int rings = 0, cases = 0;
+        Gen.Select(RandomGraphs.Cases(), Gen.Bool, Gen.Int[4, 8]).Sample(t =>
+        {
+            (GraphCase c, bool tree, int coresPerTile) = t;
+            Lowering lowering = new(false, tree) { BiasFirst = true };
+            var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => Compile(c.Model, ChipFor(c, coresPerTile, bufferBytes: 64), lowering));
+            System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words");
+            Assert.True(m.Success, e.Message);
+            int words = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            rings += e.Message.Contains(" rows)", StringComparison.Ordinal) ? 1 : 0;
+            cases++;
+            AssertGolden(c, ChipFor(c, coresPerTile, bufferBytes: words * 8), lowering);
+        }, iter: 60, threads: 1);
+        // About a third of the draws hold some map in a ring (the others have maps of one row or read by a dense layer).
+        Assert.True(rings * 8 >= cases, $"only {rings} of {cases} cases held a map in a ring");
+    }
+
+    private static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering)
+    {
+        QuantizedModel model = c.Model;
+        (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering);
+        var sim = new FunctionalSimulator(program, weights);
+        const int n = 3;
+        long[][] inputs = [.. Enumerable.Range(0, n).Select(s => c.Input(model, s))];
+        long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
+        for (int s = 0; s < n; s++)
+        {
+            long[] golden = GoldenGraph.RunCodes(model, c.NonSaturating, inputs[s]);
+            Assert.Equal(golden, sim.RunCodes(inputs[s]));
+            Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
+        }
     }
 }
 

@@ -85,4 +85,26 @@ public sealed class ExplorationTests : IDisposable
         using JsonDocument s = JsonDocument.Parse(summary);
         Assert.Equal(doc.RootElement.GetProperty("cost").GetDouble(), s.RootElement.GetProperty("crossbars_used").GetInt32());
     }
+
+    [Trait("tier", "slow")]
+    [Fact]
+    public void Search_precision_works_on_a_convolutional_network_by_layer_name()
+    {
+        string file = Path.Combine(_dir, "lenet.json");
+        (int exit, string output, string error) = CliRunner.Run("search-precision", Example("lenet.onnx"), "--arch", "isaac", "--limit", "10",
+            "--images", Example("t10k-images-idx3-ubyte.gz"), "--labels", Example("t10k-labels-idx1-ubyte.gz"), "--divide-by", "255",
+            "--max-loss", "0", "-o", file, "--json");
+        Assert.True(exit == 0, error);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        JsonElement root = doc.RootElement;
+        Assert.Equal(["/0/Conv", "/3/Conv", "/7/Gemm", "/9/Gemm", "/11/Gemm"], root.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("name").GetString()));
+        Assert.True(root.GetProperty("cost").GetDouble() < root.GetProperty("uniform_cost").GetDouble(), "8-bit weights on isaac's 2-bit cells leave room below");
+        Assert.True(root.GetProperty("accuracy").GetDouble() >= root.GetProperty("float_accuracy").GetDouble());
+
+        // The file names the layers as --precision reads them: compiling with it gives the cost the search reported.
+        (int compiled, string summary, string compileError) = CliRunner.Run("compile", Example("lenet.onnx"), "--arch", "isaac", "--precision", file, "--json", "-o", Path.Combine(_dir, "lenet-out"));
+        Assert.True(compiled == 0, compileError);
+        using JsonDocument s = JsonDocument.Parse(summary);
+        Assert.Equal(root.GetProperty("cost").GetDouble(), s.RootElement.GetProperty("crossbars_used").GetInt32());
+    }
 }
