@@ -226,5 +226,5 @@ public static class Compiler
     public static ArchHeader Header(Architecture arch) =>
         new(arch.TotalTiles, arch.Tile.Cores, arch.Core.Crossbars, arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols,
             arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits,
-            arch.Core.LocalMemoryWords, (int)Math.Min(int.MaxValue, arch.Tile.BufferBytes / 8));
+            arch.Core.LocalMemoryWords, (int)Math.Min(int.MaxValue, arch.Tile.BufferWords));
 }

@@ -182,7 +182,19 @@ public sealed record MeshSpec(int Width, int Height)
 public sealed record NocSpec(int LinkBits, int HopLatencyCycles, int TilesPerRouter);
 
 /// <summary>A tile: its cores share one buffer (eDRAM in ISAAC and PUMA) over one bus.</summary>
-public sealed record TileSpec(int Cores, long BufferBytes, int BusBits);
+public sealed record TileSpec(int Cores, long BufferBytes, int BusBits)
+{
+    /// <summary>
+    /// Bytes of the buffer one cimc word stands for. Values between layers are activation codes of at
+    /// most 16 bits (the quantizer's limit), as ISAAC and PUMA keep 16-bit data in their eDRAM: a
+    /// 64 KB buffer holds 32,768 of them. Core memory follows the same convention (one physical 16-bit
+    /// entry per word); only the functional model stores words as 64 bits.
+    /// </summary>
+    public const int BytesPerWord = 2;
+
+    /// <summary>The words (values) the buffer holds: the ISA's <c>buffer_words</c>.</summary>
+    public long BufferWords => BufferBytes / BytesPerWord;
+}
 
 /// <summary>
 /// A core (ISAAC's IMA, PUMA's core): physical crossbars with their converters, shift-and-add units

@@ -182,8 +182,8 @@ public static class ArchitectureValidator
         Fits("core.crossbar.rows", arch.Core.Crossbar.Rows, IsaLimits.Rows, FieldRole.CrossbarRows, $"{arch.Core.Crossbar.Rows} rows");
         Fits("core.crossbar.cols", arch.Core.Crossbar.Cols, IsaLimits.Cols, FieldRole.CrossbarCols, $"{arch.Core.Crossbar.Cols} columns");
         Fits("core.local_memory_words", arch.Core.LocalMemoryWords, IsaLimits.LocalWords, FieldRole.Address, $"{arch.Core.LocalMemoryWords} words");
-        Fits("tile.buffer_bytes", arch.Tile.BufferBytes / 8, IsaLimits.BufferWords, FieldRole.Address,
-            $"{arch.Tile.BufferBytes} bytes ({arch.Tile.BufferBytes / 8} words)", MemorySpace.TileBuffer);
+        Fits("tile.buffer_bytes", arch.Tile.BufferWords, IsaLimits.BufferWords, FieldRole.Address,
+            $"{arch.Tile.BufferBytes} bytes ({arch.Tile.BufferWords} words of {TileSpec.BytesPerWord} bytes)", MemorySpace.TileBuffer);
 
         static void Fits(string key, long value, long limit, FieldRole role, string what, MemorySpace space = MemorySpace.Local)
         {

@@ -29,7 +29,7 @@ public sealed class IsaLimitTests
     [Theory]
     [InlineData(65536, 2, 16, 65536, "chip.tiles: 65536 tiles x 2 cores = 131072 cores exceed what the ISA can address: send.core (16 bits) reaches 65536")]
     [InlineData(4, 2, 300, 65536, "core.crossbars: 300 crossbars per core exceed what the ISA can address: mvm.xb (8 bits) reaches 256")]
-    [InlineData(4, 2, 16, 1L << 28, "tile.buffer_bytes: 268435456 bytes (33554432 words) exceed what the ISA can address: load.src (24 bits) reaches 16777216")]
+    [InlineData(4, 2, 16, 1L << 26, "tile.buffer_bytes: 67108864 bytes (33554432 words of 2 bytes) exceed what the ISA can address: load.src (24 bits) reaches 16777216")]
     public void The_validator_refuses_a_machine_the_isa_fields_cannot_address(int tiles, int cores, int crossbars, long bufferBytes, string message)
     {
         Architecture arch = Puma with
@@ -49,7 +49,7 @@ public sealed class IsaLimitTests
         Architecture arch = Puma with
         {
             Chip = Puma.Chip with { Tiles = 32768, Mesh = new MeshSpec(256, 128) },
-            Tile = Puma.Tile with { Cores = 2, BufferBytes = IsaLimits.BufferWords * 8 },
+            Tile = Puma.Tile with { Cores = 2, BufferBytes = IsaLimits.BufferWords * TileSpec.BytesPerWord },
             Core = Puma.Core with { Crossbars = 1, Adc = Puma.Core.Adc with { GroupCrossbars = 1 } },
         };
         ArchitectureValidator.Validate(arch);

@@ -63,13 +63,13 @@ public sealed class GraphBitExactnessTests
         {
             (GraphCase c, bool tree, int coresPerTile) = t;
             Lowering lowering = new(false, tree) { BiasFirst = true };
-            var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => Compile(c.Model, ChipFor(c, coresPerTile, bufferBytes: 64), lowering));
+            var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => Compile(c.Model, ChipFor(c, coresPerTile, bufferBytes: 8 * TileSpec.BytesPerWord), lowering));
             System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words");
             Assert.True(m.Success, e.Message);
             int words = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             rings += e.Message.Contains(" rows)", StringComparison.Ordinal) ? 1 : 0;
             cases++;
-            AssertGolden(c, ChipFor(c, coresPerTile, bufferBytes: words * 8), lowering);
+            AssertGolden(c, ChipFor(c, coresPerTile, bufferBytes: words * TileSpec.BytesPerWord), lowering);
         }, iter: 60, threads: 1);
         // About a third of the draws hold some map in a ring (the others have maps of one row or read by a dense layer).
         Assert.True(rings * 8 >= cases, $"only {rings} of {cases} cases held a map in a ring");

@@ -90,7 +90,7 @@ public sealed class ScheduleTests
     public void Tile_buffer_regions_that_do_not_fit_are_a_diagnostic_naming_the_tile()
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
-        Architecture small = edge with { Tile = edge.Tile with { BufferBytes = 8 * 300 } };
+        Architecture small = edge with { Tile = edge.Tile with { BufferBytes = TileSpec.BytesPerWord * 300 } };
         var e = Assert.Throws<Diagnostics.CimcException>(() => PerformanceFixtures.Compile(small, 3, () => new Relu(), 200, 300, 10));
         Assert.Equal("does-not-fit", e.Diagnostic.Code);
         Assert.Contains("tile", e.Message);

@@ -32,7 +32,7 @@ public sealed class SplitIoTests
             // than the network's input and output.
             int reach = small.Tile.Cores * small.Core.Crossbars * 16;
             int bufferWords = rng.Next(4 * reach, (5 * reach) + 1);
-            Architecture arch = small with { Tile = small.Tile with { BufferBytes = 8L * bufferWords } };
+            Architecture arch = small with { Tile = small.Tile with { BufferBytes = (long)TileSpec.BytesPerWord * bufferWords } };
             p = p with { Widths = [.. p.Widths.Select((w, i) => i == 0 || i == p.Widths.Length - 1 ? bufferWords + 1 + rng.Next(40) : w)] };
             var settings = new Passes.CompileSettings { Level = (Passes.OptLevel)rng.Next(3), Seed = rng.Next(), AutoChips = true };
             (Graph graph, NdArray calibration, NdArray inputs) = p.Network();
@@ -59,7 +59,7 @@ public sealed class SplitIoTests
     public void A_puma_input_one_value_wider_than_its_tile_buffer_compiles_and_runs_bit_exactly()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        int width = (int)(puma.Tile.BufferBytes / 8) + 1;
+        int width = (int)puma.Tile.BufferWords + 1;
         var b = new GraphBuilder("wide", TensorType.Float(TensorType.Dynamic, width));
         b.Add("fc", new Dense(FloatTensor.Matrix(3, width, [.. Enumerable.Range(0, 3 * width).Select(k => ((k * 7919) % 11) - 5f)]), null));
         var samples = new NdArray([2, width], [.. Enumerable.Range(0, 2 * width).Select(k => (float)((k * 31) % 17) / 17)]);
