@@ -131,9 +131,9 @@ public static class CodeGenerator
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
-        // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
+        // The weight image computes the mapped blocks' levels when it is written (or read), rather than holding them.
         var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
-            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+            .Select(pb => new KeyValuePair<CrossbarId, ICellLevels>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         ImmutableArray<IoPart> inputParts = splitIn ? inputs[0][0].InputParts : [];
         (int inTile0, int inAddr0) = splitIn ? (inputParts[0].Tile, inputParts[0].Addr) : inputIo[0];
         (int outTile0, int outAddr0) = splitOut ? (outputParts[0].Tile, outputParts[0].Addr) : outputIo[0];
@@ -141,7 +141,7 @@ public static class CodeGenerator
             arch,
             new InputSpec(inTile0, inAddr0, inF, input.Scale, input.ZeroPoint, 0, input.Max) { Parts = inputParts },
             new OutputSpec(outTile0, outAddr0, outF, scales, zeros) { Parts = outputParts },
-            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars)) with
+            WeightImage.Computed(g.Rows, g.Cols, g.CellBits, crossbars)) with
         {
             ExtraSlots = [.. Enumerable.Range(1, period - 1).Select(j =>
             {
