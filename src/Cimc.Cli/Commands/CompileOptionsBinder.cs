@@ -80,7 +80,7 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> PassEstimates { get; } = new("--pass-estimates")
     {
-        Description = "which passes summary.json prices with the timing model: all, final or auto (every pass up to 8,192 crossbars, the last one above)",
+        Description = "which passes summary.json prices with the timing model: all, final or auto (every pass up to 8,192 crossbars, the last one up to 65,536, none above: cimc simulate prices those)",
     };
 
     public Option<bool> Verify { get; } = new("--verify") { Description = "check each stage's IR between passes (placement, tags, every receive matched by a send)" };

@@ -54,6 +54,11 @@ internal sealed record TileGroup(int Tile, ImmutableArray<CoreSpan> Cores, int L
 /// its children's, so every blocked receive waits on a send with a lower key, which cannot be
 /// blocked (deadlock-free); and a parent and a child order the chunks they share alike (the child
 /// is one level deeper in each), so the k-th send between them is the k-th receive.
+/// With the broadcast-chain pass every chunk enters at the first hub instead and flows along the
+/// hubs in order (hub j receives them all from hub j - 1, in order, and forwards them unless it is
+/// the last), so every hub receives the rows in order and nothing waits on a chunk entering
+/// elsewhere; with the ring-groups pass the hubs of each group of tiles reading the same rows form
+/// a ring (or chain) of their own.
 /// <code>
 /// before: lead --send--> every core of the next layer (one message per core)
 /// after:  root --chunk i--> hub(i mod T) --> hub(i+1 mod T) --> ...; hub --store--> buffer, --signal--> peers --load--> rows
@@ -70,11 +75,17 @@ internal sealed class InputBroadcast : IVectorSink
     private readonly BroadcastShape shape;
     private readonly bool chunkSignals;
     private readonly ImmutableArray<IoPart> parts;
+    private readonly ImmutableArray<ImmutableArray<TileGroup>> rings;
+    private readonly int[] enteredRing;
+    private readonly bool chain;
     private int delivered;
 
     private InputBroadcast(LayerCores layer, ImmutableArray<TileGroup> ring, ImmutableArray<TileGroup> direct, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals,
-        ImmutableArray<IoPart> parts)
+        ImmutableArray<IoPart> parts, bool groupRings, bool chain)
     {
+        this.chain = chain;
+        rings = RingsOf(ring, groupRings);
+        enteredRing = new int[rings.Length];
         this.parts = parts;
         this.layer = layer;
         this.shape = shape;
@@ -94,7 +105,8 @@ internal sealed class InputBroadcast : IVectorSink
     /// its crossbars read), written there by the host, and nothing travels between tiles
     /// (<see cref="InputParts"/>).
     /// </summary>
-    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false)
+    public static InputBroadcast Plan(LayerCores layer, TileBuffers buffers, int inputTile, int inputAddr, int chunkWords, BroadcastShape shape, bool chunkSignals = false, bool groupRings = false,
+        bool chain = false)
     {
         bool first = layer.Index == 0;
         var ring = ImmutableArray.CreateBuilder<TileGroup>();
@@ -124,8 +136,66 @@ internal sealed class InputBroadcast : IVectorSink
             ring.Add(new TileGroup(tile, cores, lo, hi, region));
         }
 
-        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable());
+        return new InputBroadcast(layer, ring.ToImmutable(), direct.ToImmutable(), inputAddr, chunkWords, shape, chunkSignals, parts.ToImmutable(), groupRings, chain);
     }
+
+    /// <summary>
+    /// The rings the chunks travel: one of all the hubs, or (the ring-groups pass) one per group of
+    /// hubs whose tiles read the same rows, when no two groups' rows overlap (a chunk then belongs to
+    /// one ring; else the single ring).
+    /// </summary>
+    private static ImmutableArray<ImmutableArray<TileGroup>> RingsOf(ImmutableArray<TileGroup> ring, bool grouped)
+    {
+        var groups = ring.GroupBy(g => (g.Lo, g.Hi)).Select(g => g.ToImmutableArray()).ToList();
+        bool disjoint = groups.SelectMany((a, i) => groups.Skip(i + 1).Select(b => Overlap(a[0].Lo, a[0].Hi, (b[0].Lo, b[0].Hi)) is null)).All(x => x);
+        return grouped && disjoint ? [.. groups] : [ring];
+    }
+
+    /// <summary>
+    /// When <paramref name="core"/>'s input is complete, as a rank: the position, in its hub's order
+    /// of receipt, of the last chunk holding rows the core reads (the ring broadcast, whose hubs all
+    /// receive a chunk every chunk time, so equal positions are about equal times; along the chain,
+    /// the chunks in order); 0 for a core that
+    /// gets its input otherwise (straight from the network input, a direct send or a tree). Assumes
+    /// the producers deliver the input in ascending row order, as the schedule's column blocks do;
+    /// a guess about time, never about correctness. A hub ranks after every chunk: its mvms come
+    /// after it has received, forwarded and stored all of them.
+    /// </summary>
+    public int ArrivalRank(int core)
+    {
+        if (!IsRing)
+        {
+            return 0;
+        }
+
+        var chunks = Chunks(rows.Lo, rows.Hi).ToList();
+        foreach (ImmutableArray<TileGroup> r in rings.Where(r => r.Any(g => g.Cores.Any(c => c.Core == core))))
+        {
+            var mine = chunks.Where(c => RingOf(c.Lo, c.Hi) == rings.IndexOf(r)).ToList();
+            int t = r.Length, j = r.IndexOf(r.First(g => g.Cores.Any(c => c.Core == core))), position = 0, last = 0;
+            if (r[j].Hub == core)
+            {
+                return mine.Count; // a hub's mvms follow all its forwarding
+            }
+
+            CoreSpan span = r[j].Cores.First(c => c.Core == core);
+            IEnumerable<int> order = Chain ? Enumerable.Range(0, mine.Count)
+                : Enumerable.Range(0, t).SelectMany(d => Enumerable.Range(0, mine.Count).Where(i => i % t == (j - d + t) % t));
+            foreach (int i in order)
+            {
+                last = Overlap(mine[i].Lo, mine[i].Hi, (span.RowLo, span.RowHi)) is null ? last : position;
+                position++;
+            }
+
+            return last;
+        }
+
+        return 0;
+    }
+
+    /// <summary>The ring chunk [s, e) travels (-1: no hub reads it).</summary>
+    private int RingOf(int s, int e) =>
+        rings.Length == 1 ? 0 : rings.Select((r, k) => (r, k)).Where(x => Overlap(s, e, (x.r[0].Lo, x.r[0].Hi)) is not null).Select(x => x.k).DefaultIfEmpty(-1).First();
 
     /// <summary>A split network input's parts, tile by tile (tiles that read the same rows each have them).</summary>
     public ImmutableArray<IoPart> InputParts => parts;
@@ -165,12 +235,19 @@ internal sealed class InputBroadcast : IVectorSink
     /// Starts a sample: its chunks enter the ring from the first hub again, as the receivers expect
     /// (a replica serves several samples of a period, each with the same plan).
     /// </summary>
-    public void StartSample() => delivered = 0;
+    public void StartSample()
+    {
+        delivered = 0;
+        Array.Clear(enteredRing);
+    }
 
     /// <summary>The stream of the layer's input chunks (<see cref="Streams"/>); its signals have their own.</summary>
     private int Tag => Streams.Input(layer.Index);
 
     private bool IsRing => shape == BroadcastShape.Ring;
+
+    /// <summary>The chain-broadcast pass: every chunk enters at the ring's first hub and flows along the hubs in order.</summary>
+    private bool Chain => IsRing && chain;
 
     /// <summary>
     /// The tree of chunk number <paramref name="index"/> covering [s, e): the hubs whose tile reads
@@ -196,7 +273,11 @@ internal sealed class InputBroadcast : IVectorSink
     {
         if (IsRing)
         {
-            em[core].Add(Instruction.Send(ring[delivered++ % ring.Length].Hub, src, e - s, Tag));
+            if (RingOf(s, e) is int k and >= 0)
+            {
+                em[core].Add(Instruction.Send(rings[k][Chain ? 0 : enteredRing[k]++ % rings[k].Length].Hub, src, e - s, Tag));
+            }
+
             return;
         }
 
@@ -281,6 +362,32 @@ internal sealed class InputBroadcast : IVectorSink
             return;
         }
 
+        if (!IsRing)
+        {
+            foreach (TileGroup g in ring)
+            {
+                foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
+                {
+                    int at = Landing(memory[g.Hub], s, e);
+                    em[g.Hub].Add(Instruction.Recv(producer, at, e - s, Tag));
+                    Keep(em, memory, g, s, e, at);
+                }
+
+                SignalPeers(em, memory, g);
+            }
+
+            return;
+        }
+
+        for (int k = 0; k < rings.Length; k++)
+        {
+            ReceiveRing(em, memory, rings[k], [.. chunks.Where(c => RingOf(c.Lo, c.Hi) == k)]);
+        }
+    }
+
+    /// <summary>One ring's hubs receive its chunks (chunk i entered at hub i mod t), forward and store them.</summary>
+    private void ReceiveRing(Emitter em, IReadOnlyDictionary<int, CoreMemoryLayout> memory, ImmutableArray<TileGroup> ring, List<(int Core, int Lo, int Hi)> chunks)
+    {
         int t = ring.Length;
         for (int j = 0; j < t; j++)
         {
@@ -288,18 +395,26 @@ internal sealed class InputBroadcast : IVectorSink
             List<Instruction> hub = em[g.Hub];
             CoreMemoryLayout hubMem = memory[g.Hub];
 
-            if (!IsRing)
+            if (Chain)
             {
-                foreach ((int producer, int s, int e) in chunks.Where(c => Overlap(c.Lo, c.Hi, (g.Lo, g.Hi)) is not null))
+                foreach ((int producer, int s, int e) in chunks)
                 {
                     int at = Landing(hubMem, s, e);
-                    hub.Add(Instruction.Recv(producer, at, e - s, Tag));
+                    hub.Add(Instruction.Recv(j == 0 ? producer : ring[j - 1].Hub, at, e - s, Tag));
+                    if (j + 1 < t)
+                    {
+                        hub.Add(Instruction.Send(ring[j + 1].Hub, at, e - s, Tag));
+                    }
+
                     Keep(em, memory, g, s, e, at);
                 }
+
+                SignalPeers(em, memory, g);
+                continue;
             }
 
             // Distance d from the entry hub: chunks that entered here first, then those from farther back.
-            for (int d = 0; IsRing && d < t; d++)
+            for (int d = 0; d < t; d++)
             {
                 int entry = (j - d + t) % t;
                 for (int i = entry; i < chunks.Count; i += t)

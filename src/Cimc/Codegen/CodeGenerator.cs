@@ -56,7 +56,7 @@ public static class CodeGenerator
         var em = new Emitter();
         int period = mapped.Period;
         // layers[l][r]: replica r of layer l, which serves the samples n with n mod (its replica count) = r.
-        var layers = placed.Layers.Select((_, l) => placed.Replicas(l).Select(replica => new LayerCores(l, replica, arch)).ToImmutableArray()).ToImmutableArray();
+        var layers = placed.Layers.Select((_, l) => placed.Replicas(l).Select(replica => new LayerCores(l, replica, arch, placed.Lowering.SpreadRoots)).ToImmutableArray()).ToImmutableArray();
 
         // Tile buffers: the network input first (address 0), then the output, then the shared layer
         // inputs; a replicated first (last) layer has an input (output) region per replica, in its lead's tile.
@@ -66,7 +66,7 @@ public static class CodeGenerator
         var inputIo = new (int Tile, int Addr)[firsts.Length];
         var outputIo = new (int Tile, int Addr)[lasts.Length];
         // A vector wider than one tile buffer is split into parts, one per tile that reads (writes) its values.
-        bool splitIn = inF > arch.BufferWords, splitOut = outF > arch.BufferWords;
+        bool splitIn = inF > arch.BufferWords || (placed.Lowering.InputPerTile && firsts.Length == 1), splitOut = outF > arch.BufferWords;
         if ((splitIn && firsts.Length > 1) || (splitOut && lasts.Length > 1))
         {
             throw new Diagnostics.CimcException("does-not-fit", $"layer '{(splitIn ? firsts : lasts)[0].Name}'",
@@ -96,10 +96,18 @@ public static class CodeGenerator
             }
         }
 
-        bool tree = placed.Lowering.ReductionTree;
+        bool tree = placed.Lowering.ReductionTree && !placed.Lowering.ArrivalOrder;
         var inputs = layers.Select(replicas => replicas.Select((layer, r) =>
             InputBroadcast.Plan(layer, buffers, inputIo[r % inputIo.Length].Tile, inputIo[r % inputIo.Length].Addr,
-                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals)).ToImmutableArray()).ToImmutableArray();
+                placed.Lowering.ChunkWords > 0 ? Math.Min(arch.Rows, placed.Lowering.ChunkWords) : arch.Rows, placed.Lowering.Broadcast, placed.Lowering.ChunkSignals, placed.Lowering.GroupRings, placed.Lowering.ChainBroadcast)).ToImmutableArray()).ToImmutableArray();
+        for (int l = 0; l < layers.Length && placed.Lowering.ArrivalOrder; l++)
+        {
+            for (int r = 0; r < layers[l].Length; r++)
+            {
+                layers[l][r].OrderByArrival(inputs[l][r].ArrivalRank);
+            }
+        }
+
         ImmutableArray<IoPart> outputParts = splitOut ? OutputGather.PlanParts(arch, lasts[0], buffers) : [];
         buffers.CheckCapacity();
 
@@ -123,9 +131,9 @@ public static class CodeGenerator
         QuantizedModel model = mapped.Model;
         ActivationQuant input = model.Input;
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = model.OutputDequantization();
-        // The weight image shares the mapped blocks' levels (immutable from here on) rather than copying them.
+        // The weight image computes the mapped blocks' levels when it is written (or read), rather than holding them.
         var crossbars = placed.AllReplicas.SelectMany(l => l.Blocks)
-            .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
+            .Select(pb => new KeyValuePair<CrossbarId, ICellLevels>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         ImmutableArray<IoPart> inputParts = splitIn ? inputs[0][0].InputParts : [];
         (int inTile0, int inAddr0) = splitIn ? (inputParts[0].Tile, inputParts[0].Addr) : inputIo[0];
         (int outTile0, int outAddr0) = splitOut ? (outputParts[0].Tile, outputParts[0].Addr) : outputIo[0];
@@ -133,7 +141,7 @@ public static class CodeGenerator
             arch,
             new InputSpec(inTile0, inAddr0, inF, input.Scale, input.ZeroPoint, 0, input.Max) { Parts = inputParts },
             new OutputSpec(outTile0, outAddr0, outF, scales, zeros) { Parts = outputParts },
-            WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars)) with
+            WeightImage.Computed(g.Rows, g.Cols, g.CellBits, crossbars)) with
         {
             ExtraSlots = [.. Enumerable.Range(1, period - 1).Select(j =>
             {

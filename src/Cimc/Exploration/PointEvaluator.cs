@@ -77,7 +77,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             Compilation c = Compile(s, qKey);
             PerformanceInput input = PerformanceInputs.For(c, batch);
             input.Validate();
-            PerformanceReport r = PerformanceReport.Evaluate(input, graph.Name);
+            PerformanceObjectives r = PerformanceReport.Objectives(input); // what a row keeps, as the full report computes it
             double? acc = data is null ? null : Accuracy(s, qKey, c);
             return new PointResult(point.Key, point.Canonical(), true, null, r.LatencyNs, r.ThroughputPerS, r.EnergyNj, r.AreaMm2, acc,
                 r.CrossbarsUsed, r.CoresUsed, r.LowerBoundLatencyNs, r.TopsPerW, r.TopsPerMm2, "simulate");

@@ -117,11 +117,11 @@ public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
         w.Write(images.Count);
         foreach (WeightImage image in images)
         {
-            w.Write(28 + ((long)image.Crossbars.Count * (8 + ((long)image.Rows * image.Cols))));
+            w.Write(image.FileBytes);
             w.Flush();
             long start = file.Position;
             image.WriteTo(file);
-            if (file.Position - start != 28 + ((long)image.Crossbars.Count * (8 + ((long)image.Rows * image.Cols))))
+            if (file.Position - start != image.FileBytes)
             {
                 throw new InvalidOperationException("weights.bin segment length does not match its image");
             }

@@ -16,11 +16,23 @@ public readonly record struct CrossbarId(int Core, int Crossbar) : IComparable<C
 }
 
 /// <summary>
+/// One crossbar's levels computed on demand (the mapped blocks': docs/scale.md): Rows * Cols levels,
+/// row-major, the same bytes every time.
+/// </summary>
+public interface ICellLevels
+{
+    void CopyTo(Span<byte> destination);
+}
+
+/// <summary>
 /// The conductance levels programmed into the crossbars: for each programmed crossbar, Rows * Cols
 /// cell levels in [0, 2^CellBits), row-major ([row][col]). Binary form weights.bin, see docs/isa.md,
 /// written and read as a stream, so its size is bounded by the disk, not by an array.
 /// Construction validates dimensions and levels and takes a copy, so the image is immutable;
-/// <see cref="Wrap"/> (code generation) shares the mapped blocks' arrays instead of copying them.
+/// <see cref="Wrap"/> shares the caller's arrays instead of copying them, and <see cref="Computed"/>
+/// (code generation) holds no levels at all: each crossbar's are computed from its source when
+/// weights.bin is written (a billion weights' image is written without being held) or when
+/// <see cref="Crossbars"/> is first read (a simulator in the same process), the same bytes either way.
 /// </summary>
 public sealed class WeightImage
 {
@@ -39,13 +51,79 @@ public sealed class WeightImage
     public static WeightImage Wrap(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, byte[]>> crossbars) =>
         new(rows, cols, cellBits, crossbars.Select(kv => KeyValuePair.Create(kv.Key, ImmutableCollectionsMarshal.AsImmutableArray(kv.Value))), "weights");
 
-    private WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ImmutableArray<byte>>> crossbars, string location)
+    /// <summary>
+    /// An image whose levels are computed from <paramref name="crossbars"/>' sources when needed
+    /// (each checked against the cell bits then); the sources must give the same bytes every time.
+    /// </summary>
+    public static WeightImage Computed(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ICellLevels>> crossbars) =>
+        new(rows, cols, cellBits, crossbars);
+
+    private WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ICellLevels>> sources)
+    {
+        CheckShape(rows, cols, cellBits, "weights");
+        (Rows, Cols, CellBits) = (rows, cols, cellBits);
+        var builder = ImmutableSortedDictionary.CreateBuilder<CrossbarId, ICellLevels>();
+        foreach ((CrossbarId id, ICellLevels levels) in sources)
+        {
+            if (id.Core < 0 || id.Crossbar < 0)
+            {
+                throw new CimcException("bad-weights", "weights", $"{id}: negative id");
+            }
+
+            if (!builder.TryAdd(id, levels))
+            {
+                throw new CimcException("bad-weights", "weights", $"{id} is programmed twice");
+            }
+        }
+
+        _sources = builder.ToImmutable();
+        CrossbarCount = _sources.Count;
+        _crossbars = new Lazy<ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>>>(() =>
+        {
+            var built = ImmutableSortedDictionary.CreateBuilder<CrossbarId, ImmutableArray<byte>>();
+            foreach ((CrossbarId id, ICellLevels source) in _sources)
+            {
+                var levels = new byte[Rows * Cols];
+                Fill(id, source, levels);
+                built.Add(id, ImmutableCollectionsMarshal.AsImmutableArray(levels));
+            }
+
+            return built.ToImmutable();
+        });
+    }
+
+    private readonly ImmutableSortedDictionary<CrossbarId, ICellLevels>? _sources;
+    private readonly Lazy<ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>>> _crossbars;
+
+    private static void CheckShape(int rows, int cols, int cellBits, string location)
     {
         if (rows is < 1 or > 8191 || cols is < 1 or > 8191 || cellBits is < 1 or > 8)
         {
             throw new CimcException("bad-weights", location, $"rows {rows}, cols {cols}, cell_bits {cellBits} outside [1, 8191], [1, 8191], [1, 8]");
         }
+    }
 
+    /// <summary>A computed crossbar's levels into <paramref name="levels"/>, checked like a given crossbar's.</summary>
+    private void Fill(CrossbarId id, ICellLevels source, Span<byte> levels)
+    {
+        source.CopyTo(levels);
+        CheckLevels(id, levels, Cols, CellBits, "weights");
+    }
+
+    private static void CheckLevels(CrossbarId id, ReadOnlySpan<byte> levels, int cols, int cellBits, string location)
+    {
+        int limit = 1 << cellBits;
+        int bad = levels.IndexOfAnyInRange((byte)Math.Min(limit, 255), (byte)255);
+        if (cellBits < 8 && bad >= 0)
+        {
+            throw new CimcException("bad-weights", location,
+                $"{id}: level {levels[bad]} at row {bad / cols} col {bad % cols} does not fit in {cellBits} cell bits");
+        }
+    }
+
+    private WeightImage(int rows, int cols, int cellBits, IEnumerable<KeyValuePair<CrossbarId, ImmutableArray<byte>>> crossbars, string location)
+    {
+        CheckShape(rows, cols, cellBits, location);
         Rows = rows;
         Cols = cols;
         CellBits = cellBits;
@@ -62,21 +140,16 @@ public sealed class WeightImage
                 throw new CimcException("bad-weights", location, $"{id}: {levels.Length} levels, expected rows * cols = {rows * cols}");
             }
 
-            int limit = 1 << cellBits;
-            int bad = levels.AsSpan().IndexOfAnyInRange((byte)Math.Min(limit, 255), (byte)255);
-            if (cellBits < 8 && bad >= 0)
-            {
-                throw new CimcException("bad-weights", location,
-                    $"{id}: level {levels[bad]} at row {bad / cols} col {bad % cols} does not fit in {cellBits} cell bits");
-            }
-
+            CheckLevels(id, levels.AsSpan(), cols, cellBits, location);
             if (!builder.TryAdd(id, levels))
             {
                 throw new CimcException("bad-weights", location, $"{id} is programmed twice");
             }
         }
 
-        Crossbars = builder.ToImmutable();
+        ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>> given = builder.ToImmutable();
+        CrossbarCount = given.Count;
+        _crossbars = new Lazy<ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>>>(given);
     }
 
     public int Rows { get; }
@@ -85,8 +158,14 @@ public sealed class WeightImage
 
     public int CellBits { get; }
 
-    /// <summary>Levels per programmed crossbar, row-major, in (core, crossbar) order.</summary>
-    public ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>> Crossbars { get; }
+    /// <summary>Levels per programmed crossbar, row-major, in (core, crossbar) order (a computed image's are computed here, once).</summary>
+    public ImmutableSortedDictionary<CrossbarId, ImmutableArray<byte>> Crossbars => _crossbars.Value;
+
+    /// <summary>Programmed crossbars, without computing any levels.</summary>
+    public int CrossbarCount { get; }
+
+    /// <summary>Bytes of weights.bin (version 1) for this image.</summary>
+    public long FileBytes => 28 + ((long)CrossbarCount * (8 + ((long)Rows * Cols)));
 
     public byte Level(CrossbarId id, int row, int col) => Crossbars[id][row * Cols + col];
 
@@ -106,15 +185,44 @@ public sealed class WeightImage
         w.Write(Rows);
         w.Write(Cols);
         w.Write(CellBits);
-        w.Write(Crossbars.Count);
-        foreach ((CrossbarId id, ImmutableArray<byte> levels) in Crossbars)
+        w.Write(CrossbarCount);
+        if (_sources is null || _crossbars.IsValueCreated)
         {
-            w.Write(id.Core);
-            w.Write(id.Crossbar);
-            w.Write(levels.AsSpan());
+            foreach ((CrossbarId id, ImmutableArray<byte> levels) in Crossbars)
+            {
+                w.Write(id.Core);
+                w.Write(id.Crossbar);
+                w.Write(levels.AsSpan());
+            }
+        }
+        else
+        {
+            WriteComputed(w);
         }
 
         w.Flush();
+    }
+
+    /// <summary>Crossbars this many at a time are computed in parallel, then written in order (a few MB of levels at once).</summary>
+    private const int WriteBatch = 256;
+
+    /// <summary>A computed image's crossbars, each computed into a buffer reused batch after batch and written (the levels are never all held).</summary>
+    private void WriteComputed(BinaryWriter w)
+    {
+        KeyValuePair<CrossbarId, ICellLevels>[] all = [.. _sources!];
+        int size = Rows * Cols;
+        byte[] buffer = new byte[Math.Min(all.Length, WriteBatch) * size];
+        for (int start = 0; start < all.Length; start += WriteBatch)
+        {
+            int count = Math.Min(WriteBatch, all.Length - start);
+            Parallel.For(0, count, k => Fill(all[start + k].Key, all[start + k].Value, buffer.AsSpan(k * size, size)));
+            for (int k = 0; k < count; k++)
+            {
+                w.Write(all[start + k].Key.Core);
+                w.Write(all[start + k].Key.Crossbar);
+                w.Write(buffer.AsSpan(k * size, size));
+            }
+        }
     }
 
     public void Save(string path)

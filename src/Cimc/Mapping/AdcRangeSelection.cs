@@ -66,9 +66,11 @@ public static class AdcRangeSelection
         long digitMask = (1L << g.DacBits) - 1;
         long largest = 0;
         var digits = new int[g.Rows];
-        foreach (long[] u in inputs)
+        foreach (CrossbarBlock block in layer.Blocks)
         {
-            foreach (CrossbarBlock block in layer.Blocks)
+            // A block's levels are computed once here, not once per sample.
+            byte[] levels = block.Levels.ToArray();
+            foreach (long[] u in inputs)
             {
                 for (int k = 0; k < slices; k++)
                 {
@@ -85,7 +87,7 @@ public static class AdcRangeSelection
                             int end = Math.Min(block.RowCount, start + groupRows);
                             for (int r = start; r < end; r++)
                             {
-                                sum += digits[r] * block.Levels[(r * g.Cols) + c];
+                                sum += digits[r] * levels[(r * g.Cols) + c];
                             }
 
                             largest = Math.Max(largest, sum);

@@ -52,25 +52,6 @@ public static class CrossbarMapper
         }
     }
 
-    /// <summary>How a plane takes its cell level from a weight w (docs/quantization.md section 6).</summary>
-    private enum PlaneKind
-    {
-        /// <summary>(max(polarity * w, 0) >> shift) &amp; mask: one polarity of a differential pair.</summary>
-        Differential,
-
-        /// <summary>((w + Qw) >> shift) &amp; mask: the weight stored with an offset.</summary>
-        Offset,
-
-        /// <summary>((w &amp; lowMask) >> shift) &amp; mask: the low bits of a two's complement weight.</summary>
-        TwosLow,
-
-        /// <summary>1 for a negative weight: the two's complement sign bit, alone in its slice.</summary>
-        TwosSign,
-    }
-
-    /// <summary>One array of cells: which polarity, which shift, and how the cell level follows from a weight.</summary>
-    private readonly record struct Plane(int Polarity, int Slice, int Shift, PlaneKind Kind);
-
     /// <summary>The weight planes of an encoding, in the order blocks are laid out.</summary>
     private static List<Plane> Planes(long qw, SignedWeightEncoding encoding, int cellBits)
     {
@@ -112,15 +93,6 @@ public static class CrossbarMapper
         return planes;
     }
 
-    /// <summary>The cell level of weight <paramref name="w"/> in a plane.</summary>
-    private static long Level(PlaneKind kind, int polarity, int shift, long w, long qw, long mask, long lowMask) => kind switch
-    {
-        PlaneKind.Differential => (Math.Max(polarity * w, 0) >> shift) & mask,
-        PlaneKind.Offset => ((w + qw) >> shift) & mask,
-        PlaneKind.TwosLow => ((w & lowMask) >> shift) & mask,
-        _ => w < 0 ? 1L : 0L,
-    };
-
     private static MappedLayer MapLayer(int index, QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding)
     {
         long qw = layer.WeightMax;
@@ -129,45 +101,26 @@ public static class CrossbarMapper
         int rowBlocks = IntMath.CeilDiv(layer.InFeatures, g.Rows);
         int colBlocks = IntMath.CeilDiv(layer.OutFeatures, g.Cols);
         var blocks = new CrossbarBlock[rowBlocks * colBlocks * planes.Count];
-        long mask = (1L << g.CellBits) - 1, lowMask = (1L << IntMath.BitLength(qw)) - 1;
-        ImmutableArray<int> weights = layer.Weights;
+        byte[]?[] tables = [.. planes.Select(plane => CellLevels.Table(layer, g, plane))];
 
         // Column block outermost so that consecutive crossbars (placed on the same core) share
-        // outputs. Each (column block, row block) is independent: they run in parallel and fill
-        // their own places in the block list. Within one, each weight is read once (down its
-        // output's row of the [out, in] matrix) and sliced into every plane.
-        Parallel.For(0, colBlocks * rowBlocks, cell =>
+        // outputs. A block's levels are computed from the quantized weights when they are needed
+        // (CellLevels), so mapping stores no cell.
+        for (int cb = 0; cb < colBlocks; cb++)
         {
-            int cb = cell / rowBlocks, rb = cell % rowBlocks;
             int colStart = cb * g.Cols, colCount = Math.Min(g.Cols, layer.OutFeatures - colStart);
-            int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
-            var levels = new byte[planes.Count][];
-            for (int p = 0; p < planes.Count; p++)
+            for (int rb = 0; rb < rowBlocks; rb++)
             {
-                levels[p] = new byte[g.Rows * g.Cols];
-            }
-
-            for (int c = 0; c < colCount; c++)
-            {
-                ReadOnlySpan<int> column = weights.AsSpan(((colStart + c) * layer.InFeatures) + rowStart, rowCount);
+                int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
+                int cell = (cb * rowBlocks) + rb;
                 for (int p = 0; p < planes.Count; p++)
                 {
-                    (_, _, int shift, PlaneKind kind) = planes[p];
-                    int polarity = planes[p].Polarity;
-                    byte[] target = levels[p];
-                    for (int r = 0; r < rowCount; r++)
-                    {
-                        target[(r * g.Cols) + c] = (byte)Level(kind, polarity, shift, column[r], qw, mask, lowMask);
-                    }
+                    Plane plane = planes[p];
+                    blocks[(cell * planes.Count) + p] = new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount,
+                        new CellLevels(layer, g, rowStart, rowCount, colStart, colCount, plane, tables[p]));
                 }
             }
-
-            for (int p = 0; p < planes.Count; p++)
-            {
-                Plane plane = planes[p];
-                blocks[(cell * planes.Count) + p] = new CrossbarBlock(index, rb, cb, plane.Polarity, plane.Slice, plane.Shift, rowStart, rowCount, colStart, colCount, levels[p]);
-            }
-        });
+        }
 
         return new MappedLayer(layer, StoredBits(qw, encoding), planes.Count / polarities, polarities, rowBlocks, colBlocks,
             layer.Input.Bits, layer.EffectiveBias(), ImmutableCollectionsMarshal.AsImmutableArray(blocks));

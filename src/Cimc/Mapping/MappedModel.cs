@@ -6,7 +6,8 @@ namespace Cimc.Mapping;
 /// <summary>
 /// One crossbar's worth of a layer: a row block x column block of one weight slice. Its results are
 /// shifted left by <see cref="Shift"/> and added (Polarity +1) or subtracted (-1). Levels are the cell
-/// values, row-major over the crossbar's full Rows x Cols (unused cells are 0).
+/// values, row-major over the crossbar's full Rows x Cols (unused cells are 0), computed from the
+/// layer's quantized weights when read (<see cref="CellLevels"/>).
 /// </summary>
 public sealed record CrossbarBlock(
     int Layer,
@@ -19,7 +20,7 @@ public sealed record CrossbarBlock(
     int RowCount,
     int ColStart,
     int ColCount,
-    byte[] Levels);
+    CellLevels Levels);
 
 /// <summary>A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7).</summary>
 public sealed record MappedLayer(

@@ -156,6 +156,44 @@ public static class PassCatalog
         "the same sums (integer addition reordered); one vector add fewer after each column block's last mvm",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { BiasFirst = true } } });
 
+    public static Pass ReduceArrival { get; } = new("reduce-arrival", IrStage.Placed, IrStage.Placed,
+        "chain each column block's partial sums into the core whose input arrives first, the others in the order their inputs arrive by the ring broadcast, instead of a tree over the cores in order (Codegen/LayerCores.cs, Codegen/Reduction.cs)",
+        "the same sums (integer addition reordered); after the last core's mvms one partial-sum message and one add remain before the output stage",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { ArrivalOrder = true } } });
+
+    public static Pass RingGroups { get; } = new("ring-groups", IrStage.Placed, IrStage.Placed,
+        "with the ring broadcast, one ring per group of tiles reading the same input rows, each chunk around its group only, when the groups' rows are disjoint (a row-split placement; Codegen/Broadcast.cs)",
+        "each producer sends each chunk once; each chunk enters each tile reading it once and no other tile",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { GroupRings = true } } });
+
+    public static Pass SpreadRoots { get; } = new("spread-roots", IrStage.Placed, IrStage.Placed,
+        "a column block spanning several tiles has its root on its (k mod tiles)-th tile, so consecutive blocks reduce into different tiles (Codegen/LayerCores.cs)",
+        "the same sums (integer addition reordered); partial sums between two tiles cross both ways",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { SpreadRoots = true } } });
+
+    public static Pass InputTiles { get; } = new("input-tiles", IrStage.Placed, IrStage.Placed,
+        "the host writes the network input into every tile of the first layer that reads it (as for an input wider than a tile buffer) instead of into one tile that forwards it (Codegen/CodeGenerator.cs)",
+        "every first-layer core loads its input rows from its own tile's buffer; no network input crosses the mesh (not with a replicated first layer)",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { InputPerTile = true } } });
+
+    public static Pass BroadcastChain { get; } = new("broadcast-chain", IrStage.Placed, IrStage.Placed,
+        "with broadcast-ring, every layer-input chunk enters at the ring's first hub (its lowest tile) and flows along the hubs in order, the last keeping it, instead of chunk i entering at hub i mod t (Codegen/Broadcast.cs)",
+        "each producer sends each chunk once; each chunk enters each tile of the layer once; every hub receives the chunks in order",
+        (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { ChainBroadcast = true } } });
+
+    public static Pass DeliveryBest { get; } = new("delivery-best", IrStage.Placed, IrStage.Placed,
+        "as placed, or with input-tiles and broadcast-chain, whichever the timing model finds faster for one inference (Passes/PassCatalog.cs)",
+        "as the chosen passes; ties keep the model as placed",
+        (c, ctx) =>
+        {
+            // Two candidates timed at batch 1 only (the target is latency): the four combinations,
+            // or a streamed run of each, would take MLP-L4's -O2 compile past its 1 s budget.
+            Compilation[] candidates = [c, BroadcastChain.Apply(InputTiles.Apply(c, ctx), ctx)];
+            return candidates.Select((k, i) => (k, i, Performance.PerformanceReport.Evaluate(
+                    Performance.PerformanceInputs.For(ToProgram(k with { Placed = Unreplicated(k.Placed!) }, ctx with { WeightImage = false }), 1), k.Graph.Name).LatencyNs))
+                .OrderBy(x => x.LatencyNs).ThenBy(x => x.i).First().k;
+        });
+
     public static Pass OrderCritical { get; } = new("order-critical", IrStage.Scheduled, IrStage.Scheduled,
         "reorder each core's operations: ready work before blocking receives, longest dependent chain first (Scheduling/CriticalPathOrder.cs)",
         "each core's order respects its dependences; receives keep their order and no send moves after a receive it preceded (deadlock-free)",
@@ -202,7 +240,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, ReduceArrival, RingGroups, SpreadRoots, InputTiles, BroadcastChain, DeliveryBest, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -142,7 +142,7 @@ public static class PassManager
                 record = record with { TrafficHops = cost.TrafficHops, BusiestLinkWords = cost.BusiestLink };
             }
 
-            if (settings.Estimate && stage >= IrStage.Placed && (pass == finalPass || EveryPass(settings.PassEstimates, c.Placed!)))
+            if (settings.Estimate && stage >= IrStage.Placed && Prices(settings.PassEstimates, c.Placed!, pass == finalPass))
             {
                 // A placed model is estimated as the straight schedule of what the passes so far chose.
                 // A pass that leaves the program as it was (emit after schedule) keeps the estimate
@@ -172,11 +172,15 @@ public static class PassManager
         return c with { Passes = applied.ToImmutable() };
     }
 
-    /// <summary>Whether a pass before the last gets its own estimate (<see cref="PassEstimates"/>).</summary>
-    private static bool EveryPass(PassEstimates scope, PlacedModel placed) => scope switch
+    /// <summary>Whether a pass gets its own estimate (<see cref="PassEstimates"/>).</summary>
+    private static bool Prices(PassEstimates scope, PlacedModel placed, bool final) => scope switch
     {
         PassEstimates.All => true,
-        PassEstimates.Final => false,
+        PassEstimates.Final => final,
+        // Two timing runs of a billion-weight network's program take longer than compiling it:
+        // Auto leaves them to `cimc simulate` there.
+        _ when placed.Mapped.ReplicatedCrossbars > PassEstimateLimits.FinalCrossbars => false,
+        _ when final => true,
         // A convolutional network's program runs every layer once per output pixel, so a timing run
         // costs far more per crossbar than a dense chain's: Auto prices only its last pass.
         _ => placed.Mapped.Model.Graph is null && placed.Mapped.ReplicatedCrossbars <= PassEstimateLimits.EveryPassCrossbars,
@@ -230,7 +234,8 @@ public static class PassManager
 /// the passes so far would emit, about a second per pass for a 100 M-weight network, most of its
 /// compile; <see cref="Auto"/> prices every pass while the network holds at most
 /// <see cref="PassEstimateLimits.EveryPassCrossbars"/> crossbars and only the last one above that
-/// or for a convolutional network (whose per-pixel program makes each timing run long).
+/// or for a convolutional network (whose per-pixel program makes each timing run long), and none
+/// above <see cref="PassEstimateLimits.FinalCrossbars"/> (a billion weights: `cimc simulate` prices it).
 /// </summary>
 public enum PassEstimates
 {
@@ -244,4 +249,7 @@ public static class PassEstimateLimits
 {
     /// <summary>Crossbars above which Auto prices only the last pass (MLP-L4 on puma uses 2,624).</summary>
     public const int EveryPassCrossbars = 8192;
+
+    /// <summary>Crossbars above which Auto prices no pass (a 134 M-weight MLP on puma uses 32,768; 1 B weights 262,144).</summary>
+    public const int FinalCrossbars = 65536;
 }

@@ -4,6 +4,18 @@ using Cimc.Isa;
 
 namespace Cimc.Performance;
 
+/// <summary>The figures of a point that a design-space exploration stores (<see cref="PerformanceReport.Objectives"/>), named as in the report.</summary>
+public sealed record PerformanceObjectives(
+    double LatencyNs,
+    double ThroughputPerS,
+    double EnergyNj,
+    double AreaMm2,
+    int CrossbarsUsed,
+    int CoresUsed,
+    double LowerBoundLatencyNs,
+    double TopsPerW,
+    double TopsPerMm2);
+
 /// <summary>One line of the energy account in report.json: count x pJ per event = pJ.</summary>
 public sealed record EnergyLine(string Component, string Event, long Count, double CostPj, double EnergyPj);
 
@@ -137,26 +149,22 @@ public sealed record PerformanceReport(
         TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real, criticalPath: false);
         TimingBounds bounds = TimingBounds.Of(input, analysis, plan);
         EventCounts counts = analysis.Counts;
-
-        ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, counts);
-        var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
-        UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
-        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, used);
+        Priced p = Price(input, analysis, single);
+        ImmutableArray<EnergyTerm> terms = p.Terms;
+        UsedHardware used = p.Used;
+        ImmutableArray<Share> leakage = p.Leakage;
         double leakageMw = leakage.Sum(l => l.Value);
-        // energy_nj is one inference on an idle chip, so it comes from the batch-1 run whatever
-        // --batch says, each unit leaking until its last core halts (then it can be power-gated);
-        // in a stream the cores stay busy, so the used hardware leaks for makespan / N (mW x ns = pJ).
-        ImmutableArray<Share> leakageNj = CostModel.LeakageNj(arch, LeakageTimes.Of(arch, analysis, used, single.CoreFinishNs));
-        var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
-        energy["leakage"] = leakageNj.Sum(l => l.Value);
-        double energyNj = energy.Values.Sum();
+        ImmutableArray<Share> leakageNj = p.LeakageNj;
+        Dictionary<string, double> energy = p.Energy;
+        double energyNj = p.EnergyNj;
         double steadyNj = energyNj - energy["leakage"] + (leakageMw * timing.MakespanNs / input.Batch / 1000);
 
-        ImmutableArray<Share> area = CostModel.ChipArea(arch);
-        double areaMm2 = area.Sum(a => a.Value);
+        ImmutableArray<Share> area = p.Area;
+        double areaMm2 = p.AreaMm2;
         double areaUsedMm2 = CostModel.UsedArea(arch, used).Sum(a => a.Value);
-        double ops = 2.0 * input.Macs;
-        var crossbars = Crossbars(input);
+        double ops = p.Ops;
+        var usedCores = p.UsedCores;
+        var crossbars = p.Crossbars;
         int adcGroups = crossbars.Select(k => (k.Core, arch.Core.AdcGroupOf(k.Xb))).Distinct().Count();
         double adcCapacity = adcGroups * arch.Core.Adc.PerGroup * timing.MakespanNs / CostModel.Adc(arch).LatencyNs;
         ImmutableArray<LayerReport> layers = LayerReports(input, analysis, plan, crossbars);
@@ -179,8 +187,8 @@ public sealed record PerformanceReport(
             area.ToDictionary(a => a.Component, a => a.Value),
             counts.Items().ToDictionary(c => c.Name, c => c.Value),
             input.Macs,
-            energyNj > 0 ? ops / (energyNj * 1e-9) / 1e12 : 0,
-            areaMm2 > 0 ? ops * timing.ThroughputPerS / 1e12 / areaMm2 : 0,
+            p.TopsPerW,
+            p.TopsPerMm2(timing),
             crossbars.Count > 0 ? timing.CrossbarBusyNs / (crossbars.Count * timing.MakespanNs) : 0,
             adcCapacity > 0 ? counts.AdcConversions * (double)input.Batch / adcCapacity : 0,
             usedCores.Count,
@@ -204,6 +212,59 @@ public sealed record PerformanceReport(
             OffchipBytes = (counts.OffChipBits + 7) / 8,
             OffchipEnergyNj = energy["offchip"],
         };
+    }
+
+    /// <summary>
+    /// The figures a design-space exploration keeps of a point, each computed exactly as
+    /// <see cref="Evaluate"/> computes it, without what only the full report shows: the critical
+    /// path, the per-layer figures, the stream's throughput bound and the busiest resource's share.
+    /// </summary>
+    public static PerformanceObjectives Objectives(PerformanceInput input)
+    {
+        ProgramAnalysis analysis = ProgramAnalysis.Of(input);
+        var plan = new TimingPlan(input, analysis);
+        TimingResult single = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Real, criticalPath: false);
+        TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real, criticalPath: false);
+        double lowerBound = TimingBounds.LatencyOf(input, analysis, plan);
+        Priced p = Price(input, analysis, single);
+        return new PerformanceObjectives(single.LatencyNs, timing.ThroughputPerS, p.EnergyNj, p.AreaMm2, p.Crossbars.Count, p.UsedCores.Count,
+            lowerBound, p.TopsPerW, p.TopsPerMm2(timing));
+    }
+
+    /// <summary>What both <see cref="Evaluate"/> and <see cref="Objectives"/> price: energy of one inference on an idle chip, area, the used cores and crossbars.</summary>
+    private sealed record Priced(
+        ImmutableArray<EnergyTerm> Terms,
+        UsedHardware Used,
+        List<int> UsedCores,
+        ImmutableArray<Share> Leakage,
+        ImmutableArray<Share> LeakageNj,
+        Dictionary<string, double> Energy,
+        double EnergyNj,
+        ImmutableArray<Share> Area,
+        double AreaMm2,
+        double Ops,
+        HashSet<(int Core, int Xb)> Crossbars)
+    {
+        public double TopsPerW => EnergyNj > 0 ? Ops / (EnergyNj * 1e-9) / 1e12 : 0;
+
+        public double TopsPerMm2(TimingResult timing) => AreaMm2 > 0 ? Ops * timing.ThroughputPerS / 1e12 / AreaMm2 : 0;
+    }
+
+    private static Priced Price(PerformanceInput input, ProgramAnalysis analysis, TimingResult single)
+    {
+        Architecture arch = input.Arch;
+        ImmutableArray<EnergyTerm> terms = CostModel.Dynamic(arch, analysis.Counts);
+        var usedCores = input.Program.Cores.Select(c => c.Core).ToList();
+        UsedHardware used = UsedHardware.Of(arch, analysis, usedCores);
+        ImmutableArray<Share> leakage = CostModel.LeakageMw(arch, used);
+        // energy_nj is one inference on an idle chip, so it comes from the batch-1 run whatever
+        // --batch says, each unit leaking until its last core halts (then it can be power-gated);
+        // in a stream the cores stay busy, so the used hardware leaks for makespan / N (mW x ns = pJ).
+        ImmutableArray<Share> leakageNj = CostModel.LeakageNj(arch, LeakageTimes.Of(arch, analysis, used, single.CoreFinishNs));
+        var energy = CostModel.Components.ToDictionary(c => c, c => terms.Where(t => t.Component == c).Sum(t => t.EnergyPj) / 1000);
+        energy["leakage"] = leakageNj.Sum(l => l.Value);
+        ImmutableArray<Share> area = CostModel.ChipArea(arch);
+        return new Priced(terms, used, usedCores, leakage, leakageNj, energy, energy.Values.Sum(), area, area.Sum(a => a.Value), 2.0 * input.Macs, Crossbars(input));
     }
 
     /// <summary>Every programmed crossbar (core, crossbar): one that some mvm uses.</summary>

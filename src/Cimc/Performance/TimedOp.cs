@@ -28,9 +28,36 @@ internal sealed record TimedOp(
     Message? Message = null,
     MemoryAccess Output = default)
 {
+    /// <summary>
+    /// The channel a send writes or a recv reads, numbered once per program (-1 for other
+    /// instructions), so the simulation finds a channel's queue by index instead of by (from, to, tag).
+    /// </summary>
+    public int Channel { get; init; } = -1;
+
+    /// <summary>A send's route, hop by hop, with the times the message holds and passes each resource (<see cref="TimingPlan.HopsOf"/>).</summary>
+    public ImmutableArray<Hop> Hops { get; init; } = [];
+
+    /// <summary>
+    /// The accesses an mvm still in flight can hold this instruction up on: all but an mvm's own
+    /// accumulations, which commute with another mvm's (TimingSimulator.WaitForMvms).
+    /// </summary>
+    public ImmutableArray<MemoryAccess> Waits { get; } = WaitsOf(Kind, Local);
+
+    /// <summary>The words <see cref="Waits"/> spans, first and one past the last (empty when it holds none), so that an mvm's output outside them is passed over at once.</summary>
+    public (long From, long To) WaitSpan { get; } = Span(WaitsOf(Kind, Local));
+
+    private static ImmutableArray<MemoryAccess> WaitsOf(TimedKind kind, ImmutableArray<MemoryAccess> local) =>
+        kind == TimedKind.Mvm ? [.. local.Where(a => a.Kind != AccessKind.Accumulate)] : local;
+
+    private static (long From, long To) Span(ImmutableArray<MemoryAccess> accesses) =>
+        accesses.IsEmpty ? (0, 0) : (accesses.Min(a => a.Addr), accesses.Max(a => a.End));
+
     /// <summary>Slice time of an mvm alone: read and conversion pipeline, the slower sets the pace.</summary>
     public double SliceNs => Math.Max(ReadNs, ConvertNs);
 }
+
+/// <summary>One resource of a message's route: how long the message holds it and how long its head takes to pass it; inbound: the destination bus of a message between tiles.</summary>
+internal readonly record struct Hop(int Resource, double SerializeNs, double HeadNs, bool Inbound);
 
 /// <summary>
 /// The per-instruction timing facts of a program and the durations the simulator and the bounds
@@ -47,9 +74,15 @@ internal sealed class TimingPlan
         step = Math.Max(Cycle, input.Costs.LocalMemory.AccessLatencyNs);
         BufferLatencyNs = input.Costs.TileBuffer.AccessLatencyNs;
         Ops = [.. input.Program.Cores.Select(core => core.Code.Select((i, pc) => Plan(core.Core, pc, i, analysis)).ToArray())];
+        Channels = channels.Count;
     }
 
     private readonly double step;
+
+    private readonly Dictionary<(int From, int To, int Tag), int> channels = [];
+
+    /// <summary>How many channels (from, to, tag) the program's sends and recvs use (<see cref="TimedOp.Channel"/> counts up to it).</summary>
+    public int Channels { get; }
 
     public double Cycle { get; }
 
@@ -72,6 +105,30 @@ internal sealed class TimingPlan
     /// <summary>Time the head of a message takes to pass resource <paramref name="r"/>: the buffer twice within a tile, a cycle per bus, hop_latency_cycles per link.</summary>
     public double HeadNs(Message m, Mesh mesh, int r) =>
         m.Route.SameTile ? 2 * BufferLatencyNs : mesh.IsBus(r) ? Cycle : mesh.IsChipLink(r) ? mesh.ChipLink!.LatencyNs : arch.Chip.Noc.HopLatencyCycles * Cycle;
+
+    /// <summary>A message's route with each resource's hold and head times (<see cref="SerializeNs"/>, <see cref="HeadNs"/>).</summary>
+    public ImmutableArray<Hop> HopsOf(Message m, Mesh mesh)
+    {
+        ImmutableArray<int> route = m.Route.Resources;
+        var hops = new Hop[route.Length];
+        for (int k = 0; k < route.Length; k++)
+        {
+            int r = route[k];
+            hops[k] = new Hop(r, SerializeNs(m, mesh, r), HeadNs(m, mesh, r), !m.Route.SameTile && k == route.Length - 1);
+        }
+
+        return System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(hops);
+    }
+
+    private int ChannelId(int from, int to, int tag)
+    {
+        if (!channels.TryGetValue((from, to, tag), out int id))
+        {
+            channels[(from, to, tag)] = id = channels.Count;
+        }
+
+        return id;
+    }
 
     private double VectorNs(long len) => Cycle + (Math.Ceiling((double)len / arch.Core.VectorLanes) * step);
 
@@ -101,9 +158,17 @@ internal sealed class TimingPlan
                 }
 
             case InstructionSet.LatencyClasses.Network when MemoryAccesses.ChannelOf(i) is { Sends: true }:
-                return new TimedOp(TimedKind.Send, halts, local, Cycle, Message: analysis.Messages[(core, pc)]);
+                {
+                    Message m = analysis.Messages[(core, pc)];
+                    return new TimedOp(TimedKind.Send, halts, local, Cycle, Message: m) { Channel = ChannelId(core, m.To, m.Tag), Hops = HopsOf(m, analysis.Mesh) };
+                }
+
             case InstructionSet.LatencyClasses.Network:
-                return new TimedOp(TimedKind.Recv, halts, local, Cycle);
+                {
+                    ChannelAccess c = MemoryAccesses.ChannelOf(i)!.Value;
+                    return new TimedOp(TimedKind.Recv, halts, local, Cycle) { Channel = ChannelId(c.Peer, core, c.Tag) };
+                }
+
             default:
                 throw new InvalidOperationException($"timing model: latency class '{i.Spec.LatencyClass}' of '{i.Mnemonic}' has no timing rule");
         }

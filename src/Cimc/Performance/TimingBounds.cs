@@ -48,21 +48,9 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
     {
         var work = new ResourceWork(input, analysis, plan, null, 1);
         TimingResult free = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Free, criticalPath: false);
+        (string latencyLimit, double latency, double sequence) = Latency(input, plan, work, free);
         TimingResult isolated = TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Isolated, criticalPath: false);
         int later = input.Batch - 1;
-
-        // One inference: the chain without contention, the layers' mvms in sequence, or the busiest resource's work.
-        (string latencyLimit, double latency) = work.Busiest(w => w.Single);
-        double sequence = CrossbarChain.Ns(input, plan);
-        if (sequence > latency)
-        {
-            (latencyLimit, latency) = ("layer mvms in sequence", sequence);
-        }
-
-        if (free.LatencyNs >= latency)
-        {
-            (latencyLimit, latency) = ("dependences", free.LatencyNs);
-        }
 
         if (input.Program.Period > 1)
         {
@@ -84,6 +72,29 @@ public sealed record TimingBounds(double LatencyNs, double ThroughputPerS, strin
         }
 
         return new TimingBounds(latency, stream > 0 ? input.Batch / (stream * 1e-9) : double.PositiveInfinity, latencyLimit, streamLimit) { MvmSequenceNs = sequence };
+    }
+
+    /// <summary>The latency bound alone (<see cref="LatencyNs"/> of <see cref="Of"/>), without the stream's runs and bounds.</summary>
+    internal static double LatencyOf(PerformanceInput input, ProgramAnalysis analysis, TimingPlan plan) =>
+        Latency(input, plan, new ResourceWork(input, analysis, plan, null, 1),
+            TimingSimulator.Run(input with { Batch = 1 }, analysis, plan, TimingSimulator.Mode.Free, criticalPath: false)).Ns;
+
+    /// <summary>One inference: the chain without contention (<paramref name="free"/>), the layers' mvms in sequence, or the busiest resource's work.</summary>
+    private static (string Limit, double Ns, double Sequence) Latency(PerformanceInput input, TimingPlan plan, ResourceWork work, TimingResult free)
+    {
+        (string latencyLimit, double latency) = work.Busiest(w => w.Single);
+        double sequence = CrossbarChain.Ns(input, plan);
+        if (sequence > latency)
+        {
+            (latencyLimit, latency) = ("layer mvms in sequence", sequence);
+        }
+
+        if (free.LatencyNs >= latency)
+        {
+            (latencyLimit, latency) = ("dependences", free.LatencyNs);
+        }
+
+        return (latencyLimit, latency, sequence);
     }
 
     /// <summary>The shortest mvm of the given cores: K' slice times, with the fill when its crossbar runs only that mvm per iteration (0 without mvms).</summary>

@@ -15,20 +15,15 @@ public sealed partial class TimingSimulator
     /// arrives (the network interface collects the flits, so the bus is free while they stream in
     /// over the link). Each takes the earliest gap that holds it (<see cref="ResourceCalendar"/>).
     /// </summary>
-    private double Transfer(Message m, double inject)
+    private double Transfer(ImmutableArray<Hop> hops, double inject)
     {
-        Mesh mesh = analysis.Mesh;
         double head = inject, tail = inject;
-        ImmutableArray<int> route = m.Route.Resources;
-        for (int k = 0; k < route.Length; k++)
+        foreach (Hop hop in hops)
         {
-            int r = route[k];
-            double serialize = plan.SerializeNs(m, mesh, r);
-            bool inbound = !m.Route.SameTile && k == route.Length - 1;
-            (double start, double done) = inbound
-                ? Reserve(r, Math.Max(head, tail - serialize), serialize)
-                : Reserve(r, head, serialize, tail);
-            head = start + plan.HeadNs(m, mesh, r);
+            (double start, double done) = hop.Inbound
+                ? Reserve(hop.Resource, Math.Max(head, tail - hop.SerializeNs), hop.SerializeNs)
+                : Reserve(hop.Resource, head, hop.SerializeNs, tail);
+            head = start + hop.HeadNs;
             tail = done;
         }
 
@@ -37,35 +32,47 @@ public sealed partial class TimingSimulator
 
     private (string Name, double Utilization) Busiest(ImmutableArray<CoreProgram> cores, double[] coreBusy, double[,] xbBusy, double[,] adcBusy, double makespan)
     {
-        (string Name, double Busy) best = ("none", 0);
-        void Consider(string name, double busy)
+        // The first resource with the most busy time, in this order: what (0 none, 1 a core's
+        // pipeline, 2 a crossbar, 3 an ADC group, 4 a bus or link), whose (core slot) and which;
+        // named once found, as naming every candidate took longer than the search.
+        (int What, int Slot, int Index) best = (0, 0, 0);
+        double most = 0;
+        void Consider(double busy, int what, int slot, int index)
         {
-            if (busy > best.Busy)
+            if (busy > most)
             {
-                best = (name, busy);
+                (best, most) = ((what, slot, index), busy);
             }
         }
 
         for (int s = 0; s < cores.Length; s++)
         {
-            Consider($"core {cores[s].Core} pipeline", coreBusy[s]);
+            Consider(coreBusy[s], 1, s, 0);
             for (int x = 0; x < xbBusy.GetLength(1); x++)
             {
-                Consider($"core {cores[s].Core} crossbar {x}", xbBusy[s, x]);
+                Consider(xbBusy[s, x], 2, s, x);
             }
 
             for (int g = 0; g < adcBusy.GetLength(1); g++)
             {
-                Consider($"core {cores[s].Core} ADC group {g}", adcBusy[s, g]);
+                Consider(adcBusy[s, g], 3, s, g);
             }
         }
 
         for (int r = 0; r < calendar.BusyNs.Length; r++)
         {
-            Consider(analysis.Mesh.Name(r), calendar.BusyNs[r]);
+            Consider(calendar.BusyNs[r], 4, 0, r);
         }
 
-        return (best.Name, makespan > 0 ? best.Busy / makespan : 0);
+        string name = best.What switch
+        {
+            0 => "none",
+            1 => $"core {cores[best.Slot].Core} pipeline",
+            2 => $"core {cores[best.Slot].Core} crossbar {best.Index}",
+            3 => $"core {cores[best.Slot].Core} ADC group {best.Index}",
+            _ => analysis.Mesh.Name(best.Index),
+        };
+        return (name, makespan > 0 ? most / makespan : 0);
     }
 
     /// <summary>

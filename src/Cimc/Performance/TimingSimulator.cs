@@ -180,8 +180,9 @@ public sealed partial class TimingSimulator
         var adcBusy = new double[n, groups];
         var finish = new double[batch];
         var finishEvent = new int[batch];
-        var channels = new Dictionary<(int, int, int), Queue<(double Arrival, int Event)>>();
-        var waiting = new Dictionary<(int, int, int), int>();
+        var channels = new Queue<(double Arrival, int Event)>?[plan.Channels];
+        var waiting = new int[plan.Channels]; // the core slot blocked in a recv on the channel, or -1
+        Array.Fill(waiting, -1);
         for (int s = 0; s < n; s++)
         {
             last[s] = -1;
@@ -205,8 +206,13 @@ public sealed partial class TimingSimulator
         }
 
         long processed = 0;
-        while (ready.TryDequeue(out int s, out _))
+        // The core with the earliest clock goes next. A core that goes on is put back and the
+        // earliest taken in one step (EnqueueDequeue), which returns it at once when it is still
+        // the earliest: no two entries tie, as each core is in the queue at most once.
+        bool blocked = false;
+        for (bool running = ready.TryDequeue(out int s, out _); running; running = !blocked && Advance(s) ? PutBack(ref s) : ready.TryDequeue(out s, out _))
         {
+            blocked = false;
             if (contention && ++processed % 4096 == 0)
             {
                 // Every later request comes from a core at or after its clock: older intervals cannot matter.
@@ -256,7 +262,6 @@ public sealed partial class TimingSimulator
                         pending[s].Add(new Pending(op.Output, done, id));
                         (last[s], t[s]) = (issue, start + cycle); // the core goes on while the crossbar works
                         coreBusy[s] += cycle;
-                        Advance(s);
                         continue;
                     }
 
@@ -274,26 +279,22 @@ public sealed partial class TimingSimulator
                     {
                         end = start + op.CoreNs; // the network interface streams the words; their time is on the bus and links
                         int id = Add(new Ev(core.Core, pc[s], Kind.Send, start, end, pred, -1));
-                        Message m = op.Message!;
-                        double arrival = isolated ? end : Transfer(m, end);
-                        int transfer = Add(new Ev(core.Core, pc[s], Kind.Transfer, end, arrival, id, m.To));
-                        var key = (core.Core, m.To, m.Tag);
-                        (channels.TryGetValue(key, out var q) ? q : channels[key] = new()).Enqueue((arrival, transfer));
-                        if (waiting.Remove(key, out int receiver))
+                        double arrival = isolated ? end : Transfer(op.Hops, end);
+                        int transfer = Add(new Ev(core.Core, pc[s], Kind.Transfer, end, arrival, id, op.Message!.To));
+                        (channels[op.Channel] ??= new()).Enqueue((arrival, transfer));
+                        if (waiting[op.Channel] is int receiver and >= 0)
                         {
+                            waiting[op.Channel] = -1;
                             ready.Enqueue(receiver, (t[receiver], receiver));
                         }
 
                         coreBusy[s] += end - start;
                         (last[s], t[s]) = (id, end);
-                        Advance(s);
                         continue;
                     }
 
                 case TimedKind.Recv:
                     {
-                        ChannelAccess c = MemoryAccesses.ChannelOf(core.Code[pc[s]])!.Value;
-                        var key = (c.Peer, core.Core, c.Tag);
                         if (isolated)
                         {
                             end = start + op.CoreNs;
@@ -301,9 +302,10 @@ public sealed partial class TimingSimulator
                             break;
                         }
 
-                        if (!channels.TryGetValue(key, out var q) || q.Count == 0)
+                        if (channels[op.Channel] is not { Count: > 0 } q)
                         {
-                            waiting[key] = s; // resumes when the matching send happens
+                            waiting[op.Channel] = s; // resumes when the matching send puts it back (pc stays at the recv)
+                            blocked = true;
                             continue;
                         }
 
@@ -335,24 +337,30 @@ public sealed partial class TimingSimulator
             {
                 (finish[sample], finishEvent[sample]) = (end, e);
             }
-
-            Advance(s);
         }
 
-        void Advance(int s)
+        // Moves core s past the instruction it ran; false when it has run its last iteration.
+        bool Advance(int s)
         {
             pc[s] = FirstActive(s, pc[s] + 1);
             if (pc[s] == cores[s].Code.Length)
             {
                 if (++iteration[s] == periods)
                 {
-                    return;
+                    return false;
                 }
 
                 pc[s] = FirstActive(s, 0);
             }
 
-            ready.Enqueue(s, (t[s], s));
+            return true;
+        }
+
+        // Puts core s back by its clock and takes the earliest core into s.
+        bool PutBack(ref int s)
+        {
+            s = ready.EnqueueDequeue(s, (t[s], s));
+            return true;
         }
 
         // The first instruction from `from` that runs in the core's current period (the code's length if none).
@@ -441,9 +449,14 @@ public sealed partial class TimingSimulator
 
     private static bool Touches(TimedOp op, MemoryAccess dst)
     {
-        foreach (MemoryAccess a in op.Local)
+        if (dst.Addr >= op.WaitSpan.To || op.WaitSpan.From >= dst.End)
         {
-            if (a.Overlaps(dst) && !(op.Kind == TimedKind.Mvm && a.Kind == AccessKind.Accumulate))
+            return false; // no access it waits on reaches the mvm's output
+        }
+
+        foreach (MemoryAccess a in op.Waits)
+        {
+            if (a.Overlaps(dst))
             {
                 return true;
             }

@@ -62,6 +62,33 @@ public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
 
     /// <summary>Words per broadcast chunk (at most a crossbar's rows); 0: a crossbar's rows.</summary>
     public int ChunkWords { get; init; }
+
+    /// <summary>
+    /// The ring broadcast runs one ring per group of tiles reading the same input rows, each chunk
+    /// around its group only (the ring-groups pass), when the groups' rows are disjoint.
+    /// </summary>
+    public bool GroupRings { get; init; }
+
+    /// <summary>
+    /// A column block whose cores span several tiles has its root on a different tile for
+    /// consecutive blocks (the spread-roots pass), so partial sums cross between tiles both ways.
+    /// </summary>
+    public bool SpreadRoots { get; init; }
+
+    /// <summary>
+    /// Each column block's partial sums are chained into the core whose input is complete first, the
+    /// others in the order their inputs complete (the reduce-arrival pass); overrides <see cref="ReductionTree"/>.
+    /// </summary>
+    public bool ArrivalOrder { get; init; }
+
+    /// <summary>
+    /// With the ring broadcast, every chunk enters at the first hub and flows along the hubs in
+    /// order, the last keeping it (the chain-broadcast pass), instead of chunk i entering at hub i mod t.
+    /// </summary>
+    public bool ChainBroadcast { get; init; }
+
+    /// <summary>The host writes the network input into every tile of the first layer that reads it (the input-tiles pass).</summary>
+    public bool InputPerTile { get; init; }
 }
 
 /// <summary>How a layer's input chunks reach its tiles (Codegen/Broadcast.cs).</summary>

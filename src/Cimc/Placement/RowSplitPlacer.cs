@@ -13,13 +13,16 @@ namespace Cimc.Placement;
 /// chunk goes only to the tiles reading it.
 /// Slot s of a layer (its blocks in the mapper's order, one core) belongs to the lower half when its
 /// first row is below the layer's middle row block; each layer starts on a fresh tile, its lower
-/// half first (the lead, slot 0, stays the first core: the network input sits on its tile), and
-/// each half fills its tiles' cores in order. Expects a mapped model that fits; guarantees every
+/// half first (the lead, slot 0, stays the first core: the network input sits on its tile), each
+/// half fills its tiles' cores in order, and the halves' tiles alternate (lower k-th, upper k-th,
+/// ...), so the two tiles of a column block are neighbours: the same router of a concentrated mesh
+/// whose router blocks are two tiles wide (puma, isaac), where their partial sums cross no mesh
+/// link (tiles of two halves far apart all crossed the same links between them). Expects a mapped model that fits; guarantees every
 /// block placed once and layers on disjoint cores. Falls back to linear placement on a node of
 /// several chips or when the halves need more tiles than the chip has. Deterministic.
 /// <code>
 /// linear:     tile 4 = layer 1, columns 0..255 x rows 0..1023
-/// place-rows: tile 4 = layer 1, columns 0..511 x rows 0..511; tile 8 = columns 0..511 x rows 512..1023
+/// place-rows: tile 4 = layer 1, columns 0..511 x rows 0..511; tile 5 = columns 0..511 x rows 512..1023
 /// </code>
 /// </summary>
 public static class RowSplitPlacer
@@ -43,21 +46,21 @@ public static class RowSplitPlacer
             int[] rowStarts = [.. layer.Blocks.Select(b => b.RowStart).Distinct().Order()];
             int middle = rowStarts[rowStarts.Length / 2];
             bool[] upper = [.. Enumerable.Range(0, slots).Select(s => middle > 0 && FirstRow(layer, s * layer.PerCore(perCore), layer.PerCore(perCore)) >= middle)];
+
+            // Each half's slots cut into tiles of cores; the halves' k-th tiles side by side.
+            List<int[]>[] halves = [.. new[] { false, true }.Select(half => Enumerable.Range(0, slots).Where(s => upper[s] == half).Chunk(chip.CoresPerTile).ToList())];
             var assigned = new int[slots];
-            foreach (bool half in new[] { false, true })
+            for (int k = 0; k < Math.Max(halves[0].Count, halves[1].Count); k++)
             {
-                int used = 0;
-                foreach (int s in Enumerable.Range(0, slots).Where(s => upper[s] == half))
+                foreach (List<int[]> half in halves.Where(h => k < h.Count))
                 {
-                    if (used == chip.CoresPerTile)
+                    for (int i = 0; i < half[k].Length; i++)
                     {
-                        (tile, used) = (tile + 1, 0);
+                        assigned[half[k][i]] = (tile * chip.CoresPerTile) + i;
                     }
 
-                    assigned[s] = (tile * chip.CoresPerTile) + used++;
+                    tile++;
                 }
-
-                tile += used > 0 ? 1 : 0;
             }
 
             cores.AddRange(assigned);

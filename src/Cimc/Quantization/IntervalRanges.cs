@@ -62,6 +62,7 @@ public static class IntervalRanges
             outHi[o] = sHi;
         });
 
+        dense.Weight.Release();
         return (outLo, outHi);
     }
 

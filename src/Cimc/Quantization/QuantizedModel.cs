@@ -55,7 +55,7 @@ public sealed record QuantizedLayer(
     string Name,
     int InFeatures,
     int OutFeatures,
-    ImmutableArray<int> Weights,
+    QuantizedWeights Weights,
     int WeightBits,
     ImmutableArray<double> WeightScales,
     ImmutableArray<long> Bias,
@@ -80,17 +80,8 @@ public sealed record QuantizedLayer(
     public ImmutableArray<long> EffectiveBias()
     {
         var beff = new long[OutFeatures];
-        ImmutableArray<int> weights = Weights;
-        Parallel.For(0, OutFeatures, o =>
-        {
-            long rowSum = 0;
-            foreach (int w in weights.AsSpan(o * InFeatures, InFeatures))
-            {
-                rowSum += w;
-            }
-
-            beff[o] = Bias[o] - (Input.ZeroPoint * rowSum);
-        });
+        QuantizedWeights weights = Weights;
+        Parallel.For(0, OutFeatures, o => beff[o] = Bias[o] - (Input.ZeroPoint * weights.Sum(o * InFeatures, InFeatures)));
 
         return [.. beff];
     }

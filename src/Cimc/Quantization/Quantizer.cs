@@ -126,10 +126,11 @@ public static class Quantizer
     {
         if (FileWeights(layer, weightBits, notes) is { } fromFile)
         {
-            return OutputStage(layer, rangeAt, input, outputBits, options, isLast, fromFile.Weights, fromFile.Scales, fromFile.Bits);
+            return OutputStage(layer, rangeAt, input, outputBits, options, isLast, QuantizedWeights.Create(fromFile.Weights), fromFile.Scales, fromFile.Bits);
         }
 
-        (int[] weights, double[] scales) = QuantizeWeights(layer, weightBits, options);
+        (QuantizedWeights weights, double[] scales) = QuantizeWeights(layer, weightBits, options);
+        layer.Dense.Weight.Release();
         return OutputStage(layer, rangeAt, input, outputBits, options, isLast, weights, scales, weightBits);
     }
 
@@ -165,7 +166,7 @@ public static class Quantizer
         return ([.. q.Values], scales, bits);
     }
 
-    private static (int[] Weights, double[] Scales) QuantizeWeights(ChainLayer layer, int weightBits, QuantizationOptions options)
+    private static (QuantizedWeights Weights, double[] Scales) QuantizeWeights(ChainLayer layer, int weightBits, QuantizationOptions options)
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
         long qw = IntMath.SymmetricMax(weightBits);
@@ -196,24 +197,35 @@ public static class Quantizer
             scales[o] = m > 0 && double.IsFinite(m) ? m / qw : 1.0;
         }
 
-        var weights = new int[outF * inF];
+        // Straight into the narrowest type that holds [-Qw, Qw]: no int copy of the layer is ever made.
+        QuantizedWeights weights = qw <= sbyte.MaxValue ? QuantizedWeights.Own(Fill<sbyte>(outF, inF, all, scales, qw))
+            : qw <= short.MaxValue ? QuantizedWeights.Own(Fill<short>(outF, inF, all, scales, qw))
+            : QuantizedWeights.Own(Fill<int>(outF, inF, all, scales, qw));
+        return (weights, scales);
+    }
+
+    /// <summary>round(w / scale) clamped to [-Qw, Qw], row by row in parallel, as T (which holds Qw).</summary>
+    private static T[] Fill<T>(int outF, int inF, ReadOnlyMemory<float> all, double[] scales, long qw)
+        where T : struct, System.Numerics.IBinaryInteger<T>
+    {
+        var weights = new T[(long)outF * inF];
         Parallel.For(0, outF, o =>
         {
             ReadOnlySpan<float> w = all.Span.Slice(o * inF, inF);
-            Span<int> q = weights.AsSpan(o * inF, inF);
+            Span<T> q = weights.AsSpan(o * inF, inF);
             double scale = scales[o];
             for (int i = 0; i < inF; i++)
             {
-                q[i] = (int)IntMath.Clamp(IntMath.Round(w[i] / scale), -qw, qw);
+                q[i] = T.CreateTruncating(IntMath.Clamp(IntMath.Round(w[i] / scale), -qw, qw));
             }
         });
 
-        return (weights, scales);
+        return weights;
     }
 
     /// <summary>Bias, requantization and (for the special-function unit's activations) the pre-activation quantization; file activation quantization first.</summary>
     private static QuantizedLayer OutputStage(ChainLayer layer, Func<LayerPoint, int, Range> rangeAt, ActivationQuant input, int outputBits, QuantizationOptions options, bool isLast,
-        int[] weights, double[] scales, int weightBits)
+        QuantizedWeights weights, double[] scales, int weightBits)
     {
         int inF = layer.Dense.InFeatures, outF = layer.Dense.OutFeatures;
 
@@ -227,7 +239,7 @@ public static class Quantizer
         }
 
         var common = new QuantizedLayer(
-            layer.Name, inF, outF, ImmutableCollectionsMarshal.AsImmutableArray(weights), weightBits, [.. scales], [.. bias], input,
+            layer.Name, inF, outF, weights, weightBits, [.. scales], [.. bias], input,
             layer.Activation, layer.Alpha, [], null, null, isLast);
 
         if (isLast && layer.Activation == ActivationKind.None)

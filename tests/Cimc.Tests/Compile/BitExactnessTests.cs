@@ -236,7 +236,7 @@ public sealed class BitExactnessTests
     [Fact]
     public void Every_combination_of_scheduling_passes_stays_bit_exact()
     {
-        string[] optional = ["reduce-tree", "broadcast-ring", "broadcast-tree", "signal-chunks", "fold-bias"];
+        string[] optional = ["reduce-tree", "broadcast-ring", "broadcast-tree", "reduce-arrival", "ring-groups", "spread-roots", "input-tiles", "broadcast-chain", "signal-chunks", "fold-bias"];
         Gen.Int[0, int.MaxValue].Sample(seed =>
         {
             DesignPoint p = DesignPoint.From(seed, maxWidth: 160) with { Rows = 16 << (seed % 3), Cols = 16 << ((seed / 3) % 3) };

@@ -17,19 +17,26 @@ namespace Cimc.Tests.Compile;
 /// </summary>
 public sealed class GraphBitExactnessTests
 {
-    /// <summary>A chip with the case's crossbars and a non-saturating ADC; small tiles so that layers and maps spread over several.</summary>
+    /// <summary>
+    /// A chip with the case's crossbars and a non-saturating ADC; small tiles so that layers and maps
+    /// spread over several, and at least 64 of them: more (in rows of 8) when the case's layers and
+    /// vector nodes need more cores, as tiny crossbars with many weights can.
+    /// </summary>
     internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20)
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
         int rows = Math.Max(2, c.Rows); // a crossbar has at least 2 rows; with a non-saturating ADC the golden model's sums are the ideal ones either way
         Architecture a = edge.With(cellBits: c.CellBits, dacBits: c.DacBits, adcBits: CrossbarParams.NonSaturatingAdcBits(rows, c.CellBits, c.DacBits), rows: rows, cols: Math.Max(2, c.Cols));
-        return a with
+        a = a with
         {
             Chip = a.Chip with { Tiles = 64, Mesh = new MeshSpec(8, 8) },
             Tile = a.Tile with { Cores = coresPerTile, BufferBytes = bufferBytes },
             Core = a.Core with { Crossbars = 32, LocalMemoryWords = 1 << 16 },
         };
+        int cores = Placer.CoresNeeded(CrossbarMapper.Map(c.Model, Compiler.Geometry(a)), a.Core.Crossbars);
+        int meshRows = Math.Max(8, (((cores + coresPerTile - 1) / coresPerTile) + 7) / 8);
+        return a with { Chip = a.Chip with { Tiles = 8 * meshRows, Mesh = new MeshSpec(8, meshRows) } };
     }
 
     internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering)

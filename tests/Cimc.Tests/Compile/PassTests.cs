@@ -24,6 +24,19 @@ public sealed class PassTests(ITestOutputHelper output)
 
     private static string[] Names(ImmutableArray<Pass> passes) => [.. passes.Select(p => p.Name)];
 
+    /// <summary>MLP-L4 on puma through an explicit pass list.</summary>
+    private static Compilation PumaMlpL4(string passes) =>
+        PerformanceFixtures.PumaMlpL4(ArchitectureCatalog.Preset("puma"), new CompileSettings { Passes = Pipelines.Parse(passes) });
+
+    /// <summary>Every program gives the first one's output codes on a random MLP-L4 input.</summary>
+    private static void SameCodes(int seed, Compilation expected, params Compilation[] others)
+    {
+        var rng = new Random(seed);
+        long[] x = [.. Enumerable.Range(0, 1024).Select(_ => (long)rng.Next(0, (int)expected.Program!.Input.QMax + 1))];
+        long[] codes = new Cimc.Simulation.FunctionalSimulator(expected.Program!, expected.Weights!).RunCodes(x);
+        Assert.All(others, c => Assert.Equal(codes, new Cimc.Simulation.FunctionalSimulator(c.Program!, c.Weights!).RunCodes(x)));
+    }
+
     [Fact]
     public void Each_level_has_its_pass_list_and_the_compilation_records_the_passes_that_ran()
     {
@@ -81,10 +94,7 @@ public sealed class PassTests(ITestOutputHelper output)
         // place-rows with broadcast-tree gives each half of it, and the program computes the same codes.
         Architecture puma = ArchitectureCatalog.Preset("puma");
         Compilation ring = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O2 });
-        Compilation rows = PerformanceFixtures.PumaMlpL4(puma, new CompileSettings
-        {
-            Passes = Pipelines.Parse("quantize,map,place-rows,reduce-tree,broadcast-tree,signal-chunks,fold-bias,schedule,emit"),
-        });
+        Compilation rows = PumaMlpL4("quantize,map,place-rows,reduce-tree,broadcast-tree,signal-chunks,fold-bias,schedule,emit");
         int Tile(int core) => core / puma.Tile.Cores;
         IEnumerable<int> WordsIntoTiles(Compilation c, int layer) => c.Schedule!.Messages
             .Where(m => m.Kind == MessageKind.LayerInput && m.Layer == layer && Tile(m.From) != Tile(m.To))
@@ -96,10 +106,70 @@ public sealed class PassTests(ITestOutputHelper output)
             Assert.All(WordsIntoTiles(rows, layer), w => Assert.Equal(inputs / 2, w));
         }
 
-        var rng = new Random(3);
-        long[] x = [.. Enumerable.Range(0, 1024).Select(_ => (long)rng.Next(0, (int)ring.Program!.Input.QMax + 1))];
-        Assert.Equal(new Cimc.Simulation.FunctionalSimulator(ring.Program!, ring.Weights!).RunCodes(x),
-            new Cimc.Simulation.FunctionalSimulator(rows.Program!, rows.Weights!).RunCodes(x));
+        SameCodes(3, ring, rows);
+    }
+
+    [Fact]
+    public void On_MLP_L4_on_puma_the_input_is_written_into_each_first_layer_tile_and_the_latency_falls()
+    {
+        // delivery-best keeps input-tiles (and broadcast-chain) here: the host writes the 1,024 input
+        // codes into each of layer 1's 4 tiles, so no layer-1 input crosses the mesh (the ring
+        // forwarded it from one tile: 512 ns per tile on puma's 32-bit links); same codes, lower latency.
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        Compilation o2 = PumaMlpL4("quantize,map,place-linear,reduce-tree,broadcast-ring,signal-chunks,fold-bias,delivery-best,schedule,emit");
+        Compilation forwarded = PumaMlpL4("quantize,map,place-linear,reduce-tree,broadcast-ring,signal-chunks,fold-bias,schedule,emit");
+        int Tile(int core) => core / puma.Tile.Cores;
+        int[] firstTiles = [.. o2.Placed!.Layers[0].Cores.Select(Tile).Distinct()];
+        Assert.Equal(4, firstTiles.Length);
+        Assert.Equal(firstTiles, o2.Program!.Input.Parts.Select(p => p.Tile).Distinct().Order());
+        Assert.All(o2.Program.Input.Parts, p => Assert.Equal((0, 1024), (p.Start, p.Len)));
+        Assert.DoesNotContain(o2.Schedule!.Messages, m => m.Kind == MessageKind.LayerInput && m.Layer == 0);
+        Assert.Contains(forwarded.Schedule!.Messages, m => m.Kind == MessageKind.LayerInput && m.Layer == 0 && Tile(m.From) != Tile(m.To));
+
+        double o2Ns = PerformanceFixtures.Evaluate(o2).LatencyNs, forwardedNs = PerformanceFixtures.Evaluate(forwarded).LatencyNs;
+        output.WriteLine($"MLP-L4 on puma: -O2 + delivery-best {o2Ns:F0} ns, -O2 {forwardedNs:F0} ns");
+        Assert.True(o2Ns < forwardedNs - 1000, $"{o2Ns} vs {forwardedNs}");
+        Assert.True(o2.Placed!.Lowering.InputPerTile && o2.Placed.Lowering.ChainBroadcast);
+
+        SameCodes(5, forwarded, o2);
+    }
+
+    [Fact]
+    public void Ring_groups_send_each_half_of_a_row_split_layer_input_only_to_its_tiles_and_arrival_order_roots_no_hub()
+    {
+        // place-rows puts each half of a layer's rows on tiles of their own (the halves' tiles side
+        // by side); ring-groups runs a ring per half, so each tile receives half the layer input;
+        // spread-roots alternates the tile of each column block's root. reduce-arrival roots each
+        // block on a core that is not its tile's hub (a hub's mvms follow all its forwarding).
+        Architecture puma = ArchitectureCatalog.Preset("puma");
+        Compilation rows = PumaMlpL4("quantize,map,place-rows,reduce-tree,broadcast-ring,ring-groups,spread-roots,signal-chunks,fold-bias,schedule,emit");
+        int Tile(int core) => core / puma.Tile.Cores;
+        for (int layer = 1; layer < 4; layer++)
+        {
+            int inputs = rows.Placed!.Layers[layer].Mapped.Layer.InFeatures;
+            var into = rows.Schedule!.Messages.Where(m => m.Kind == MessageKind.LayerInput && m.Layer == layer && Tile(m.From) != Tile(m.To))
+                .GroupBy(m => Tile(m.To)).Select(g => g.Sum(m => m.Words)).ToList();
+            Assert.NotEmpty(into);
+            Assert.All(into, w => Assert.Equal(inputs / 2, w));
+        }
+
+        // Partial sums between a column block's two tiles go both ways.
+        var crossing = rows.Schedule!.Messages.Where(m => m.Kind == MessageKind.PartialSum && m.Layer == 1 && Tile(m.From) != Tile(m.To)).ToList();
+        Assert.NotEmpty(crossing);
+        Assert.Contains(crossing, m => m.From > m.To);
+        Assert.Contains(crossing, m => m.From < m.To);
+
+        Compilation arrival = PumaMlpL4("quantize,map,place-linear,reduce-tree,broadcast-ring,reduce-arrival,signal-chunks,fold-bias,schedule,emit");
+        for (int layer = 1; layer < 4; layer++)
+        {
+            // Hubs: the cores that receive layer inputs from another tile.
+            var hubs = arrival.Schedule!.Messages.Where(m => m.Kind == MessageKind.LayerInput && m.Layer == layer && Tile(m.From) != Tile(m.To)).Select(m => m.To).ToHashSet();
+            var roots = arrival.Schedule!.Messages.Where(m => m.Kind == MessageKind.PartialSum && m.Layer == layer).Select(m => m.To).ToHashSet();
+            Assert.NotEmpty(roots);
+            Assert.Empty(roots.Intersect(hubs));
+        }
+
+        SameCodes(6, PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O0 }), rows, arrival);
     }
 
     [Fact]

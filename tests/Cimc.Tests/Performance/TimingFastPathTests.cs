@@ -9,7 +9,8 @@ namespace Cimc.Tests.Performance;
 /// <summary>
 /// The timing simulation's shortcuts give exactly what the plain way gives: the calendar's binary
 /// search and skipped head against a scan of every interval ever reserved, and a run that keeps no
-/// events (no critical path) against one that keeps them.
+/// events (no critical path) against one that keeps them, and the objectives an exploration stores
+/// against the full report's figures.
 /// </summary>
 public sealed class TimingFastPathTests
 {
@@ -85,6 +86,37 @@ public sealed class TimingFastPathTests
                 Assert.Empty(lean.CriticalPath);
             }
 
+            Interlocked.Increment(ref compared);
+        }, iter: 30, threads: 1);
+        Assert.True(compared >= 10, $"only {compared} of 30 random networks fitted their chips");
+    }
+
+    [Fact]
+    public void The_objectives_an_exploration_stores_are_the_full_reports_figures()
+    {
+        int compared = 0;
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            var rng = new Random(seed);
+            Architecture arch = TimingBoundTests.RandomChip(rng);
+            int[] widths = [.. Enumerable.Range(0, rng.Next(2, 5)).Select(_ => rng.Next(1, 160))];
+            var settings = Passes.CompileSettings.Default with { Level = (Passes.OptLevel)rng.Next(4) };
+            Compilation c;
+            try
+            {
+                c = PerformanceFixtures.Compile(settings, arch, Compiler.OptionsFor(arch), seed, rng.Next(2) == 0 ? () => new Relu() : null, widths);
+            }
+            catch (CimcException)
+            {
+                return; // a network this chip cannot hold: nothing to price
+            }
+
+            PerformanceInput input = PerformanceInputs.For(c, rng.Next(1, 17));
+            PerformanceReport full = PerformanceReport.Evaluate(input, "m");
+            PerformanceObjectives lean = PerformanceReport.Objectives(input);
+            var expected = new PerformanceObjectives(full.LatencyNs, full.ThroughputPerS, full.EnergyNj, full.AreaMm2, full.CrossbarsUsed, full.CoresUsed,
+                full.LowerBoundLatencyNs, full.TopsPerW, full.TopsPerMm2);
+            Assert.True(expected == lean, $"seed {seed}, batch {input.Batch}, period {input.Program.Period}: {lean} where the report says {expected}");
             Interlocked.Increment(ref compared);
         }, iter: 30, threads: 1);
         Assert.True(compared >= 10, $"only {compared} of 30 random networks fitted their chips");

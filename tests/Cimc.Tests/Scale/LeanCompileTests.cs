@@ -1,6 +1,7 @@
 using Cimc.Architectures;
 using Cimc.Diagnostics;
 using Cimc.Isa;
+using Cimc.Mapping;
 using Cimc.Passes;
 using Cimc.Quantization;
 using Cimc.Tests.Performance;
@@ -69,13 +70,30 @@ public sealed class LeanCompileTests
     }
 
     [Fact]
-    public void The_weight_image_of_a_compile_shares_the_mapped_levels_instead_of_copying_them()
+    public void The_weight_image_of_a_compile_computes_the_mapped_levels_when_written_and_writes_the_bytes_of_the_levels_as_arrays()
     {
         Architecture puma = ArchitectureCatalog.Preset("puma");
-        Compilation c = PerformanceFixtures.Compile(CompileSettings.Default, puma, Compiler.OptionsFor(puma), 5, () => new Cimc.Ir.Relu(), 300, 10);
-        Placement.PlacedBlock pb = c.Placed!.Layers[0].Blocks[0];
-        System.Collections.Immutable.ImmutableArray<byte> levels = c.Weights!.Crossbars[new CrossbarId(pb.Core, pb.Crossbar)];
-        Assert.Same(pb.Block.Levels, System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(levels));
+        foreach (SignedWeightEncoding encoding in Enum.GetValues<SignedWeightEncoding>())
+        {
+            Compilation c = PerformanceFixtures.Compile(CompileSettings.Default, puma, Compiler.OptionsFor(puma, 6, 8, signedWeights: encoding), 5, () => new Cimc.Ir.Relu(), 300, 200, 10);
+            Placement.PlacedBlock[] blocks = [.. c.Placed!.AllReplicas.SelectMany(l => l.Blocks)];
+            var arrays = new WeightImage(puma.Core.Crossbar.Rows, puma.Core.Crossbar.Cols, puma.Core.Crossbar.CellBits,
+                blocks.Select(pb => KeyValuePair.Create(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels.ToArray())));
+            Assert.Equal(blocks.Length, c.Weights!.CrossbarCount);
+
+            // Written first (computed crossbar by crossbar), then read as arrays (computed once, kept).
+            byte[] written = c.Weights.ToBytes();
+            Assert.Equal(arrays.ToBytes(), written);
+            Assert.Equal(written.LongLength, c.Weights.FileBytes);
+            Assert.Equal(arrays.Crossbars.Keys, c.Weights.Crossbars.Keys);
+            Assert.All(arrays.Crossbars, kv => Assert.Equal(kv.Value.ToArray(), c.Weights.Crossbars[kv.Key].ToArray()));
+            Assert.Equal(written, c.Weights.ToBytes());
+
+            // The indexer reads single cells the same way.
+            CellLevels levels = blocks[^1].Block.Levels;
+            byte[] all = levels.ToArray();
+            Assert.All(Enumerable.Range(0, all.Length), i => Assert.Equal(all[i], levels[i]));
+        }
     }
 
     [Fact]

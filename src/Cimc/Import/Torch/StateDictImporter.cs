@@ -73,7 +73,8 @@ internal static class StateDictImporter
                     $"unsupported layer: weight of shape {w.ShapeText} is not a linear layer's [out, in] matrix");
             }
 
-            FloatTensor weight = file.ReadTensor(w, key);
+            // Large weight matrices are read again from the file when needed rather than all held (docs/scale.md).
+            FloatTensor weight = file.ReadTensor(w, key, onDemand: true);
             FloatTensor? bias = null;
             string biasKey = key == "weight" ? "bias" : layer + ".bias";
             if (tensors.TryGetValue(biasKey, out TorchTensor? b))

@@ -85,6 +85,12 @@ internal sealed class TorchArchive : TorchFile
         }
     }
 
+    protected override Func<TorchFile>? Reopen()
+    {
+        string path = Path;
+        return () => Open(path);
+    }
+
     public bool Has(string relative) => _entries.ContainsKey(relative);
 
     /// <summary>Relative names of the entries under a folder, e.g. "code/".</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Diagnostics;
 using Cimc.Ir;
 
@@ -27,8 +28,20 @@ internal abstract class TorchFile : IDisposable
 
     protected ReadBudget Budget { get; }
 
-    /// <summary>The float32 values of a tensor, gathered from its storage view; NaN and infinities are refused.</summary>
-    public FloatTensor ReadTensor(TorchTensor tensor, string name)
+    /// <summary>
+    /// Tensors of at least this many elements read straight from the file (a large state_dict's
+    /// weight matrices) may be read on demand (<see cref="FloatTensor.OnDemand"/>): 4 Mi floats, 16 MB.
+    /// </summary>
+    internal const long OnDemandElements = 1L << 22;
+
+    /// <summary>
+    /// The float32 values of a tensor, gathered from its storage view; NaN and infinities are refused.
+    /// With <paramref name="onDemand"/>, a large tensor read straight from the file is not read here:
+    /// it is read when used, held only weakly, and read again from the file when its values have been
+    /// collected (the file is reopened, and refused if it changed since); so the graph does not keep
+    /// every weight in memory, and non-finite values are refused at first use rather than at import.
+    /// </summary>
+    public FloatTensor ReadTensor(TorchTensor tensor, string name, bool onDemand = false)
     {
         string location = $"{Path}: '{name}'";
         long count = Limits.CheckedElementCount(tensor.Size, location);
@@ -36,10 +49,14 @@ internal abstract class TorchFile : IDisposable
         if (tensor.Storage.DType == TorchDType.Float32 && BitConverter.IsLittleEndian && IsContiguous(tensor) && count <= Array.MaxLength
             && !_storages.ContainsKey(tensor.Storage.Key) && CanReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), count * sizeof(float), location))
         {
-            var data = new float[count];
-            ReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()), location);
-            NonFinite.Refuse(tensor.Size, data, "non-finite-weight", location);
-            return new FloatTensor([.. tensor.Size.Select(d => (int)d)], data);
+            ImmutableArray<int> shape = [.. tensor.Size.Select(d => (int)d)];
+            if (onDemand && count >= OnDemandElements && Reopen() is { } reopen)
+            {
+                // Not read now: each use reads it (and refuses non-finite values) until it is collected.
+                return FloatTensor.OnDemand(shape, null, Rereader(reopen, tensor, count, location));
+            }
+
+            return new FloatTensor(shape, ReadFloats(tensor, count, location));
         }
 
         if (!_storages.TryGetValue(tensor.Storage.Key, out byte[]? bytes))
@@ -53,6 +70,42 @@ internal abstract class TorchFile : IDisposable
         NonFinite.Refuse(tensor.Size, values.Span, "non-finite-weight", location);
         return values;
     }
+
+    /// <summary>A contiguous float32 view read from the file into its own array (after <see cref="CanReadContiguous"/> agreed).</summary>
+    private float[] ReadFloats(TorchTensor tensor, long count, string location)
+    {
+        var data = new float[count];
+        ReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()), location);
+        NonFinite.Refuse(tensor.Size, data, "non-finite-weight", location);
+        return data;
+    }
+
+    /// <summary>Reads the tensor again from a fresh opening of the file, refusing a file that changed since this one was opened.</summary>
+    private Func<float[]> Rereader(Func<TorchFile> reopen, TorchTensor tensor, long count, string location)
+    {
+        var info = new FileInfo(Path);
+        (long length, DateTime written) = (info.Length, info.LastWriteTimeUtc);
+        string path = Path;
+        return () =>
+        {
+            var now = new FileInfo(path);
+            if (!now.Exists || now.Length != length || now.LastWriteTimeUtc != written)
+            {
+                throw new CimcException("model-changed", location, "the model file changed while cimc was using it (large weights are read from it again, layer by layer)");
+            }
+
+            using TorchFile again = reopen();
+            if (!again.CanReadContiguous(tensor.Storage, tensor.Offset * sizeof(float), count * sizeof(float), location))
+            {
+                throw new CimcException("model-changed", location, "the model file changed while cimc was using it");
+            }
+
+            return again.ReadFloats(tensor, count, location);
+        };
+    }
+
+    /// <summary>How to open this file again for an on-demand read (null: this kind of file is not reread).</summary>
+    protected virtual Func<TorchFile>? Reopen() => null;
 
     /// <summary>Row-major with no gaps: the view is one run of the storage from its offset.</summary>
     private static bool IsContiguous(TorchTensor t)
