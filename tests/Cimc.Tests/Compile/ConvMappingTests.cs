@@ -70,17 +70,18 @@ public sealed class ConvMappingTests
         {
             QuantizedModel im2col = c.Model, perPosition = PerPosition(im2col);
             Architecture ideal = GraphBitExactnessTests.ChipFor(c, model: perPosition);
-            int adcBits = 1 + (adcDraw % Math.Max(1, c.NonSaturating.AdcBits - 1));
+            int adcBits = 1 + (adcDraw % Math.Max(1, ideal.Core.Adc.Bits - 1));
             Architecture small = ideal with { Core = ideal.Core with { Adc = ideal.Core.Adc with { Bits = adcBits } } };
-            CrossbarParams xbar = c.NonSaturating with { AdcBits = adcBits };
+            CrossbarParams xbar = GraphBitExactnessTests.CrossbarsOf(small);
             var lowering = new Lowering(false, true) { BiasFirst = true };
-            GraphBitExactnessTests.AssertGolden(c, small, lowering, im2col, xbar);
-            GraphBitExactnessTests.AssertGolden(c, small, lowering, perPosition, xbar);
+            GraphBitExactnessTests.AssertGolden(c, small, lowering, im2col);
+            GraphBitExactnessTests.AssertGolden(c, small, lowering, perPosition);
 
             long[] u = c.Input(im2col, 0);
             long[] ideal0 = GoldenGraph.RunIdeal(im2col, u);
-            Assert.Equal(ideal0, GoldenGraph.RunCodes(im2col, c.NonSaturating, u));
-            Assert.Equal(ideal0, GoldenGraph.RunCodes(perPosition, c.NonSaturating, u));
+            CrossbarParams lossless = GraphBitExactnessTests.CrossbarsOf(ideal);
+            Assert.Equal(ideal0, GoldenGraph.RunCodes(im2col, lossless, u));
+            Assert.Equal(ideal0, GoldenGraph.RunCodes(perPosition, lossless, u));
             cases++;
             differ += GoldenGraph.RunCodes(im2col, xbar, u).SequenceEqual(GoldenGraph.RunCodes(perPosition, xbar, u)) ? 0 : 1;
         }, iter: 40, threads: 1);

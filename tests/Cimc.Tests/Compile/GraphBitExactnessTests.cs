@@ -27,7 +27,7 @@ public sealed class GraphBitExactnessTests
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
-        int rows = Math.Max(2, c.Rows); // a crossbar has at least 2 rows; with a non-saturating ADC the golden model's sums are the ideal ones either way
+        int rows = Math.Max(2, c.Rows); // a crossbar has at least 2 rows: the golden model must read the chip's (CrossbarsOf), not the case's
         Architecture a = edge.With(cellBits: c.CellBits, dacBits: c.DacBits, adcBits: CrossbarParams.NonSaturatingAdcBits(rows, c.CellBits, c.DacBits), rows: rows, cols: Math.Max(2, c.Cols));
         a = a with
         {
@@ -85,11 +85,38 @@ public sealed class GraphBitExactnessTests
         Assert.True(rings * 8 >= cases, $"only {rings} of {cases} cases held a map in a ring");
     }
 
+    /// <summary>
+    /// A case drawn with one-row crossbars runs on a chip of two-row crossbars (<see cref="ChipFor"/>):
+    /// with a 1-bit ADC the program equals the golden model of the chip's crossbars, and not that of
+    /// the case's one-row ones (pinned from a draw where the saturating-ADC property compared the two).
+    /// </summary>
+    [Fact]
+    public void A_one_row_case_saturates_as_the_chips_two_row_crossbars_do()
+    {
+        var c = new GraphCase(106359, 6, 2, Granularity.PerChannel, SignedWeightEncoding.Offset, 1, 6, 1, 4);
+        Architecture chip = ChipFor(c);
+        chip = chip with { Core = chip.Core with { Adc = chip.Core.Adc with { Bits = 1 } } };
+        Assert.Equal(2, chip.Core.Crossbar.Rows);
+        AssertGolden(c, chip, new Lowering(false, true) { BiasFirst = true });
+
+        long[] u = c.Input(c.Model, 0);
+        Assert.NotEqual(GoldenGraph.RunCodes(c.Model, CrossbarsOf(chip), u), GoldenGraph.RunCodes(c.Model, c.NonSaturating with { AdcBits = 1 }, u));
+    }
+
+    /// <summary>
+    /// The crossbars of <paramref name="arch"/> as the golden model takes them. A case's own crossbars
+    /// (<see cref="GraphCase.NonSaturating"/>) are not the chip's when the case draws R = 1 (<see cref="ChipFor"/>
+    /// gives 2 rows), and with a saturating ADC the rows one read sums decide the integers.
+    /// </summary>
+    internal static CrossbarParams CrossbarsOf(Architecture arch) =>
+        new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);
+
+    /// <summary>Both simulators run the program compiled for <paramref name="arch"/> as the golden model does with the same crossbars.</summary>
     /// <param name="model">the case's model, or another quantization of it (e.g. another --conv-mapping)</param>
-    /// <param name="xbar">the golden model's crossbars: the case's non-saturating ones unless given</param>
-    internal static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null, CrossbarParams? xbar = null)
+    internal static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null)
     {
         model ??= c.Model;
+        CrossbarParams xbar = CrossbarsOf(arch);
         (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering);
         var sim = new FunctionalSimulator(program, weights);
         const int n = 3;
@@ -97,7 +124,7 @@ public sealed class GraphBitExactnessTests
         long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
         for (int s = 0; s < n; s++)
         {
-            long[] golden = GoldenGraph.RunCodes(model, xbar ?? c.NonSaturating, inputs[s]);
+            long[] golden = GoldenGraph.RunCodes(model, xbar, inputs[s]);
             Assert.Equal(golden, sim.RunCodes(inputs[s]));
             Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
         }
