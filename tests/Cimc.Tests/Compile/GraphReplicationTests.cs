@@ -1,9 +1,14 @@
-using System.Collections.Immutable;
 using Cimc.Architectures;
+using Cimc.Data;
+using Cimc.Import;
 using Cimc.Mapping;
+using Cimc.Passes;
+using Cimc.Performance;
 using Cimc.Placement;
 using Cimc.Quantization;
+using Cimc.Simulation;
 using Cimc.Tests.Golden;
+using Cimc.Tests.Performance;
 using CsCheck;
 
 namespace Cimc.Tests.Compile;
@@ -58,5 +63,64 @@ public sealed class GraphReplicationTests
             GraphBitExactnessTests.AssertGolden(c, GraphBitExactnessTests.ChipFor(c, coresPerTile, words * TileSpec.BytesPerWord, copies), lowering, copies);
         }, iter: 30, threads: 1);
         Assert.True(rings >= 4, $"only {rings} of 30 draws held a map in a ring");
+    }
+
+    /// <summary>
+    /// PIMCOMP's greedy over windows: LeNet-like loads (conv1 784 windows of 28 columns, conv2 100 of
+    /// 10, a dense layer). conv1 gets one copy per column (28 windows each); conv2 then has the
+    /// slowest copies (10 x ceil(10 / k) window-times) until k = 5 (20 < 28); counts in between that do
+    /// not shorten a copy (conv2 from 5 to 9) are skipped; the dense layer never gets copies.
+    /// </summary>
+    [Fact]
+    public void Window_greedy_balances_copies_by_windows_per_copy_under_the_budget()
+    {
+        LayerLoad[] loads = [new(784, 4), new(100, 8), new(1, 2)];
+        int[] widths = [28, 10, 1];
+        Assert.Equal(new[] { 28, 5, 1 }, Replication.WindowGreedy(loads, widths, budget: 10_000).ToArray());
+        Assert.Equal(28.0, Replication.WindowStage(loads, widths, [28, 5, 1]), 9);
+
+        // A budget one crossbar short of conv1's step from 14 to 28 copies: on the way conv1 reached
+        // 3 columns a copy (84 window-times), conv2 (100) took a second copy (50), conv1 went to 14
+        // copies (56), and there it stops.
+        Assert.Equal(new[] { 14, 2, 1 }, Replication.WindowGreedy(loads, widths, budget: (14 * 4) + (2 * 8) + 2 + (14 * 4) - 1).ToArray());
+        Assert.Equal(new[] { 1, 1, 1 }, Replication.WindowGreedy(loads, widths, budget: 14).ToArray());
+
+        // The slowest layer a dense one: nothing to split, so nothing is copied.
+        Assert.Equal(new[] { 1, 1 }, Replication.WindowGreedy([new(784, 4), new(1000, 2)], [28, 1], budget: 10_000).ToArray());
+
+        // max: every convolution the same count, at most its width.
+        Assert.Equal(new[] { 10, 10, 1 }, Replication.WindowMax(loads, widths, budget: (10 * 4) + (10 * 8) + 2).ToArray());
+        Assert.Equal(new[] { 28, 10, 1 }, Replication.WindowMax(loads, widths, budget: 10_000).ToArray());
+    }
+
+    /// <summary>
+    /// LeNet on ISAAC at 8/8 bits with `--replication balance`: conv1 gets 28 copies and conv2 5, the
+    /// program keeps period 1, equals the golden model, and its latency beats conv1's 784 windows on
+    /// one crossbar (what no unreplicated program can).
+    /// </summary>
+    [Fact]
+    public void LeNet_on_isaac_with_balanced_copies_splits_windows_and_matches_the_golden_model()
+    {
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        string dir = Path.Combine(TestPaths.Examples, "fashion-mnist");
+        NdArray images = Npy.Read(Path.Combine(dir, "calibration.npy"));
+        Compilation c = Compiler.Compile(ModelLoader.Load(Path.Combine(dir, "lenet.onnx")), isaac, Compiler.OptionsFor(isaac, 8, 8), images.Take(64),
+            settings: CompileSettings.Default with { Replication = ReplicationChoice.Balance });
+        Assert.Equal(new[] { 28, 5, 1, 1, 1 }, c.Mapped!.Layers.Select(l => l.Replicas).ToArray());
+        Assert.Equal(1, c.Program!.Period);
+
+        QuantizedModel model = c.Quantized!;
+        var xbar = new CrossbarParams(isaac.Core.Crossbar.Rows, isaac.Core.Crossbar.Cols, isaac.Core.Crossbar.CellBits, isaac.Core.Dac.Bits, isaac.Core.Adc.Bits);
+        var sim = new FunctionalSimulator(c.Program, c.Weights!);
+        for (int s = 0; s < 3; s++)
+        {
+            long[] codes = GoldenGraph.QuantizeInput(model, images.Row(s));
+            Assert.Equal(GoldenGraph.RunCodes(model, xbar, codes), sim.RunCodes(codes));
+        }
+
+        PerformanceReport r = PerformanceFixtures.Evaluate(c, 16);
+        Assert.True(r.LatencyNs < 784 * 8 * 100.0, $"latency {r.LatencyNs} ns");
+        Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs && r.LowerBoundLatencyNs >= r.MvmSequenceBoundNs);
+        Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS);
     }
 }
