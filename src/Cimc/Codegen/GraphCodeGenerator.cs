@@ -174,6 +174,19 @@ internal static class GraphCodeGenerator
         }
     }
 
+    /// <summary>
+    /// Whether the maps of <paramref name="placed"/> (a convolutional network) fit its tile buffers,
+    /// whole or in rings, without emitting code: the replicate passes ask before they keep copies,
+    /// whose cores add map copies to more tiles.
+    /// </summary>
+    public static bool MapsFit(PlacedModel placed, ArchHeader arch)
+    {
+        QuantizedGraph graph = placed.Mapped.Model.Graph!;
+        var buffers = new TileBuffers(arch.BufferWords);
+        GraphPlan.Make(placed, graph, arch).Allocate(buffers, GraphWavefront.Of(graph));
+        return buffers.Fit;
+    }
+
     private static bool HasPadding(Window2d w) => w.PadTop > 0 || w.PadLeft > 0 || w.PadBottom > 0 || w.PadRight > 0;
 
     internal static void Fits(long words, int localWords, string what, int core, string memoryOwner)

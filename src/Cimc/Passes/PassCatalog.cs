@@ -103,6 +103,11 @@ public static class PassCatalog
                     // Pooling and add nodes each need a core of their own: copies leave them room.
                     int[] widths = [.. plain.Layers.Select((_, l) => graph.NodeOf(l) is { Conv: not null } n ? n.Shape.Width : 1)];
                     System.Collections.Immutable.ImmutableArray<int> copies = windowSearch(loads, widths, Math.Min(budget, (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore));
+                    while (copies.Any(k => k > 1) && !Codegen.GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), Compiler.Header(ctx.Architecture)))
+                    {
+                        copies = [.. copies.Select(k => (k + 1) / 2)]; // copies read maps on more tiles: fewer until their buffers hold them
+                    }
+
                     return c with { Mapped = Replication.Apply(plain, copies) with { EstimatedStageNs = Replication.WindowStage(loads, widths, copies) } };
                 }
 

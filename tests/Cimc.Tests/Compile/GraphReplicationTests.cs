@@ -123,4 +123,32 @@ public sealed class GraphReplicationTests
         Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs && r.LowerBoundLatencyNs >= r.MvmSequenceBoundNs);
         Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS);
     }
+
+    /// <summary>
+    /// The replicate passes' check that copies leave the maps room (<see cref="Codegen.GraphCodeGenerator.MapsFit"/>)
+    /// says exactly what the schedule does: on tiles of a half, three quarters or all of the buffer
+    /// the unreplicated network needs, random copies fit when, and only when, the program compiles
+    /// without a tile-buffer refusal.
+    /// </summary>
+    [Fact]
+    public void The_maps_fit_check_agrees_with_the_schedules_refusal()
+    {
+        (int fit, int refused) = (0, 0);
+        Gen.Select(RandomGraphs.Cases(), Gen.Int[0, int.MaxValue]).Sample(t =>
+        {
+            (GraphCase c, int seed) = t;
+            Func<MappedModel, MappedModel> copies = RandomCopies(seed);
+            Lowering lowering = new(false, true);
+            var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => GraphBitExactnessTests.Compile(c.Model, GraphBitExactnessTests.ChipFor(c, 4, 8 * TileSpec.BytesPerWord), lowering));
+            int words = int.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Architecture arch = GraphBitExactnessTests.ChipFor(c, 4, Math.Max(1, words * (2 + (seed % 3)) / 4) * TileSpec.BytesPerWord, copies);
+            CrossbarGeometry g = Compiler.Geometry(arch);
+            MappedModel mapped = copies(Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(c.Model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols)));
+            bool fits = Codegen.GraphCodeGenerator.MapsFit(Placer.Place(mapped, Compiler.Shape(arch)), Compiler.Header(arch));
+            Cimc.Diagnostics.CimcException? refusal = Record.Exception(() => GraphBitExactnessTests.Compile(c.Model, arch, lowering, copies)) as Cimc.Diagnostics.CimcException;
+            Assert.Equal(fits, refusal is null || !refusal.Message.Contains(" buffer: needs ", StringComparison.Ordinal));
+            _ = fits ? fit++ : refused++;
+        }, iter: 30, threads: 1);
+        Assert.True(fit > 0 && refused > 0, $"{fit} draws fit and {refused} did not: both sides should be seen");
+    }
 }
