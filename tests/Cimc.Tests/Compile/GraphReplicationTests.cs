@@ -39,7 +39,7 @@ public sealed class GraphReplicationTests
             Func<MappedModel, MappedModel> copies = RandomCopies(seed);
             Architecture arch = GraphBitExactnessTests.ChipFor(c, replicate: copies);
             replicated += copies(CrossbarMapper.Map(c.Model, Compiler.Geometry(arch))).Layers.Any(l => l.Replicas > 1) ? 1 : 0;
-            GraphBitExactnessTests.AssertGolden(c, arch, new Lowering(false, tree) { BiasFirst = true }, copies);
+            GraphBitExactnessTests.AssertGolden(c, arch, new Lowering(false, tree) { BiasFirst = true }, replicate: copies);
         }, iter: 30, threads: 1);
         Assert.True(replicated >= 15, $"only {replicated} of 30 draws replicated a convolution");
     }
@@ -55,12 +55,12 @@ public sealed class GraphReplicationTests
             Func<MappedModel, MappedModel> copies = RandomCopies(seed);
             Lowering lowering = new(false, true) { BiasFirst = true };
             var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => GraphBitExactnessTests.Compile(c.Model,
-                GraphBitExactnessTests.ChipFor(c, coresPerTile, 8 * TileSpec.BytesPerWord, copies), lowering, copies));
+                GraphBitExactnessTests.ChipFor(c, coresPerTile, 8 * TileSpec.BytesPerWord, replicate: copies), lowering, copies));
             System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words");
             Assert.True(m.Success, e.Message);
             rings += e.Message.Contains(" rows)", StringComparison.Ordinal) ? 1 : 0;
             int words = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            GraphBitExactnessTests.AssertGolden(c, GraphBitExactnessTests.ChipFor(c, coresPerTile, words * TileSpec.BytesPerWord, copies), lowering, copies);
+            GraphBitExactnessTests.AssertGolden(c, GraphBitExactnessTests.ChipFor(c, coresPerTile, words * TileSpec.BytesPerWord, replicate: copies), lowering, replicate: copies);
         }, iter: 30, threads: 1);
         Assert.True(rings >= 4, $"only {rings} of 30 draws held a map in a ring");
     }
@@ -141,7 +141,7 @@ public sealed class GraphReplicationTests
             Lowering lowering = new(false, true);
             var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => GraphBitExactnessTests.Compile(c.Model, GraphBitExactnessTests.ChipFor(c, 4, 8 * TileSpec.BytesPerWord), lowering));
             int words = int.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            Architecture arch = GraphBitExactnessTests.ChipFor(c, 4, Math.Max(1, words * (2 + (seed % 3)) / 4) * TileSpec.BytesPerWord, copies);
+            Architecture arch = GraphBitExactnessTests.ChipFor(c, 4, Math.Max(1, words * (2 + (seed % 3)) / 4) * TileSpec.BytesPerWord, replicate: copies);
             CrossbarGeometry g = Compiler.Geometry(arch);
             MappedModel mapped = copies(Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(c.Model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols)));
             bool fits = Codegen.GraphCodeGenerator.MapsFit(Placer.Place(mapped, Compiler.Shape(arch)), Compiler.Header(arch));
