@@ -64,9 +64,9 @@ public static class Pipelines
             OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
-                PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
             _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
-                PassCatalog.Schedule, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 

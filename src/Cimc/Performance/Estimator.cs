@@ -33,7 +33,12 @@ public static class Estimator
 
     /// <param name="ring">The broadcast-ring pass is on (-O1 and up).</param>
     /// <param name="tree">The reduce-tree pass is on (-O1 and up).</param>
-    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true)
+    /// <param name="delivery">
+    /// The delivery-best pass is on (-O2 and up): the schedule as placed, with the network input
+    /// written per tile, and with that and chunks along a chain of hubs are each walked, and the one
+    /// with the lowest single-inference latency is kept, as the pass keeps the fastest by the timing model.
+    /// </param>
+    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true, bool delivery = false)
     {
         if (arch.Costs is null)
         {
@@ -56,8 +61,22 @@ public static class Estimator
                 $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} chips (--chips {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} or --chips auto)");
         }
 
-        var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree);
-        walk.Run(Math.Min(batch, StreamedInferences));
-        return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
+        // An input wider than a tile buffer is written per tile at every level (CodeGenerator's split input).
+        bool split = model.Layers[0].InFeatures > arch.Tile.BufferWords;
+        Estimate Walk(bool perTile, bool chain)
+        {
+            var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree, perTile, chain);
+            walk.Run(Math.Min(batch, StreamedInferences));
+            return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
+        }
+
+        Estimate placed = Walk(split, chain: false);
+        if (!delivery)
+        {
+            return placed;
+        }
+
+        Estimate[] candidates = [placed, Walk(perTile: true, chain: false), Walk(perTile: true, chain: ring)];
+        return candidates.MinBy(e => e.LatencyNs)!;
     }
 }
