@@ -183,9 +183,16 @@ public static class PassCatalog
 
     public static Pass DeliveryBest { get; } = new("delivery-best", IrStage.Placed, IrStage.Placed,
         "as placed, with input-tiles, or with input-tiles and broadcast-chain, whichever the timing model finds fastest for one inference (Passes/PassCatalog.cs)",
-        "as the chosen passes; ties keep the earlier candidate (the model as placed first)",
+        "as the chosen passes; ties keep the earlier candidate (the model as placed first); a convolutional network as placed",
         (c, ctx) =>
         {
+            // A convolutional network's code generator (Codegen/GraphCodeGenerator.cs) reads its
+            // input and delivers its maps otherwise: nothing to choose, and no timing runs to pay.
+            if (c.Quantized!.Graph is not null)
+            {
+                return c;
+            }
+
             // Three candidates, each timed at batch 1 only (the target is latency) by one untraced
             // timing run: a streamed run of each, or the full report, would take MLP-L4's -O2
             // compile past its 1 s budget. broadcast-chain alone never won where measured.

@@ -13,7 +13,7 @@ namespace Cimc.Performance;
 /// (<see cref="CostModel"/>, <see cref="ComponentCosts"/>, so the two cannot drift):
 /// <list type="number">
 /// <item>each core clears its accumulators and gets its input rows: the first layer loads them from
-///   the input tile; later layers' hubs receive chunks of the previous layer's outputs around the
+///   the input tile (or, per tile, from its own tile's part of the input); later layers' hubs receive chunks of the previous layer's outputs around the
 ///   ring of tiles (or straight from each producer), store what their tile shares and signal their
 ///   peers, which load their rows;</item>
 /// <item>each core issues one mvm per crossbar it holds; crossbars run at once, an ADC group's
