@@ -215,7 +215,8 @@ public sealed class PassTests(ITestOutputHelper output)
 
     /// <summary>
     /// MLP-L4 on puma, by the timing model: the tree and ring passes cut -O0's latency and raise its
-    /// throughput; -O3's timing-model search is never slower than -O2 for one inference; every level
+    /// throughput; -O3's timing-model search without copies is never slower than -O2 for one inference,
+    /// and with them streams faster; every level
     /// computes the same output codes.
     /// </summary>
     [Fact]
@@ -243,7 +244,13 @@ public sealed class PassTests(ITestOutputHelper output)
 
         Assert.True(figures[OptLevel.O2].Latency < 0.9 * figures[OptLevel.O0].Latency);
         Assert.True(figures[OptLevel.O2].Throughput > 1.2 * figures[OptLevel.O0].Throughput);
-        Assert.True(figures[OptLevel.O3].Latency <= figures[OptLevel.O2].Latency);
+        // -O3's copies (replicate-minmax) rule out -O2's per-tile input (a replicated program has an
+        // input region per sample slot), so its latency is compared without them; with them it must
+        // stream faster than -O2.
+        Cimc.Performance.PerformanceReport searched = PerformanceFixtures.Evaluate(PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O3, Replication = Cimc.Mapping.ReplicationChoice.None }));
+        output.WriteLine($"-O3 --replication none: latency {searched.LatencyNs:F0} ns");
+        Assert.True(searched.LatencyNs <= figures[OptLevel.O2].Latency);
+        Assert.True(figures[OptLevel.O3].Throughput > figures[OptLevel.O2].Throughput);
 
         // -O2's scheduling passes (signal-chunks, fold-bias) are why it differs from -O1: they must pay.
         Assert.True(figures[OptLevel.O2].Latency < figures[OptLevel.O1].Latency);
