@@ -22,19 +22,28 @@ public sealed record CrossbarBlock(
     int ColCount,
     CellLevels Levels);
 
-/// <summary>A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7).</summary>
+/// <summary>
+/// A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7). The row cut is
+/// data (<see cref="RowCut"/>): uniform blocks of R rows for a dense layer or an im2col convolution,
+/// per kernel position for --conv-mapping per-position; blocks with <c>RowBlock</c> rb hold rows <c>RowCut[rb]</c>.
+/// </summary>
 public sealed record MappedLayer(
     QuantizedLayer Layer,
     int StoredWeightBits,
     int Slices,
     int Polarities,
-    int RowBlocks,
+    ImmutableArray<RowBlock> RowCut,
     int ColBlocks,
     int InputBits,
     ImmutableArray<long> EffectiveBias,
     ImmutableArray<CrossbarBlock> Blocks)
 {
     public int Crossbars => Blocks.Length;
+
+    public int RowBlocks => RowCut.Length;
+
+    /// <summary>The most rows one crossbar block of the layer reads at once (before --rows-per-read groups them).</summary>
+    public int MaxBlockRows => RowCut.Max(b => b.Count);
 
     /// <summary>
     /// Copies of the layer's crossbar blocks on the chip (1: not replicated). Replica r serves the

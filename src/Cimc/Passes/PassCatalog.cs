@@ -54,6 +54,7 @@ public static class PassCatalog
                     "a calibrated ADC range is not supported for convolutional networks yet; use --adc-range full or lossless");
             }
 
+            RowCut.Check(c.Quantized!);
             MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Architectures;
 using Cimc.Mapping;
 using Cimc.Quantization;
@@ -9,16 +10,18 @@ namespace Cimc.Performance;
 /// weight is read): blocks in the mapper's order (column block, then row block, then plane), block
 /// b on core <c>First + b / crossbars_per_core</c>, crossbar <c>b mod crossbars_per_core</c>.
 /// </summary>
-internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots, int RowBlocks, int ColBlocks, int Planes, int MaxShift, int Rows, int Cols, int PerCore)
+internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots, int RowBlocks, int ColBlocks, int Planes, int MaxShift, int Rows, int Cols, int PerCore, ImmutableArray<RowBlock> Cut)
 {
-    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first)
+    /// <param name="positionRows">rows of one kernel position when convolutions are cut per position (<see cref="RowCut.PositionRows"/>), else 0</param>
+    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first, int positionRows = 0)
     {
         CrossbarSpec xb = arch.Core.Crossbar;
         (int slices, int polarities, int maxShift) = CrossbarMapper.PlaneShape(layer.WeightMax, encoding, xb.CellBits);
-        int rowBlocks = IntMath.CeilDiv(layer.InFeatures, xb.Rows), colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
+        ImmutableArray<RowBlock> cut = RowCut.Of(layer.InFeatures, xb.Rows, positionRows);
+        int rowBlocks = cut.Length, colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
         int planes = slices * polarities, perCore = arch.Core.Crossbars;
         int blocks = rowBlocks * colBlocks * planes;
-        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore).WithRows();
+        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore, cut).WithRows();
     }
 
     public int Blocks => RowBlocks * ColBlocks * Planes;
@@ -33,7 +36,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
 
     public int RowBlockOf(int block) => block / Planes % RowBlocks;
 
-    public int RowCount(int rowBlock) => Math.Min(Rows, Layer.InFeatures - (rowBlock * Rows));
+    public int RowCount(int rowBlock) => Cut[rowBlock].Count;
 
     public int ColCount(int colBlock) => Math.Min(Cols, Layer.OutFeatures - (colBlock * Cols));
 
@@ -82,7 +85,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
                 }
             }
 
-            rowsOf[s] = (min * Rows, (max * Rows) + RowCount(max), rows, runs);
+            rowsOf[s] = (Cut[min].Start, Cut[max].End, rows, runs);
         }
 
         return this;

@@ -47,9 +47,9 @@ public static class Estimator
 
         var layers = new List<EstimatedLayer>(model.Layers.Length);
         int next = 0;
-        foreach (QuantizedLayer layer in model.Layers)
+        for (int l = 0; l < model.Layers.Length; l++)
         {
-            EstimatedLayer e = EstimatedLayer.Of(layer, arch, model.Options.SignedWeights, next);
+            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next, Mapping.RowCut.PositionRows(model, l));
             layers.Add(e);
             next += e.Slots;
         }

@@ -22,7 +22,8 @@ public sealed class GraphBitExactnessTests
     /// spread over several, and at least 64 of them: more (in rows of 8) when the case's layers and
     /// vector nodes need more cores, as tiny crossbars with many weights can.
     /// </summary>
-    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20)
+    /// <param name="model">the case's model, or another quantization of it whose crossbars the chip must hold</param>
+    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20, QuantizedModel? model = null)
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
@@ -34,7 +35,7 @@ public sealed class GraphBitExactnessTests
             Tile = a.Tile with { Cores = coresPerTile, BufferBytes = bufferBytes },
             Core = a.Core with { Crossbars = 32, LocalMemoryWords = 1 << 16 },
         };
-        int cores = Placer.CoresNeeded(CrossbarMapper.Map(c.Model, Compiler.Geometry(a)), a.Core.Crossbars);
+        int cores = Placer.CoresNeeded(CrossbarMapper.Map(model ?? c.Model, Compiler.Geometry(a)), a.Core.Crossbars);
         int meshRows = Math.Max(8, (((cores + coresPerTile - 1) / coresPerTile) + 7) / 8);
         return a with { Chip = a.Chip with { Tiles = 8 * meshRows, Mesh = new MeshSpec(8, meshRows) } };
     }
@@ -84,9 +85,11 @@ public sealed class GraphBitExactnessTests
         Assert.True(rings * 8 >= cases, $"only {rings} of {cases} cases held a map in a ring");
     }
 
-    private static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering)
+    /// <param name="model">the case's model, or another quantization of it (e.g. another --conv-mapping)</param>
+    /// <param name="xbar">the golden model's crossbars: the case's non-saturating ones unless given</param>
+    internal static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null, CrossbarParams? xbar = null)
     {
-        QuantizedModel model = c.Model;
+        model ??= c.Model;
         (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering);
         var sim = new FunctionalSimulator(program, weights);
         const int n = 3;
@@ -94,7 +97,7 @@ public sealed class GraphBitExactnessTests
         long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
         for (int s = 0; s < n; s++)
         {
-            long[] golden = GoldenGraph.RunCodes(model, c.NonSaturating, inputs[s]);
+            long[] golden = GoldenGraph.RunCodes(model, xbar ?? c.NonSaturating, inputs[s]);
             Assert.Equal(golden, sim.RunCodes(inputs[s]));
             Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
         }
