@@ -85,81 +85,47 @@ output.WriteLine("warning: a Debug build; run with -c Release for figures worth 
 #endif
 
 string root = RepoRoot.Find();
-bool Runs(int c) => only == 0 || only == c;
 IReadOnlyList<CompileRow> compile = [];
 IReadOnlyList<SimulatorRow> sim = [];
 IReadOnlyList<MvmRow> mvm = [];
-string onnxRuntime = "", simulate = "", levels = "", explore = "", replication = "", lenet = "", resnet = "";
-if (Runs(1))
+
+// The cases in the order they run. Cases 1-3 hand their rows to Report.Markdown (their run gives no
+// table: null); the others return their own table. Case 11 is not part of a plain run: it writes a
+// 45 MB model and compiles it in child processes.
+BenchCase[] cases =
+[
+    new(1, "compile time (MLP-L4)", () => { compile = CompileBench.Run(settings, output); return null; }),
+    new(2, "simulator vs float (Fashion-MNIST)", () => { sim = SimulatorBench.Run(settings, root, output); return null; }),
+    new(3, "MVM kernel", () => { mvm = MvmBench.Run(settings, output); return null; }),
+    new(4, "fast simulator vs ONNX Runtime (Fashion-MNIST)", () => OnnxRuntimeBench.Run(settings, root, output)),
+    new(5, "cimc simulate (MLP-L4)", () => SimulateBench.Run(settings, output)),
+    new(6, "optimization levels (shipped model, MLP-L4)", () => OptimizationBench.Run(settings, root, output)),
+    new(7, "cimc explore (MLP-L4)", () => ExploreBench.Run(settings, output)) { PrintedAlone = false },
+    new(8, "replication (MLP-L4 on puma, batch 64)", () => ReplicationBench.Run(settings, output)),
+    new(10, "LeNet-5 bit-exact simulation vs ONNX Runtime (Fashion-MNIST)", () => LeNetBench.Run(settings, root, output)),
+    new(11, "ResNet-18: float inference, cimc compile and cimc simulate", () => ResNetBench.Run(settings, output, resnetArch)) { InPlainRun = false },
+];
+
+var tables = new List<string>();
+foreach (BenchCase c in cases.Where(c => only == 0 ? c.InPlainRun : only == c.Number))
 {
-    output.WriteLine("1. compile time (MLP-L4)");
-    compile = CompileBench.Run(settings, output);
+    output.WriteLine($"{c.Number}. {c.Title}");
+    string? table = c.Run();
+    if (only != 0)
+    {
+        // One case asked for: print its table, if it makes one (results.md stays as it is).
+        output.WriteLine();
+        output.Write(c.PrintedAlone ? table : null);
+        return 0;
+    }
+
+    if (table is not null)
+    {
+        tables.Add(table);
+    }
 }
 
-if (Runs(2))
-{
-    output.WriteLine("2. simulator vs float (Fashion-MNIST)");
-    sim = SimulatorBench.Run(settings, root, output);
-}
-
-if (Runs(3))
-{
-    output.WriteLine("3. MVM kernel");
-    mvm = MvmBench.Run(settings, output);
-}
-
-if (Runs(4))
-{
-    output.WriteLine("4. fast simulator vs ONNX Runtime (Fashion-MNIST)");
-    onnxRuntime = OnnxRuntimeBench.Run(settings, root, output);
-}
-
-if (Runs(5))
-{
-    output.WriteLine("5. cimc simulate (MLP-L4)");
-    simulate = SimulateBench.Run(settings, output);
-}
-
-if (Runs(6))
-{
-    output.WriteLine("6. optimization levels (shipped model, MLP-L4)");
-    levels = OptimizationBench.Run(settings, root, output);
-}
-
-if (Runs(7))
-{
-    output.WriteLine("7. cimc explore (MLP-L4)");
-    explore = ExploreBench.Run(settings, output);
-}
-
-if (Runs(8))
-{
-    output.WriteLine("8. replication (MLP-L4 on puma, batch 64)");
-    replication = ReplicationBench.Run(settings, output);
-}
-
-if (Runs(10))
-{
-    output.WriteLine("10. LeNet-5 bit-exact simulation vs ONNX Runtime (Fashion-MNIST)");
-    lenet = LeNetBench.Run(settings, root, output);
-}
-
-if (only == 11)
-{
-    // Not part of a plain run: it writes a 45 MB model and compiles it in child processes.
-    output.WriteLine("11. ResNet-18: float inference, cimc compile and cimc simulate");
-    resnet = ResNetBench.Run(settings, output, resnetArch);
-}
-
-if (only != 0)
-{
-    // Cases 4, 5, 6, 8, 10 and 11 make their own tables: print the one that ran (results.md stays as it is).
-    output.WriteLine();
-    output.Write(onnxRuntime + simulate + levels + replication + lenet + resnet);
-    return 0;
-}
-
-string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + onnxRuntime + "\n" + simulate + "\n" + levels + "\n" + explore + "\n" + replication + "\n" + lenet;
+string markdown = Report.Markdown(settings, compile, sim, mvm) + "\n" + string.Join("\n", tables);
 output.WriteLine();
 output.Write(markdown);
 string path = Path.Combine(root, "bench", "results.md");

@@ -23,11 +23,10 @@ internal static class AccuracyCommand
 {
     public static Command Create(CliContext context)
     {
-        Argument<string> model = CommonOptions.Model();
-        Option<string?> activation = CommonOptions.Activation();
+        var model = new ModelOptions();
         Option<bool> json = CommonOptions.Json();
         var data = new LabelledDataOptions("the", defaultLimit: null);
-        var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model, activation, json };
+        var command = new Command("accuracy", "Measure top-1 accuracy on a labelled data set: of the float model, or with --arch of the compiled program on the simulator.") { model.Model, model.Activation, json };
         data.AddTo(command);
         var binder = new CompileOptionsBinder();
         binder.AddTo(command, archRequired: false, sweeps: true);
@@ -40,8 +39,8 @@ internal static class AccuracyCommand
             // Bad options are reported before anything runs or is noted.
             device.Validate(parse);
             binder.Grid(parse);
-            string modelPath = parse.GetValue(model)!;
-            Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
+            string modelPath = model.Path(parse);
+            Graph graph = model.Load(parse);
             (NdArray x, Labels y) = data.Load(parse);
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(binder.Arch) is null)
@@ -57,15 +56,7 @@ internal static class AccuracyCommand
                 return 0;
             }
 
-            // Without calibration data, part of the evaluation set calibrates and is left out of the measurement.
-            CalibrationSource calibration = binder.FindCalibration(parse, modelPath);
-            if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null)
-            {
-                CalibrationSplit.Result split = CalibrationSplit.Split(x, y, parse.GetValue(data.Images)!);
-                (calibration, x, y) = (split.Calibration, split.Images, split.Labels);
-            }
-
-            context.Note(calibration.Describe());
+            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, modelPath, x, y);
             AccuracyResult floatResult = Measure(context, "float reference", x, y, batch => FloatExecutor.Run(graph, batch));
             IReadOnlyList<CompileOptionsBinder.DesignChoice> grid = binder.Grid(parse);
             if (grid.Count > 1)

@@ -16,20 +16,19 @@ internal static class CompileCommand
 {
     public static Command Create(CliContext context)
     {
-        Argument<string> model = CommonOptions.Model();
-        Option<string?> activation = CommonOptions.Activation();
+        var model = new ModelOptions();
         Option<bool> json = CommonOptions.Json();
         var output = new Option<string?>("--output", "-o") { Description = "output folder (required, unless --emit prints a stage instead)" };
         var emit = new Option<string?>("--emit") { Description = "stop after a stage and print it: graph, quantized, mapped, schedule or asm (asm with -o: write program.asm into the folder)" };
         emit.AcceptOnlyFromAmong("graph", "quantized", "mapped", "schedule", "asm");
         var binder = new CompileOptionsBinder();
-        var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model, output, activation, json, emit };
+        var command = new Command("compile", "Compile a model into a program for a CIM chip.") { model.Model, output, model.Activation, json, emit };
         binder.AddTo(command, archRequired: false);
         var device = new DeviceOptionsBinder();
         device.AddTo(command, withSeeds: false);
         command.SetAction(parse =>
         {
-            string modelPath = parse.GetValue(model)!;
+            string modelPath = model.Path(parse);
             string? emitStage = parse.GetValue(emit);
             string? outDir = parse.GetValue(output);
             if (emitStage is null && outDir is null)
@@ -37,7 +36,7 @@ internal static class CompileCommand
                 throw new Diagnostics.CimcException("bad-option", "-o", "give an output folder with -o DIR (or --emit STAGE to print a stage)");
             }
 
-            Graph graph = CommonOptions.LoadModel(modelPath, parse.GetValue(activation));
+            Graph graph = model.Load(parse);
             if (emitStage == "graph")
             {
                 // The graph comes before any chip: no --arch needed to see it.

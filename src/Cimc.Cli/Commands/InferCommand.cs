@@ -10,16 +10,15 @@ internal static class InferCommand
 {
     public static Command Create(CliContext context)
     {
-        Argument<string> model = CommonOptions.Model();
-        Option<string?> activation = CommonOptions.Activation();
+        var model = new ModelOptions();
         var input = new Option<string>("--input") { Description = "inputs (.npy, .csv or IDX), batch first", Required = true };
         var output = new Option<string>("--output") { Description = "where to write the outputs (.npy, float32)", Required = true };
         Option<double> divideBy = CommonOptions.DivideBy();
         Option<bool> json = CommonOptions.Json();
-        var command = new Command("infer", "Run the float reference model on inputs and write its outputs.") { model, input, output, divideBy, activation, json };
+        var command = new Command("infer", "Run the float reference model on inputs and write its outputs.") { model.Model, input, output, divideBy, model.Activation, json };
         command.SetAction(parse =>
         {
-            Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
+            Graph graph = model.Load(parse);
             NdArray x = CommonOptions.ReadInputs(parse.GetValue(input)!, parse.GetValue(divideBy), "--input");
             NdArray y = FloatExecutor.Run(graph, x);
             string file = parse.GetValue(output)!;

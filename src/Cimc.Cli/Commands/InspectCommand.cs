@@ -8,15 +8,14 @@ internal static class InspectCommand
 {
     public static Command Create(CliContext context)
     {
-        Argument<string> model = CommonOptions.Model();
-        Option<string?> activation = CommonOptions.Activation();
+        var model = new ModelOptions();
         Option<bool> json = CommonOptions.Json();
         var emit = new Option<string?>("--emit") { Description = "print a stage's text form instead: graph" };
         emit.AcceptOnlyFromAmong("graph");
-        var command = new Command("inspect", "Show a model's layers, shapes and parameter count.") { model, activation, json, emit };
+        var command = new Command("inspect", "Show a model's layers, shapes and parameter count.") { model.Model, model.Activation, json, emit };
         command.SetAction(parse =>
         {
-            Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
+            Graph graph = model.Load(parse);
             if (parse.GetValue(emit) == "graph")
             {
                 context.Output.Write(GraphPrinter.Print(graph));

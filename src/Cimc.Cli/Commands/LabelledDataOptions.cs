@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Cimc.Data;
 using Cimc.Diagnostics;
+using Cimc.Evaluation;
+using Cimc.Quantization;
 
 namespace Cimc.Cli.Commands;
 
@@ -48,5 +50,24 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
         }
 
         return (x, y);
+    }
+
+    /// <summary>
+    /// What calibrates a compile measured on this set: the command line's calibration
+    /// (<see cref="CompileOptionsBinder.FindCalibration"/>), or, when that is only the default input
+    /// range, a part of the set, which is then left out of the measurement (the images and labels
+    /// returned are the rest). Notes which it is.
+    /// </summary>
+    public (CalibrationSource Calibration, NdArray Images, Labels Labels) Calibration(CliContext context, ParseResult parse, CompileOptionsBinder binder, string modelPath, NdArray images, Labels labels)
+    {
+        CalibrationSource calibration = binder.FindCalibration(parse, modelPath);
+        if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null)
+        {
+            CalibrationSplit.Result split = CalibrationSplit.Split(images, labels, parse.GetValue(Images)!);
+            (calibration, images, labels) = (split.Calibration, split.Images, split.Labels);
+        }
+
+        context.Note(calibration.Describe());
+        return (calibration, images, labels);
     }
 }

@@ -23,8 +23,7 @@ internal static class SearchPrecisionCommand
 {
     public static Command Create(CliContext context)
     {
-        Argument<string> model = CommonOptions.Model();
-        Option<string?> activation = CommonOptions.Activation();
+        var model = new ModelOptions();
         Option<bool> json = CommonOptions.Json();
         var data = new LabelledDataOptions("validation", defaultLimit: 2000);
         var maxLoss = new Option<double>("--max-loss") { Description = "allowed accuracy loss against float, in points", DefaultValueFactory = _ => 1.0 };
@@ -33,7 +32,7 @@ internal static class SearchPrecisionCommand
         var output = new Option<string>("--output", "-o") { Description = "where to write the per-layer precision (JSON)", DefaultValueFactory = _ => "precision.json" };
         var command = new Command("search-precision", "Search per-layer bits that minimize crossbars or energy within an accuracy loss.")
         {
-            model, maxLoss, objective, output, activation, json,
+            model.Model, maxLoss, objective, output, model.Activation, json,
         };
         data.AddTo(command);
         var binder = new CompileOptionsBinder();
@@ -45,16 +44,9 @@ internal static class SearchPrecisionCommand
                 throw new CimcException("bad-option", "--max-loss", $"must be a non-negative number of points, got {parse.GetValue(maxLoss)}");
             }
 
-            Graph graph = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(activation));
+            Graph graph = model.Load(parse);
             (NdArray x, Labels y) = data.Load(parse);
-            CalibrationSource calibration = binder.FindCalibration(parse, parse.GetValue(model)!);
-            if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null)
-            {
-                CalibrationSplit.Result split = CalibrationSplit.Split(x, y, parse.GetValue(data.Images)!);
-                (calibration, x, y) = (split.Calibration, split.Images, split.Labels);
-            }
-
-            context.Note(calibration.Describe());
+            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, model.Path(parse), x, y);
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions baseOptions = binder.Quantization(parse, arch);
             SearchObjective goal = parse.GetValue(objective) == "energy" ? SearchObjective.Energy : SearchObjective.Crossbars;

@@ -66,7 +66,9 @@ public static class CodeGenerator
         var inputIo = new (int Tile, int Addr)[firsts.Length];
         var outputIo = new (int Tile, int Addr)[lasts.Length];
         // A vector wider than one tile buffer is split into parts, one per tile that reads (writes) its values.
-        bool splitIn = inF > arch.BufferWords || (placed.Lowering.InputPerTile && firsts.Length == 1), splitOut = outF > arch.BufferWords;
+        // The input-tiles pass splits it by choice, only in a program without copies: a split input
+        // has one sample slot, and a replicated program has one per sample of its period.
+        bool splitIn = inF > arch.BufferWords || (placed.Lowering.InputPerTile && placed.ExtraReplicas.IsEmpty), splitOut = outF > arch.BufferWords;
         if ((splitIn && firsts.Length > 1) || (splitOut && lasts.Length > 1))
         {
             throw new Diagnostics.CimcException("does-not-fit", $"layer '{(splitIn ? firsts : lasts)[0].Name}'",

@@ -14,17 +14,29 @@ public static partial class Npy
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    private sealed record Header(string Descr, ImmutableArray<int> Shape, int DataOffset);
+    private sealed record Header(string Descr, ImmutableArray<int> Shape, int DataOffset)
+    {
+        /// <summary>Elements the shape holds (1 for a scalar's empty shape).</summary>
+        public long Count
+        {
+            get
+            {
+                long count = 1;
+                foreach (int d in Shape)
+                {
+                    count *= d;
+                }
+
+                return count;
+            }
+        }
+    }
 
     public static NdArray Read(string path)
     {
         byte[] bytes = ReadFile(path);
         Header header = ParseHeader(bytes, path);
-        long count = 1;
-        foreach (int d in header.Shape)
-        {
-            count *= d;
-        }
+        long count = header.Count;
 
         var data = new float[count];
         ReadOnlySpan<byte> body = BodyOf(bytes, header, count, path);
@@ -42,11 +54,7 @@ public static partial class Npy
     {
         byte[] bytes = ReadFile(path);
         Header header = ParseHeader(bytes, path);
-        long count = 1;
-        foreach (int d in header.Shape)
-        {
-            count *= d;
-        }
+        long count = header.Count;
 
         ReadOnlySpan<byte> body = BodyOf(bytes, header, count, path);
         int size = ItemSize(header.Descr, path);

@@ -101,7 +101,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             string qKey = QuantizationKey(s.Options);
             Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
             bool shaped = s.Compile.Level != Passes.OptLevel.O0;
-            Estimate e = Estimator.Of(q.Quantized!, s.Arch, batch, ring: shaped, tree: shaped);
+            Estimate e = Estimator.Of(q.Quantized!, s.Arch, batch, ring: shaped, tree: shaped, delivery: s.Compile.Level >= Passes.OptLevel.O2);
             double? acc = data is null ? null : Accuracy(s, qKey, null);
             return new PointResult(point.Key, point.Canonical(), true, null, e.LatencyNs, e.ThroughputPerS, e.EnergyNj, e.AreaMm2, acc,
                 e.CrossbarsUsed, e.CoresUsed, null, e.TopsPerW, e.TopsPerMm2, "estimate");

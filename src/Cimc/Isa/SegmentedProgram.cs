@@ -54,17 +54,11 @@ public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
     public void Save(string path)
     {
         Validate();
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        using var w = new BinaryWriter(file, Encoding.ASCII, leaveOpen: true);
-        w.Write(Encoding.ASCII.GetBytes(ProgramImage.Magic));
-        w.Write(Version);
-        w.Write(Segments.Length);
-        foreach (ProgramImage segment in Segments)
+        WriteContainer(path, ProgramImage.Magic, Version, Segments.Length, k =>
         {
-            byte[] bytes = segment.ToBytes();
-            w.Write((long)bytes.Length);
-            w.Write(bytes);
-        }
+            byte[] bytes = Segments[k].ToBytes();
+            return (bytes.Length, file => file.Write(bytes));
+        });
     }
 
     /// <summary>True when program.bin at <paramref name="path"/> is a segmented program (its version field says 6).</summary>
@@ -108,22 +102,31 @@ public sealed record SegmentedProgram(ImmutableArray<ProgramImage> Segments)
     }
 
     /// <summary>weights.bin version 2: magic, version, segment count S, then S times an i64 byte length and a whole version 1 weights.bin.</summary>
-    public static void SaveWeights(string path, IReadOnlyList<WeightImage> images)
+    public static void SaveWeights(string path, IReadOnlyList<WeightImage> images) =>
+        WriteContainer(path, WeightImage.Magic, WeightsVersion, images.Count, k => (images[k].FileBytes, images[k].WriteTo));
+
+    /// <summary>
+    /// The layout program.bin version 6 and weights.bin version 2 share: magic, version, segment count,
+    /// then per segment an i64 byte length and that many bytes, which <paramref name="segment"/> gives
+    /// for segment k (its length, and what writes it).
+    /// </summary>
+    private static void WriteContainer(string path, string magic, int version, int count, Func<int, (long Length, Action<Stream> Write)> segment)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         using var w = new BinaryWriter(file, Encoding.ASCII, leaveOpen: true);
-        w.Write(Encoding.ASCII.GetBytes(WeightImage.Magic));
-        w.Write(WeightsVersion);
-        w.Write(images.Count);
-        foreach (WeightImage image in images)
+        w.Write(Encoding.ASCII.GetBytes(magic));
+        w.Write(version);
+        w.Write(count);
+        for (int k = 0; k < count; k++)
         {
-            w.Write(image.FileBytes);
+            (long length, Action<Stream> write) = segment(k);
+            w.Write(length);
             w.Flush();
             long start = file.Position;
-            image.WriteTo(file);
-            if (file.Position - start != image.FileBytes)
+            write(file);
+            if (file.Position - start != length)
             {
-                throw new InvalidOperationException("weights.bin segment length does not match its image");
+                throw new InvalidOperationException($"{path}: segment {k} length does not match its image");
             }
         }
     }

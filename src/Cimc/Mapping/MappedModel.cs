@@ -47,7 +47,9 @@ public sealed record MappedLayer(
 
     /// <summary>
     /// Copies of the layer's crossbar blocks on the chip (1: not replicated). Replica r serves the
-    /// samples n with n mod <see cref="Replicas"/> = r; set by the replicate passes (Passes/Replication.cs).
+    /// samples n with n mod <see cref="Replicas"/> = r; in a convolutional network it computes the
+    /// output pixels (y, x) with x mod <see cref="Replicas"/> = r of every sample instead. Set by the
+    /// replicate passes (Passes/PassCatalog.cs, Mapping/Replication.cs).
     /// </summary>
     public int Replicas { get; init; } = 1;
 
@@ -76,8 +78,11 @@ public sealed record MappedModel(QuantizedModel Model, CrossbarGeometry Geometry
     /// <summary>Crossbars with every replica counted.</summary>
     public int ReplicatedCrossbars => Layers.Sum(l => l.Crossbars * l.Replicas);
 
-    /// <summary>Samples per period of the emitted program: the least common multiple of the layers' replica counts.</summary>
-    public int Period => Layers.Aggregate(1, (p, l) => Lcm(p, l.Replicas));
+    /// <summary>
+    /// Samples per period of the emitted program: the least common multiple of the layers' replica
+    /// counts; 1 for a convolutional network, whose copies split each sample's windows instead (docs/isa.md, "Replicated convolutions").
+    /// </summary>
+    public int Period => Model.Graph is null ? Layers.Aggregate(1, (p, l) => Lcm(p, l.Replicas)) : 1;
 
     public static int Lcm(int a, int b) => a / Gcd(a, b) * b;
 

@@ -30,13 +30,12 @@ public enum PlacementChoice
 /// <item>-O1: -O0 plus reduction trees and the ring broadcast through tile buffers (the schedule cimc emitted before passes existed);</item>
 /// <item>-O2 (default): -O1 plus chunk-by-chunk signals in the tile (a core's mvms start as their
 ///   input rows arrive) and the bias folded into the accumulators' start; both measured faster on
-///   the shipped model and MLP-L4 on every preset (docs/optimizations.md). delivery-best (the
-///   network input written into every first-layer tile and layer inputs along a chain of hubs,
-///   when the timing model finds that faster) is in no level yet: its programs carry input parts
-///   (program format 5) and cimc estimate does not model it;</item>
+///   the shipped model and MLP-L4 on every preset (docs/optimizations.md); then delivery-best (the
+///   network input written into every first-layer tile, and layer inputs along a chain of hubs,
+///   when the timing model finds that faster; cimc estimate walks the same choice);</item>
 /// <item>-O3: the placement chosen among linear, greedy and annealed, then the reduction and broadcast
 ///   shapes chosen among tree/chain and ring/direct, both by the timing model, with -O2's chunk
-///   signals and folded bias; then each core's order kept or reordered by critical path
+///   signals, folded bias and delivery-best; then each core's order kept or reordered by critical path
 ///   (order-critical), whichever the timing model finds faster (slower searches). order-critical is
 ///   not in -O2: it helps on some chips and models and hurts on others.</item>
 /// </list>
@@ -64,9 +63,9 @@ public static class Pipelines
             OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
-                PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
             _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
-                PassCatalog.Schedule, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 

@@ -9,14 +9,17 @@ namespace Cimc.Performance;
 /// core, in the order the emitter appends instructions to each core's stream; each core's clock
 /// moves as its instructions would in the timing simulation without contention.
 /// </summary>
-internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLayer> layers, SignedWeightEncoding encoding, bool ring, bool tree)
+/// <param name="perTile">The network input is written into every first-layer tile (the input-tiles pass, or an input wider than a tile buffer).</param>
+/// <param name="chain">Every ring chunk enters at the first hub and flows along the hubs in order (the broadcast-chain pass).</param>
+internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLayer> layers, SignedWeightEncoding encoding, bool ring, bool tree,
+    bool perTile = false, bool chain = false)
 {
     private readonly EstimateTally tally = new(arch, layers.Sum(l => l.Slots));
     private readonly double[] mvmsDone = new double[layers.Sum(l => l.Slots)];
     private readonly double[] groupFree = new double[layers.Sum(l => l.Slots) * arch.Core.AdcGroups];
     private readonly double[] crossbarFree = Filled(layers.Sum(l => l.Slots) * arch.Core.Crossbars, double.NaN); // NaN: no mvm yet
     private readonly double[] crossbarBefore = new double[layers.Sum(l => l.Slots) * arch.Core.Crossbars];
-    private readonly (List<Group> Hubs, Group? Direct, (int Lo, int Hi) Rows)?[] plans = new (List<Group>, Group?, (int, int))?[layers.Count];
+    private readonly (List<Group> Hubs, List<Group> Direct, (int Lo, int Hi) Rows)?[] plans = new (List<Group>, List<Group>, (int, int))?[layers.Count];
     private readonly List<(int Root, int Words, double Arrival, int Bits)> outputs = [];
     private readonly List<double> finish = [];
     private EventCounts? counts;
@@ -63,10 +66,10 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                 Vector(core, hi - lo, 0, mem: hi - lo);
             }
 
-            (List<Group> hubs, Group? direct, (int Lo, int Hi) rows) = plans[l] ??= Plan(l);
+            (List<Group> hubs, List<Group> direct, (int Lo, int Hi) rows) = plans[l] ??= Plan(l);
             if (l == 0)
             {
-                chunks = LoadNetworkInput(layer, hubs, direct!, rows);
+                chunks = LoadNetworkInput(layer, hubs, direct, rows);
             }
 
             Receive(layer, hubs, chunks);
@@ -163,13 +166,16 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         return new LeakageTimes(clock, [.. tiles.Values], [.. routers.Values]);
     }
 
-    /// <summary>InputBroadcast.Plan: the layer's cores by tile; the first layer's cores on the input tile load straight from the input.</summary>
-    private (List<Group> Hubs, Group? Direct, (int Lo, int Hi) Rows) Plan(int l)
+    /// <summary>
+    /// InputBroadcast.Plan: the layer's cores by tile; the first layer's cores on the input tile (on
+    /// every tile, when the input is written per tile) load straight from the input.
+    /// </summary>
+    private (List<Group> Hubs, List<Group> Direct, (int Lo, int Hi) Rows) Plan(int l)
     {
         EstimatedLayer layer = layers[l];
         int inputTile = tally.TileOf(layers[0].Lead);
         var hubs = new List<Group>();
-        Group? direct = null;
+        var direct = new List<Group>();
         for (int core = layer.First; core < layer.First + layer.Slots;)
         {
             int tile = tally.TileOf(core);
@@ -183,9 +189,9 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
             }
 
             var g = new Group(cores[0], cores, lo, hi);
-            if (l == 0 && tile == inputTile)
+            if (l == 0 && (tile == inputTile || perTile))
             {
-                direct = g;
+                direct.Add(g);
             }
             else
             {
@@ -197,10 +203,10 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     }
 
     /// <summary>The first layer: cores on the input tile load their rows; the lead loads and sends what the other tiles read.</summary>
-    private List<Chunk> LoadNetworkInput(EstimatedLayer layer, List<Group> hubs, Group direct, (int Lo, int Hi) rows)
+    private List<Chunk> LoadNetworkInput(EstimatedLayer layer, List<Group> hubs, List<Group> direct, (int Lo, int Hi) rows)
     {
         int bits = layer.InputBits;
-        foreach (int core in direct.Cores)
+        foreach (int core in direct.SelectMany(g => g.Cores))
         {
             Load(layer, core, bits);
         }
@@ -236,7 +242,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         }
     }
 
-    /// <summary>Sends the last chunk of <paramref name="chunks"/> from its producer: to its entry hub on the ring, else to every hub whose tile reads it.</summary>
+    /// <summary>Sends the last chunk of <paramref name="chunks"/> from its producer: to its entry hub on the ring (the first hub along the chain), else to every hub whose tile reads it.</summary>
     private void Deliver(int producer, List<Chunk> chunks, List<Group> hubs, int bits)
     {
         if (hubs.Count == 0)
@@ -247,7 +253,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
         int i = chunks.Count - 1;
         Chunk c = chunks[i];
         var arrivals = new Dictionary<int, double>();
-        for (int j = ring ? i % hubs.Count : 0; j < hubs.Count; j++)
+        for (int j = ring && !chain ? i % hubs.Count : 0; j < hubs.Count; j++)
         {
             if (ring || (hubs[j].Lo < c.Hi && c.Lo < hubs[j].Hi))
             {
@@ -345,6 +351,16 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
                 {
                     yield return (i, 0);
                 }
+            }
+
+            yield break;
+        }
+
+        if (chain)
+        {
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                yield return (i, j); // every chunk entered at hub 0
             }
 
             yield break;

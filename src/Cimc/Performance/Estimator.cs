@@ -13,7 +13,7 @@ namespace Cimc.Performance;
 /// (<see cref="CostModel"/>, <see cref="ComponentCosts"/>, so the two cannot drift):
 /// <list type="number">
 /// <item>each core clears its accumulators and gets its input rows: the first layer loads them from
-///   the input tile; later layers' hubs receive chunks of the previous layer's outputs around the
+///   the input tile (or, per tile, from its own tile's part of the input); later layers' hubs receive chunks of the previous layer's outputs around the
 ///   ring of tiles (or straight from each producer), store what their tile shares and signal their
 ///   peers, which load their rows;</item>
 /// <item>each core issues one mvm per crossbar it holds; crossbars run at once, an ADC group's
@@ -33,7 +33,12 @@ public static class Estimator
 
     /// <param name="ring">The broadcast-ring pass is on (-O1 and up).</param>
     /// <param name="tree">The reduce-tree pass is on (-O1 and up).</param>
-    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true)
+    /// <param name="delivery">
+    /// The delivery-best pass is on (-O2 and up): the schedule as placed and the one with the network
+    /// input written per tile and chunks along a chain of hubs are both walked, and the one with the
+    /// lower single-inference latency is kept, as the pass keeps the faster by the timing model.
+    /// </param>
+    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true, bool delivery = false)
     {
         if (arch.Costs is null)
         {
@@ -56,8 +61,22 @@ public static class Estimator
                 $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} chips (--chips {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} or --chips auto)");
         }
 
-        var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree);
-        walk.Run(Math.Min(batch, StreamedInferences));
-        return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
+        // An input wider than a tile buffer is written per tile at every level (CodeGenerator's split input).
+        bool split = model.Layers[0].InFeatures > arch.Tile.BufferWords;
+        Estimate Walk(bool perTile, bool chain)
+        {
+            var walk = new EstimateWalk(arch, layers, model.Options.SignedWeights, ring, tree, perTile, chain);
+            walk.Run(Math.Min(batch, StreamedInferences));
+            return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
+        }
+
+        Estimate placed = Walk(split, chain: false);
+        if (!delivery)
+        {
+            return placed;
+        }
+
+        Estimate delivered = Walk(perTile: true, chain: ring);
+        return delivered.LatencyNs < placed.LatencyNs ? delivered : placed;
     }
 }

@@ -215,6 +215,17 @@ public sealed record PerformanceReport(
     }
 
     /// <summary>
+    /// Single-inference latency alone (<see cref="LatencyNs"/> of <see cref="Evaluate"/>): one timing
+    /// run without critical path, nothing priced and no bound; what a pass choosing by latency needs.
+    /// </summary>
+    public static double SingleLatencyNs(PerformanceInput input)
+    {
+        PerformanceInput one = input with { Batch = 1 };
+        ProgramAnalysis analysis = ProgramAnalysis.Of(one);
+        return TimingSimulator.Run(one, analysis, new TimingPlan(one, analysis), TimingSimulator.Mode.Real, criticalPath: false).LatencyNs;
+    }
+
+    /// <summary>
     /// The figures a design-space exploration keeps of a point, each computed exactly as
     /// <see cref="Evaluate"/> computes it, without what only the full report shows: the critical
     /// path, the per-layer figures, the stream's throughput bound and the busiest resource's share.

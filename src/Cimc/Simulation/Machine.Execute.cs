@@ -8,7 +8,7 @@ namespace Cimc.Simulation;
 /// </summary>
 internal sealed partial class Machine
 {
-    private void Step(int slot)
+    private protected override void Step(int slot)
     {
         DecodedOp[] code = _p.Code[slot];
         string?[] violations = _p.Violations[slot];
@@ -39,8 +39,7 @@ internal sealed partial class Machine
                 case Opcode.Nop:
                     break;
                 case Opcode.Halt:
-                    _pc[slot] = pc;
-                    _state[slot] = CoreState.Halted;
+                    Halt(slot, pc);
                     return;
                 case Opcode.Load:
                     {
@@ -172,9 +171,7 @@ internal sealed partial class Machine
                         long from = op.F0, dst = op.F1, len = op.F2, tag = op.F3;
                         if (!_channels.TryGetValue(ChannelKey(from, core, tag), out Queue<long[]>? queue) || queue.Count == 0)
                         {
-                            _executed--; // a blocked recv has not executed yet
-                            _pc[slot] = pc;
-                            _state[slot] = CoreState.Blocked;
+                            Block(slot, pc);
                             return;
                         }
 

@@ -78,15 +78,7 @@ internal sealed partial class Machine
                 throw Fault(slot, pc, $"clamp range [{lo}, {hi}] is empty");
             }
 
-            Int128 v = (Int128)mem[src + i] * m;
-            if (r > 0)
-            {
-                v += Int128.One << (int)(r - 1);
-            }
-
-            v >>= (int)r;
-            v += zp;
-            mem[dst + i] = v < lo ? lo : v > hi ? hi : (long)v;
+            mem[dst + i] = Requant.Exact(mem[src + i], m, (int)r, zp, lo, hi);
         }
 
         Touch(slot, dst + len);

@@ -10,22 +10,12 @@ namespace Cimc.Simulation;
 /// across samples. Memories are cleared only up to the highest word written, which keeps the reset
 /// cheap for large memories.
 /// </summary>
-internal sealed partial class Machine
+internal sealed partial class Machine : CoreScheduler
 {
-    private enum CoreState : byte
-    {
-        Ready,
-        Blocked,
-        Halted,
-    }
-
-    private readonly CompiledProgram _p;
     private readonly long[][] _mem;
     private readonly int[] _memHigh;
     private readonly long[]?[] _buffers;
     private readonly int[] _bufferHigh;
-    private readonly int[] _pc;
-    private readonly CoreState[] _state;
     private readonly Dictionary<long, Queue<long[]>> _channels = [];
     private readonly long[] _mvmAcc;
     private readonly ulong[] _mvmPlanes;
@@ -34,12 +24,11 @@ internal sealed partial class Machine
 
     /// <summary>Reads of each crossbar (slot * crossbars per core + crossbar) so far in this sample: the occurrence word of the read-noise key.</summary>
     private readonly int[] _analogReads;
-    private long _executed;
     private ulong _sample;
 
     public Machine(CompiledProgram program)
+        : base(program)
     {
-        _p = program;
         ArchHeader arch = program.Arch;
         _mem = new long[program.SlotCount][];
         for (int s = 0; s < _mem.Length; s++)
@@ -54,8 +43,6 @@ internal sealed partial class Machine
         _memHigh = new int[program.SlotCount];
         _buffers = new long[]?[arch.Tiles];
         _bufferHigh = new int[arch.Tiles];
-        _pc = new int[program.SlotCount];
-        _state = new CoreState[program.SlotCount];
         _mvmAcc = new long[arch.Cols];
         _mvmPlanes = new ulong[MvmKernel.ScratchWords(arch.Rows)];
         _analogSums = new float[arch.Cols + 16];
@@ -105,7 +92,7 @@ internal sealed partial class Machine
 
     private void Reset()
     {
-        _executed = 0;
+        ResetCores();
         _channels.Clear();
         Array.Clear(_analogReads);
         for (int s = 0; s < _mem.Length; s++)
@@ -117,9 +104,6 @@ internal sealed partial class Machine
                 segment.Values.AsSpan().CopyTo(_mem[s].AsSpan(segment.Addr));
                 Touch(s, segment.Addr + segment.Values.Length);
             }
-
-            _pc[s] = 0;
-            _state[s] = CoreState.Ready;
         }
 
         for (int t = 0; t < _buffers.Length; t++)
@@ -129,42 +113,7 @@ internal sealed partial class Machine
         }
     }
 
-    /// <summary>
-    /// Round-robin: each core runs until it halts or blocks on recv. Sends never block, so a full
-    /// round in which no core executes anything while some have not halted is a deadlock.
-    /// </summary>
-    private void Schedule()
-    {
-        while (true)
-        {
-            bool progress = false;
-            bool allHalted = true;
-            for (int s = 0; s < _state.Length; s++)
-            {
-                if (_state[s] == CoreState.Halted)
-                {
-                    continue;
-                }
-
-                long before = _executed;
-                Step(s);
-                progress |= _executed != before;
-                allHalted &= _state[s] == CoreState.Halted;
-            }
-
-            if (allHalted)
-            {
-                return;
-            }
-
-            if (!progress)
-            {
-                throw Deadlock();
-            }
-        }
-    }
-
-    private CimcException Deadlock()
+    private protected override CimcException Deadlock()
     {
         var waits = new List<string>();
         for (int s = 0; s < _state.Length; s++)
@@ -200,6 +149,4 @@ internal sealed partial class Machine
 
     private CimcException Fault(int slot, int pc, string message) =>
         new("simulation-fault", $"core {_p.CoreIds[slot]} pc {pc} ({(pc < _p.Instructions[slot].Length ? _p.Instructions[slot][pc].Mnemonic : "end of code")})", message);
-
-    private static long ChannelKey(long from, long to, long tag) => (from << 32) | (to << 16) | tag;
 }

@@ -42,11 +42,11 @@ public sealed class PassTests(ITestOutputHelper output)
     {
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O1)));
-        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "delivery-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
         Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
-        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
+        Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));
 
         Compilation c = PumaDifferential(OptLevel.O0, 300, 40, 10);
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], c.Passes.Select(p => p.Name).ToArray());
@@ -215,7 +215,8 @@ public sealed class PassTests(ITestOutputHelper output)
 
     /// <summary>
     /// MLP-L4 on puma, by the timing model: the tree and ring passes cut -O0's latency and raise its
-    /// throughput; -O3's timing-model search is never slower than -O2 for one inference; every level
+    /// throughput; -O3's timing-model search without copies is never slower than -O2 for one inference,
+    /// and with them streams faster; every level
     /// computes the same output codes.
     /// </summary>
     [Fact]
@@ -243,7 +244,13 @@ public sealed class PassTests(ITestOutputHelper output)
 
         Assert.True(figures[OptLevel.O2].Latency < 0.9 * figures[OptLevel.O0].Latency);
         Assert.True(figures[OptLevel.O2].Throughput > 1.2 * figures[OptLevel.O0].Throughput);
-        Assert.True(figures[OptLevel.O3].Latency <= figures[OptLevel.O2].Latency);
+        // -O3's copies (replicate-minmax) rule out -O2's per-tile input (a replicated program has an
+        // input region per sample slot), so its latency is compared without them; with them it must
+        // stream faster than -O2.
+        Cimc.Performance.PerformanceReport searched = PerformanceFixtures.Evaluate(PerformanceFixtures.PumaMlpL4(puma, new CompileSettings { Level = OptLevel.O3, Replication = Cimc.Mapping.ReplicationChoice.None }));
+        output.WriteLine($"-O3 --replication none: latency {searched.LatencyNs:F0} ns");
+        Assert.True(searched.LatencyNs <= figures[OptLevel.O2].Latency);
+        Assert.True(figures[OptLevel.O3].Throughput > figures[OptLevel.O2].Throughput);
 
         // -O2's scheduling passes (signal-chunks, fold-bias) are why it differs from -O1: they must pay.
         Assert.True(figures[OptLevel.O2].Latency < figures[OptLevel.O1].Latency);

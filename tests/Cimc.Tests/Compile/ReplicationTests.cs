@@ -181,8 +181,13 @@ public sealed class ReplicationTests
                 $"seed {seed}: throughput {r.ThroughputPerS} > bound {r.UpperBoundThroughputPerS} ({r.UpperBoundThroughputLimit}), period {period}, batch {batch} on {TimingBoundTests.Describe(arch)}");
             Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs * (1 - 1e-9), $"seed {seed}: latency {r.LatencyNs} < bound {r.LowerBoundLatencyNs}");
 
-            // Linear placement keeps the replicas 0 on the unreplicated cores: one sample takes as long.
-            Assert.Equal(PerformanceFixtures.Evaluate(plain).LatencyNs, r.LatencyNs, 6);
+            // Linear placement keeps the replicas 0 on the unreplicated cores: one sample takes as long,
+            // unless -O2's delivery-best wrote the unreplicated program's input into every first-layer
+            // tile, which a replicated first layer (one input region per copy) cannot do.
+            if (plain.Program!.Input.Parts.IsEmpty == c.Program.Input.Parts.IsEmpty)
+            {
+                Assert.Equal(PerformanceFixtures.Evaluate(plain).LatencyNs, r.LatencyNs, 6);
+            }
             if (period > 1)
             {
                 Interlocked.Increment(ref replicated);

@@ -44,7 +44,7 @@ public sealed class EstimatorTests(ITestOutputHelper output)
             }
 
             PerformanceReport simulated = PerformanceFixtures.Evaluate(c, batch);
-            Estimate estimated = Estimator.Of(c.Quantized!, arch, batch, ring: !straight, tree: !straight);
+            Estimate estimated = Estimator.Of(c.Quantized!, arch, batch, ring: !straight, tree: !straight, delivery: !straight);
             Assert.Equal(simulated.CrossbarsUsed, estimated.CrossbarsUsed);
             Assert.Equal(simulated.CoresUsed, estimated.CoresUsed);
             double Error(double e, double s) => Math.Abs(e - s) / s;

@@ -127,13 +127,7 @@ public sealed class ActivationUnitTests
         {
             const int n = 200;
             long[] codes = [.. Enumerable.Range(0, 4 * n).Select(i => i % 4 == 3 ? random.NextInt64(0, 256) : random.NextInt64(0, max + 1))];
-            var reference = new List<long>();
-            for (int s = 0; s < n; s++)
-            {
-                reference.AddRange(sim.RunCodes(codes.AsSpan(s * 4, 4)));
-            }
-
-            Assert.Equal(reference.ToArray(), sim.RunBatchCodes(codes, n));
+            BatchedSimulatorTests.AssertBatchedEqualsReference(sim, codes, n);
             Assert.Equal(0, sim.FallbackBatches);
         }
     }

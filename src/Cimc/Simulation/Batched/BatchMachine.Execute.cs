@@ -11,7 +11,7 @@ namespace Cimc.Simulation.Batched;
 /// </summary>
 internal sealed partial class BatchMachine
 {
-    private void Step(int slot)
+    private protected override void Step(int slot)
     {
         DecodedOp[] code = _p.Code[slot];
         MvmBlock?[] blocks = _plan.Blocks[slot];
@@ -42,8 +42,7 @@ internal sealed partial class BatchMachine
                 case Opcode.Nop:
                     break;
                 case Opcode.Halt:
-                    _pc[slot] = pc;
-                    _state[slot] = CoreState.Halted;
+                    Halt(slot, pc);
                     return;
                 case Opcode.Load:
                     BufferRows(_p.Arch.TileOf(core), op.F1, op.F2).CopyTo(Rows(slot, op.F0, op.F2));
@@ -162,9 +161,7 @@ internal sealed partial class BatchMachine
                     {
                         if (!_channels.TryGetValue(ChannelKey(op.F0, core, op.F3), out Queue<(long[], int)>? queue) || queue.Count == 0)
                         {
-                            _executed--; // a blocked recv has not executed yet
-                            _pc[slot] = pc;
-                            _state[slot] = CoreState.Blocked;
+                            Block(slot, pc);
                             return;
                         }
 

@@ -95,7 +95,7 @@ internal sealed partial class BatchMachine
         }
     }
 
-    /// <summary>One element: the common case in 64 bits, else <see cref="Requant"/>.</summary>
+    /// <summary>One element: the common case in 64 bits, else <see cref="RequantChecked"/>.</summary>
     private static long Requant1(long xb, long mb, long rb, long z, long l, long h)
     {
         // |x| <= 2^31, 0 <= m <= 2^31, r <= 62, |zp| <= 2^61 cannot overflow.
@@ -106,25 +106,18 @@ internal sealed partial class BatchMachine
             return v < l ? l : v > h ? h : v;
         }
 
-        return Requant(xb, mb, rb, z, l, h);
+        return RequantChecked(xb, mb, rb, z, l, h);
     }
 
-    /// <summary>clamp(((x * m + round) >> r) + zp, lo, hi) exactly in 128 bits, as the reference computes it.</summary>
-    private static long Requant(long x, long m, long r, long zp, long lo, long hi)
+    /// <summary><see cref="Requant.Exact"/>, as the reference computes it; parameters it would report fall back to it.</summary>
+    private static long RequantChecked(long x, long m, long r, long zp, long lo, long hi)
     {
         if (m < 0 || r < 0 || r > 126 || lo > hi)
         {
             throw new BatchFallbackException("vrequant parameters");
         }
 
-        Int128 v = (Int128)x * m;
-        if (r > 0)
-        {
-            v += Int128.One << (int)(r - 1);
-        }
-
-        v = (v >> (int)r) + zp;
-        return v < lo ? lo : v > hi ? hi : (long)v;
+        return Requant.Exact(x, m, (int)r, zp, lo, hi);
     }
 
     private void VLut(int slot, in DecodedOp op)

@@ -12,36 +12,23 @@ namespace Cimc.Simulation.Batched;
 /// <see cref="BatchFallbackException"/> instead, and the caller reruns the batch on the reference
 /// (<see cref="Machine"/>), which stays the definition of every instruction.
 /// </summary>
-internal sealed partial class BatchMachine
+internal sealed partial class BatchMachine : CoreScheduler
 {
-    private enum CoreState : byte
-    {
-        Ready,
-        Blocked,
-        Halted,
-    }
-
-    private readonly CompiledProgram _p;
     private readonly BatchPlan _plan;
     private readonly long[][] _mem;
     private readonly long[][] _buffers;
-    private readonly int[] _pc;
-    private readonly CoreState[] _state;
     private readonly Dictionary<long, Queue<(long[] Message, int Length)>> _channels = [];
     private readonly BatchScratch _scratch = new();
     private long[] _inputScratch = [];
     private int _n;
-    private long _executed;
 
     public BatchMachine(CompiledProgram program, BatchPlan plan, int capacity)
+        : base(program)
     {
-        _p = program;
         _plan = plan;
         Capacity = capacity;
         _mem = [.. plan.MemWords.Select(w => new long[(long)w * capacity])];
         _buffers = [.. plan.BufferWords.Select(w => new long[(long)w * capacity])];
-        _pc = new int[program.SlotCount];
-        _state = new CoreState[program.SlotCount];
     }
 
     /// <summary>A work buffer for a batch's input codes, reused across batches (its contents are the caller's).</summary>
@@ -126,7 +113,7 @@ internal sealed partial class BatchMachine
     private void Reset()
     {
         int n = _n;
-        _executed = 0;
+        ResetCores();
         _channels.Clear();
         for (int s = 0; s < _mem.Length; s++)
         {
@@ -137,9 +124,6 @@ internal sealed partial class BatchMachine
             {
                 _mem[s].AsSpan(addrs[j] * n, n).Fill(values[j]);
             }
-
-            _pc[s] = 0;
-            _state[s] = CoreState.Ready;
         }
 
         // The input's words are overwritten by the inputs next, so only the rest is cleared (a split input's tiles are cleared whole).
@@ -159,36 +143,7 @@ internal sealed partial class BatchMachine
         }
     }
 
-    private void Schedule()
-    {
-        while (true)
-        {
-            bool progress = false;
-            bool allHalted = true;
-            for (int s = 0; s < _state.Length; s++)
-            {
-                if (_state[s] == CoreState.Halted)
-                {
-                    continue;
-                }
-
-                long before = _executed;
-                Step(s);
-                progress |= _executed != before;
-                allHalted &= _state[s] == CoreState.Halted;
-            }
-
-            if (allHalted)
-            {
-                return;
-            }
-
-            if (!progress)
-            {
-                throw new BatchFallbackException("deadlock");
-            }
-        }
-    }
+    private protected override BatchFallbackException Deadlock() => new("deadlock");
 
     /// <summary>The rows [addr, addr+len) of core memory, all samples; outside the planned words is a fault.</summary>
     private Span<long> Rows(int slot, long addr, long len)
@@ -210,6 +165,4 @@ internal sealed partial class BatchMachine
 
         return _buffers[tile].AsSpan((int)(addr * _n), (int)(len * _n));
     }
-
-    private static long ChannelKey(long from, long to, long tag) => (from << 32) | (to << 16) | tag;
 }
