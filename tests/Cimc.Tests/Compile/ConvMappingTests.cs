@@ -84,10 +84,11 @@ public sealed class ConvMappingTests
             Assert.Equal(ideal0, GoldenGraph.RunCodes(perPosition, lossless, u));
             cases++;
             differ += GoldenGraph.RunCodes(im2col, xbar, u).SequenceEqual(GoldenGraph.RunCodes(perPosition, xbar, u)) ? 0 : 1;
-        }, iter: 40, threads: 1);
+        }, iter: 60, threads: 1);
         // Not every draw can differ: a graph whose convolutions all have R <= Cin or one kernel position cuts alike,
-        // and a difference can be clamped away downstream; about a fifth of the draws differ.
-        Assert.True(differ * 10 >= cases, $"the cuts gave different integers in only {differ} of {cases} saturating cases");
+        // and a difference can be clamped away downstream; 20-26 % of the draws differ (measured over 2 x 400).
+        // At 4 of 60 a run fails by chance about once in 1000 (binomial, p = 0.2); cuts that never differ always fail.
+        Assert.True(differ * 15 >= cases, $"the cuts gave different integers in only {differ} of {cases} saturating cases");
     }
 
     [Fact]
