@@ -1,3 +1,4 @@
+using Cimc.Architectures;
 using Cimc.Diagnostics;
 
 namespace Cimc.Codegen;
@@ -33,7 +34,7 @@ internal sealed class TileBuffers(int bufferWords)
             {
                 string parts = string.Join(", ", list.Select(r => $"{r.What} {r.Words}"));
                 throw new CimcException("does-not-fit", $"tile {tile} buffer",
-                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}; a chip whose tile buffers hold {most} words ({most * 8} bytes) would hold every tile's maps");
+                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}; a chip whose tile buffers hold {most} words ({most * TileSpec.BytesPerWord} bytes) would hold every tile's maps");
             }
         }
     }
