@@ -8,7 +8,8 @@ namespace Cimc;
 /// <summary>
 /// What `summary.json` holds. Field names are a contract (scripts read them): crossbars_used,
 /// crossbars_available, utilization, layers[...]. Crossbar counts follow docs/quantization.md
-/// section 7: ceil(in / R) * ceil(out / C) * S * P per layer.
+/// section 7: ceil(in / R) * ceil(out / C) * S * P per layer (KH * KW * ceil(Cin / R) row blocks
+/// for a convolution mapped per kernel position).
 /// </summary>
 public sealed record CompileSummary(
     string Model,
@@ -68,6 +69,9 @@ public sealed record CompileSummary(
     /// </summary>
     public int Segments { get; init; } = 1;
 
+    /// <summary>How convolutions were cut into crossbar row blocks: im2col or per-position (--conv-mapping); absent for a chain of dense layers.</summary>
+    public string? ConvMapping { get; init; }
+
     public sealed record CrossbarInfo(int Rows, int Cols, int CellBits, int DacBits, int AdcBits);
 
     public sealed record LayerInfo(
@@ -123,7 +127,11 @@ public sealed record CompileSummary(
         {
             MappedLayer l = pl.Mapped;
             QuantizedLayer q = l.Layer;
-            string formula = $"ceil({q.InFeatures}/{g.Rows}) * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities} = {l.Crossbars}";
+            int positionRows = RowCut.PositionRows(mapped.Model, index);
+            string rowBlocks = positionRows > 0 && positionRows < q.InFeatures
+                ? $"{q.InFeatures / positionRows} * ceil({positionRows}/{g.Rows})" // per kernel position: KH * KW * ceil(Cin / R)
+                : $"ceil({q.InFeatures}/{g.Rows})";
+            string formula = $"{rowBlocks} * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities} = {l.Crossbars}";
             return new LayerInfo(q.Name, q.InFeatures, q.OutFeatures, q.Activation.ToString().ToLowerInvariant(), l.StoredWeightBits, l.Slices,
                 l.Polarities, l.RowBlocks, l.ColBlocks, l.InputBits, IntMath.CeilDiv(l.InputBits, g.DacBits), l.Crossbars, formula,
                 l.Utilization(g), pl.Cores)
@@ -164,6 +172,7 @@ public sealed record CompileSummary(
             ReplicatedCrossbars = mapped.ReplicatedCrossbars,
             Chips = c.Architecture.Chips,
             ChipsUsed = placed.Layers.SelectMany(l => l.Cores).Select(placed.Chip.ChipOf).Distinct().Count(),
+            ConvMapping = mapped.Model.Graph is null ? null : QuantizationOptions.ConvMappingName(o.ConvMapping),
         };
     }
 

@@ -51,6 +51,11 @@ internal sealed class CompileOptionsBinder
 
     public Option<string?> RowsPerRead { get; } = new("--rows-per-read") { Description = "crossbar rows activated per read, a whole number (default: all)" };
 
+    public Option<string?> ConvMapping { get; } = new("--conv-mapping")
+    {
+        Description = "how convolutions are cut into crossbar row blocks: im2col (default; blocks may span kernel positions) or per-position (one Cin x Cout matrix per kernel position, as PUMA; docs/quantization.md section 7)",
+    };
+
     public Option<string?> InputRange { get; } = new("--input-range")
     {
         Description = "without calibration data, the range every input value lies in, LO,HI (default 0,1); activation ranges are then bounded from the weights",
@@ -142,7 +147,7 @@ internal sealed class CompileOptionsBinder
             }
         }
 
-        foreach (Option option in new Option[] { Arch, Chips, WhenTooLarge, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead,
+        foreach (Option option in new Option[] { Arch, Chips, WhenTooLarge, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, ConvMapping,
             OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, PassEstimates, Verify, Seed })
         {
             command.Options.Add(option);
@@ -151,7 +156,7 @@ internal sealed class CompileOptionsBinder
 
     /// <summary>The first of these options (other than --arch) given on the command line, or null.</summary>
     public string? FirstGiven(ParseResult parse) =>
-        new Option[] { WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, SweepCsv, SweepPlot }
+        new Option[] { WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, ConvMapping, SweepCsv, SweepPlot }
             .FirstOrDefault(o => parse.GetResult(o) is { Implicit: false })?.Name;
 
     /// <summary>One point of a design grid: the values that `cimc accuracy` may sweep (null = default).</summary>
@@ -246,6 +251,7 @@ internal sealed class CompileOptionsBinder
             AsymmetricActivations = parse.GetValue(Asymmetric),
             AdcRange = choice.AdcRange is { } r ? QuantizationOptions.ParseAdcRange(r) : Cimc.Quantization.AdcRange.Unit,
             RowsPerRead = RowsPerReadValue(parse),
+            ConvMapping = parse.GetValue(ConvMapping) is { } mapping ? QuantizationOptions.ParseConvMapping(mapping) : Cimc.Quantization.ConvMapping.Im2col,
         };
 
         // A precision file's defaults give way to explicit --weight-bits / --activation-bits.

@@ -62,7 +62,7 @@ internal static class RunCommand
     /// </summary>
     private static void CheckCompiledWith(CompiledFolder folder, ParseResult parse, CompileOptionsBinder options)
     {
-        foreach (Option option in new Option[] { options.Calibration, options.CalibrationData, options.CalibrationDivideBy, options.InputRange, options.Precision, options.Asymmetric, options.AdcRange, options.RowsPerRead, options.WhenTooLarge })
+        foreach (Option option in new Option[] { options.Calibration, options.CalibrationData, options.CalibrationDivideBy, options.InputRange, options.Precision, options.Asymmetric, options.AdcRange, options.RowsPerRead, options.ConvMapping, options.WhenTooLarge })
         {
             if (parse.GetResult(option) is { Implicit: false })
             {

@@ -29,7 +29,10 @@ namespace Cimc.Codegen;
 /// a core of their own (<see cref="VectorNodes"/>). Guarantees: the program computes the integer
 /// semantics of docs/quantization.md ("Convolutional networks") exactly; it is deadlock-free because
 /// every core's operations follow one global order of row steps in which each receive comes after
-/// its send. Replicated layers and maps whose rings do not fit a tile buffer are refused in one line.
+/// its send. A replicated layer's copies share each row step, copy c computing the pixels x with
+/// x mod k = c (<see cref="GraphPlan.CopyFor"/>); each copy's cores read the input map like any other
+/// reader (signals and releases per core), so the copies of one row run in parallel. Maps whose rings
+/// do not fit a tile buffer are refused in one line.
 /// </summary>
 internal static class GraphCodeGenerator
 {
@@ -52,7 +55,7 @@ internal static class GraphCodeGenerator
         var memory = new Dictionary<int, CoreMemoryLayout>();
         var padding = new Dictionary<int, (int Addr, int Words)>();
         var em = new Emitter { Nearest = true };
-        foreach (LayerCores layer in plan.Layers)
+        foreach (LayerCores layer in plan.Copies.SelectMany(c => c))
         {
             QuantizedLayer q = layer.Layer.Mapped.Layer;
             ConvGeometry? conv = graph.NodeOf(layer.Index).Conv;
@@ -116,7 +119,6 @@ internal static class GraphCodeGenerator
 
         Action<int> LayerRows(int n, LayerNode node)
         {
-            LayerCores layer = plan.Layers[node.Layer];
             int inMap = node.Inputs[0];
             MapShape inShape = plan.ShapeOf(inMap);
             var activationLoaded = new HashSet<int>();
@@ -124,6 +126,8 @@ internal static class GraphCodeGenerator
             {
                 for (int ox = 0; ox < node.Shape.Width; ox++)
                 {
+                    // Copy ox mod k computes the pixel: the copies share the row step, each its columns.
+                    LayerCores layer = plan.CopyFor(node.Layer, ox);
                     foreach (CoreSpan c in layer.Cores)
                     {
                         CoreMemoryLayout mem = memory[c.Core];
@@ -168,6 +172,19 @@ internal static class GraphCodeGenerator
                 }
             };
         }
+    }
+
+    /// <summary>
+    /// Whether the maps of <paramref name="placed"/> (a convolutional network) fit its tile buffers,
+    /// whole or in rings, without emitting code: the replicate passes ask before they keep copies,
+    /// whose cores add map copies to more tiles.
+    /// </summary>
+    public static bool MapsFit(PlacedModel placed, ArchHeader arch)
+    {
+        QuantizedGraph graph = placed.Mapped.Model.Graph!;
+        var buffers = new TileBuffers(arch.BufferWords);
+        GraphPlan.Make(placed, graph, arch).Allocate(buffers, GraphWavefront.Of(graph));
+        return buffers.Fit;
     }
 
     private static bool HasPadding(Window2d w) => w.PadTop > 0 || w.PadLeft > 0 || w.PadBottom > 0 || w.PadRight > 0;

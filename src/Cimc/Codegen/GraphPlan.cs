@@ -87,10 +87,11 @@ internal sealed class GraphPlan
 
     private readonly ArchHeader arch;
 
-    private GraphPlan(QuantizedGraph graph, ImmutableArray<LayerCores> layers, ArchHeader arch)
+    private GraphPlan(QuantizedGraph graph, ImmutableArray<ImmutableArray<LayerCores>> copies, ArchHeader arch)
     {
         Graph = graph;
-        Layers = layers;
+        Copies = copies;
+        Layers = [.. copies.Select(c => c[0])];
         this.arch = arch;
     }
 
@@ -98,7 +99,18 @@ internal sealed class GraphPlan
 
     public QuantizedGraph Graph { get; }
 
+    /// <summary>Each crossbar layer's first copy (the only one when it is not replicated).</summary>
     public ImmutableArray<LayerCores> Layers { get; }
+
+    /// <summary>
+    /// Each crossbar layer's copies (<see cref="PlacedModel.Replicas"/>): copy c of a layer with k
+    /// copies computes the output pixels (y, x) with x mod k = c of every row (<see cref="CopyFor"/>),
+    /// so all copies work in every row step of the wavefront.
+    /// </summary>
+    public ImmutableArray<ImmutableArray<LayerCores>> Copies { get; }
+
+    /// <summary>The copy of crossbar layer <paramref name="layer"/> that computes output column <paramref name="x"/> (docs/isa.md, "Replicated convolutions").</summary>
+    public LayerCores CopyFor(int layer, int x) => Copies[layer][x % Copies[layer].Length];
 
     /// <summary>The core running each pooling or add node (by node index).</summary>
     public Dictionary<int, int> Exec { get; } = [];
@@ -125,7 +137,7 @@ internal sealed class GraphPlan
     /// <summary>The cores that run node <paramref name="node"/> (none for a concat).</summary>
     public IEnumerable<int> Runners(int node) => Graph.Nodes[node] switch
     {
-        LayerNode l => Layers[l.Layer].Cores.Select(c => c.Core),
+        LayerNode l => Copies[l.Layer].SelectMany(copy => copy.Cores.Select(c => c.Core)),
         ConcatNode => [],
         _ => [Exec[node]],
     };
@@ -164,17 +176,9 @@ internal sealed class GraphPlan
 
     public static GraphPlan Make(PlacedModel placed, QuantizedGraph graph, ArchHeader arch)
     {
-        for (int l = 0; l < placed.Layers.Length; l++)
-        {
-            if (placed.Replicas(l).Length > 1)
-            {
-                throw new CimcException("unsupported", $"layer '{placed.Layers[l].Mapped.Layer.Name}'",
-                    "replicated layers of a convolutional network are not supported yet; compile without replication (--replicate none)");
-            }
-        }
-
-        var plan = new GraphPlan(graph, [.. placed.Layers.Select((_, l) => new LayerCores(l, placed.Replicas(l)[0], arch))], arch) { InputQuant = placed.Mapped.Model.Input };
-        var used = new HashSet<int>(plan.Layers.SelectMany(l => l.Cores.Select(c => c.Core)));
+        ImmutableArray<ImmutableArray<LayerCores>> copies = [.. placed.Layers.Select((_, l) => placed.Replicas(l).Select(r => new LayerCores(l, r, arch)).ToImmutableArray())];
+        var plan = new GraphPlan(graph, copies, arch) { InputQuant = placed.Mapped.Model.Input };
+        var used = new HashSet<int>(copies.SelectMany(l => l.SelectMany(copy => copy.Cores.Select(c => c.Core))));
         var words = new Dictionary<int, long>();
         ImmutableArray<QuantizedNode> nodes = graph.Nodes;
 

@@ -1,4 +1,3 @@
-using Cimc.Architectures;
 using Cimc.Diagnostics;
 
 namespace Cimc.Codegen;
@@ -23,6 +22,9 @@ internal sealed class TileBuffers(int bufferWords)
         return addr;
     }
 
+    /// <summary>Whether every tile's regions fit its buffer (what <see cref="CheckCapacity"/> refuses otherwise).</summary>
+    public bool Fit => regions.Values.All(list => list.Sum(r => (long)r.Words) <= bufferWords);
+
     /// <summary>Refuses the first tile over capacity, naming its regions and the buffer every tile would fit in (a chip large enough).</summary>
     public void CheckCapacity()
     {
@@ -34,7 +36,7 @@ internal sealed class TileBuffers(int bufferWords)
             {
                 string parts = string.Join(", ", list.Select(r => $"{r.What} {r.Words}"));
                 throw new CimcException("does-not-fit", $"tile {tile} buffer",
-                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}; a chip whose tile buffers hold {most} words ({most * TileSpec.BytesPerWord} bytes) would hold every tile's maps");
+                    $"needs {needed} words ({parts}) but a tile buffer has {bufferWords}; a chip whose tile buffers hold {most} words ({most * Architectures.TileSpec.BytesPerWord} bytes) would hold every tile's maps");
             }
         }
     }

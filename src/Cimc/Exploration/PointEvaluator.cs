@@ -197,6 +197,6 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
 
     /// <summary>Every field of the quantization options that changes the quantized model.</summary>
     private static string QuantizationKey(QuantizationOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"w{o.WeightBits}a{o.ActivationBits}|{o.Granularity}|{o.SignedWeights}|{o.Calibration}|{o.AsymmetricActivations}|{o.AdcRange}|{o.RowsPerRead}|")
+        $"w{o.WeightBits}a{o.ActivationBits}|{o.Granularity}|{o.SignedWeights}|{o.Calibration}|{o.AsymmetricActivations}|{o.AdcRange}|{o.RowsPerRead}|{o.ConvMapping}|")
         + string.Join(";", o.PerLayer.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value.WeightBits}/{kv.Value.ActivationBits}"));
 }

@@ -26,7 +26,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
     public static FrozenSet<string> OptionNames { get; } = new[]
     {
         "weight-bits", "activation-bits", "cell-bits", "dac-bits", "adc-bits", "granularity", "signed-weights", "calibration",
-        "asymmetric", "adc-range", "rows-per-read", "variation", "variation-model", "stuck-at", "read-noise", "conductance-levels", "seed",
+        "asymmetric", "adc-range", "rows-per-read", "conv-mapping", "variation", "variation-model", "stuck-at", "read-noise", "conductance-levels", "seed",
         "opt-level", "placement", "placement-seed", "replication", "replication-budget",
     }.ToFrozenSet();
 
@@ -92,6 +92,7 @@ public sealed record PointSettings(Architecture Arch, QuantizationOptions Option
             AsymmetricActivations = Bool(options, "asymmetric") ?? q.AsymmetricActivations,
             AdcRange = Text(options, "adc-range") is { } r ? QuantizationOptions.ParseAdcRange(r) : q.AdcRange,
             RowsPerRead = Int(options, "rows-per-read") is int rows ? (rows >= 1 ? rows : throw new CimcException("bad-option", "--rows-per-read", "must be at least 1")) : q.RowsPerRead,
+            ConvMapping = Text(options, "conv-mapping") is { } cm ? QuantizationOptions.ParseConvMapping(cm) : q.ConvMapping,
         };
 
         (double low, double high) = Text(options, "stuck-at") is { } sa ? DeviceModel.ParseStuckAt(sa) : (baseDevice.StuckLow, baseDevice.StuckHigh);

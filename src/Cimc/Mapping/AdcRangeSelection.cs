@@ -30,7 +30,7 @@ public static class AdcRangeSelection
             long largest = options.AdcRange switch
             {
                 AdcRange.Unit => 0,
-                AdcRange.Full => AdcResolution.LargestSum(q, g, mapped.Encoding),
+                AdcRange.Full => AdcResolution.LargestSum(q, layer.MaxBlockRows, g, mapped.Encoding),
                 _ => LargestObservedSum(layer, g, groupRows, layerInputCodes?[l] ?? throw new InvalidOperationException("calibrated ADC range needs calibration codes")),
             };
             int shift = Math.Max(0, IntMath.BitLength(largest) - g.AdcBits);

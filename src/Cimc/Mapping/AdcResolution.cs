@@ -9,7 +9,9 @@ namespace Cimc.Mapping;
 /// `digit * level` over the rows read at once, so the largest column sum any input can produce is
 ///
 ///     pbound = rows_at_once * max_digit * max_level
-///     rows_at_once = min(rows per read, crossbar rows, in_features)
+///     rows_at_once = min(rows per read, the layer's largest row block)
+///                    (largest row block = min(crossbar rows, in_features), or min(crossbar rows, Cin)
+///                     for a convolution mapped per kernel position)
 ///     max_digit    = min(2^d - 1, umax_x)            (the input codes may have fewer bits than a DAC slice)
 ///     max_level    = min(2^c - 1, largest stored weight)  (Qw differential, 2 Qw offset, 2^bitlen(Qw) - 1 two's complement)
 ///
@@ -90,19 +92,20 @@ public static class AdcResolution
     public static AdcRequirement Of(MappedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding)
     {
         QuantizedLayer q = layer.Layer;
-        long sum = LargestSum(q, g, encoding, out int rows, out long digit, out long level);
+        long sum = LargestSum(q, layer.MaxBlockRows, g, encoding, out int rows, out long digit, out long level);
         return new AdcRequirement(q.Name, rows, g.CellBits, g.DacBits, digit, level, sum,
             Math.Max(1, IntMath.BitLength(sum)), g.AdcBits, q.AdcShift);
     }
 
     /// <summary>The largest column sum one read of the layer can produce on any input (the closed form above).</summary>
-    public static long LargestSum(QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding) =>
-        LargestSum(layer, g, encoding, out _, out _, out _);
+    /// <param name="blockRows">the most rows of one of the layer's row blocks (<see cref="MappedLayer.MaxBlockRows"/>)</param>
+    public static long LargestSum(QuantizedLayer layer, int blockRows, CrossbarGeometry g, SignedWeightEncoding encoding) =>
+        LargestSum(layer, blockRows, g, encoding, out _, out _, out _);
 
-    private static long LargestSum(QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding, out int rows, out long digit, out long level)
+    private static long LargestSum(QuantizedLayer layer, int blockRows, CrossbarGeometry g, SignedWeightEncoding encoding, out int rows, out long digit, out long level)
     {
         int group = layer.RowsPerRead > 0 ? layer.RowsPerRead : g.Rows;
-        rows = Math.Min(group, Math.Min(g.Rows, layer.InFeatures));
+        rows = Math.Min(group, blockRows);
         digit = Math.Min((1L << g.DacBits) - 1, layer.Input.Max);
         long qw = layer.WeightMax;
         long stored = encoding switch

@@ -7,7 +7,9 @@ namespace Cimc.Mapping;
 /// <summary>
 /// The map pass: cuts each quantized weight matrix into crossbar blocks. Rows of a crossbar take
 /// inputs, columns take outputs; each block holds one polarity (differential pair) and one weight
-/// slice of c bits. Guarantees: crossbars(layer) = ceil(in/R) * ceil(out/C) * S * P, every level
+/// slice of c bits; the row blocks are <see cref="RowCut"/>'s (kernel positions apart with
+/// --conv-mapping per-position). Guarantees: crossbars(layer) = row blocks * ceil(out/C) * S * P
+/// (row blocks = ceil(in/R), or KH * KW * ceil(Cin/R) per position), every level
 /// below 2^c, and slices that recombine (sum of level_j * 2^(c*j)) to the stored weight.
 /// </summary>
 public static class CrossbarMapper
@@ -18,7 +20,7 @@ public static class CrossbarMapper
         var layers = ImmutableArray.CreateBuilder<MappedLayer>(model.Layers.Length);
         for (int l = 0; l < model.Layers.Length; l++)
         {
-            layers.Add(MapLayer(l, model.Layers[l], geometry, encoding));
+            layers.Add(MapLayer(l, model.Layers[l], geometry, encoding, RowCut.Of(model, l, geometry.Rows)));
         }
 
         return new MappedModel(model, geometry, encoding, layers.MoveToImmutable());
@@ -93,12 +95,12 @@ public static class CrossbarMapper
         return planes;
     }
 
-    private static MappedLayer MapLayer(int index, QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding)
+    private static MappedLayer MapLayer(int index, QuantizedLayer layer, CrossbarGeometry g, SignedWeightEncoding encoding, ImmutableArray<RowBlock> cut)
     {
         long qw = layer.WeightMax;
         List<Plane> planes = Planes(qw, encoding, g.CellBits);
         int polarities = encoding == SignedWeightEncoding.Differential ? 2 : 1;
-        int rowBlocks = IntMath.CeilDiv(layer.InFeatures, g.Rows);
+        int rowBlocks = cut.Length;
         int colBlocks = IntMath.CeilDiv(layer.OutFeatures, g.Cols);
         var blocks = new CrossbarBlock[rowBlocks * colBlocks * planes.Count];
         byte[]?[] tables = [.. planes.Select(plane => CellLevels.Table(layer, g, plane))];
@@ -111,7 +113,7 @@ public static class CrossbarMapper
             int colStart = cb * g.Cols, colCount = Math.Min(g.Cols, layer.OutFeatures - colStart);
             for (int rb = 0; rb < rowBlocks; rb++)
             {
-                int rowStart = rb * g.Rows, rowCount = Math.Min(g.Rows, layer.InFeatures - rowStart);
+                (int rowStart, int rowCount) = (cut[rb].Start, cut[rb].Count);
                 int cell = (cb * rowBlocks) + rb;
                 for (int p = 0; p < planes.Count; p++)
                 {
@@ -122,7 +124,7 @@ public static class CrossbarMapper
             }
         }
 
-        return new MappedLayer(layer, StoredBits(qw, encoding), planes.Count / polarities, polarities, rowBlocks, colBlocks,
+        return new MappedLayer(layer, StoredBits(qw, encoding), planes.Count / polarities, polarities, cut, colBlocks,
             layer.Input.Bits, layer.EffectiveBias(), ImmutableCollectionsMarshal.AsImmutableArray(blocks));
     }
 }

@@ -22,13 +22,17 @@ public sealed record CrossbarBlock(
     int ColCount,
     CellLevels Levels);
 
-/// <summary>A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7).</summary>
+/// <summary>
+/// A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7). The row cut is
+/// data (<see cref="RowCut"/>): uniform blocks of R rows for a dense layer or an im2col convolution,
+/// per kernel position for --conv-mapping per-position; blocks with <c>RowBlock</c> rb hold rows <c>RowCut[rb]</c>.
+/// </summary>
 public sealed record MappedLayer(
     QuantizedLayer Layer,
     int StoredWeightBits,
     int Slices,
     int Polarities,
-    int RowBlocks,
+    ImmutableArray<RowBlock> RowCut,
     int ColBlocks,
     int InputBits,
     ImmutableArray<long> EffectiveBias,
@@ -36,9 +40,16 @@ public sealed record MappedLayer(
 {
     public int Crossbars => Blocks.Length;
 
+    public int RowBlocks => RowCut.Length;
+
+    /// <summary>The most rows one crossbar block of the layer reads at once (before --rows-per-read groups them).</summary>
+    public int MaxBlockRows => RowCut.Max(b => b.Count);
+
     /// <summary>
     /// Copies of the layer's crossbar blocks on the chip (1: not replicated). Replica r serves the
-    /// samples n with n mod <see cref="Replicas"/> = r; set by the replicate passes (Passes/Replication.cs).
+    /// samples n with n mod <see cref="Replicas"/> = r; in a convolutional network it computes the
+    /// output pixels (y, x) with x mod <see cref="Replicas"/> = r of every sample instead. Set by the
+    /// replicate passes (Passes/PassCatalog.cs, Mapping/Replication.cs).
     /// </summary>
     public int Replicas { get; init; } = 1;
 
@@ -67,8 +78,11 @@ public sealed record MappedModel(QuantizedModel Model, CrossbarGeometry Geometry
     /// <summary>Crossbars with every replica counted.</summary>
     public int ReplicatedCrossbars => Layers.Sum(l => l.Crossbars * l.Replicas);
 
-    /// <summary>Samples per period of the emitted program: the least common multiple of the layers' replica counts.</summary>
-    public int Period => Layers.Aggregate(1, (p, l) => Lcm(p, l.Replicas));
+    /// <summary>
+    /// Samples per period of the emitted program: the least common multiple of the layers' replica
+    /// counts; 1 for a convolutional network, whose copies split each sample's windows instead (docs/isa.md, "Replicated convolutions").
+    /// </summary>
+    public int Period => Model.Graph is null ? Layers.Aggregate(1, (p, l) => Lcm(p, l.Replicas)) : 1;
 
     public static int Lcm(int a, int b) => a / Gcd(a, b) * b;
 

@@ -117,6 +117,64 @@ public static class Replication
         return [.. layers.Select(_ => k)];
     }
 
+    /// <summary>
+    /// Copies per crossbar layer of a convolutional network, by PIMCOMP's greedy balance over
+    /// windows (Sun et al., PIMCOMP, DAC 2023): copy c of a layer with k copies computes the output
+    /// columns x mod k = c, so a copy's time is its layer's <see cref="LayerLoad.Ns"/> (one copy, every
+    /// window) times ceil(W / k) / W for output width W (<see cref="WindowStage"/>). Repeatedly the
+    /// layer with the largest such time gets copies up to the next count that shortens it (more
+    /// columns per copy than ceil(W / k) buys nothing), while they fit the budget; it stops when the
+    /// bottleneck cannot shorten (every column its own copy) or its copies do not fit. A layer of
+    /// one window (a dense layer, W = 1) never gets copies. Without sample slots the program's
+    /// period stays 1, so no period cap applies.
+    /// </summary>
+    /// <param name="widths">each layer's output width W (1 for a dense layer)</param>
+    public static ImmutableArray<int> WindowGreedy(IReadOnlyList<LayerLoad> layers, IReadOnlyList<int> widths, int budget)
+    {
+        var k = Enumerable.Repeat(1, layers.Count).ToArray();
+        int used = layers.Sum(l => l.Crossbars);
+        while (true)
+        {
+            int worst = Enumerable.Range(0, layers.Count).MaxBy(l => CopyNs(layers[l], widths[l], k[l]));
+            int next = NextShorter(widths[worst], k[worst]);
+            if (next > widths[worst] || used + ((next - k[worst]) * layers[worst].Crossbars) > budget)
+            {
+                return [.. k];
+            }
+
+            used += (next - k[worst]) * layers[worst].Crossbars;
+            k[worst] = next;
+        }
+    }
+
+    /// <summary>Every layer of more than one output column the same count of copies (at most its width), the largest that fits the budget.</summary>
+    public static ImmutableArray<int> WindowMax(IReadOnlyList<LayerLoad> layers, IReadOnlyList<int> widths, int budget)
+    {
+        int[] Counts(int k) => [.. widths.Select(w => Math.Min(k, w))];
+        int Cost(int k) => Counts(k).Select((c, l) => c * layers[l].Crossbars).Sum();
+        int best = 1;
+        for (int k = 2; k <= widths.DefaultIfEmpty(1).Max() && Cost(k) <= budget; k++)
+        {
+            best = k;
+        }
+
+        return [.. Counts(best)];
+    }
+
+    /// <summary>The estimated slowest stage of a convolutional network with these copies: max over layers of one copy's time.</summary>
+    public static double WindowStage(IReadOnlyList<LayerLoad> layers, IReadOnlyList<int> widths, IReadOnlyList<int> copies) =>
+        layers.Select((l, i) => CopyNs(l, widths[i], copies[i])).DefaultIfEmpty(0).Max();
+
+    /// <summary>One copy's time: its share ceil(W / k) of each row's W columns.</summary>
+    private static double CopyNs(LayerLoad layer, int width, int copies) => layer.Ns * ((width + copies - 1) / copies) / width;
+
+    /// <summary>The least count above <paramref name="k"/> that gives a copy fewer columns (above <paramref name="width"/> when none does).</summary>
+    private static int NextShorter(int width, int k)
+    {
+        int share = (width + k - 1) / k;
+        return share <= 1 ? width + 1 : (width + share - 2) / (share - 1);
+    }
+
     /// <summary>The estimated slowest stage: max over layers of time / replicas.</summary>
     public static double Stage(IReadOnlyList<LayerLoad> layers, IReadOnlyList<int> replicas) =>
         layers.Select((l, i) => l.Ns / replicas[i]).DefaultIfEmpty(0).Max();

@@ -54,6 +54,7 @@ public static class PassCatalog
                     "a calibrated ADC range is not supported for convolutional networks yet; use --adc-range full or lossless");
             }
 
+            RowCut.Check(c.Quantized!);
             MappedModel mapped = cut(c.Quantized!, Compiler.Geometry(ctx.Architecture));
             IReadOnlyList<long[][]>? codes = ctx.Options.AdcRange != AdcRange.Calibrated ? null
                 : ctx.Calibration is SampleCalibration samples ? AdcRangeSelection.LayerInputCodes(c.Chain!, c.Quantized!, samples.Samples)
@@ -66,24 +67,25 @@ public static class PassCatalog
 
     public static Pass ReplicateGreedy { get; } = Replicate("replicate-greedy",
         "PIMCOMP's greedy balance: give the bottleneck layer (time per inference / replicas, from the timing model's per-layer bound) one more replica while it fits the budget",
-        Replication.Greedy);
+        Replication.Greedy, Replication.WindowGreedy);
 
     public static Pass ReplicateMinMax { get; } = Replicate("replicate-minmax",
         "the least slowest stage under the budget (CIM-MLC's search): for each candidate stage time T, replicas ceil(time / T); the smallest T that fits, then the fewest crossbars",
-        Replication.MinMax);
+        Replication.MinMax, Replication.WindowGreedy);
 
     public static Pass ReplicateMax { get; } = Replicate("replicate-max",
         "every layer the same number of replicas, as many as fit the budget",
-        Replication.Max);
+        Replication.Max, Replication.WindowMax);
 
     /// <summary>
     /// A replicate pass: the per-layer loads come from the timing model's per-layer bound of the
     /// unreplicated model placed linearly with the tree and ring shapes (Performance/TimingBounds.cs),
     /// a replica costs its layer's whole cores, and <paramref name="search"/> picks the counts.
     /// </summary>
-    private static Pass Replicate(string name, string does, Func<IReadOnlyList<LayerLoad>, int, System.Collections.Immutable.ImmutableArray<int>> search) =>
-        new(name, IrStage.Mapped, IrStage.Mapped, does + " (Mapping/Replication.cs)",
-            "replica counts whose crossbars (whole cores) fit the budget, period (their lcm) at most 16; replica r of a layer serves samples r mod k",
+    private static Pass Replicate(string name, string does, Func<IReadOnlyList<LayerLoad>, int, System.Collections.Immutable.ImmutableArray<int>> search,
+        Func<IReadOnlyList<LayerLoad>, IReadOnlyList<int>, int, System.Collections.Immutable.ImmutableArray<int>> windowSearch) =>
+        new(name, IrStage.Mapped, IrStage.Mapped, does + "; in a convolutional network, copies split each convolution's output columns, balanced by PIMCOMP's greedy (max: the same count per convolution) (Mapping/Replication.cs)",
+            "replica counts whose crossbars (whole cores) fit the budget, period (their lcm) at most 16; replica r of a layer serves samples r mod k (a convolution's copy r: output columns r mod k)",
             (c, ctx) =>
             {
                 MappedModel plain = Replication.Apply(c.Mapped!, [.. c.Mapped!.Layers.Select(_ => 1)]) with { EstimatedStageNs = null };
@@ -96,7 +98,21 @@ public static class PassCatalog
                 Compilation estimate = ToProgram(c with { Mapped = plain, Placed = Placer.Place(plain, chip) with { Lowering = new Lowering(true, true) } }, ctx with { WeightImage = false });
                 System.Collections.Immutable.ImmutableArray<double> ns = Performance.TimingBounds.LayerLoadsNs(Performance.PerformanceInputs.For(estimate));
                 var loads = plain.Layers.Select((l, i) => new LayerLoad(ns[i], Placer.SlotsOf(l, chip.CrossbarsPerCore) * chip.CrossbarsPerCore)).ToList();
-                System.Collections.Immutable.ImmutableArray<int> k = search(loads, ctx.ReplicationBudget.Of(chip.Crossbars));
+                int budget = ctx.ReplicationBudget.Of(chip.Crossbars);
+                if (plain.Model.Graph is { } graph)
+                {
+                    // Pooling and add nodes each need a core of their own: copies leave them room.
+                    int[] widths = [.. plain.Layers.Select((_, l) => graph.NodeOf(l) is { Conv: not null } n ? n.Shape.Width : 1)];
+                    System.Collections.Immutable.ImmutableArray<int> copies = windowSearch(loads, widths, Math.Min(budget, (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore));
+                    while (copies.Any(k => k > 1) && !Codegen.GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), Compiler.Header(ctx.Architecture)))
+                    {
+                        copies = [.. copies.Select(k => (k + 1) / 2)]; // copies read maps on more tiles: fewer until their buffers hold them
+                    }
+
+                    return c with { Mapped = Replication.Apply(plain, copies) with { EstimatedStageNs = Replication.WindowStage(loads, widths, copies) } };
+                }
+
+                System.Collections.Immutable.ImmutableArray<int> k = search(loads, budget);
                 return c with { Mapped = Replication.Apply(plain, k) with { EstimatedStageNs = Replication.Stage(loads, k) } };
             });
 

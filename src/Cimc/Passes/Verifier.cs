@@ -90,6 +90,13 @@ public static class Verifier
             {
                 return $"layer {l.Layer.Name} has {l.Blocks.Length} blocks, not {l.RowBlocks} x {l.ColBlocks} x {l.Slices} x {l.Polarities}";
             }
+
+            // The row cut tiles the input rows in order, and every block reads its row block's rows.
+            if (l.RowCut.Select((r, i) => r.Start == (i == 0 ? 0 : l.RowCut[i - 1].End)).Contains(false) || l.RowCut[^1].End != l.Layer.InFeatures
+                || l.Blocks.Any(b => b.RowStart != l.RowCut[b.RowBlock].Start || b.RowCount != l.RowCut[b.RowBlock].Count))
+            {
+                return $"layer {l.Layer.Name} has row blocks that do not cut its {l.Layer.InFeatures} input rows in order";
+            }
         }
 
         return null;

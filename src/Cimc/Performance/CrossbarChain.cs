@@ -11,7 +11,11 @@ namespace Cimc.Performance;
 /// </code>
 /// m(L) is L's shortest mvm (K' slice times, plus the 2-slice fill when its crossbar runs only that
 /// mvm); series(x) is the fill plus every mvm the crossbar runs in the inference, one after another
-/// (a convolution's crossbars run once per output window). The producer's last mvm feeds some
+/// (a convolution's crossbars run once per output window; a replicated convolution's copy c of k
+/// only for its windows, the columns x mod k = c, so its series counts ceil(W / k) windows a row:
+/// docs/isa.md, "Replicated convolutions"). m(L) is the same for every copy (the same blocks), and
+/// the copies' cores, which the layer spans do not list, count in the shared series below, so the
+/// bound stays true with copies. The producer's last mvm feeds some
 /// output that some mvm of L reads, which can start only then. Every core halts after its mvms, so
 /// the latency is at least every last(L) and every crossbar's series (shared ones too); the bound
 /// is the largest. A chain of dense layers (one mvm per crossbar) gives the sum of the layers'

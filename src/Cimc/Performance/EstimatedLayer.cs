@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Cimc.Architectures;
 using Cimc.Mapping;
 using Cimc.Quantization;
@@ -11,16 +12,19 @@ namespace Cimc.Performance;
 /// chip's crossbars a core or fewer for a convolutional layer spread so its core memory fits
 /// (<see cref="Mapping.MappedLayer.CoreCrossbars"/>).
 /// </summary>
-internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots, int RowBlocks, int ColBlocks, int Planes, int MaxShift, int Rows, int Cols, int PerCore)
+internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots, int RowBlocks, int ColBlocks, int Planes, int MaxShift, int Rows, int Cols, int PerCore, ImmutableArray<RowBlock> Cut)
 {
-    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first, int perCore)
+    /// <param name="perCore">crossbars a core of this layer holds: the chip's, or fewer for a spread convolution</param>
+    /// <param name="positionRows">rows of one kernel position when convolutions are cut per position (<see cref="RowCut.PositionRows"/>), else 0</param>
+    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first, int perCore, int positionRows = 0)
     {
         CrossbarSpec xb = arch.Core.Crossbar;
         (int slices, int polarities, int maxShift) = CrossbarMapper.PlaneShape(layer.WeightMax, encoding, xb.CellBits);
-        int rowBlocks = IntMath.CeilDiv(layer.InFeatures, xb.Rows), colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
+        ImmutableArray<RowBlock> cut = RowCut.Of(layer.InFeatures, xb.Rows, positionRows);
+        int rowBlocks = cut.Length, colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
         int planes = slices * polarities;
         int blocks = rowBlocks * colBlocks * planes;
-        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore).WithRows();
+        return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore, cut).WithRows();
     }
 
     public int Blocks => RowBlocks * ColBlocks * Planes;
@@ -35,7 +39,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
 
     public int RowBlockOf(int block) => block / Planes % RowBlocks;
 
-    public int RowCount(int rowBlock) => Math.Min(Rows, Layer.InFeatures - (rowBlock * Rows));
+    public int RowCount(int rowBlock) => Cut[rowBlock].Count;
 
     public int ColCount(int colBlock) => Math.Min(Cols, Layer.OutFeatures - (colBlock * Cols));
 
@@ -84,7 +88,7 @@ internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots
                 }
             }
 
-            rowsOf[s] = (min * Rows, (max * Rows) + RowCount(max), rows, runs);
+            rowsOf[s] = (Cut[min].Start, Cut[max].End, rows, runs);
         }
 
         return this;

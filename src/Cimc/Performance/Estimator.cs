@@ -53,7 +53,8 @@ public static class Estimator
         int next = 0;
         for (int l = 0; l < model.Layers.Length; l++)
         {
-            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next, mapped?.Layers[l].PerCore(arch.Core.Crossbars) ?? arch.Core.Crossbars);
+            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next,
+                mapped?.Layers[l].PerCore(arch.Core.Crossbars) ?? arch.Core.Crossbars, RowCut.PositionRows(model, l));
             layers.Add(e);
             next += e.Slots;
         }

@@ -37,6 +37,19 @@ public enum AdcRange
     Calibrated,
 }
 
+/// <summary>
+/// How a convolution's [KH * KW * Cin, Cout] im2col matrix is cut into crossbar row blocks
+/// (docs/quantization.md section 7, "Convolutions: the row cut").
+/// </summary>
+public enum ConvMapping
+{
+    /// <summary>The im2col rows cut into blocks of R rows, a block spanning kernel positions where Cin &lt; R.</summary>
+    Im2col,
+
+    /// <summary>One Cin x Cout matrix per kernel position (kh, kw), each cut into blocks of R rows on its own (PUMA's form).</summary>
+    PerPosition,
+}
+
 /// <summary>How activation ranges are found from calibration samples (docs/quantization.md section 2).</summary>
 public abstract record CalibrationMethod
 {
@@ -99,6 +112,9 @@ public sealed record QuantizationOptions(
 
     /// <summary>Crossbar rows activated per read; 0 means all rows of the crossbar.</summary>
     public int RowsPerRead { get; init; }
+
+    /// <summary>How convolutions are cut into crossbar row blocks (the map pass, Mapping/RowCut.cs); dense layers are unaffected.</summary>
+    public ConvMapping ConvMapping { get; init; }
 
     /// <summary>Per-layer bits by layer name or by index ("0", "1", ...).</summary>
     public ImmutableDictionary<string, LayerPrecision> PerLayer { get; init; } = ImmutableDictionary<string, LayerPrecision>.Empty;
@@ -165,6 +181,15 @@ public sealed record QuantizationOptions(
         "calibrated" => AdcRange.Calibrated,
         _ => throw new CimcException("bad-option", "--adc-range", $"unknown ADC range '{text}'; expected unit, full or calibrated"),
     };
+
+    public static ConvMapping ParseConvMapping(string text) => text.ToLowerInvariant() switch
+    {
+        "im2col" => ConvMapping.Im2col,
+        "per-position" => ConvMapping.PerPosition,
+        _ => throw new CimcException("bad-option", "--conv-mapping", $"unknown conv mapping '{text}'; expected im2col or per-position"),
+    };
+
+    public static string ConvMappingName(ConvMapping m) => m == ConvMapping.PerPosition ? "per-position" : "im2col";
 
     public static string EncodingName(SignedWeightEncoding e) => e switch
     {

@@ -22,7 +22,9 @@ public sealed class GraphBitExactnessTests
     /// spread over several, and at least 64 of them: more (in rows of 8) when the case's layers and
     /// vector nodes need more cores, as tiny crossbars with many weights can.
     /// </summary>
-    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20)
+    /// <param name="model">the case's model, or another quantization of it whose crossbars the chip must hold</param>
+    /// <param name="replicate">replica counts to give the mapped model (<see cref="Compile"/>): their cores are counted too</param>
+    internal static Architecture ChipFor(GraphCase c, int coresPerTile = 4, int bufferBytes = 1 << 20, QuantizedModel? model = null, Func<MappedModel, MappedModel>? replicate = null)
     {
         Architecture edge = ArchitectureCatalog.Preset("edge");
         edge = edge with { Core = edge.Core with { Adc = edge.Core.Adc with { PerGroup = 1 } } };
@@ -34,16 +36,17 @@ public sealed class GraphBitExactnessTests
             Tile = a.Tile with { Cores = coresPerTile, BufferBytes = bufferBytes },
             Core = a.Core with { Crossbars = 32, LocalMemoryWords = 1 << 16 },
         };
-        int cores = Placer.CoresNeeded(CrossbarMapper.Map(c.Model, Compiler.Geometry(a)), a.Core.Crossbars);
+        MappedModel mapped = (replicate ?? (m => m))(CrossbarMapper.Map(model ?? c.Model, Compiler.Geometry(a)));
+        int cores = Placer.CoresNeeded(mapped, a.Core.Crossbars) + mapped.Layers.Sum(l => Placer.SlotsOf(l, a.Core.Crossbars) * (l.Replicas - 1));
         int meshRows = Math.Max(8, (((cores + coresPerTile - 1) / coresPerTile) + 7) / 8);
         return a with { Chip = a.Chip with { Tiles = 8 * meshRows, Mesh = new MeshSpec(8, meshRows) } };
     }
 
-    internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering)
+    internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering, Func<MappedModel, MappedModel>? replicate = null)
     {
         // As the map pass does: layers whose blocks do not fit a core's memory together spread over more cores.
         CrossbarGeometry g = Compiler.Geometry(arch);
-        MappedModel mapped = Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols));
+        MappedModel mapped = (replicate ?? (m => m))(Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols)));
         PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = lowering };
         (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Compiler.Header(arch));
         return (ProgramImage.FromBytes(program.ToBytes()), WeightImage.FromBytes(weights.ToBytes()));
@@ -84,17 +87,21 @@ public sealed class GraphBitExactnessTests
         Assert.True(rings * 8 >= cases, $"only {rings} of {cases} cases held a map in a ring");
     }
 
-    private static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering)
+    /// <param name="model">the case's model, or another quantization of it (e.g. another --conv-mapping)</param>
+    /// <param name="xbar">the golden model's crossbars: the case's non-saturating ones unless given</param>
+    /// <param name="replicate">replica counts to give the mapped model (<see cref="Compile"/>)</param>
+    internal static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null, CrossbarParams? xbar = null,
+        Func<MappedModel, MappedModel>? replicate = null)
     {
-        QuantizedModel model = c.Model;
-        (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering);
+        model ??= c.Model;
+        (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering, replicate);
         var sim = new FunctionalSimulator(program, weights);
         const int n = 3;
         long[][] inputs = [.. Enumerable.Range(0, n).Select(s => c.Input(model, s))];
         long[] batched = sim.RunBatchCodes([.. inputs.SelectMany(x => x)], n);
         for (int s = 0; s < n; s++)
         {
-            long[] golden = GoldenGraph.RunCodes(model, c.NonSaturating, inputs[s]);
+            long[] golden = GoldenGraph.RunCodes(model, xbar ?? c.NonSaturating, inputs[s]);
             Assert.Equal(golden, sim.RunCodes(inputs[s]));
             Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
         }

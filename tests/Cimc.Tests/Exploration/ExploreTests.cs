@@ -132,8 +132,9 @@ public sealed class ExploreTests : IDisposable
     [Fact]
     public void Dotted_keys_change_the_architecture_and_option_names_change_the_quantization()
     {
-        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64], "tile.cores": [6], "weight-bits": [4], "adc-range": ["full"], "granularity": ["per-tensor"] } }""");
+        DesignSpace space = DesignSpace.Parse("""{ "arch": "isaac", "params": { "core.crossbar.rows": [64], "tile.cores": [6], "weight-bits": [4], "adc-range": ["full"], "granularity": ["per-tensor"], "conv-mapping": ["per-position"] } }""");
         PointSettings s = PointSettings.Of(space.PointAt(0), DeviceModel.Ideal);
+        Assert.Equal(Cimc.Quantization.ConvMapping.PerPosition, s.Options.ConvMapping);
         Assert.Equal(64, s.Arch.Core.Crossbar.Rows);
         Assert.Equal(6, s.Arch.Tile.Cores);
         Assert.Equal(4, s.Options.WeightBits);

@@ -53,8 +53,17 @@ public static class GoldenGraph
     public static long[][] Trace(QuantizedModel model, CrossbarParams xbar, ReadOnlySpan<long> inputCodes)
     {
         xbar.Validate();
-        return Trace(model, inputCodes, l => window => GoldenModel.CrossbarAccumulators(model.Layers[l], model.Options.SignedWeights, xbar, window));
+        return Trace(model, inputCodes, l => window => GoldenModel.CrossbarAccumulators(model.Layers[l], model.Options.SignedWeights, xbar, window, positionRows: PositionRows(model, l)));
     }
+
+    /// <summary>
+    /// Rows of one kernel position (the input channels) of a convolution that --conv-mapping per-position
+    /// cuts by kernel position, else 0 (docs/quantization.md section 7): the ADC saturates per row
+    /// block, so the golden model must cut where the chip does.
+    /// </summary>
+    public static int PositionRows(QuantizedModel model, int layer) =>
+        model.Options.ConvMapping == ConvMapping.PerPosition && GraphOf(model).Nodes.OfType<LayerNode>().Single(n => n.Layer == layer).Conv is { } conv
+            ? conv.Input.Channels : 0;
 
     /// <summary>Every node's result with ideal accumulators (section 4: exact sums, no crossbars, no ADC).</summary>
     public static long[][] TraceIdeal(QuantizedModel model, ReadOnlySpan<long> inputCodes) =>
@@ -312,7 +321,7 @@ public static class GoldenGraph
     /// </summary>
     public static float[] Run(QuantizedModel model, CrossbarParams xbar, NdArray x)
     {
-        PackedCrossbars[] packed = [.. model.Layers.Select(l => new PackedCrossbars(l, model.Options.SignedWeights, xbar))];
+        PackedCrossbars[] packed = [.. model.Layers.Select((l, i) => new PackedCrossbars(l, model.Options.SignedWeights, xbar, PositionRows(model, i)))];
         return Run(model, x, codes => TracePacked(model, packed, codes)[^1]);
     }
 

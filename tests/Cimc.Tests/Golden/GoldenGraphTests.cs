@@ -28,7 +28,7 @@ public sealed class GoldenGraphTests
     }
 
     [Fact]
-    public void Packed_crossbars_compute_the_golden_crossbar_accumulators_saturation_adc_steps_and_row_groups_included()
+    public void Packed_crossbars_compute_the_golden_crossbar_accumulators_saturation_adc_steps_row_groups_and_per_position_cuts_included()
     {
         RandomGraphs.Cases(1, 8).Sample(c =>
         {
@@ -37,9 +37,10 @@ public sealed class GoldenGraphTests
             model = model with
             {
                 Layers = [.. model.Layers.Select(l => l with { AdcShift = rng.Next(3) == 0 ? rng.Next(1, 3) : 0, RowsPerRead = rng.Next(3) == 0 ? rng.Next(1, c.Rows + 1) : 0 })],
+                Options = model.Options with { ConvMapping = rng.Next(2) == 0 ? ConvMapping.PerPosition : ConvMapping.Im2col },
             };
             CrossbarParams xbar = c.NonSaturating with { AdcBits = rng.Next(1, c.NonSaturating.AdcBits + 1) };
-            PackedCrossbars[] packed = [.. model.Layers.Select(l => new PackedCrossbars(l, model.Options.SignedWeights, xbar))];
+            PackedCrossbars[] packed = [.. model.Layers.Select((l, i) => new PackedCrossbars(l, model.Options.SignedWeights, xbar, GoldenGraph.PositionRows(model, i)))];
             long[] u = c.Input(model, 0);
             long[][] reference = GoldenGraph.Trace(model, xbar, u), fast = GoldenGraph.TracePacked(model, packed, u);
             for (int n = 0; n < reference.Length; n++)

@@ -97,6 +97,26 @@ public static class GoldenModel
         return traces;
     }
 
+    /// <summary>
+    /// Section 7's row blocks, [first, end) in order: the rows in segments of <paramref name="positionRows"/>
+    /// (the whole layer when 0), each segment in blocks of R rows, the last one of a segment shorter.
+    /// </summary>
+    public static List<(int First, int End)> RowBlocks(int inFeatures, int rows, int positionRows)
+    {
+        int segment = positionRows > 0 ? positionRows : inFeatures;
+        var blocks = new List<(int First, int End)>();
+        for (int s = 0; s < inFeatures; s += segment)
+        {
+            int segmentEnd = Math.Min(inFeatures, s + segment);
+            for (int first = s; first < segmentEnd; first += rows)
+            {
+                blocks.Add((first, Math.Min(segmentEnd, first + rows)));
+            }
+        }
+
+        return blocks;
+    }
+
     /// <summary>Ideal accumulators of one layer (section 4): sum_i w_q[o,i] (u[i] - z_x) + b_q[o], no crossbars.</summary>
     public static long[] IdealAccumulators(QuantizedLayer layer, ReadOnlySpan<long> inputCodes)
     {
@@ -135,10 +155,14 @@ public static class GoldenModel
     }
 
     /// <summary>Accumulators as the crossbars compute them (section 6), with ADC saturation.</summary>
+    /// <param name="positionRows">
+    /// rows of one kernel position of a convolution cut per position (section 7: no row block spans two
+    /// positions), else 0: the layer's rows cut into blocks of R from row 0
+    /// </param>
     public static long[] CrossbarAccumulators(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes,
-        GoldenChip? chip = null, int layerIndex = 0, long sample = 0)
+        GoldenChip? chip = null, int layerIndex = 0, long sample = 0, int positionRows = 0)
     {
-        CrossbarSum[] sums = CrossbarSums(layer, encoding, xbar, inputCodes, chip, layerIndex, sample);
+        CrossbarSum[] sums = CrossbarSums(layer, encoding, xbar, inputCodes, chip, layerIndex, sample, positionRows);
         long[] beff = EffectiveBias(layer);
         var acc = new long[layer.OutFeatures];
         for (int o = 0; o < acc.Length; o++)
@@ -157,7 +181,7 @@ public static class GoldenModel
     /// conductances on the crossbar the placement gives, float32 sums, read noise for this sample.
     /// </summary>
     public static CrossbarSum[] CrossbarSums(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, ReadOnlySpan<long> inputCodes,
-        GoldenChip? chip = null, int layerIndex = 0, long sample = 0)
+        GoldenChip? chip = null, int layerIndex = 0, long sample = 0, int positionRows = 0)
     {
         xbar.Validate();
         CheckCodes(layer, inputCodes);
@@ -169,7 +193,7 @@ public static class GoldenModel
         // Input bits and slices; the ADC's step 2^s and rows per read (section 6).
         int inputBits = Math.Max(1, Contract.BitLen(layer.Input.Max));
         int inputSlices = Contract.CeilDiv(inputBits, xbar.DacBits);
-        int rowBlocks = Contract.CeilDiv(inF, xbar.Rows);
+        List<(int First, int End)> rowBlocks = RowBlocks(inF, xbar.Rows, positionRows);
         int rowsPerRead = layer.RowsPerRead > 0 && layer.RowsPerRead < xbar.Rows ? layer.RowsPerRead : xbar.Rows;
         int step = layer.AdcShift;
         long cellMask = (1L << xbar.CellBits) - 1, digitMask = (1L << xbar.DacBits) - 1;
@@ -224,9 +248,9 @@ public static class GoldenModel
         for (int o = 0; o < outF; o++)
         {
             Int128 positive = 0, negative = 0;
-            for (int rb = 0; rb < rowBlocks; rb++)
+            for (int rb = 0; rb < rowBlocks.Count; rb++)
             {
-                int first = xbar.Rows * rb, end = Math.Min(inF, xbar.Rows * (rb + 1));
+                (int first, int end) = rowBlocks[rb];
                 foreach ((int sign, long[] stored, int weightSlices, int baseShift, int firstSlice) in polarities)
                 {
                     for (int j = 0; j < weightSlices; j++)

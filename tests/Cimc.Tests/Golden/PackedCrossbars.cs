@@ -24,7 +24,8 @@ public sealed class PackedCrossbars
     private readonly long[] _beff;
     private readonly long _correctionFactor;
 
-    public PackedCrossbars(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar)
+    /// <param name="positionRows">as <see cref="GoldenModel.CrossbarAccumulators"/>: a convolution's rows per kernel position when it is cut per position, else 0</param>
+    public PackedCrossbars(QuantizedLayer layer, SignedWeightEncoding encoding, CrossbarParams xbar, int positionRows = 0)
     {
         xbar.Validate();
         _layer = layer;
@@ -60,9 +61,8 @@ public sealed class PackedCrossbars
         // Row groups: each row block of R rows read RowsPerRead rows at a time.
         int rowsPerRead = layer.RowsPerRead > 0 && layer.RowsPerRead < xbar.Rows ? layer.RowsPerRead : xbar.Rows;
         var groups = new List<(int, int)>();
-        for (int first = 0; first < inF; first += xbar.Rows)
+        foreach ((int first, int end) in GoldenModel.RowBlocks(inF, xbar.Rows, positionRows))
         {
-            int end = Math.Min(inF, first + xbar.Rows);
             for (int g = first; g < end; g += rowsPerRead)
             {
                 groups.Add((g, Math.Min(end, g + rowsPerRead)));
