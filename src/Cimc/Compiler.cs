@@ -219,8 +219,12 @@ public static class Compiler
         new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);
 
     /// <summary>The node's shape for placement: every chip's tiles, numbered chip after chip.</summary>
-    public static ChipShape Shape(Architecture arch) =>
-        new(arch.TotalTiles, arch.Tile.Cores, arch.Core.Crossbars) { Chips = arch.Chips };
+    public static ChipShape Shape(Architecture arch)
+    {
+        // Routes are built only when a pass asks for hops (where a conv network's pooling and add nodes go).
+        var mesh = new Lazy<MeshCost>(() => new MeshCost(arch));
+        return new(arch.TotalTiles, arch.Tile.Cores, arch.Core.Crossbars) { Chips = arch.Chips, TileHops = (a, b) => mesh.Value.Hops(a, b) };
+    }
 
     /// <summary>The program header: a node's tiles are one machine to the ISA (global core ids; the validator keeps them within the core field).</summary>
     public static ArchHeader Header(Architecture arch) =>

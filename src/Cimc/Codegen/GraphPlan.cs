@@ -72,8 +72,8 @@ internal sealed record MapTarget(MapCopy Copy, int Offset, int Stride);
 
 /// <summary>
 /// The spatial plan of a quantized graph before any code: which cores run each node (a crossbar
-/// layer its placed cores; a pooling or add node one otherwise unused core, on the tile whose buffer
-/// is least used so far), which tiles hold a copy of each map, and which core is each copy's hub.
+/// layer its placed cores; a pooling or add node one otherwise unused core near its producers and
+/// readers (<see cref="FreeCore"/>)), which tiles hold a copy of each map, and which core is each copy's hub.
 /// Maps are numbered by the node that makes them (<see cref="QuantizedGraph.NetworkInput"/> = -1 for
 /// the input); a concat has copies but no runner: its inputs' producers write straight into its
 /// copies at their channel offsets. Copies get their regions once the wavefront order is known
@@ -191,7 +191,7 @@ internal sealed class GraphPlan
         {
             if (nodes[n] is MaxPoolNode or AvgPoolNode or AddNode)
             {
-                plan.Exec[n] = FreeCore(arch, used, words, nodes[n].Name);
+                plan.Exec[n] = plan.FreeCore(n, used, words, placed.Chip.TileHops);
                 used.Add(plan.Exec[n]);
             }
 
@@ -340,21 +340,52 @@ internal sealed class GraphPlan
             ? concat.Inputs.Min(i => StoreTime(i, y, wave))
             : wave.TimeOf(map, y);
 
-    /// <summary>An unused core for a pooling or add node: on the tile whose buffer holds the fewest words so far, lowest core first.</summary>
-    private static int FreeCore(ArchHeader arch, HashSet<int> used, Dictionary<int, long> words, string node)
+    /// <summary>
+    /// An unused core for pooling or add node <paramref name="node"/>: on the tile nearest its
+    /// producers and the layers reading it (words x mesh hops by <paramref name="hops"/>, the placers'
+    /// objective), then on the tile whose buffer holds the fewest words so far, lowest core first.
+    /// Without hops (a bare chip shape) only the buffers count. The choice never depends on the
+    /// buffer's size, so a does-not-fit refusal names a buffer on which the same plan fits.
+    /// </summary>
+    private int FreeCore(int node, HashSet<int> used, Dictionary<int, long> words, Func<int, int, int>? hops)
     {
-        int best = -1;
-        long bestWords = long.MaxValue;
+        QuantizedNode q = Graph.Nodes[node];
+        var sources = q.Inputs.Distinct().Select(m => (Size: (long)ShapeOf(m).Size, Tiles: ProducerTiles(m).ToArray())).ToArray();
+        int[] readerTiles = [.. Enumerable.Range(node + 1, Graph.Nodes.Length - node - 1)
+            .Where(k => Graph.Nodes[k] is LayerNode && Graph.Nodes[k].Inputs.Contains(node)).SelectMany(Runners).Select(arch.TileOf).Distinct()];
+        long Traffic(int tile) => hops is null ? 0
+            : sources.Sum(s => s.Tiles.Sum(p => (long)hops(p, tile)) * s.Size / Math.Max(1, s.Tiles.Length))
+              + readerTiles.Sum(r => (long)hops(tile, r) * q.Shape.Size);
+
+        (int Core, long Traffic, long Words)? best = null;
+        var traffic = new Dictionary<int, long>();
         for (int core = 0; core < arch.TotalCores; core++)
         {
-            long w = words.GetValueOrDefault(arch.TileOf(core));
-            if (!used.Contains(core) && w < bestWords)
+            int tile = arch.TileOf(core);
+            if (used.Contains(core))
             {
-                (best, bestWords) = (core, w);
+                continue;
+            }
+
+            long t = traffic.TryGetValue(tile, out long known) ? known : traffic[tile] = Traffic(tile);
+            long w = words.GetValueOrDefault(tile);
+            if (best is not { } b || (t, w).CompareTo((b.Traffic, b.Words)) < 0)
+            {
+                best = (core, t, w);
             }
         }
 
-        return best >= 0 ? best
-            : throw new CimcException("does-not-fit", $"node '{node}'", $"pooling and add nodes each run on a core no layer uses, but all {arch.TotalCores} cores hold layers");
+        return best?.Core
+            ?? throw new CimcException("does-not-fit", $"node '{q.Name}'", $"pooling and add nodes each run on a core no layer uses, but all {arch.TotalCores} cores hold layers");
     }
+
+    /// <summary>The tiles map <paramref name="map"/>'s pixels come from: its column blocks' roots, its pooling or add core, the host's input tile; a concat's inputs' producers.</summary>
+    private IEnumerable<int> ProducerTiles(int map) =>
+        map == QuantizedGraph.NetworkInput ? [Input.Tile]
+        : Graph.Nodes[map] switch
+        {
+            LayerNode l => Layers[l.Layer].ColumnBlocks.Select(b => arch.TileOf(b.Root)),
+            ConcatNode c => c.Inputs.SelectMany(ProducerTiles),
+            _ => [arch.TileOf(Exec[map])],
+        };
 }

@@ -251,18 +251,38 @@ public static class PassCatalog
     /// <summary>
     /// The candidate whose program (its placed model rewritten by <paramref name="shape"/>, then
     /// emitted) the timing model finds fastest: single-inference latency first, then throughput at
-    /// batch 16; ties keep the earlier candidate. Returns the candidate as it was, unshaped.
+    /// batch 16; ties keep the earlier candidate. Returns the candidate as it was, unshaped. A
+    /// candidate whose program does not fit the chip (say a placement that crowds several ring
+    /// buffers onto one tile) is dropped; when none fits, the first candidate's refusal stands.
     /// </summary>
-    private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape) =>
-        candidates.Select((candidate, i) =>
+    private static Compilation Fastest(IReadOnlyList<Compilation> candidates, PassContext ctx, Func<PlacedModel, PlacedModel> shape)
+    {
+        var timed = new List<(Compilation Candidate, double LatencyNs, double ThroughputPerS, int Index)>();
+        CimcException? firstRefusal = null;
+        for (int i = 0; i < candidates.Count; i++)
         {
-            // Replicas 0 keep the cores the candidate chose and sample 0 runs on them alone, so the
-            // candidates are timed without the other replicas (a program of period P costs P times
-            // as much to emit and time).
-            Compilation program = ToProgram(candidate with { Placed = Unreplicated(shape(candidate.Placed!)) }, ctx with { WeightImage = false });
+            Compilation candidate = candidates[i];
+            Compilation program;
+            try
+            {
+                // Replicas 0 keep the cores the candidate chose and sample 0 runs on them alone, so the
+                // candidates are timed without the other replicas (a program of period P costs P times
+                // as much to emit and time).
+                program = ToProgram(candidate with { Placed = Unreplicated(shape(candidate.Placed!)) }, ctx with { WeightImage = false });
+            }
+            catch (CimcException e) when (e.Diagnostic.Code == "does-not-fit")
+            {
+                firstRefusal ??= e;
+                continue;
+            }
+
             Performance.PerformanceReport r = Performance.PerformanceReport.Evaluate(Performance.PerformanceInputs.For(program, 16), candidate.Graph.Name);
-            return (Candidate: candidate, r.LatencyNs, r.ThroughputPerS, Index: i);
-        }).OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
+            timed.Add((candidate, r.LatencyNs, r.ThroughputPerS, i));
+        }
+
+        return timed.Count == 0 ? throw firstRefusal!
+            : timed.OrderBy(s => s.LatencyNs).ThenByDescending(s => s.ThroughputPerS).ThenBy(s => s.Index).First().Candidate;
+    }
 
     private static PlacedModel Unreplicated(PlacedModel placed) =>
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };

@@ -8,18 +8,21 @@ namespace Cimc.Performance;
 /// <summary>
 /// A layer as the map and linear place passes would lay it out, worked out from its shape alone (no
 /// weight is read): blocks in the mapper's order (column block, then row block, then plane), block
-/// b on core <c>First + b / crossbars_per_core</c>, crossbar <c>b mod crossbars_per_core</c>.
+/// b on core <c>First + b / per_core</c>, crossbar <c>b mod per_core</c>, where per_core is the
+/// chip's crossbars a core or fewer for a convolutional layer spread so its core memory fits
+/// (<see cref="Mapping.MappedLayer.CoreCrossbars"/>).
 /// </summary>
 internal sealed record EstimatedLayer(QuantizedLayer Layer, int First, int Slots, int RowBlocks, int ColBlocks, int Planes, int MaxShift, int Rows, int Cols, int PerCore, ImmutableArray<RowBlock> Cut)
 {
+    /// <param name="perCore">crossbars a core of this layer holds: the chip's, or fewer for a spread convolution</param>
     /// <param name="positionRows">rows of one kernel position when convolutions are cut per position (<see cref="RowCut.PositionRows"/>), else 0</param>
-    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first, int positionRows = 0)
+    public static EstimatedLayer Of(QuantizedLayer layer, Architecture arch, SignedWeightEncoding encoding, int first, int perCore, int positionRows = 0)
     {
         CrossbarSpec xb = arch.Core.Crossbar;
         (int slices, int polarities, int maxShift) = CrossbarMapper.PlaneShape(layer.WeightMax, encoding, xb.CellBits);
         ImmutableArray<RowBlock> cut = RowCut.Of(layer.InFeatures, xb.Rows, positionRows);
         int rowBlocks = cut.Length, colBlocks = IntMath.CeilDiv(layer.OutFeatures, xb.Cols);
-        int planes = slices * polarities, perCore = arch.Core.Crossbars;
+        int planes = slices * polarities;
         int blocks = rowBlocks * colBlocks * planes;
         return new EstimatedLayer(layer, first, Math.Max(1, IntMath.CeilDiv(blocks, perCore)), rowBlocks, colBlocks, planes, maxShift, xb.Rows, xb.Cols, perCore, cut).WithRows();
     }

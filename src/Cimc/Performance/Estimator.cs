@@ -1,5 +1,8 @@
 using Cimc.Architectures;
+using Cimc.Codegen;
 using Cimc.Diagnostics;
+using Cimc.Mapping;
+using Cimc.Placement;
 using Cimc.Quantization;
 
 namespace Cimc.Performance;
@@ -45,20 +48,27 @@ public static class Estimator
             throw new CimcException(PerformanceInput.Code, "--arch", $"architecture '{arch.Name}' has no costs object, so it has no energy, latency or area figures");
         }
 
+        // A convolutional network's layer may hold fewer crossbars a core than the chip has, so that
+        // its blocks' core memory fits (Codegen/CoreCrossbars.cs, decided by the map pass from the
+        // blocks' shapes): cut it the same way. Its pooling and add nodes take a core each.
+        MappedModel? mapped = model.Graph is null ? null : CoreCrossbars.Choose(CrossbarMapper.Map(model, Compiler.Geometry(arch)),
+            arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols));
+        int vector = mapped is null ? 0 : Placer.VectorCores(mapped);
         var layers = new List<EstimatedLayer>(model.Layers.Length);
         int next = 0;
         for (int l = 0; l < model.Layers.Length; l++)
         {
-            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next, Mapping.RowCut.PositionRows(model, l));
+            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next,
+                mapped?.Layers[l].PerCore(arch.Core.Crossbars) ?? arch.Core.Crossbars, RowCut.PositionRows(model, l));
             layers.Add(e);
             next += e.Slots;
         }
 
-        if (next > arch.TotalCores)
+        if (next + vector > arch.TotalCores)
         {
-            int crossbars = layers.Sum(l => l.Blocks);
+            int crossbars = layers.Sum(l => l.Blocks), needed = next + vector;
             throw new CimcException("does-not-fit", "placement",
-                $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} chips (--chips {Placement.Placer.ChipsFor(next, arch.CoresPerChip)} or --chips auto)");
+                $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core{(vector > 0 ? $", and {vector} more cores for its pooling and add nodes, {needed} in all" : "")}) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placer.ChipsFor(needed, arch.CoresPerChip)} chips (--chips {Placer.ChipsFor(needed, arch.CoresPerChip)} or --chips auto)");
         }
 
         // An input wider than a tile buffer is written per tile at every level (CodeGenerator's split input).
@@ -70,13 +80,14 @@ public static class Estimator
             return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
         }
 
-        Estimate placed = Walk(split, chain: false);
-        if (!delivery)
+        Estimate placed = Walk(split, chain: false), best = placed;
+        if (delivery)
         {
-            return placed;
+            Estimate delivered = Walk(perTile: true, chain: ring);
+            best = delivered.LatencyNs < placed.LatencyNs ? delivered : placed;
         }
 
-        Estimate delivered = Walk(perTile: true, chain: ring);
-        return delivered.LatencyNs < placed.LatencyNs ? delivered : placed;
+        // Pooling and add nodes run on cores of their own (Codegen/GraphPlan.FreeCore).
+        return vector == 0 ? best : best with { CoresUsed = best.CoresUsed + vector };
     }
 }

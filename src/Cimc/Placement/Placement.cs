@@ -24,6 +24,12 @@ public sealed record ChipShape(int Tiles, int CoresPerTile, int CrossbarsPerCore
     public int TileOf(int core) => core / CoresPerTile;
 
     public int ChipOf(int core) => core / CoresPerChip;
+
+    /// <summary>
+    /// Mesh hops between two tiles by the timing model's routes (<see cref="MeshCost.Hops"/>), when
+    /// the shape was made from an architecture (<c>Compiler.Shape</c>); null for a bare shape.
+    /// </summary>
+    public Func<int, int, int>? TileHops { get; init; }
 }
 
 /// <summary>A crossbar block and where it lives: a global core index and a crossbar of that core.</summary>
