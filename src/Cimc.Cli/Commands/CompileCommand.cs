@@ -105,7 +105,7 @@ internal static class CompileCommand
             else
             {
                 context.Output.WriteLine($"compiled {summary.Model} for {summary.Arch}: {summary.CrossbarsUsed} of {summary.CrossbarsAvailable} crossbars " +
-                    $"({summary.Utilization:P1} of their cells used), {summary.CoresUsed} cores{(summary.Chips > 1 ? $" on {summary.ChipsUsed} of {summary.Chips} chips" : "")}, " +
+                    $"({summary.Utilization:P1} of their cells used{(summary.ReplicatedCrossbars > summary.CrossbarsUsed ? $"; {summary.ReplicatedCrossbars} with the copies" : "")}), {summary.CoresUsed} cores{(summary.Chips > 1 ? $" on {summary.ChipsUsed} of {summary.Chips} chips" : "")}, " +
                     $"{(summary.Segments > 1 ? $"{summary.Segments} segments with weight reloading, " : "")}{summary.Instructions} instructions -> {outDir}");
             }
 

@@ -13,6 +13,25 @@ public sealed class CompileCliTests : IDisposable
 
     private static string Example(string name) => Path.Combine(TestPaths.Examples, "fashion-mnist", name);
 
+    /// <summary>A replicated LeNet says on its one line how many crossbars its copies take, as summary.json does.</summary>
+    [Fact]
+    public void A_replicated_compile_prints_the_crossbars_with_its_copies()
+    {
+        (int exit, string printed, string error) = CliRunner.Run("compile", Example("lenet.onnx"), "--arch", "isaac",
+            "--weight-bits", "8", "--activation-bits", "8", "--replication", "balance", "-o", _dir);
+        Assert.True(exit == 0, error);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "summary.json")));
+        int used = doc.RootElement.GetProperty("crossbars_used").GetInt32(), copies = doc.RootElement.GetProperty("replicated_crossbars").GetInt32();
+        Assert.True(copies > used, $"balance gave LeNet no copies ({copies} of {used})");
+        Assert.Contains($": {used} of ", printed);
+        Assert.Contains($"; {copies} with the copies)", printed);
+
+        (exit, printed, error) = CliRunner.Run("compile", Example("lenet.onnx"), "--arch", "isaac",
+            "--weight-bits", "8", "--activation-bits", "8", "--replication", "none", "-o", _dir);
+        Assert.True(exit == 0, error);
+        Assert.DoesNotContain("with the copies", printed);
+    }
+
     [Fact]
     public void Compile_writes_the_program_weights_and_a_summary_whose_counts_follow_the_formula()
     {
