@@ -104,6 +104,7 @@ internal static class GraphCodeGenerator
             }
         }
 
+        ImmutableArray<IoPart> parts = plan.InputParts();
         ActivationQuant input = model.Input;
         QuantizedNode last = graph.Nodes[^1];
         (ImmutableArray<double> scales, ImmutableArray<long> zeros) = last is LayerNode { Layer: var ll } && model.Layers[ll].OutputsAccumulator
@@ -113,7 +114,7 @@ internal static class GraphCodeGenerator
             .Select(pb => new KeyValuePair<CrossbarId, byte[]>(new CrossbarId(pb.Core, pb.Crossbar), pb.Block.Levels));
         return em.Build(
             arch,
-            new InputSpec(plan.Input.Tile, plan.Input.Addr, graph.InputShape.Size, input.Scale, input.ZeroPoint, 0, input.Max),
+            new InputSpec(parts.IsEmpty ? plan.Input.Tile : parts[0].Tile, parts.IsEmpty ? plan.Input.Addr : parts[0].Addr, graph.InputShape.Size, input.Scale, input.ZeroPoint, 0, input.Max) { Parts = parts },
             new OutputSpec(plan.Output.Tile, plan.Output.Addr, last.Shape.Size, scales, zeros),
             WeightImage.Wrap(g.Rows, g.Cols, g.CellBits, crossbars));
 
@@ -153,6 +154,7 @@ internal static class GraphCodeGenerator
                                     continue;
                                 }
 
+                                plan.Load(copy, src, len);
                                 foreach ((int off, int addr, int run) in copy.Runs(src, len))
                                 {
                                     em[c.Core].Add(Instruction.Load(mem.InputAddr(row + off), addr, run));

@@ -87,6 +87,9 @@ internal sealed class GraphPlan
 
     private readonly ArchHeader arch;
 
+    // Per network-input copy the host writes (by tile): which input codes its readers load.
+    private readonly Dictionary<int, bool[]> loaded = [];
+
     private GraphPlan(QuantizedGraph graph, ImmutableArray<ImmutableArray<LayerCores>> copies, ArchHeader arch)
     {
         Graph = graph;
@@ -116,6 +119,13 @@ internal sealed class GraphPlan
     public Dictionary<int, int> Exec { get; } = [];
 
     public MapCopy Input { get; private set; } = null!;
+
+    /// <summary>
+    /// The input-tiles pass (<see cref="Lowering.InputPerTile"/>): the host writes the network input
+    /// straight into every tile that holds a whole copy of it, each tile only the codes its readers
+    /// load (<see cref="InputParts"/>), instead of one hub core loading every pixel and sending it on.
+    /// </summary>
+    public bool InputPerTile { get; private init; }
 
     /// <summary>The network input's quantization (the first layer's input).</summary>
     public ActivationQuant InputQuant { get; private init; } = null!;
@@ -177,7 +187,7 @@ internal sealed class GraphPlan
     public static GraphPlan Make(PlacedModel placed, QuantizedGraph graph, ArchHeader arch)
     {
         ImmutableArray<ImmutableArray<LayerCores>> copies = [.. placed.Layers.Select((_, l) => placed.Replicas(l).Select(r => new LayerCores(l, r, arch)).ToImmutableArray())];
-        var plan = new GraphPlan(graph, copies, arch) { InputQuant = placed.Mapped.Model.Input };
+        var plan = new GraphPlan(graph, copies, arch) { InputQuant = placed.Mapped.Model.Input, InputPerTile = placed.Lowering.InputPerTile };
         var used = new HashSet<int>(copies.SelectMany(l => l.SelectMany(copy => copy.Cores.Select(c => c.Core))));
         var words = new Dictionary<int, long>();
         ImmutableArray<QuantizedNode> nodes = graph.Nodes;
@@ -279,6 +289,12 @@ internal sealed class GraphPlan
             {
                 copy = copy with { Rows = RingRows(copy, wave) };
             }
+            else if (InputPerTile && map == QuantizedGraph.NetworkInput && !isOutput)
+            {
+                // Whole on its tile: the host can write it before the run, and no core forwards it.
+                copy = copy with { HostWritten = true };
+                loaded[tile] = new bool[copy.Height * copy.RowWords];
+            }
 
             string described = copy.IsRing ? $"{what} ({copy.Rows} of {copy.Height} rows)" : what;
             copy = copy with { Addr = buffers.Allocate(tile, described, copy.Words) };
@@ -289,7 +305,76 @@ internal sealed class GraphPlan
             else
             {
                 copies[(map, tile)] = copy;
-                Input = map == QuantizedGraph.NetworkInput && copy.HostWritten ? copy : Input;
+                Input = map == QuantizedGraph.NetworkInput && tile == Input.Tile ? copy : Input;
+            }
+        }
+
+        if (InputPerTile)
+        {
+            // Only cores that still receive pixels (hubs of copies no host writes, the output's) or forward the input stage them.
+            Stagers.Clear();
+            Stagers.UnionWith(copies.Values.Where(c => !c.HostWritten).Select(c => c.Hub).Append(Output.Hub));
+            if (Targets(QuantizedGraph.NetworkInput).Any(t => !t.Copy.HostWritten))
+            {
+                Stagers.Add(Input.Hub);
+            }
+        }
+    }
+
+    /// <summary>Notes that a core loads map indices [index, index + len) from <paramref name="copy"/> (what the host must write there).</summary>
+    public void Load(MapCopy copy, int index, int len)
+    {
+        if (copy.HostWritten && loaded.TryGetValue(copy.Tile, out bool[]? marks) && copy.Map == QuantizedGraph.NetworkInput)
+        {
+            marks.AsSpan(index, len).Fill(true);
+        }
+    }
+
+    /// <summary>
+    /// The host's input parts once every load is emitted (<see cref="InputPerTile"/>): per host-written
+    /// copy, tiles ascending, each run of input codes its cores load; codes no core loads go to the
+    /// first copy, so the parts cover the input. Empty when one copy holds the input (it is written whole).
+    /// </summary>
+    public ImmutableArray<IoPart> InputParts()
+    {
+        if (loaded.Count < 2)
+        {
+            return [];
+        }
+
+        int n = Graph.InputShape.Size;
+        var parts = new List<IoPart>();
+        var anyone = new bool[n];
+        foreach ((int tile, bool[] marks) in loaded.OrderBy(l => l.Key))
+        {
+            MapCopy copy = copies[(QuantizedGraph.NetworkInput, tile)];
+            parts.AddRange(Runs(marks).Select(r => new IoPart(tile, copy.At(r.Start), r.Start, r.Len)));
+            for (int i = 0; i < n; i++)
+            {
+                anyone[i] |= marks[i];
+            }
+        }
+
+        parts.AddRange(Runs(anyone.Select(b => !b).ToArray()).Select(r => new IoPart(Input.Tile, Input.At(r.Start), r.Start, r.Len)));
+        return [.. parts.OrderBy(p => p.Tile).ThenBy(p => p.Start)];
+
+        static IEnumerable<(int Start, int Len)> Runs(bool[] marks)
+        {
+            for (int i = 0; i < marks.Length;)
+            {
+                if (!marks[i])
+                {
+                    i++;
+                    continue;
+                }
+
+                int start = i;
+                while (i < marks.Length && marks[i])
+                {
+                    i++;
+                }
+
+                yield return (start, i - start);
             }
         }
     }

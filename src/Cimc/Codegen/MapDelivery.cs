@@ -50,7 +50,7 @@ internal sealed class MapDelivery(GraphPlan plan, Emitter em, int stagingWords, 
     {
         MapCopy first = plan.Input;
         MapShape shape = plan.Graph.InputShape;
-        var targets = plan.Targets(QuantizedGraph.NetworkInput).Where(t => t.Copy != first).ToList();
+        var targets = plan.Targets(QuantizedGraph.NetworkInput).Where(t => t.Copy != first && !t.Copy.HostWritten).ToList();
         if (targets.Count == 0)
         {
             return;
@@ -63,6 +63,7 @@ internal sealed class MapDelivery(GraphPlan plan, Emitter em, int stagingWords, 
             for (int c0 = 0; c0 < shape.Channels; c0 += stagingWords)
             {
                 int len = Math.Min(stagingWords, shape.Channels - c0);
+                plan.Load(first, (p * shape.Channels) + c0, len);
                 em[first.Hub].Add(Instruction.Load(staging, first.At((p * shape.Channels) + c0), len));
                 foreach (MapTarget t in targets)
                 {

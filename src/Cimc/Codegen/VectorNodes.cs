@@ -106,8 +106,13 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
             }
         };
 
-        void Load(int dst, int map, int c0, int len, int y, int x) =>
-            em[core].Add(Instruction.Load(dst, plan.CopyOf(map, tile).At(plan.ShapeOf(map).IndexOf(c0, y, x)), len));
+        void Load(int dst, int map, int c0, int len, int y, int x)
+        {
+            MapCopy copy = plan.CopyOf(map, tile);
+            int index = plan.ShapeOf(map).IndexOf(c0, y, x);
+            plan.Load(copy, index, len);
+            em[core].Add(Instruction.Load(dst, copy.At(index), len));
+        }
 
         void Reduce(int map, int c0, int len, List<(int Y, int X)> cells, Opcode op)
         {

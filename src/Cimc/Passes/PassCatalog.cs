@@ -189,7 +189,7 @@ public static class PassCatalog
 
     public static Pass InputTiles { get; } = new("input-tiles", IrStage.Placed, IrStage.Placed,
         "the host writes the network input into every tile of the first layer that reads it (as for an input wider than a tile buffer) instead of into one tile that forwards it (Codegen/CodeGenerator.cs)",
-        "every first-layer core loads its input rows from its own tile's buffer; no network input crosses the mesh (not in a replicated program: its sample slots each have one input region)",
+        "every first-layer core loads its input rows from its own tile's buffer; no network input crosses the mesh (not in a replicated program: its sample slots each have one input region; a convolutional network's copies share one slot, and each tile holding a whole input copy gets the codes its cores load)",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { InputPerTile = true } } });
 
     public static Pass BroadcastChain { get; } = new("broadcast-chain", IrStage.Placed, IrStage.Placed,
@@ -199,14 +199,17 @@ public static class PassCatalog
 
     public static Pass DeliveryBest { get; } = new("delivery-best", IrStage.Placed, IrStage.Placed,
         "as placed, or with input-tiles and broadcast-chain (broadcast-chain alone in a replicated program), whichever the timing model finds faster for one inference (Passes/PassCatalog.cs)",
-        "as the chosen passes; ties keep the earlier candidate (the model as placed first); a convolutional network as placed",
+        "as the chosen passes; ties keep the earlier candidate (the model as placed first); a convolutional network with input-tiles",
         (c, ctx) =>
         {
-            // A convolutional network's code generator (Codegen/GraphCodeGenerator.cs) reads its
-            // input and delivers its maps otherwise: nothing to choose, and no timing runs to pay.
+            // A convolutional network's code generator (Codegen/GraphCodeGenerator.cs) delivers its
+            // maps otherwise (no broadcast shapes to choose); its one choice is input-tiles, which
+            // only takes work away (the host's writes cost no core time, and no hub loads and
+            // forwards the input or signals its readers), so it is taken without timing runs
+            // (measured: docs/optimizations.md, "Replicated convolutions").
             if (c.Quantized!.Graph is not null)
             {
-                return c;
+                return InputTiles.Apply(c, ctx);
             }
 
             // Two candidates, each timed at batch 1 only (the target is latency) by one untraced

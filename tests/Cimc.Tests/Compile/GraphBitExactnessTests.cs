@@ -113,10 +113,10 @@ public sealed class GraphBitExactnessTests
     internal static CrossbarParams CrossbarsOf(Architecture arch) =>
         new(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols, arch.Core.Crossbar.CellBits, arch.Core.Dac.Bits, arch.Core.Adc.Bits);
 
-    /// <summary>Both simulators run the program compiled for <paramref name="arch"/> as the golden model does with the same crossbars.</summary>
+    /// <summary>Both simulators run the program compiled for <paramref name="arch"/> as the golden model does with the same crossbars; returns the program.</summary>
     /// <param name="model">the case's model, or another quantization of it (e.g. another --conv-mapping)</param>
     /// <param name="replicate">replica counts to give the mapped model (<see cref="Compile"/>)</param>
-    internal static void AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null,
+    internal static ProgramImage AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null,
         Func<MappedModel, MappedModel>? replicate = null)
     {
         model ??= c.Model;
@@ -132,6 +132,8 @@ public sealed class GraphBitExactnessTests
             Assert.Equal(golden, sim.RunCodes(inputs[s]));
             Assert.Equal(golden, batched.AsSpan(s * golden.Length, golden.Length).ToArray());
         }
+
+        return program;
     }
 }
 

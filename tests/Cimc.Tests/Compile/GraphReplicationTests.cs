@@ -1,6 +1,7 @@
 using Cimc.Architectures;
 using Cimc.Data;
 using Cimc.Import;
+using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Passes;
 using Cimc.Performance;
@@ -29,19 +30,23 @@ public sealed class GraphReplicationTests
         return Replication.Apply(mapped, [.. mapped.Layers.Select((_, l) => graph.NodeOf(l) is { Conv: not null } n ? rng.Next(1, Math.Min(4, n.Shape.Width) + 1) : 1)]);
     };
 
+    /// <summary>With and without input-tiles (the host writing each tile's input codes, <see cref="Lowering.InputPerTile"/>).</summary>
     [Fact]
     public void Random_graphs_with_replicated_convolutions_match_the_golden_model()
     {
-        int replicated = 0;
-        Gen.Select(RandomGraphs.Cases(), Gen.Bool, Gen.Int[0, int.MaxValue]).Sample(t =>
+        int replicated = 0, split = 0;
+        Gen.Select(RandomGraphs.Cases(), Gen.Bool, Gen.Bool, Gen.Int[0, int.MaxValue]).Sample(t =>
         {
-            (GraphCase c, bool tree, int seed) = t;
+            (GraphCase c, bool tree, bool perTile, int seed) = t;
             Func<MappedModel, MappedModel> copies = RandomCopies(seed);
             Architecture arch = GraphBitExactnessTests.ChipFor(c, replicate: copies);
             replicated += copies(CrossbarMapper.Map(c.Model, Compiler.Geometry(arch))).Layers.Any(l => l.Replicas > 1) ? 1 : 0;
-            GraphBitExactnessTests.AssertGolden(c, arch, new Lowering(false, tree) { BiasFirst = true }, replicate: copies);
-        }, iter: 30, threads: 1);
-        Assert.True(replicated >= 15, $"only {replicated} of 30 draws replicated a convolution");
+            ProgramImage program = GraphBitExactnessTests.AssertGolden(c, arch, new Lowering(false, tree) { BiasFirst = true, InputPerTile = perTile }, replicate: copies);
+            Assert.True(perTile || program.Input.Parts.IsEmpty);
+            split += program.Input.Parts.IsEmpty ? 0 : 1;
+        }, iter: 40, threads: 1);
+        Assert.True(replicated >= 20, $"only {replicated} of 40 draws replicated a convolution");
+        Assert.True(split >= 5, $"only {split} of 40 draws wrote the input in parts");
     }
 
     /// <summary>On tiles just large enough (the buffer the refusal names), where maps become rings read by every copy.</summary>
@@ -53,7 +58,7 @@ public sealed class GraphReplicationTests
         {
             (GraphCase c, int coresPerTile, int seed) = t;
             Func<MappedModel, MappedModel> copies = RandomCopies(seed);
-            Lowering lowering = new(false, true) { BiasFirst = true };
+            Lowering lowering = new(false, true) { BiasFirst = true, InputPerTile = seed % 2 == 0 };
             var e = Assert.Throws<Cimc.Diagnostics.CimcException>(() => GraphBitExactnessTests.Compile(c.Model,
                 GraphBitExactnessTests.ChipFor(c, coresPerTile, 8 * TileSpec.BytesPerWord, replicate: copies), lowering, copies));
             System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(e.Message, @"tile buffers hold (\d+) words");
@@ -122,6 +127,62 @@ public sealed class GraphReplicationTests
         Assert.True(r.LatencyNs < 784 * 8 * 100.0, $"latency {r.LatencyNs} ns");
         Assert.True(r.LatencyNs >= r.LowerBoundLatencyNs && r.LowerBoundLatencyNs >= r.MvmSequenceBoundNs);
         Assert.True(r.ThroughputPerS <= r.UpperBoundThroughputPerS);
+    }
+
+    /// <summary>
+    /// LeNet with balanced copies at -O2 (delivery-best takes input-tiles for a convolutional
+    /// network): conv1's 28 copies sit on several tiles, and the host writes each of those tiles the
+    /// input codes its cores load, and no other (the codes no core loads, outside every window, go
+    /// to the first tile so the parts cover the input). No core stores into an input copy (nobody forwards it).
+    /// </summary>
+    [Fact]
+    public void LeNet_input_parts_go_to_the_tiles_that_read_them()
+    {
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        string dir = Path.Combine(TestPaths.Examples, "fashion-mnist");
+        Compilation c = Compiler.Compile(ModelLoader.Load(Path.Combine(dir, "lenet.onnx")), isaac, Compiler.OptionsFor(isaac, 8, 8),
+            Npy.Read(Path.Combine(dir, "calibration.npy")).Take(64), settings: CompileSettings.Default with { Replication = ReplicationChoice.Balance });
+        ProgramImage program = c.Program!;
+        InputSpec input = program.Input;
+        var tiles = input.Parts.GroupBy(p => p.Tile).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.True(tiles.Count >= 3, $"input parts on {tiles.Count} tiles");
+
+        var written = new Dictionary<int, HashSet<int>>();
+        var read = new Dictionary<int, HashSet<int>>();
+        foreach ((int tile, List<IoPart> parts) in tiles)
+        {
+            // A whole copy: code i at base + i, for every part on the tile.
+            int baseAddr = parts[0].Addr - parts[0].Start;
+            Assert.All(parts, p => Assert.Equal(baseAddr, p.Addr - p.Start));
+            written[tile] = [.. parts.SelectMany(p => Enumerable.Range(p.Start, p.Len))];
+            read[tile] = [];
+            foreach (CoreProgram core in program.Cores.Where(k => program.Arch.TileOf(k.Core) == tile))
+            {
+                foreach (Instruction i in core.Code.Where(i => i.Opcode is Opcode.Load or Opcode.Store))
+                {
+                    // load dst, src, len reads the buffer at src; store dst, src, len writes it at dst.
+                    long lo = i.Fields[i.Opcode == Opcode.Load ? 1 : 0], len = i.Fields[2];
+                    bool inCopy = lo + len > baseAddr && lo < baseAddr + input.Len;
+                    if (i.Opcode == Opcode.Load && inCopy)
+                    {
+                        Assert.True(lo >= baseAddr && lo + len <= baseAddr + input.Len, $"core {core.Core} loads across the input copy");
+                        read[tile].UnionWith(Enumerable.Range((int)(lo - baseAddr), (int)len));
+                    }
+
+                    Assert.False(i.Opcode == Opcode.Store && inCopy, $"core {core.Core} stores into tile {tile}'s input copy");
+                }
+            }
+        }
+
+        var nobody = Enumerable.Range(0, input.Len).Where(i => !read.Values.Any(r => r.Contains(i))).ToHashSet();
+        int first = tiles.Keys.Min();
+        foreach (int tile in tiles.Keys)
+        {
+            Assert.True(read[tile].IsSubsetOf(written[tile]), $"tile {tile} loads input codes the host does not write there");
+            var extra = written[tile].Except(read[tile]).ToList();
+            Assert.True(tile == first ? extra.All(nobody.Contains) : extra.Count == 0, $"tile {tile} is written {extra.Count} codes it does not load");
+            Assert.True(read[tile].Count < input.Len, $"tile {tile} loads the whole input");
+        }
     }
 
     /// <summary>
