@@ -187,6 +187,11 @@ public static class PassCatalog
         "the same sums (integer addition reordered); partial sums between two tiles cross both ways",
         (c, _) => c with { Placed = c.Placed! with { Lowering = c.Placed.Lowering with { SpreadRoots = true } } });
 
+    public static Pass PlaceCopies { get; } = new("place-copies", IrStage.Placed, IrStage.Placed,
+        "a convolutional network's layer copies (replication) each on the free tile that adds the fewest map-delivery words x hops, near the tiles already holding its input maps, its producers and its readers, instead of the free cores in ascending order (Codegen/CopyPlacement.cs)",
+        "the copies' cores are free cores; kept only when the code generator's delivery words x hops fall below the ascending placement's and the program fits; copies 0 unchanged",
+        (c, ctx) => c with { Placed = CopyPlacement.Place(c.Placed!, Compiler.Header(ctx.Architecture)) });
+
     public static Pass InputTiles { get; } = new("input-tiles", IrStage.Placed, IrStage.Placed,
         "the host writes the network input into every tile of the first layer that reads it (as for an input wider than a tile buffer) instead of into one tile that forwards it (Codegen/CodeGenerator.cs)",
         "every first-layer core loads its input rows from its own tile's buffer; no network input crosses the mesh (not in a replicated program: its sample slots each have one input region; a convolutional network's copies share one slot, and each tile holding a whole input copy gets the codes its cores load)",
@@ -291,7 +296,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, ReduceArrival, RingGroups, SpreadRoots, InputTiles, BroadcastChain, DeliveryBest, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, ReduceArrival, RingGroups, SpreadRoots, InputTiles, BroadcastChain, DeliveryBest, PlaceCopies, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

@@ -32,10 +32,12 @@ public enum PlacementChoice
 ///   input rows arrive) and the bias folded into the accumulators' start; both measured faster on
 ///   the shipped model and MLP-L4 on every preset (docs/optimizations.md); then delivery-best (the
 ///   network input written into every first-layer tile, and layer inputs along a chain of hubs,
-///   when the timing model finds that faster; cimc estimate walks the same choice);</item>
+///   when the timing model finds that faster; cimc estimate walks the same choice); then
+///   place-copies (a convolutional network's copies near the tiles holding their maps, when that
+///   cuts the deliveries' words x hops);</item>
 /// <item>-O3: the placement chosen among linear, greedy and annealed, then the reduction and broadcast
 ///   shapes chosen among tree/chain and ring/direct, both by the timing model, with -O2's chunk
-///   signals, folded bias and delivery-best; then each core's order kept or reordered by critical path
+///   signals, folded bias and delivery-best; then place-copies; then each core's order kept or reordered by critical path
 ///   (order-critical), whichever the timing model finds faster (slower searches). order-critical is
 ///   not in -O2: it helps on some chips and models and hurts on others.</item>
 /// </list>
@@ -63,9 +65,9 @@ public static class Pipelines
             OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
-                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.PlaceCopies, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
             _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
-                PassCatalog.DeliveryBest, PassCatalog.Schedule, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, PassCatalog.PlaceCopies, PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 

@@ -214,7 +214,7 @@ public static class Placer
     }
 
     /// <summary>A layer's blocks on the given cores, <paramref name="perCore"/> consecutive blocks a core.</summary>
-    private static PlacedLayer Layer(MappedLayer layer, int perCore, ImmutableArray<int> cores)
+    internal static PlacedLayer Layer(MappedLayer layer, int perCore, ImmutableArray<int> cores)
     {
         int mine = layer.PerCore(perCore);
         return new(layer, cores, [.. layer.Blocks.Select((b, i) => new PlacedBlock(b, cores[i / mine], i % mine))]);
