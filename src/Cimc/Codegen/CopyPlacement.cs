@@ -17,7 +17,8 @@ namespace Cimc.Codegen;
 /// layer and copy by copy, each slot takes a free core on the tile that adds the fewest estimated
 /// words x hops; the result is kept only when the exact words x hops of the code generator's
 /// deliveries (<see cref="DeliveryCost"/>) are lower than the linear copies' and the program still
-/// fits (tile buffers and core memories), so it is never worse than linear by that measure.
+/// fits (tile buffers and core memories), so it is never worse than linear by that measure. Then
+/// the pooling and add nodes get copies too (<see cref="Lowering.VectorCopies"/>) when the program fits with them.
 /// </summary>
 internal static class CopyPlacement
 {
@@ -31,19 +32,24 @@ internal static class CopyPlacement
         }
 
         PlacedModel greedy = placed with { ExtraReplicas = Greedy(placed, graph, arch, hops) };
-        if (DeliveryCost(greedy, arch) >= DeliveryCost(placed, arch))
-        {
-            return placed;
-        }
+        PlacedModel chosen = DeliveryCost(greedy, arch) < DeliveryCost(placed, arch) && Fits(greedy, arch) ? greedy : placed;
 
+        // Pooling and add nodes split like the layers they take, on free cores (measured: they held
+        // ResNet-18's critical path), where the program still fits.
+        PlacedModel split = chosen with { Lowering = chosen.Lowering with { VectorCopies = true } };
+        return Fits(split, arch) ? split : chosen;
+    }
+
+    private static bool Fits(PlacedModel placed, ArchHeader arch)
+    {
         try
         {
-            _ = GraphCodeGenerator.Schedule(greedy, arch, "cores");
-            return greedy;
+            _ = GraphCodeGenerator.Schedule(placed, arch, "cores");
+            return true;
         }
         catch (CimcException e) when (e.Diagnostic.Code == "does-not-fit")
         {
-            return placed;
+            return false;
         }
     }
 
@@ -81,7 +87,7 @@ internal static class CopyPlacement
 
             IEnumerable<(int Core, long Words)> producers = node is LayerNode l
                 ? plan.Copies[l.Layer].SelectMany((copy, c) => copy.ColumnBlocks.Select(b => (b.Root, (long)b.ColCount * node.Shape.Height * Columns(node.Shape.Width, plan.Copies[l.Layer].Length, c))))
-                : [(plan.Exec[n], (long)node.Shape.Size)];
+                : plan.Exec[n].Select((core, j) => (core, (long)node.Shape.Channels * node.Shape.Height * Columns(node.Shape.Width, plan.Exec[n].Length, j)));
             foreach ((int core, long words) in producers)
             {
                 cost += targets.Sum(t => words * hops(arch.TileOf(core), t));

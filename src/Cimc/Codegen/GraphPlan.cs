@@ -115,8 +115,11 @@ internal sealed class GraphPlan
     /// <summary>The copy of crossbar layer <paramref name="layer"/> that computes output column <paramref name="x"/> (docs/isa.md, "Replicated convolutions").</summary>
     public LayerCores CopyFor(int layer, int x) => Copies[layer][x % Copies[layer].Length];
 
-    /// <summary>The core running each pooling or add node (by node index).</summary>
-    public Dictionary<int, int> Exec { get; } = [];
+    /// <summary>
+    /// The cores running each pooling or add node (by node index): one, or with
+    /// <see cref="Lowering.VectorCopies"/> k, copy j computing the output columns x mod k = j.
+    /// </summary>
+    public Dictionary<int, int[]> Exec { get; } = [];
 
     public MapCopy Input { get; private set; } = null!;
 
@@ -149,7 +152,7 @@ internal sealed class GraphPlan
     {
         LayerNode l => Copies[l.Layer].SelectMany(copy => copy.Cores.Select(c => c.Core)),
         ConcatNode => [],
-        _ => [Exec[node]],
+        _ => Exec[node],
     };
 
     /// <summary>Where map <paramref name="map"/>'s pixels go: its own copies, and through each concat that takes it, that concat's targets at its channel offset.</summary>
@@ -201,8 +204,15 @@ internal sealed class GraphPlan
         {
             if (nodes[n] is MaxPoolNode or AvgPoolNode or AddNode)
             {
-                plan.Exec[n] = plan.FreeCore(n, used, words, placed.Chip.TileHops);
-                used.Add(plan.Exec[n]);
+                // Copies only from cores no later pooling or add node needs for its first copy.
+                int later = Enumerable.Range(n + 1, nodes.Length - n - 1).Count(k => nodes[k] is MaxPoolNode or AvgPoolNode or AddNode);
+                int k = Math.Max(1, Math.Min(plan.VectorCopiesOf(n, placed), arch.TotalCores - used.Count - later));
+                plan.Exec[n] = new int[k];
+                for (int j = 0; j < k; j++)
+                {
+                    plan.Exec[n][j] = plan.FreeCore(n, used, words, placed.Chip.TileHops);
+                    used.Add(plan.Exec[n][j]);
+                }
             }
 
             if (nodes[n] is ConcatNode)
@@ -241,10 +251,24 @@ internal sealed class GraphPlan
         {
             LayerNode l => plan.Layers[l.Layer].ColumnBlocks[0].Root,
             ConcatNode c => throw new CimcException("unsupported", $"node '{c.Name}'", "a concat as the network output is not supported"),
-            _ => plan.Exec[last],
+            _ => plan.Exec[last][0],
         };
         plan.Output = plan.AddCopy(words, last, arch.TileOf(outCore), outCore, hostWritten: false, what: "network output");
         return plan;
+    }
+
+    /// <summary>Copies of pooling or add node <paramref name="n"/>: with <see cref="Lowering.VectorCopies"/>, the most copies among the crossbar layers it takes (seen through other pools, adds and concats), at most its width; else one.</summary>
+    private int VectorCopiesOf(int n, PlacedModel placed)
+    {
+        if (!placed.Lowering.VectorCopies)
+        {
+            return 1;
+        }
+
+        int Most(int map) => map == QuantizedGraph.NetworkInput ? 1
+            : Graph.Nodes[map] is LayerNode l ? Copies[l.Layer].Length
+            : Graph.Nodes[map].Inputs.Max(Most);
+        return Math.Min(Graph.Nodes[n].Shape.Width, Graph.Nodes[n].Inputs.Max(Most));
     }
 
     /// <summary>A copy without an address yet (<see cref="Allocate"/> gives it one); the output copy is not a map copy readers find.</summary>
@@ -471,6 +495,6 @@ internal sealed class GraphPlan
         {
             LayerNode l => Layers[l.Layer].ColumnBlocks.Select(b => arch.TileOf(b.Root)),
             ConcatNode c => c.Inputs.SelectMany(ProducerTiles),
-            _ => [arch.TileOf(Exec[map])],
+            _ => Exec[map].Select(arch.TileOf),
         };
 }

@@ -26,11 +26,28 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
 
     public (int Staging, int Signal) Scratch(int core) => (Staging, Signal);
 
-    /// <summary>Lays out node <paramref name="n"/>'s core and returns what emits one output row (the wavefront calls it row by row).</summary>
+    /// <summary>
+    /// Lays out node <paramref name="n"/>'s cores and returns what emits one output row (the wavefront
+    /// calls it row by row): copy j of k computes the pixels x mod k = j of the row.
+    /// </summary>
     public Action<int> Begin(int n, MapDelivery delivery)
     {
+        int[] cores = plan.Exec[n];
+        Action<int, int>[] pixel = [.. cores.Select(core => BeginOn(n, core, delivery))];
+        return oy =>
+        {
+            for (int ox = 0; ox < plan.Graph.Nodes[n].Shape.Width; ox++)
+            {
+                pixel[ox % cores.Length](oy, ox);
+            }
+        };
+    }
+
+    /// <summary>Lays out <paramref name="core"/> for node <paramref name="n"/> and returns what emits one output pixel on it.</summary>
+    private Action<int, int> BeginOn(int n, int core, MapDelivery delivery)
+    {
         QuantizedNode node = plan.Graph.Nodes[n];
-        int core = plan.Exec[n], c = node.Shape.Channels;
+        int c = node.Shape.Channels;
         int tile = arch.TileOf(core);
         MapShape input = plan.ShapeOf(node.Inputs[0]);
         int lanes = Lanes(node, input, c);
@@ -60,49 +77,46 @@ internal sealed class VectorNodes(GraphPlan plan, Emitter em, ArchHeader arch, i
         }
 
         GraphCodeGenerator.Fits(next, arch.LocalWords, node.Name, core, memoryOwner);
-        return oy =>
+        return (oy, ox) =>
         {
             List<Instruction> code = em[core];
-            for (int ox = 0; ox < node.Shape.Width; ox++)
+            for (int c0 = 0; c0 < c; c0 += lanes)
             {
-                for (int c0 = 0; c0 < c; c0 += lanes)
+                int len = Math.Min(lanes, c - c0);
+                switch (node)
                 {
-                    int len = Math.Min(lanes, c - c0);
-                    switch (node)
-                    {
-                        case MaxPoolNode pool:
-                            Reduce(node.Inputs[0], c0, len, Window.Cells(pool.Window, input, oy, ox).ToList(), Opcode.VMaxV);
-                            break;
-                        case AvgPoolNode pool:
+                    case MaxPoolNode pool:
+                        Reduce(node.Inputs[0], c0, len, Window.Cells(pool.Window, input, oy, ox).ToList(), Opcode.VMaxV);
+                        break;
+                    case AvgPoolNode pool:
+                        {
+                            var cells = Window.Cells(pool.Window, input, oy, ox).ToList();
+                            Reduce(node.Inputs[0], c0, len, cells, Opcode.VAdd);
+                            int divisor = Divisor(pool, input, oy, ox);
+                            if (!divisors.TryGetValue(divisor, out int pd))
                             {
-                                var cells = Window.Cells(pool.Window, input, oy, ox).ToList();
-                                Reduce(node.Inputs[0], c0, len, cells, Opcode.VAdd);
-                                int divisor = Divisor(pool, input, oy, ox);
-                                if (!divisors.TryGetValue(divisor, out int pd))
-                                {
-                                    ActivationQuant x = QuantOf(node.Inputs[0]), y = node.Output;
-                                    pd = divisors[divisor] = Params(y.ZeroPoint, 0, y.Max, FixedPoint.FromReal(x.Scale / (divisor * y.Scale)));
-                                }
-
-                                code.Add(Instruction.VAxpy(A, ZeroPoints, -cells.Count, len));
-                                code.Add(Instruction.VRequant(A, A, pd, len));
-                                break;
+                                ActivationQuant x = QuantOf(node.Inputs[0]), y = node.Output;
+                                pd = divisors[divisor] = Params(y.ZeroPoint, 0, y.Max, FixedPoint.FromReal(x.Scale / (divisor * y.Scale)));
                             }
 
-                        case AddNode:
-                            Load(A, node.Inputs[0], c0, len, oy, ox);
-                            code.Add(Instruction.VAxpy(A, ZeroPoints, -1, len));
-                            code.Add(Instruction.VRequant(A, A, pa, len));
-                            Load(b, node.Inputs[1], c0, len, oy, ox);
-                            code.Add(Instruction.VAxpy(b, ZeroPoints + 1, -1, len));
-                            code.Add(Instruction.VRequant(b, b, pb, len));
-                            code.Add(Instruction.VAdd(A, A, b, len));
-                            code.Add(Instruction.VRequant(A, A, py, len));
+                            code.Add(Instruction.VAxpy(A, ZeroPoints, -cells.Count, len));
+                            code.Add(Instruction.VRequant(A, A, pd, len));
                             break;
-                    }
+                        }
 
-                    delivery.Deliver(core, n, oy, ox, c0, c0 + len, A);
+                    case AddNode:
+                        Load(A, node.Inputs[0], c0, len, oy, ox);
+                        code.Add(Instruction.VAxpy(A, ZeroPoints, -1, len));
+                        code.Add(Instruction.VRequant(A, A, pa, len));
+                        Load(b, node.Inputs[1], c0, len, oy, ox);
+                        code.Add(Instruction.VAxpy(b, ZeroPoints + 1, -1, len));
+                        code.Add(Instruction.VRequant(b, b, pb, len));
+                        code.Add(Instruction.VAdd(A, A, b, len));
+                        code.Add(Instruction.VRequant(A, A, py, len));
+                        break;
                 }
+
+                delivery.Deliver(core, n, oy, ox, c0, c0 + len, A);
             }
         };
 

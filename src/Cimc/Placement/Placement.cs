@@ -95,6 +95,13 @@ public sealed record Lowering(bool RingBroadcast, bool ReductionTree)
 
     /// <summary>The host writes the network input into every tile of the first layer that reads it (the input-tiles pass).</summary>
     public bool InputPerTile { get; init; }
+
+    /// <summary>
+    /// A convolutional network's pooling and add nodes run on several cores, copy j of k computing the
+    /// output columns x mod k = j, k the most copies among the crossbar layers they take (the
+    /// place-copies pass; Codegen/GraphPlan.cs).
+    /// </summary>
+    public bool VectorCopies { get; init; }
 }
 
 /// <summary>How a layer's input chunks reach its tiles (Codegen/Broadcast.cs).</summary>

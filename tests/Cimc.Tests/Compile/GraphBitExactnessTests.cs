@@ -42,12 +42,14 @@ public sealed class GraphBitExactnessTests
         return a with { Chip = a.Chip with { Tiles = 8 * meshRows, Mesh = new MeshSpec(8, meshRows) } };
     }
 
-    internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering, Func<MappedModel, MappedModel>? replicate = null)
+    /// <param name="placeCopies">place the copies as the place-copies pass does (<see cref="Codegen.CopyPlacement"/>) instead of in ascending core order</param>
+    internal static (ProgramImage Program, WeightImage Weights) Compile(QuantizedModel model, Architecture arch, Lowering lowering, Func<MappedModel, MappedModel>? replicate = null, bool placeCopies = false)
     {
         // As the map pass does: layers whose blocks do not fit a core's memory together spread over more cores.
         CrossbarGeometry g = Compiler.Geometry(arch);
         MappedModel mapped = (replicate ?? (m => m))(Codegen.CoreCrossbars.Choose(CrossbarMapper.Map(model, g), arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(g.Rows, g.Cols)));
         PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = lowering };
+        placed = placeCopies ? Codegen.CopyPlacement.Place(placed, Compiler.Header(arch)) : placed;
         (ProgramImage program, WeightImage weights) = CodeGenerator.Generate(placed, Compiler.Header(arch));
         return (ProgramImage.FromBytes(program.ToBytes()), WeightImage.FromBytes(weights.ToBytes()));
     }
@@ -117,11 +119,11 @@ public sealed class GraphBitExactnessTests
     /// <param name="model">the case's model, or another quantization of it (e.g. another --conv-mapping)</param>
     /// <param name="replicate">replica counts to give the mapped model (<see cref="Compile"/>)</param>
     internal static ProgramImage AssertGolden(GraphCase c, Architecture arch, Lowering lowering, QuantizedModel? model = null,
-        Func<MappedModel, MappedModel>? replicate = null)
+        Func<MappedModel, MappedModel>? replicate = null, bool placeCopies = false)
     {
         model ??= c.Model;
         CrossbarParams xbar = CrossbarsOf(arch);
-        (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering, replicate);
+        (ProgramImage program, WeightImage weights) = Compile(model, arch, lowering, replicate, placeCopies);
         var sim = new FunctionalSimulator(program, weights);
         const int n = 3;
         long[][] inputs = [.. Enumerable.Range(0, n).Select(s => c.Input(model, s))];
