@@ -32,12 +32,13 @@ internal static class CopyPlacement
         }
 
         PlacedModel greedy = placed with { ExtraReplicas = Greedy(placed, graph, arch, hops) };
-        PlacedModel chosen = DeliveryCost(greedy, arch) < DeliveryCost(placed, arch) && Fits(greedy, arch) ? greedy : placed;
+        PlacedModel[] copies = DeliveryCost(greedy, arch) < DeliveryCost(placed, arch) ? [greedy, placed] : [placed];
 
         // Pooling and add nodes split like the layers they take, on free cores (measured: they held
-        // ResNet-18's critical path), where the program still fits.
-        PlacedModel split = chosen with { Lowering = chosen.Lowering with { VectorCopies = true } };
-        return Fits(split, arch) ? split : chosen;
+        // ResNet-18's critical path). The first candidate that fits, split first: one trial
+        // schedule in the usual case (ResNet-18's takes seconds).
+        PlacedModel[] candidates = [.. copies.Select(p => p with { Lowering = p.Lowering with { VectorCopies = true } }), .. copies];
+        return candidates.SkipLast(1).FirstOrDefault(p => Fits(p, arch)) ?? placed;
     }
 
     private static bool Fits(PlacedModel placed, ArchHeader arch)

@@ -33,11 +33,11 @@ public enum PlacementChoice
 ///   the shipped model and MLP-L4 on every preset (docs/optimizations.md); then delivery-best (the
 ///   network input written into every first-layer tile, and layer inputs along a chain of hubs,
 ///   when the timing model finds that faster; cimc estimate walks the same choice); then
-///   place-copies (a convolutional network's copies near the tiles holding their maps, when that
-///   cuts the deliveries' words x hops);</item>
+///   place-copies when replicating (a convolutional network's copies near the tiles holding their
+///   maps, when that cuts the deliveries' words x hops, and its pools and adds split like them);</item>
 /// <item>-O3: the placement chosen among linear, greedy and annealed, then the reduction and broadcast
 ///   shapes chosen among tree/chain and ring/direct, both by the timing model, with -O2's chunk
-///   signals, folded bias and delivery-best; then place-copies; then each core's order kept or reordered by critical path
+///   signals, folded bias and delivery-best; then place-copies (with copies); then each core's order kept or reordered by critical path
 ///   (order-critical), whichever the timing model finds faster (slower searches). order-critical is
 ///   not in -O2: it helps on some chips and models and hurts on others.</item>
 /// </list>
@@ -60,14 +60,15 @@ public static class Pipelines
             _ => PlacementChoice.Linear,
         });
         ImmutableArray<Pass> replicate = Replicate(replication ?? (level == OptLevel.O3 ? ReplicationChoice.Balance : ReplicationChoice.None));
+        ImmutableArray<Pass> placeCopies = replicate.IsEmpty ? [] : [PassCatalog.PlaceCopies]; // nothing to place without copies
         return level switch
         {
             OptLevel.O0 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O1 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.Schedule, PassCatalog.Emit],
             OptLevel.O3 => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.SignalChunks, PassCatalog.FoldBias, PassCatalog.ShapesBest,
-                PassCatalog.DeliveryBest, PassCatalog.PlaceCopies, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, .. placeCopies, PassCatalog.Schedule, PassCatalog.OrderBest, PassCatalog.Emit],
             _ => [PassCatalog.Quantize, PassCatalog.Map, .. replicate, place, PassCatalog.ReduceTree, PassCatalog.BroadcastRing, PassCatalog.SignalChunks, PassCatalog.FoldBias,
-                PassCatalog.DeliveryBest, PassCatalog.PlaceCopies, PassCatalog.Schedule, PassCatalog.Emit],
+                PassCatalog.DeliveryBest, .. placeCopies, PassCatalog.Schedule, PassCatalog.Emit],
         };
     }
 

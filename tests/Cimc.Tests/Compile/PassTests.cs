@@ -43,7 +43,7 @@ public sealed class PassTests(ITestOutputHelper output)
         Assert.Equal(["quantize", "map", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "schedule", "emit"], Names(Pipelines.For(OptLevel.O1)));
         Assert.Equal(["quantize", "map", "place-linear", "reduce-tree", "broadcast-ring", "signal-chunks", "fold-bias", "delivery-best", "schedule", "emit"], Names(Pipelines.For(OptLevel.O2)));
-        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
+        Assert.Equal(["quantize", "map", "replicate-minmax", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "place-copies", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3)));
         Assert.Equal("place-linear", Pipelines.For(OptLevel.O3, PlacementChoice.Linear)[3].Name);
         Assert.Equal(["quantize", "map", "replicate-max", "place-linear", "schedule", "emit"], Names(Pipelines.For(OptLevel.O0, replication: Cimc.Mapping.ReplicationChoice.Max)));
         Assert.Equal(["quantize", "map", "place-best", "signal-chunks", "fold-bias", "shapes-best", "delivery-best", "schedule", "order-best", "emit"], Names(Pipelines.For(OptLevel.O3, replication: Cimc.Mapping.ReplicationChoice.None)));

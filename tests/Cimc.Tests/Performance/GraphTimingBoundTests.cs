@@ -23,7 +23,7 @@ public sealed class GraphTimingBoundTests
     [Fact]
     public void Random_conv_graphs_never_beat_their_latency_throughput_or_crossbar_bounds() => NeverBeatBounds(replicated: false);
 
-    /// <summary>With random copies per convolution (each copy's crossbars run its share of the windows), with and without the input written per tile, the bounds stay true.</summary>
+    /// <summary>With random copies per convolution (each copy's crossbars run its share of the windows), with and without the input written per tile and pools and adds split, the bounds stay true.</summary>
     [Fact]
     public void Random_conv_graphs_with_replicated_convolutions_never_beat_their_bounds() => NeverBeatBounds(replicated: true);
 
@@ -43,8 +43,8 @@ public sealed class GraphTimingBoundTests
             };
             QuantizedModel model = c.Model;
             MappedModel mapped = copies(CrossbarMapper.Map(model, Compiler.Geometry(arch)));
-            // Replicated draws write the input per tile (input-tiles) half the time.
-            PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = new Lowering(false, rng.Next(2) == 0) { InputPerTile = replicated && seed % 2 == 0 } };
+            // Replicated draws write the input per tile (input-tiles) half the time, and split pools and adds two times in three.
+            PlacedModel placed = Placer.Place(mapped, Compiler.Shape(arch)) with { Lowering = new Lowering(false, rng.Next(2) == 0) { InputPerTile = replicated && seed % 2 == 0, VectorCopies = replicated && seed % 3 != 0 } };
             (ProgramImage program, _) = CodeGenerator.Generate(placed, Compiler.Header(arch));
             int batch = rng.Next(1, 9);
             PerformanceReport r = PerformanceReport.Evaluate(PerformanceInputs.For(program, arch, placed, batch), "graph");
