@@ -91,7 +91,7 @@ internal static class AccuracyCommand
                 Seeds = seeded.Seeds,
                 Accuracies = seeded.Accuracies,
                 Device = seeded.Device,
-                Calibration = calibration.Describe(),
+                Calibration = GraphQuantizer.NeedsCalibration(graph) ? calibration.Describe() : "none: the model file quantizes every activation (QDQ)",
                 Warnings = summary.Warnings,
             } with
             { Accuracy = seeded.Mean });
