@@ -1,12 +1,16 @@
 using System.Text.Json;
 using Cimc.Architectures;
+using Cimc.Isa;
 using Cimc.Data;
 using Cimc.Diagnostics;
 using Cimc.Import;
 using Cimc.Import.Onnx;
 using Cimc.Ir;
+using Cimc.Placement;
 using Cimc.Quantization;
 using Cimc.Reference;
+using Cimc.Simulation;
+using Cimc.Tests.Compile;
 using Cimc.Tests.Cli;
 using Cimc.Tests.Golden;
 using Microsoft.ML.OnnxRuntime;
@@ -224,5 +228,48 @@ public sealed class OnnxQdqConvTests
         Assert.Equal(count, report.RootElement.GetProperty("total").GetInt32());
         Assert.InRange(report.RootElement.GetProperty("accuracy").GetDouble(), summary.RootElement.GetProperty("qdq_accuracy").GetDouble() - 0.02,
             summary.RootElement.GetProperty("qdq_accuracy").GetDouble() + 0.02);
+    }
+
+    /// <summary>
+    /// The residual fixture (untrained, seeded): a max pool whose output the file quantizes like its
+    /// input, a residual add + ReLU, a global average pool, each with the file's quantization; the
+    /// float reference equals ONNX Runtime; the program compiled for ISAAC equals the golden model.
+    /// </summary>
+    [Fact]
+    public void The_residual_files_max_pool_add_and_global_pool_take_its_quantization_and_compile_to_the_golden_model()
+    {
+        Graph graph = OnnxImporter.Import(File("qdq_residual.onnx"));
+        NdArray images = TestSet.Value.Images.Take(64);
+        Close.Assert(OnnxRuntimeOracle.Run(File("qdq_residual.onnx"), images, GraphOptimizationLevel.ORT_DISABLE_ALL), FloatExecutor.Run(graph, images).Data,
+            abs: (2 * FakeQuants(graph)[^1].Scale) + 1e-6, rel: 0);
+
+        // In file order: input, conv1+relu, the max pool (the same), conv2, add+relu, global pool, logits.
+        FakeQuant[] fqs = FakeQuants(graph);
+        Assert.Equal(7, fqs.Length);
+        Assert.Equal(fqs[1], fqs[2]);
+        QuantizedModel q = Quantize(graph);
+        QuantizedGraph g = q.Graph!;
+        MaxPoolNode pool = g.Nodes.OfType<MaxPoolNode>().Single();
+        AddNode add = g.Nodes.OfType<AddNode>().Single();
+        AvgPoolNode gap = g.Nodes.OfType<AvgPoolNode>().Single();
+        Assert.Equal(ActivationQuant.FromFile(fqs[2]), pool.Output);
+        Assert.Equal(ActivationQuant.FromFile(fqs[4]), add.Output);
+        Assert.True(add.Relu);
+        ActivationQuant c2 = ActivationQuant.FromFile(fqs[3]);
+        Assert.Equal(c2, q.Layers[1].Output);
+        Assert.Equal(FixedPoint.FromReal(c2.Scale / add.Output.Scale), add.ScaleA);
+        Assert.Equal(FixedPoint.FromReal(pool.Output.Scale / add.Output.Scale), add.ScaleB);
+        Assert.Equal(ActivationQuant.FromFile(fqs[5]), gap.Output);
+        Assert.Equal(graph.ConvLayers.First().Conv.Quantized!.Values.Select(v => v), q.Layers[0].Weights.Select(v => v));
+
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        (ProgramImage program, WeightImage weights) = GraphBitExactnessTests.Compile(q, isaac, new Lowering(false, true));
+        var sim = new FunctionalSimulator(program, weights);
+        CrossbarParams xbar = GraphBitExactnessTests.CrossbarsOf(isaac);
+        for (int s = 0; s < 4; s++)
+        {
+            long[] codes = GoldenGraph.QuantizeInput(q, images.Data.AsSpan(s * 784, 784));
+            Assert.Equal(GoldenGraph.RunCodes(q, xbar, codes), sim.RunCodes(codes));
+        }
     }
 }
