@@ -1,17 +1,17 @@
 using System.Text.Json;
 using Cimc.Architectures;
-using Cimc.Isa;
 using Cimc.Data;
 using Cimc.Diagnostics;
 using Cimc.Import;
 using Cimc.Import.Onnx;
 using Cimc.Ir;
+using Cimc.Isa;
 using Cimc.Placement;
 using Cimc.Quantization;
 using Cimc.Reference;
 using Cimc.Simulation;
-using Cimc.Tests.Compile;
 using Cimc.Tests.Cli;
+using Cimc.Tests.Compile;
 using Cimc.Tests.Golden;
 using Microsoft.ML.OnnxRuntime;
 
