@@ -197,6 +197,22 @@ public sealed class OnnxQdqConvTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    [Fact]
+    public void Conv_integers_cimc_cannot_hold_symmetric_are_requantized_from_their_floats_with_a_note()
+    {
+        // conv1 as if the file used an int8 zero point of 3 (ONNX Runtime's asymmetric weights): the
+        // float weights stay what the file means, the integers are cimc's own, and a note says so.
+        Graph graph = LeNet();
+        Node conv = graph.Nodes.First(n => n.Op is Conv2d);
+        var op = (Conv2d)conv.Op;
+        IntegerWeights shifted = op.Quantized! with { ZeroPoints = [.. op.Quantized!.ZeroPoints.Select(_ => 3L)] };
+        graph = graph with { Nodes = [.. graph.Nodes.Select(n => n == conv ? n with { Op = op with { Quantized = shifted } } : n)] };
+        QuantizedModel q = Quantize(graph);
+        Assert.Contains(q.Notes, n => n.Contains("layer /Conv: the file's integer weights have a nonzero zero point; requantized", StringComparison.Ordinal));
+        Assert.Equal(Quantize(LeNet()).Layers[1].Weights.ToArray(), q.Layers[1].Weights.ToArray());
+        Assert.InRange(q.Layers[0].Weights.Min(), -127, 127);
+    }
+
     /// <summary>
     /// The CLI end to end without calibration data: `cimc compile` then `cimc run` equals the golden
     /// model of the same quantization (ISAAC's 8-bit ADC, saturation included) bit for bit; `cimc
