@@ -56,7 +56,7 @@ internal sealed class BatchPlan
 
             MemWords[s] = high;
             (InitAddrs[s], InitValues[s]) = ReadBeforeWrite(instructions, p.Data[s], high);
-            Blocks[s] = PlanBlocks(code, p.Violations[s], p.Crossbars[s], arch);
+            Blocks[s] = PlanBlocks(code, instructions, p.Violations[s], p.Crossbars[s], arch);
         }
     }
 
@@ -153,11 +153,13 @@ internal sealed class BatchPlan
     /// <summary>
     /// Merges each run of mvms with the same inputs and outputs into a block; singles where a run
     /// cannot merge. An mvm whose operands are out of bounds (<see cref="CompiledProgram.Violations"/>)
-    /// ends a run and gets no block.
+    /// ends a run and gets no block. Runs that differ only in their addresses (a convolution's windows)
+    /// share their weights.
     /// </summary>
-    private static MvmBlock?[] PlanBlocks(DecodedOp[] code, string?[] violations, CrossbarPlanes?[] crossbars, ArchHeader arch)
+    private static MvmBlock?[] PlanBlocks(DecodedOp[] code, Instruction[] instructions, string?[] violations, CrossbarPlanes?[] crossbars, ArchHeader arch)
     {
         var blocks = new MvmBlock?[code.Length];
+        var shared = new Dictionary<MvmRunKey, MvmWeights>();
         int pc = 0;
         while (pc < code.Length)
         {
@@ -173,12 +175,12 @@ internal sealed class BatchPlan
                 end++;
             }
 
-            blocks[pc] = MvmBlock.TryCreate(code.AsSpan(pc, end - pc), crossbars, arch);
+            blocks[pc] = MvmBlock.TryCreate(code.AsSpan(pc, end - pc), instructions.AsSpan(pc, end - pc), crossbars, arch, shared);
             if (blocks[pc] is null)
             {
                 for (int j = pc; j < end; j++)
                 {
-                    blocks[j] = MvmBlock.TryCreate(code.AsSpan(j, 1), crossbars, arch);
+                    blocks[j] = MvmBlock.TryCreate(code.AsSpan(j, 1), instructions.AsSpan(j, 1), crossbars, arch, shared);
                 }
             }
 

@@ -40,9 +40,7 @@ internal sealed class MvmMember(CrossbarPlanes planes, int shift, bool neg, int 
 /// </summary>
 internal sealed partial class MvmBlock
 {
-    private const long FloatExact = 1L << 24;
-
-    private MvmBlock(DecodedOp first, int count, MvmMember[] members, ArchHeader arch)
+    private MvmBlock(DecodedOp first, int count, MvmWeights weights)
     {
         Src = (int)first.F1;
         Dst = (int)first.F2;
@@ -50,31 +48,7 @@ internal sealed partial class MvmBlock
         Cols = (int)first.F4;
         Ibits = (int)first.F5;
         Count = count;
-        DacBits = arch.DacBits;
-        AdcMax = (1L << arch.AdcBits) - 1;
-        Slices = (Ibits + DacBits - 1) / DacBits;
-        long maxDigit = (1L << Math.Min(DacBits, Ibits)) - 1;
-
-        MvmMember[] linear = [.. members.Where(m => m.Ashift == 0)];
-        int minShift = linear.Length == 0 ? 0 : linear.Min(m => m.Shift);
-        float[]? packed = linear.Length == 0 ? null : ExactWeights(linear, minShift);
-        if (packed is null)
-        {
-            Serial = members;
-            Linear = Corrected = [];
-            return;
-        }
-
-        Packed = packed;
-        MinShift = minShift;
-        Linear = linear;
-        Serial = [.. members.Where(m => m.Ashift != 0)];
-        foreach (MvmMember m in linear)
-        {
-            m.Bound = SaturationBound(m, maxDigit);
-        }
-
-        Corrected = [.. linear.Where(m => m.Bound is not null)];
+        Weights = weights;
     }
 
     public int Src { get; }
@@ -90,24 +64,24 @@ internal sealed partial class MvmBlock
     /// <summary>How many instructions the block stands for.</summary>
     public int Count { get; }
 
-    private int DacBits { get; }
+    /// <summary>The part shared with every block of the core that runs the same mvms at other addresses.</summary>
+    public MvmWeights Weights { get; }
 
-    private long AdcMax { get; }
+    private int DacBits => Weights.DacBits;
 
-    private int Slices { get; }
+    private long AdcMax => Weights.AdcMax;
 
-    private int MinShift { get; }
+    private int Slices => Weights.Slices;
 
-    private float[]? Packed { get; }
+    private int MinShift => Weights.MinShift;
 
-    /// <summary>Members in the exact product.</summary>
-    private MvmMember[] Linear { get; }
+    private float[]? Packed => Weights.Packed;
 
-    /// <summary>Members of the exact product whose reads may saturate.</summary>
-    private MvmMember[] Corrected { get; }
+    private MvmMember[] Linear => Weights.Linear;
 
-    /// <summary>Members computed sample by sample with the bit-plane kernel.</summary>
-    private MvmMember[] Serial { get; }
+    private MvmMember[] Corrected => Weights.Corrected;
+
+    private MvmMember[] Serial => Weights.Serial;
 
     /// <summary>True when part of the block runs as an exact GEMM (for tests and the benchmark).</summary>
     public bool HasExactPart => Packed is not null;
@@ -119,9 +93,11 @@ internal sealed partial class MvmBlock
     /// The block for the mvm run <paramref name="ops"/>, whose operands are within bounds
     /// (<see cref="Isa.OperandChecks"/>), or null when the run is not valid as a whole (a crossbar
     /// not programmed, outputs overlapping inputs): the machine then runs the instructions singly
-    /// and a fault sends the batch back to the reference interpreter.
+    /// and a fault sends the batch back to the reference interpreter. <paramref name="run"/> is the
+    /// same run as instructions; <paramref name="shared"/> holds the weights of the core's runs so far.
     /// </summary>
-    public static MvmBlock? TryCreate(ReadOnlySpan<DecodedOp> ops, CrossbarPlanes?[] crossbars, ArchHeader arch)
+    public static MvmBlock? TryCreate(
+        ReadOnlySpan<DecodedOp> ops, ReadOnlySpan<Instruction> run, CrossbarPlanes?[] crossbars, ArchHeader arch, Dictionary<MvmRunKey, MvmWeights> shared)
     {
         DecodedOp first = ops[0];
         var members = new MvmMember[ops.Length];
@@ -144,79 +120,14 @@ internal sealed partial class MvmBlock
             return null;
         }
 
-        return new MvmBlock(first, ops.Length, members, arch);
-    }
-
-    /// <summary>W packed for <see cref="FloatGemm"/>, or null when some column's products could exceed 2^24.</summary>
-    private float[]? ExactWeights(MvmMember[] linear, int minShift)
-    {
-        if (linear.Any(m => m.Shift - minShift > 40) || Ibits > 24)
+        var key = new MvmRunKey(run);
+        if (!shared.TryGetValue(key, out MvmWeights? weights))
         {
-            return null;
+            weights = new MvmWeights(first, members, arch);
+            shared.Add(key, weights);
         }
 
-        var w = new long[Rows * Cols];
-        foreach (MvmMember m in linear)
-        {
-            for (int i = 0; i < Rows; i++)
-            {
-                for (int o = 0; o < Cols; o++)
-                {
-                    w[(i * Cols) + o] += m.Sign * ((long)m.Planes.Level(i, o) << (m.Shift - minShift));
-                }
-            }
-        }
-
-        long xMax = (1L << Ibits) - 1;
-        for (int o = 0; o < Cols; o++)
-        {
-            Int128 sum = 0;
-            for (int i = 0; i < Rows; i++)
-            {
-                sum += Math.Abs(w[(i * Cols) + o]);
-            }
-
-            if (sum * xMax > FloatExact)
-            {
-                return null;
-            }
-        }
-
-        return FloatGemm.PackWeights(w, Rows, Cols);
-    }
-
-    /// <summary>Null when no read of <paramref name="m"/> can exceed full scale, else the per-group bound table.</summary>
-    private long[][]? SaturationBound(MvmMember m, long maxDigit)
-    {
-        int groups = (Rows + m.GroupRows - 1) / m.GroupRows;
-        var bound = new long[groups][];
-        bool saturates = false;
-        for (int g = 0; g < groups; g++)
-        {
-            int start = g * m.GroupRows, stop = Math.Min(Rows, start + m.GroupRows);
-            var table = new long[stop - start + 1];
-            var column = new int[stop - start];
-            for (int o = 0; o < Cols; o++)
-            {
-                for (int i = start; i < stop; i++)
-                {
-                    column[i - start] = m.Planes.Level(i, o);
-                }
-
-                Array.Sort(column, (a, b) => b.CompareTo(a));
-                long prefix = 0;
-                for (int c = 0; c < column.Length; c++)
-                {
-                    prefix += column[c] * maxDigit;
-                    table[c + 1] = Math.Max(table[c + 1], prefix);
-                }
-            }
-
-            saturates |= table[^1] > AdcMax;
-            bound[g] = table;
-        }
-
-        return saturates ? bound : null;
+        return new MvmBlock(first, ops.Length, weights);
     }
 
     /// <summary>Counts rows of [start, stop) whose slice-k digit is non-zero (OR of the slice's d planes).</summary>
