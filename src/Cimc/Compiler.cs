@@ -100,6 +100,7 @@ public static class Compiler
             return result;
         }
 
+        RowCut.Check(graph, options);
         settings ??= CompileSettings.Default;
         if (settings.AutoChips && stopAfter >= CompileStage.Mapped)
         {

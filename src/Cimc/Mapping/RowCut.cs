@@ -61,12 +61,22 @@ public static class RowCut
     /// compiled as if the option meant something. (<see cref="Of(QuantizedModel, int, int)"/> itself
     /// cuts such a model as im2col: the cut of a dense layer does not depend on the option.)
     /// </summary>
-    public static void Check(QuantizedModel model)
+    public static void Check(QuantizedModel model) =>
+        Check(model.Name, model.Options, model.Graph is not null && model.Graph.Nodes.OfType<LayerNode>().Any(n => n.Conv is not null));
+
+    /// <summary>
+    /// The same check on the imported graph, before any work: the compiler runs it first, so the refusal
+    /// comes before quantization (and before a long compile's progress line) rather than at the map pass.
+    /// </summary>
+    public static void Check(Ir.Graph graph, QuantizationOptions options) =>
+        Check(graph.Name, options, graph.Nodes.Any(n => n.Op is Ir.Conv2d));
+
+    private static void Check(string modelName, QuantizationOptions options, bool hasConvolution)
     {
-        if (model.Options.ConvMapping == ConvMapping.PerPosition && (model.Graph is null || !model.Graph.Nodes.OfType<LayerNode>().Any(n => n.Conv is not null)))
+        if (options.ConvMapping == ConvMapping.PerPosition && !hasConvolution)
         {
             throw new CimcException("bad-option", "--conv-mapping",
-                $"per-position cuts convolutions by kernel position, but model '{model.Name}' has no convolution; leave the option out (im2col is the same for dense layers)");
+                $"per-position cuts convolutions by kernel position, but model '{modelName}' has no convolution; leave the option out (im2col is the same for dense layers)");
         }
     }
 }
