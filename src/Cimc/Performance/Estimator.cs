@@ -1,6 +1,7 @@
 using Cimc.Architectures;
 using Cimc.Codegen;
 using Cimc.Diagnostics;
+using Cimc.Isa;
 using Cimc.Mapping;
 using Cimc.Placement;
 using Cimc.Quantization;
@@ -41,7 +42,11 @@ public static class Estimator
     /// input written per tile and chunks along a chain of hubs are both walked, and the one with the
     /// lower single-inference latency is kept, as the pass keeps the faster by the timing model.
     /// </param>
-    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true, bool delivery = false)
+    /// <param name="foldBias">The fold-bias pass is on (-O2 and up): a convolutional network's roots start their accumulators at the bias.</param>
+    /// <param name="replication">A convolutional network's copies (the replicate passes; balance at -O3).</param>
+    /// <param name="budget">The crossbars the copies may fill (the whole chip when not given).</param>
+    public static Estimate Of(QuantizedModel model, Architecture arch, int batch = 1, bool ring = true, bool tree = true, bool delivery = false,
+        bool foldBias = false, ReplicationChoice replication = ReplicationChoice.None, ReplicationBudget? budget = null)
     {
         if (arch.Costs is null)
         {
@@ -54,6 +59,11 @@ public static class Estimator
         MappedModel? mapped = model.Graph is null ? null : CoreCrossbars.Choose(CrossbarMapper.Map(model, Compiler.Geometry(arch)),
             arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols));
         int vector = mapped is null ? 0 : Placer.VectorCores(mapped);
+        if (mapped is not null)
+        {
+            return Graph(mapped, arch, batch, new Lowering(ring, tree) { BiasFirst = foldBias }, replication, budget ?? ReplicationBudget.WholeChip);
+        }
+
         var layers = new List<EstimatedLayer>(model.Layers.Length);
         int next = 0;
         for (int l = 0; l < model.Layers.Length; l++)
@@ -89,5 +99,39 @@ public static class Estimator
 
         // Pooling and add nodes run on cores of their own (Codegen/GraphPlan.FreeCore).
         return vector == 0 ? best : best with { CoresUsed = best.CoresUsed + vector };
+    }
+
+    /// <summary>
+    /// A convolutional network: placed linearly as the place pass does (with the replicate pass's
+    /// copies when asked), its maps laid out in the tile buffers as the schedule pass lays them
+    /// (<see cref="GraphPlan"/>), and its program walked window by window (<see cref="GraphEstimateWalk"/>).
+    /// </summary>
+    private static Estimate Graph(MappedModel mapped, Architecture arch, int batch, Lowering lowering, ReplicationChoice replication, ReplicationBudget budget)
+    {
+        ChipShape chip = Compiler.Shape(arch);
+        ArchHeader header = Compiler.Header(arch);
+        GraphEstimateWalk Walk(MappedModel m, int iterations)
+        {
+            PlacedModel placed = Placer.Place(m, chip) with { Lowering = lowering };
+            GraphPlan plan = GraphPlan.Make(placed, m.Model.Graph!, header);
+            GraphWavefront wave = GraphWavefront.Of(m.Model.Graph!);
+            var buffers = new TileBuffers(header.BufferWords);
+            plan.Allocate(buffers, wave);
+            buffers.CheckCapacity();
+            var walk = new GraphEstimateWalk(arch, placed, plan, wave);
+            walk.Run(iterations);
+            return walk;
+        }
+
+        MappedModel plain = Replication.Apply(mapped, [.. mapped.Layers.Select(_ => 1)]);
+        MappedModel chosen = replication == ReplicationChoice.None || arch.Chips > 1 || Placer.CoresNeeded(plain, chip.CrossbarsPerCore) > chip.Cores
+            ? plain
+            : Replication.ApplyWindows(plain, Walk(plain, 1).LayerLoads(plain, chip.CrossbarsPerCore), budget.Of(chip.Crossbars),
+                (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore, replication == ReplicationChoice.Max ? Replication.WindowMax : Replication.WindowGreedy,
+                copies => GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), header));
+        GraphEstimateWalk walk = Walk(chosen, Math.Min(batch, StreamedInferences));
+        double ops = 2.0 * mapped.Model.Graph!.Nodes.OfType<LayerNode>()
+            .Sum(n => (long)n.Shape.Height * n.Shape.Width * mapped.Model.Layers[n.Layer].InFeatures * mapped.Model.Layers[n.Layer].OutFeatures);
+        return walk.Result(batch, ops, chosen.Layers.Sum(l => l.Crossbars * l.Replicas));
     }
 }
