@@ -110,28 +110,38 @@ public static class Estimator
     {
         ChipShape chip = Compiler.Shape(arch);
         ArchHeader header = Compiler.Header(arch);
-        GraphEstimateWalk Walk(MappedModel m, int iterations)
-        {
-            PlacedModel placed = Placer.Place(m, chip) with { Lowering = lowering };
-            GraphPlan plan = GraphPlan.Make(placed, m.Model.Graph!, header);
-            GraphWavefront wave = GraphWavefront.Of(m.Model.Graph!);
-            var buffers = new TileBuffers(header.BufferWords);
-            plan.Allocate(buffers, wave);
-            buffers.CheckCapacity();
-            var walk = new GraphEstimateWalk(arch, placed, plan, wave);
-            walk.Run(iterations);
-            return walk;
-        }
-
+        GraphEstimateWalk Walk(MappedModel m, int iterations) => Walked(m, arch, lowering, iterations);
         MappedModel plain = Replication.Apply(mapped, [.. mapped.Layers.Select(_ => 1)]);
         MappedModel chosen = replication == ReplicationChoice.None || arch.Chips > 1 || Placer.CoresNeeded(plain, chip.CrossbarsPerCore) > chip.Cores
             ? plain
             : Replication.ApplyWindows(plain, Walk(plain, 1).LayerLoads(plain, chip.CrossbarsPerCore), budget.Of(chip.Crossbars),
                 (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore, replication == ReplicationChoice.Max ? Replication.WindowMax : Replication.WindowGreedy,
                 copies => GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), header));
-        GraphEstimateWalk walk = Walk(chosen, Math.Min(batch, StreamedInferences));
+        return Priced(Walk(chosen, Math.Min(batch, StreamedInferences)), chosen, batch);
+    }
+
+    /// <summary>A convolutional network's estimate with the copies <paramref name="mapped"/> has (its <see cref="MappedLayer.Replicas"/>), placed linearly.</summary>
+    internal static Estimate OfGraph(MappedModel mapped, Architecture arch, int batch, Lowering lowering) =>
+        Priced(Walked(mapped, arch, lowering, Math.Min(batch, StreamedInferences)), mapped, batch);
+
+    private static GraphEstimateWalk Walked(MappedModel m, Architecture arch, Lowering lowering, int iterations)
+    {
+        ArchHeader header = Compiler.Header(arch);
+        PlacedModel placed = Placer.Place(m, Compiler.Shape(arch)) with { Lowering = lowering };
+        GraphPlan plan = GraphPlan.Make(placed, m.Model.Graph!, header);
+        GraphWavefront wave = GraphWavefront.Of(m.Model.Graph!);
+        var buffers = new TileBuffers(header.BufferWords);
+        plan.Allocate(buffers, wave);
+        buffers.CheckCapacity();
+        var walk = new GraphEstimateWalk(arch, placed, plan, wave);
+        walk.Run(iterations);
+        return walk;
+    }
+
+    private static Estimate Priced(GraphEstimateWalk walk, MappedModel mapped, int batch)
+    {
         double ops = 2.0 * mapped.Model.Graph!.Nodes.OfType<LayerNode>()
             .Sum(n => (long)n.Shape.Height * n.Shape.Width * mapped.Model.Layers[n.Layer].InFeatures * mapped.Model.Layers[n.Layer].OutFeatures);
-        return walk.Result(batch, ops, chosen.Layers.Sum(l => l.Crossbars * l.Replicas));
+        return walk.Result(batch, ops, mapped.Layers.Sum(l => l.Crossbars * l.Replicas));
     }
 }
