@@ -42,6 +42,10 @@ internal sealed class GraphEstimateWalk
     private readonly Dictionary<(int Map, int Tile, int Core), Queue<(int Done, double Arrival)>> releases = [];
     private readonly Dictionary<(int Map, int Tile, int Core), int> heard = [];
     private readonly List<double> finish = [];
+    private readonly Dictionary<int, List<MapTarget>> targetsOf = [];
+    private readonly Dictionary<int, List<(MapCopy Copy, int Reader)>> readsOf = [];
+    private readonly Dictionary<(int Map, int Tile), List<int>> otherReaders = [];
+    private readonly Dictionary<(int Core, int Block), double> acc = [];
     private EventCounts? counts;
     private double[]? firstFinish;
 
@@ -59,7 +63,7 @@ internal sealed class GraphEstimateWalk
         staging = Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols);
         foreach (LayerCores copy in plan.Copies.SelectMany(c => c))
         {
-            work[copy] = CopyWork.Of(copy);
+            work[copy] = CopyWork.Of(copy, AccumulatorBits(copy));
         }
 
         Used = [.. plan.Copies.SelectMany(c => c).SelectMany(c => c.Cores.Select(s => s.Core)).Concat(plan.Exec.Values).Distinct().Order()];
@@ -140,7 +144,7 @@ internal sealed class GraphEstimateWalk
             LayerCores copy = plan.CopyFor(node.Layer, ox);
             CopyWork w = work[copy];
             QuantizedLayer q = copy.Layer.Mapped.Layer;
-            var acc = new Dictionary<(int Core, int Block), double>();
+            acc.Clear();
             foreach (CoreSpan c in copy.Cores)
             {
                 Op(c.Core, Instruction.VClear(0, c.ColHi - c.ColLo));
@@ -179,7 +183,7 @@ internal sealed class GraphEstimateWalk
 
             foreach (ColumnBlock block in copy.ColumnBlocks)
             {
-                Reduce(copy, block, acc);
+                Reduce(block, w.AccumulatorBits);
                 Output(q, block, acc.GetValueOrDefault((block.Root, block.Index)));
                 Deliver(block.Root, n, oy, ox, block.ColCount, q.OutputsAccumulator ? 32 : node.Output.Bits);
             }
@@ -187,9 +191,9 @@ internal sealed class GraphEstimateWalk
     }
 
     /// <summary>Reduction.Emit: the block's partial sums meet at its root (a binomial tree, or a chain).</summary>
-    private void Reduce(LayerCores copy, ColumnBlock block, Dictionary<(int Core, int Block), double> acc)
+    private void Reduce(ColumnBlock block, int bits)
     {
-        int n = block.Cores.Length, cols = block.ColCount, bits = AccumulatorBits(copy);
+        int n = block.Cores.Length, cols = block.ColCount;
         void Add(int receiver, int sender)
         {
             double arrival = tally.Send(sender, receiver, cols, bits, acc.GetValueOrDefault((sender, block.Index)));
@@ -288,10 +292,15 @@ internal sealed class GraphEstimateWalk
     /// <summary>MapDelivery.Deliver: the pixel's channels to every copy of the map (and the network output).</summary>
     private void Deliver(int core, int map, int y, int x, int words, int bits)
     {
-        IEnumerable<MapTarget> targets = plan.Targets(map);
-        if (map == graph.Nodes.Length - 1)
+        if (!targetsOf.TryGetValue(map, out List<MapTarget>? targets))
         {
-            targets = targets.Append(new MapTarget(plan.Output, 0, plan.ShapeOf(map).Channels));
+            targets = [.. plan.Targets(map)];
+            if (map == graph.Nodes.Length - 1)
+            {
+                targets.Add(new MapTarget(plan.Output, 0, plan.ShapeOf(map).Channels));
+            }
+
+            targetsOf[map] = targets;
         }
 
         foreach (MapTarget t in targets)
@@ -382,7 +391,12 @@ internal sealed class GraphEstimateWalk
         }
 
         int need = y - copy.Rows + 1;
-        foreach (int reader in plan.ReadersOf(copy).Select(r => r.Core).Where(c => c != copy.Hub).Distinct())
+        if (!otherReaders.TryGetValue((copy.Map, copy.Tile), out List<int>? readers))
+        {
+            otherReaders[(copy.Map, copy.Tile)] = readers = [.. plan.ReadersOf(copy).Select(r => r.Core).Where(c => c != copy.Hub).Distinct()];
+        }
+
+        foreach (int reader in readers)
         {
             var key = (copy.Map, copy.Tile, reader);
             while (heard.GetValueOrDefault(key) < need && releases.TryGetValue(key, out var q) && q.Count > 0)
@@ -395,7 +409,9 @@ internal sealed class GraphEstimateWalk
     }
 
     /// <summary>The copies node <paramref name="node"/> reads that another core stores, with each reader core that is not their hub.</summary>
-    private IEnumerable<(MapCopy Copy, int Reader)> Reads(int node)
+    private List<(MapCopy Copy, int Reader)> Reads(int node) => readsOf.TryGetValue(node, out var r) ? r : readsOf[node] = [.. ReadsOf(node)];
+
+    private IEnumerable<(MapCopy Copy, int Reader)> ReadsOf(int node)
     {
         foreach (int map in graph.Nodes[node].Inputs.Distinct())
         {
@@ -434,9 +450,9 @@ internal sealed class GraphEstimateWalk
     }
 
     /// <summary>What a copy's cores do at every pixel: the runs of input rows each loads, and the offset correction's (core, column block, rows, columns).</summary>
-    private sealed record CopyWork(Dictionary<int, List<(int Lo, int Hi)>> Runs, List<(int Core, int Block, int Rows, int Cols)> Offsets)
+    private sealed record CopyWork(Dictionary<int, List<(int Lo, int Hi)>> Runs, List<(int Core, int Block, int Rows, int Cols)> Offsets, int AccumulatorBits)
     {
-        public static CopyWork Of(LayerCores copy)
+        public static CopyWork Of(LayerCores copy, int accumulatorBits)
         {
             var runs = new Dictionary<int, List<(int, int)>>();
             foreach (CoreSpan c in copy.Cores)
@@ -456,7 +472,7 @@ internal sealed class GraphEstimateWalk
                 }
             }
 
-            return new CopyWork(runs, offsets);
+            return new CopyWork(runs, offsets, accumulatorBits);
         }
 
         private static List<(int Lo, int Hi)> Merge(IEnumerable<(int Lo, int Hi)> spans)
