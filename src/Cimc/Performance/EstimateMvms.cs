@@ -15,7 +15,7 @@ internal sealed class EstimateMvms(Architecture arch, int cores)
     private readonly double[] crossbarFree = Filled(cores * arch.Core.Crossbars, double.NaN); // NaN: no mvm yet
     private readonly double[] crossbarBefore = new double[cores * arch.Core.Crossbars];
 
-    /// <summary>Per core: the busiest of its crossbars' and ADC groups' work (slice times, conversions).</summary>
+    /// <summary>Per core: the busiest of its crossbars' and ADC groups' work (slice times and a crossbar's first fill, conversions), as TimingBounds.LayerNs counts them.</summary>
     public double Work(int core)
     {
         double most = 0;
@@ -63,7 +63,7 @@ internal sealed class EstimateMvms(Architecture arch, int cores)
         groupFree[g] = adcStart + (slices * convert);
         (crossbarFree[x], crossbarBefore[x]) = (end, follows ? free : 0);
         Done[core] = Math.Max(Done[core], end);
-        crossbarWork[x] += slices * read;
+        crossbarWork[x] += (slices + (crossbarWork[x] == 0 ? CostModel.FillSlices : 0)) * read; // as the per-layer bound: one fill per crossbar
         groupWork[g] += slices * convert;
 
         tally.Instructions++;

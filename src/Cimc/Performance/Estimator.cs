@@ -105,19 +105,21 @@ public static class Estimator
     /// A convolutional network: placed linearly as the place pass does (with the replicate pass's
     /// copies when asked), its maps laid out in the tile buffers as the schedule pass lays them
     /// (<see cref="GraphPlan"/>), and its program walked window by window (<see cref="GraphEstimateWalk"/>).
+    /// The copies come from each layer's load in a walk of the unreplicated network with the tree and
+    /// ring shapes, the busiest of its cores' pipelines, crossbars and ADC groups, as the replicate
+    /// pass takes them from the emitted program's per-layer bounds.
     /// </summary>
     private static Estimate Graph(MappedModel mapped, Architecture arch, int batch, Lowering lowering, ReplicationChoice replication, ReplicationBudget budget)
     {
         ChipShape chip = Compiler.Shape(arch);
         ArchHeader header = Compiler.Header(arch);
-        GraphEstimateWalk Walk(MappedModel m, int iterations) => Walked(m, arch, lowering, iterations);
         MappedModel plain = Replication.Apply(mapped, [.. mapped.Layers.Select(_ => 1)]);
         MappedModel chosen = replication == ReplicationChoice.None || arch.Chips > 1 || Placer.CoresNeeded(plain, chip.CrossbarsPerCore) > chip.Cores
             ? plain
-            : Replication.ApplyWindows(plain, Walk(plain, 1).LayerLoads(plain, chip.CrossbarsPerCore), budget.Of(chip.Crossbars),
+            : Replication.ApplyWindows(plain, Walked(plain, arch, new Lowering(true, true), 1).LayerLoads(plain, chip.CrossbarsPerCore), budget.Of(chip.Crossbars),
                 (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore, replication == ReplicationChoice.Max ? Replication.WindowMax : Replication.WindowGreedy,
                 copies => GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), header));
-        return Priced(Walk(chosen, Math.Min(batch, StreamedInferences)), chosen, batch);
+        return Priced(Walked(chosen, arch, lowering, Math.Min(batch, StreamedInferences)), chosen, batch);
     }
 
     /// <summary>A convolutional network's estimate with the copies <paramref name="mapped"/> has (its <see cref="MappedLayer.Replicas"/>), placed linearly.</summary>

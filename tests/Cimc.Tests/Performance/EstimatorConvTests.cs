@@ -78,28 +78,31 @@ public sealed class EstimatorConvTests(ITestOutputHelper output)
             foldBias: level >= Passes.OptLevel.O2, replication: level == Passes.OptLevel.O3 ? ReplicationChoice.Balance : ReplicationChoice.None);
 
     /// <summary>
-    /// LeNet and the small ResNet on ISAAC at 8/8 bits (what docs/dse-study.md tabulates): measured
-    /// 0.0-2.1 % off for LeNet (-O0 and -O3), 0.0 % at -O0 for the ResNet and 15.7 % on the -O3
-    /// ResNet's latency, whose copies the estimator chooses from its own loads (204 crossbars where
-    /// the replicate pass, from the emitted program's bounds, chose 276); the tolerances below are
-    /// those figures rounded up, not loosened past what was measured.
+    /// LeNet and the small ResNet on ISAAC at 8/8 bits (what docs/dse-study.md tabulates), the
+    /// compiled program's levels against the estimator's: measured at most 3.5 % off on latency and
+    /// throughput (the -O3 ResNet; the estimator picks the same copies, 276 crossbars) and 3.1 % on
+    /// energy; -O0 within 0.01 % on time. The programs are deterministic, so a 5 % band is a fixed
+    /// margin over what was measured, not a probability.
     /// </summary>
     [Theory]
-    [InlineData("lenet.onnx", Passes.OptLevel.O0, 0.02, 0.05)]
-    [InlineData("resnet.onnx", Passes.OptLevel.O0, 0.02, 0.05)]
-    [InlineData("lenet.onnx", Passes.OptLevel.O3, 0.05, 0.05)]
-    [InlineData("resnet.onnx", Passes.OptLevel.O3, 0.20, 0.05)]
+    [InlineData("lenet.onnx", Passes.OptLevel.O0)]
+    [InlineData("resnet.onnx", Passes.OptLevel.O0)]
+    [InlineData("lenet.onnx", Passes.OptLevel.O3)]
+    [InlineData("resnet.onnx", Passes.OptLevel.O3)]
     [Trait("tier", "slow")]
-    public void LeNet_and_the_small_ResNet_are_estimated_near_their_simulation(string model, Passes.OptLevel level, double timeTolerance, double energyTolerance)
+    public void LeNet_and_the_small_ResNet_are_estimated_near_their_simulation(string model, Passes.OptLevel level)
     {
+        const double Tolerance = 0.05;
         Architecture isaac = ArchitectureCatalog.Preset("isaac");
         Compilation c = Compiled(model, isaac, level);
         PerformanceReport r = PerformanceFixtures.Evaluate(c, 16);
         Estimate e = Estimated(c, isaac, level, 16);
         output.WriteLine($"{model} -O{(int)level}: latency {e.LatencyNs:F0} vs {r.LatencyNs:F0}, throughput {e.ThroughputPerS:F0} vs {r.ThroughputPerS:F0}, energy {e.EnergyNj:F1} vs {r.EnergyNj:F1}, crossbars {e.CrossbarsUsed} vs {r.CrossbarsUsed}");
-        Assert.InRange(e.LatencyNs / r.LatencyNs, 1 - timeTolerance, 1 + timeTolerance);
-        Assert.InRange(e.ThroughputPerS / r.ThroughputPerS, 1 - timeTolerance, 1 + timeTolerance);
-        Assert.InRange(e.EnergyNj / r.EnergyNj, 1 - energyTolerance, 1 + energyTolerance);
+        Assert.Equal(r.CrossbarsUsed, e.CrossbarsUsed);
+        Assert.Equal(r.CoresUsed, e.CoresUsed);
+        Assert.InRange(e.LatencyNs / r.LatencyNs, 1 - Tolerance, 1 + Tolerance);
+        Assert.InRange(e.ThroughputPerS / r.ThroughputPerS, 1 - Tolerance, 1 + Tolerance);
+        Assert.InRange(e.EnergyNj / r.EnergyNj, 1 - Tolerance, 1 + Tolerance);
     }
 
     /// <summary>
