@@ -46,6 +46,7 @@ internal sealed class GraphEstimateWalk
     private readonly Dictionary<int, List<(MapCopy Copy, int Reader)>> readsOf = [];
     private readonly Dictionary<(int Map, int Tile), List<int>> otherReaders = [];
     private readonly Dictionary<(int Core, int Block), double> acc = [];
+    private readonly Dictionary<(Opcode Op, long Len), (long Memory, long Adds, long Muls, long Lookups)> opEvents = [];
     private EventCounts? counts;
     private double[]? firstFinish;
 
@@ -147,10 +148,10 @@ internal sealed class GraphEstimateWalk
             acc.Clear();
             foreach (CoreSpan c in copy.Cores)
             {
-                Op(c.Core, Instruction.VClear(0, c.ColHi - c.ColLo));
+                Op(c.Core, Opcode.VClear, c.ColHi - c.ColLo);
                 foreach (ColumnBlock block in biasFirst ? copy.ColumnBlocks.Where(b => b.Root == c.Core) : [])
                 {
-                    Op(c.Core, Instruction.VCopy(0, 0, block.ColCount));
+                    Op(c.Core, Opcode.VCopy, block.ColCount);
                 }
 
                 foreach ((int lo, int hi) in w.Runs[c.Core])
@@ -159,7 +160,7 @@ internal sealed class GraphEstimateWalk
                     {
                         if (src < 0)
                         {
-                            Op(c.Core, Instruction.VCopy(0, 0, len));
+                            Op(c.Core, Opcode.VCopy, len);
                         }
                         else
                         {
@@ -177,8 +178,8 @@ internal sealed class GraphEstimateWalk
 
             foreach ((int core, int cb, int rows, int cols) in offset ? w.Offsets : [])
             {
-                Op(core, Instruction.VSum(0, 0, rows));
-                Op(core, Instruction.VAxpy(0, 0, 1, cols), acc.GetValueOrDefault((core, cb)));
+                Op(core, Opcode.VSum, rows);
+                Op(core, Opcode.VAxpy, cols, acc.GetValueOrDefault((core, cb)));
             }
 
             foreach (ColumnBlock block in copy.ColumnBlocks)
@@ -198,7 +199,7 @@ internal sealed class GraphEstimateWalk
         {
             double arrival = tally.Send(sender, receiver, cols, bits, acc.GetValueOrDefault((sender, block.Index)));
             tally.Receive(receiver, cols, arrival);
-            Op(receiver, Instruction.VAdd(0, 0, 0, cols), acc.GetValueOrDefault((receiver, block.Index)));
+            Op(receiver, Opcode.VAdd, cols, acc.GetValueOrDefault((receiver, block.Index)));
             acc[(receiver, block.Index)] = 0;
         }
 
@@ -227,7 +228,7 @@ internal sealed class GraphEstimateWalk
         int root = block.Root, len = block.ColCount;
         if (!biasFirst)
         {
-            Op(root, Instruction.VAdd(0, 0, 0, len), ready);
+            Op(root, Opcode.VAdd, len, ready);
             ready = 0;
         }
 
@@ -236,10 +237,10 @@ internal sealed class GraphEstimateWalk
             return;
         }
 
-        Op(root, Instruction.VRequant(0, 0, 0, len), ready);
+        Op(root, Opcode.VRequant, len, ready);
         if (q.PreActivation is not null)
         {
-            Op(root, Instruction.VAct(0, 0, 0, len, 0));
+            Op(root, Opcode.VAct, len);
         }
     }
 
@@ -255,36 +256,36 @@ internal sealed class GraphEstimateWalk
             switch (node)
             {
                 case MaxPoolNode pool:
-                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Instruction.VMaxV(0, 0, 0, c));
+                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VMaxV);
                     break;
                 case AvgPoolNode pool:
-                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Instruction.VAdd(0, 0, 0, c));
-                    Op(core, Instruction.VAxpy(0, 0, 1, c));
-                    Op(core, Instruction.VRequant(0, 0, 0, c));
+                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VAdd);
+                    Op(core, Opcode.VAxpy, c);
+                    Op(core, Opcode.VRequant, c);
                     break;
                 case AddNode:
                     for (int k = 0; k < 2; k++)
                     {
                         tally.Transfer(core, c, bits);
-                        Op(core, Instruction.VAxpy(0, 0, 1, c));
-                        Op(core, Instruction.VRequant(0, 0, 0, c));
+                        Op(core, Opcode.VAxpy, c);
+                        Op(core, Opcode.VRequant, c);
                     }
 
-                    Op(core, Instruction.VAdd(0, 0, 0, c));
-                    Op(core, Instruction.VRequant(0, 0, 0, c));
+                    Op(core, Opcode.VAdd, c);
+                    Op(core, Opcode.VRequant, c);
                     break;
             }
 
             Deliver(core, n, oy, ox, c, node.Output.Bits);
         }
 
-        void Cells(int cells, Instruction combine)
+        void Cells(int cells, Opcode combine)
         {
             tally.Transfer(core, c, bits);
             for (int k = 1; k < cells; k++)
             {
                 tally.Transfer(core, c, bits);
-                Op(core, combine);
+                Op(core, combine, c);
             }
         }
     }
@@ -426,19 +427,31 @@ internal sealed class GraphEstimateWalk
         }
     }
 
-    /// <summary>A vector instruction on its core, counted by the ISA table's local-memory words and ALU work as the event counter counts it.</summary>
-    private void Op(int core, Instruction i, double ready = 0)
+    /// <summary>A vector instruction on its core, counted by the ISA table's local-memory words and ALU work as the event counter counts it (once per opcode and length).</summary>
+    private void Op(int core, Opcode op, long len, double ready = 0)
     {
-        long len = i.Spec.LengthIndex is int li and >= 0 ? i.Fields[li] : 0;
-        tally.Vector(core, len, ready);
-        foreach (MemoryAccess m in MemoryAccesses.Of(i))
+        if (!opEvents.TryGetValue((op, len), out (long Memory, long Adds, long Muls, long Lookups) e))
         {
-            tally.Memory += m.Space != MemorySpace.Local ? 0 : m.Kind is AccessKind.ReadWrite or AccessKind.Accumulate ? 2 * m.Len : m.Len;
+            Instruction i = op switch
+            {
+                Opcode.VClear => Instruction.VClear(0, len),
+                Opcode.VCopy => Instruction.VCopy(0, 0, len),
+                Opcode.VSum => Instruction.VSum(0, 0, len),
+                Opcode.VAxpy => Instruction.VAxpy(0, 0, 1, len),
+                Opcode.VAdd => Instruction.VAdd(0, 0, 0, len),
+                Opcode.VMaxV => Instruction.VMaxV(0, 0, 0, len),
+                Opcode.VRequant => Instruction.VRequant(0, 0, 0, len),
+                _ => Instruction.VAct(0, 0, 0, len, 0),
+            };
+            long memory = MemoryAccesses.Of(i).Sum(m => m.Space != MemorySpace.Local ? 0 : m.Kind is AccessKind.ReadWrite or AccessKind.Accumulate ? 2 * m.Len : m.Len);
+            opEvents[(op, len)] = e = (memory, i.Spec.Work.Adds * len, i.Spec.Work.Muls * len, i.Spec.Work.Lookups * len);
         }
 
-        tally.Adds += i.Spec.Work.Adds * len;
-        tally.Muls += i.Spec.Work.Muls * len;
-        tally.Lookups += i.Spec.Work.Lookups * len;
+        tally.Vector(core, len, ready);
+        tally.Memory += e.Memory;
+        tally.Adds += e.Adds;
+        tally.Muls += e.Muls;
+        tally.Lookups += e.Lookups;
     }
 
     /// <summary>ProgramAnalysis's accumulator width for the copy's widest core: adc_bits + max shift + ibits + ceil(log2 mvms) + 1, at most 64.</summary>

@@ -54,15 +54,15 @@ public sealed class EstimatorConvTests(ITestOutputHelper output)
             output.WriteLine($"{x.Latency:F3} {x.Throughput:F3} {x.Energy:F3} {x.At}");
         }
 
-        // Measured on the first runs: 97 % of draws within 10 % on each figure, all within 20 %
-        // (the one outlier a 3-column chip whose rounded pipeline of tiny layers the walk does not queue).
+        // Measured over 6 runs of 40 draws: 97-100 % of draws within 10 % on each figure, every draw
+        // within 20 %; the floors below leave room for a rare outlier in a run (the draws change per run).
         static double Within(IEnumerable<double> r, double tol) => r.Count(x => Math.Abs(x - 1) <= tol) / (double)r.Count();
         foreach ((string name, Func<(double Latency, double Throughput, double Energy, string At), double> of) in
             new (string, Func<(double Latency, double Throughput, double Energy, string At), double>)[] { ("latency", x => x.Latency), ("throughput", x => x.Throughput), ("energy", x => x.Energy) })
         {
             double ten = Within(ratios.Select(of), 0.10), twenty = Within(ratios.Select(of), 0.20);
             output.WriteLine($"{name}: {ten:P0} within 10 %, {twenty:P0} within 20 %");
-            Assert.True(ten >= 0.85, $"{name}: only {ten:P0} of {ratios.Count} draws within 10 %");
+            Assert.True(ten >= 0.90, $"{name}: only {ten:P0} of {ratios.Count} draws within 10 %");
             Assert.True(twenty >= 0.95, $"{name}: only {twenty:P0} of {ratios.Count} draws within 20 %");
         }
     }
