@@ -9,12 +9,13 @@ using Cimc.Quantization;
 namespace Cimc.Performance;
 
 /// <summary>
-/// Latency, throughput, energy and area of a quantized model on a chip from the layers' shapes alone:
-/// no weight is cut into crossbars, no code is generated, nothing is simulated; microseconds where
-/// compiling and simulating take tens of milliseconds (the screening fidelity of `cimc explore`).
-/// It walks the schedule the compiler would emit (Codegen/CodeGenerator.cs, linear placement) layer
-/// by layer, with the timing model's durations and the cost model's energies
-/// (<see cref="CostModel"/>, <see cref="ComponentCosts"/>, so the two cannot drift):
+/// Latency, throughput, energy and area of a quantized model on a chip without compiling it or
+/// simulating: it walks the program the compiler would emit (linear placement) with the timing
+/// model's durations and the cost model's energies (<see cref="CostModel"/>, <see cref="ComponentCosts"/>,
+/// so the two cannot drift); microseconds for a dense chain, a fraction of a second for ResNet-18,
+/// where compiling and simulating take seconds (the screening fidelity of `cimc explore`).
+/// A chain of dense layers (Codegen/CodeGenerator.cs) is walked layer by layer from the layers'
+/// shapes alone (<see cref="EstimateWalk"/>):
 /// <list type="number">
 /// <item>each core clears its accumulators and gets its input rows: the first layer loads them from
 ///   the input tile (or, per tile, from its own tile's part of the input); later layers' hubs receive chunks of the previous layer's outputs around the
@@ -25,10 +26,16 @@ namespace Cimc.Performance;
 /// <item>per column block, partial sums meet in a binomial tree (or a chain) at the root, which adds
 ///   the bias, requantizes, applies the activation and sends the codes on.</item>
 /// </list>
-/// What it leaves out: contention on links and between messages (a tile's bus is queued), the
-/// placement passes other than linear (-O3's search, --placement), and memory or tile-buffer
-/// overflow (a point that fits the crossbars but not the memories is found out by simulation).
-/// Crossbars, cores and chip area are exact. EstimatorTests measures the agreement.
+/// A convolutional network (Codegen/GraphCodeGenerator.cs) is cut into crossbars and placed as the
+/// map and place passes do, with the replicate pass's copies, and walked window by window in the
+/// wavefront order (<see cref="GraphEstimateWalk"/>): each convolution's crossbars run once per
+/// output window (a copy's, its ceil(W / k) windows a row), a layer's row waits for the input rows
+/// its windows reach, pools and adds work pixel by pixel on their cores.
+/// What it leaves out: contention between messages on links (a tile's bus is queued), the
+/// placement passes other than linear (-O2's and -O3's search, --placement), and memory
+/// overflow (a point that fits the crossbars but not the core memories is found out by
+/// simulation; a convolutional network's tile buffers are checked as the schedule pass checks them).
+/// Crossbars, cores and chip area are exact. EstimatorTests and EstimatorConvTests measure the agreement.
 /// </summary>
 public static class Estimator
 {
@@ -53,14 +60,13 @@ public static class Estimator
             throw new CimcException(PerformanceInput.Code, "--arch", $"architecture '{arch.Name}' has no costs object, so it has no energy, latency or area figures");
         }
 
-        // A convolutional network's layer may hold fewer crossbars a core than the chip has, so that
-        // its blocks' core memory fits (Codegen/CoreCrossbars.cs, decided by the map pass from the
-        // blocks' shapes): cut it the same way. Its pooling and add nodes take a core each.
-        MappedModel? mapped = model.Graph is null ? null : CoreCrossbars.Choose(CrossbarMapper.Map(model, Compiler.Geometry(arch)),
-            arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols));
-        int vector = mapped is null ? 0 : Placer.VectorCores(mapped);
-        if (mapped is not null)
+        if (model.Graph is not null)
         {
+            // A convolutional network's layer may hold fewer crossbars a core than the chip has, so
+            // that its blocks' core memory fits (Codegen/CoreCrossbars.cs, decided by the map pass
+            // from the blocks' shapes): cut it the same way.
+            MappedModel mapped = CoreCrossbars.Choose(CrossbarMapper.Map(model, Compiler.Geometry(arch)),
+                arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols));
             return Graph(mapped, arch, batch, new Lowering(ring, tree) { BiasFirst = foldBias }, replication, budget ?? ReplicationBudget.WholeChip);
         }
 
@@ -68,17 +74,14 @@ public static class Estimator
         int next = 0;
         for (int l = 0; l < model.Layers.Length; l++)
         {
-            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next,
-                mapped?.Layers[l].PerCore(arch.Core.Crossbars) ?? arch.Core.Crossbars, RowCut.PositionRows(model, l));
+            EstimatedLayer e = EstimatedLayer.Of(model.Layers[l], arch, model.Options.SignedWeights, next, arch.Core.Crossbars, RowCut.PositionRows(model, l));
             layers.Add(e);
             next += e.Slots;
         }
 
-        if (next + vector > arch.TotalCores)
+        if (next > arch.TotalCores)
         {
-            int crossbars = layers.Sum(l => l.Blocks), needed = next + vector;
-            throw new CimcException("does-not-fit", "placement",
-                $"the network needs {crossbars} crossbars ({next} cores of {arch.Core.Crossbars}, one layer per core{(vector > 0 ? $", and {vector} more cores for its pooling and add nodes, {needed} in all" : "")}) but {(arch.Chips == 1 ? "the chip" : $"the node of {arch.Chips} chips")} has {arch.TotalCrossbars} crossbars ({arch.TotalCores} cores); it needs {Placer.ChipsFor(needed, arch.CoresPerChip)} chips (--chips {Placer.ChipsFor(needed, arch.CoresPerChip)} or --chips auto)");
+            throw Placer.TooManyCores(layers.Sum(l => l.Blocks), next, arch.Core.Crossbars, 0, Compiler.Shape(arch));
         }
 
         // An input wider than a tile buffer is written per tile at every level (CodeGenerator's split input).
@@ -90,15 +93,14 @@ public static class Estimator
             return walk.Result(batch, model.Layers.Sum(l => (long)l.InFeatures * l.OutFeatures));
         }
 
-        Estimate placed = Walk(split, chain: false), best = placed;
-        if (delivery)
+        Estimate placed = Walk(split, chain: false);
+        if (!delivery)
         {
-            Estimate delivered = Walk(perTile: true, chain: ring);
-            best = delivered.LatencyNs < placed.LatencyNs ? delivered : placed;
+            return placed;
         }
 
-        // Pooling and add nodes run on cores of their own (Codegen/GraphPlan.FreeCore).
-        return vector == 0 ? best : best with { CoresUsed = best.CoresUsed + vector };
+        Estimate delivered = Walk(perTile: true, chain: ring);
+        return delivered.LatencyNs < placed.LatencyNs ? delivered : placed;
     }
 
     /// <summary>
