@@ -79,8 +79,7 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             input.Validate();
             PerformanceObjectives r = PerformanceReport.Objectives(input); // what a row keeps, as the full report computes it
             double? acc = data is null ? null : Accuracy(s, qKey, c);
-            return new PointResult(point.Key, point.Canonical(), true, null, r.LatencyNs, r.ThroughputPerS, r.EnergyNj, r.AreaMm2, acc,
-                r.CrossbarsUsed, r.CoresUsed, r.LowerBoundLatencyNs, r.TopsPerW, r.TopsPerMm2, "simulate");
+            return PointResult.Of(point, r.Figures, r.LowerBoundLatencyNs, acc, "simulate");
         }
         catch (CimcException e)
         {
@@ -101,10 +100,11 @@ public sealed class PointEvaluator(Graph graph, NdArray? calibration, LabelledSe
             string qKey = QuantizationKey(s.Options);
             Compilation q = quantized.GetOrAdd(qKey, _ => new Lazy<Compilation>(() => Quantize(s))).Value;
             bool shaped = s.Compile.Level != Passes.OptLevel.O0;
-            Estimate e = Estimator.Of(q.Quantized!, s.Arch, batch, ring: shaped, tree: shaped, delivery: s.Compile.Level >= Passes.OptLevel.O2);
+            Passes.OptLevel level = s.Compile.Level;
+            Estimate e = Estimator.Of(q.Quantized!, s.Arch, batch, ring: shaped, tree: shaped, delivery: level >= Passes.OptLevel.O2, foldBias: level >= Passes.OptLevel.O2,
+                replication: s.Compile.Replication ?? (level == Passes.OptLevel.O3 ? ReplicationChoice.Balance : ReplicationChoice.None), budget: s.Compile.ReplicationBudget);
             double? acc = data is null ? null : Accuracy(s, qKey, null);
-            return new PointResult(point.Key, point.Canonical(), true, null, e.LatencyNs, e.ThroughputPerS, e.EnergyNj, e.AreaMm2, acc,
-                e.CrossbarsUsed, e.CoresUsed, null, e.TopsPerW, e.TopsPerMm2, "estimate");
+            return PointResult.Of(point, e, null, acc, "estimate");
         }
         catch (CimcException e)
         {

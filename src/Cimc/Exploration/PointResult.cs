@@ -30,6 +30,11 @@ public sealed record PointResult(
 
     public static PointResult Invalid(DesignPoint point, string reason) => new(point.Key, point.Canonical(), false, reason);
 
+    /// <summary>A valid point's row from its figures (estimated or simulated: <paramref name="fidelity"/>); a lower bound only a simulated program has.</summary>
+    public static PointResult Of(DesignPoint point, Performance.Estimate f, double? lowerBound, double? accuracy, string fidelity) =>
+        new(point.Key, point.Canonical(), true, null, f.LatencyNs, f.ThroughputPerS, f.EnergyNj, f.AreaMm2, accuracy,
+            f.CrossbarsUsed, f.CoresUsed, lowerBound, f.TopsPerW, f.TopsPerMm2, fidelity);
+
     public double? Metric(string name) => name switch
     {
         "latency_ns" => LatencyNs,

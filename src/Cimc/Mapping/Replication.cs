@@ -181,6 +181,27 @@ public static class Replication
 
     public static int Period(IReadOnlyList<int> replicas) => replicas.Aggregate(1, MappedModel.Lcm);
 
+    /// <summary>
+    /// A convolutional network's copies (the replicate passes and the estimator share this): each
+    /// convolution's output width bounds its copies, <paramref name="search"/> (<see cref="WindowGreedy"/>
+    /// or <see cref="WindowMax"/>) picks the counts within the budget
+    /// and the crossbars of the cores the pooling and add nodes leave (<paramref name="freeCrossbars"/>);
+    /// the counts are halved until <paramref name="fits"/> (the maps fit the tile buffers).
+    /// </summary>
+    public static MappedModel ApplyWindows(MappedModel plain, IReadOnlyList<LayerLoad> loads, int budget, int freeCrossbars,
+        Func<IReadOnlyList<LayerLoad>, IReadOnlyList<int>, int, ImmutableArray<int>> search, Func<ImmutableArray<int>, bool> fits)
+    {
+        Quantization.QuantizedGraph graph = plain.Model.Graph!;
+        int[] widths = [.. plain.Layers.Select((_, l) => graph.NodeOf(l) is { Conv: not null } n ? n.Shape.Width : 1)];
+        ImmutableArray<int> copies = search(loads, widths, Math.Min(budget, freeCrossbars));
+        while (copies.Any(k => k > 1) && !fits(copies))
+        {
+            copies = [.. copies.Select(k => (k + 1) / 2)]; // copies read maps on more tiles: fewer until their buffers hold them
+        }
+
+        return Apply(plain, copies) with { EstimatedStageNs = WindowStage(loads, widths, copies) };
+    }
+
     /// <summary>The mapped model with these replica counts.</summary>
     public static MappedModel Apply(MappedModel mapped, IReadOnlyList<int> replicas) =>
         mapped with { Layers = [.. mapped.Layers.Select((l, i) => l with { Replicas = replicas[i] })] };

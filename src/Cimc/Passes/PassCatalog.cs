@@ -99,17 +99,14 @@ public static class PassCatalog
                 System.Collections.Immutable.ImmutableArray<double> ns = Performance.TimingBounds.LayerLoadsNs(Performance.PerformanceInputs.For(estimate));
                 var loads = plain.Layers.Select((l, i) => new LayerLoad(ns[i], Placer.SlotsOf(l, chip.CrossbarsPerCore) * chip.CrossbarsPerCore)).ToList();
                 int budget = ctx.ReplicationBudget.Of(chip.Crossbars);
-                if (plain.Model.Graph is { } graph)
+                if (plain.Model.Graph is not null)
                 {
                     // Pooling and add nodes each need a core of their own: copies leave them room.
-                    int[] widths = [.. plain.Layers.Select((_, l) => graph.NodeOf(l) is { Conv: not null } n ? n.Shape.Width : 1)];
-                    System.Collections.Immutable.ImmutableArray<int> copies = windowSearch(loads, widths, Math.Min(budget, (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore));
-                    while (copies.Any(k => k > 1) && !Codegen.GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), Compiler.Header(ctx.Architecture)))
+                    return c with
                     {
-                        copies = [.. copies.Select(k => (k + 1) / 2)]; // copies read maps on more tiles: fewer until their buffers hold them
-                    }
-
-                    return c with { Mapped = Replication.Apply(plain, copies) with { EstimatedStageNs = Replication.WindowStage(loads, widths, copies) } };
+                        Mapped = Replication.ApplyWindows(plain, loads, budget, (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore, windowSearch,
+                            copies => Codegen.GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), Compiler.Header(ctx.Architecture))),
+                    };
                 }
 
                 System.Collections.Immutable.ImmutableArray<int> k = search(loads, budget);

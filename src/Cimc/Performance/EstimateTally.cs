@@ -27,6 +27,7 @@ internal sealed class EstimateTally
         BufferLatencyNs = arch.Costs.TileBuffer.AccessLatencyNs;
         accessBits = arch.Costs.TileBuffer.AccessBits;
         Clock = new double[cores];
+        Busy = new double[cores];
         calendar = new ResourceCalendar(mesh.ResourceCount);
     }
 
@@ -36,6 +37,9 @@ internal sealed class EstimateTally
 
     /// <summary>Per core: when its next instruction can start.</summary>
     public double[] Clock { get; }
+
+    /// <summary>Per core: the least time of the instructions it ran (its pipeline's work).</summary>
+    public double[] Busy { get; }
 
 
     /// <summary>Whether the walk is in its first inference, whose routers leak (later ones only pace the stream).</summary>
@@ -68,6 +72,7 @@ internal sealed class EstimateTally
     {
         double start = Math.Max(Clock[core], ready);
         Clock[core] = start + ns;
+        Busy[core] += ns;
         return Clock[core];
     }
 
@@ -79,6 +84,7 @@ internal sealed class EstimateTally
         double beats = Beats(total, arch.Tile.BusBits);
         double begin = calendar.Reserve(mesh.Bus(tile), Math.Max(Clock[core], ready), beats).Start;
         Clock[core] = begin + beats + BufferLatencyNs;
+        Busy[core] += beats + BufferLatencyNs;
         Instructions++;
         Memory += words;
         Buffer += CeilDiv(total, accessBits);

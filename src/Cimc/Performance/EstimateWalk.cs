@@ -15,10 +15,7 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     bool perTile = false, bool chain = false)
 {
     private readonly EstimateTally tally = new(arch, layers.Sum(l => l.Slots));
-    private readonly double[] mvmsDone = new double[layers.Sum(l => l.Slots)];
-    private readonly double[] groupFree = new double[layers.Sum(l => l.Slots) * arch.Core.AdcGroups];
-    private readonly double[] crossbarFree = Filled(layers.Sum(l => l.Slots) * arch.Core.Crossbars, double.NaN); // NaN: no mvm yet
-    private readonly double[] crossbarBefore = new double[layers.Sum(l => l.Slots) * arch.Core.Crossbars];
+    private readonly EstimateMvms mvms = new(arch, layers.Sum(l => l.Slots));
     private readonly (List<Group> Hubs, List<Group> Direct, (int Lo, int Hi) Rows)?[] plans = new (List<Group>, List<Group>, (int, int))?[layers.Count];
     private readonly List<(int Root, int Words, double Arrival, int Bits)> outputs = [];
     private readonly List<double> finish = [];
@@ -114,9 +111,9 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
             tally.Transfer(layers[^1].Lead, words, bits);
         }
 
-        for (int core = 0; core < mvmsDone.Length; core++)
+        for (int core = 0; core < mvms.Done.Length; core++)
         {
-            tally.Run(core, mvmsDone[core], tally.Cycle); // halt waits for the core's mvms
+            tally.Run(core, mvms.Done[core], tally.Cycle); // halt waits for the core's mvms
             tally.Instructions++;
         }
     }
@@ -125,46 +122,8 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     /// The figures: latency from the first inference; the makespan of <paramref name="batch"/> from the
     /// walked ones, the rest at the pace of the last two.
     /// </summary>
-    public Estimate Result(int batch, long macs)
-    {
-        double latency = finish[0];
-        double pace = finish.Count > 1 ? finish[^1] - finish[^2] : 0;
-        double makespan = finish[^1] + ((batch - finish.Count) * pace);
-        double throughput = batch / (makespan * 1e-9);
-
-        double dynamicNj = CostModel.Dynamic(arch, counts!).Sum(t => t.EnergyPj) / 1000;
-        double energy = dynamicNj + CostModel.LeakageNj(arch, Leakage()).Sum(s => s.Value);
-        double area = CostModel.ChipArea(arch).Sum(s => s.Value);
-        double ops = 2.0 * macs;
-        return new Estimate(latency, throughput, energy, area, layers.Sum(l => l.Blocks), mvmsDone.Length,
-            energy > 0 ? ops / (energy * 1e-9) / 1e12 : 0, area > 0 ? ops * throughput / 1e12 / area : 0);
-    }
-
-    /// <summary>Each core until it halts, each tile until its last core halts, each router until the last core it serves halts (<see cref="LeakageTimes"/>).</summary>
-    private LeakageTimes Leakage()
-    {
-        var tiles = new Dictionary<int, double>();
-        double[] clock = firstFinish!;
-        for (int core = 0; core < clock.Length; core++)
-        {
-            int tile = tally.TileOf(core);
-            tiles[tile] = Math.Max(tiles.GetValueOrDefault(tile), clock[core]);
-        }
-
-        var routers = new Dictionary<int, double>();
-        foreach ((int tile, double ns) in tiles)
-        {
-            int router = tally.RouterOf(tile);
-            routers[router] = Math.Max(routers.GetValueOrDefault(router), ns);
-        }
-
-        foreach ((int router, HashSet<int> users) in tally.RouterUsers)
-        {
-            routers[router] = Math.Max(routers.GetValueOrDefault(router), users.Max(c => clock[c]));
-        }
-
-        return new LeakageTimes(clock, [.. tiles.Values], [.. routers.Values]);
-    }
+    public Estimate Result(int batch, long macs) =>
+        EstimateFigures.Of(arch, tally, finish, counts!, firstFinish!, [.. Enumerable.Range(0, mvms.Done.Length)], batch, 2.0 * macs, layers.Sum(l => l.Blocks));
 
     /// <summary>
     /// InputBroadcast.Plan: the layer's cores by tile; the first layer's cores on the input tile (on
@@ -379,39 +338,10 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     private void Mvms(EstimatedLayer layer, int core, AccumulatorsReady acc)
     {
         (int lo, int hi) = layer.BlocksOn(core);
-        int k = IntMath.CeilDiv(layer.InputBits, arch.Core.Dac.Bits), rowsPerRead = layer.Layer.RowsPerRead;
-        double read = CostModel.ReadNs(arch);
         for (int b = lo; b < hi; b++)
         {
-            int rows = layer.RowCount(layer.RowBlockOf(b)), cb = layer.ColBlockOf(b), cols = layer.ColCount(cb);
-            long groups = rowsPerRead > 0 ? (rows + rowsPerRead - 1) / rowsPerRead : 1;
-            double slices = k * groups, convert = CostModel.ConvertNs(arch, cols);
-            int xb = (b - lo) % layer.PerCore, group = arch.Core.AdcGroupOf(xb);
-
-            // TimingSimulator's mvm: it issues once the input register its crossbar used two mvms ago
-            // is free, starts when the crossbar is, and pays no fill when it follows the last one at once.
-            int x = (core * arch.Core.Crossbars) + xb, g = (core * arch.Core.AdcGroups) + group;
-            double free = crossbarFree[x];
-            bool follows = !double.IsNaN(free);
-            double issue = Math.Max(tally.Clock[core], crossbarBefore[x]);
-            tally.Run(core, issue, tally.Cycle);
-            double begin = follows ? Math.Max(issue, free) : issue;
-            double fill = follows && issue <= free + 1e-9 ? 0 : CostModel.FillSlices;
-            double adcStart = Math.Max(begin, groupFree[g]);
-            double end = Math.Max(begin + ((slices + fill) * read), adcStart + ((slices + fill) * convert));
-            groupFree[g] = adcStart + (slices * convert);
-            (crossbarFree[x], crossbarBefore[x]) = (end, follows ? free : 0);
-            acc.Done(core, cb, end);
-            mvmsDone[core] = Math.Max(mvmsDone[core], end);
-
-            tally.Instructions++;
-            tally.Mvms++;
-            tally.Reads += k * groups;
-            tally.Dac += rows * k;
-            tally.SampleHolds += cols * k * groups;
-            tally.Adc += cols * k * groups;
-            tally.ShiftAdds += cols * k * groups;
-            tally.Memory += rows + (2 * cols);
+            int cb = layer.ColBlockOf(b);
+            acc.Done(core, cb, mvms.Run(tally, core, (b - lo) % layer.PerCore, layer.RowCount(layer.RowBlockOf(b)), layer.ColCount(cb), layer.InputBits, layer.Layer.RowsPerRead));
         }
     }
 
@@ -521,13 +451,6 @@ internal sealed class EstimateWalk(Architecture arch, IReadOnlyList<EstimatedLay
     {
         (int lo, int hi) = layer.BlocksOn(core);
         return (int)Math.Min(64, arch.Core.Adc.Bits + layer.MaxShift + layer.InputBits + IntMath.BitLength(hi - lo - 1) + 1);
-    }
-
-    private static double[] Filled(int length, double value)
-    {
-        var a = new double[length];
-        Array.Fill(a, value);
-        return a;
     }
 
     /// <summary>Per core and column block of a layer: when the mvms accumulating into its columns end.</summary>

@@ -4,17 +4,12 @@ using Cimc.Isa;
 
 namespace Cimc.Performance;
 
-/// <summary>The figures of a point that a design-space exploration stores (<see cref="PerformanceReport.Objectives"/>), named as in the report.</summary>
-public sealed record PerformanceObjectives(
-    double LatencyNs,
-    double ThroughputPerS,
-    double EnergyNj,
-    double AreaMm2,
-    int CrossbarsUsed,
-    int CoresUsed,
-    double LowerBoundLatencyNs,
-    double TopsPerW,
-    double TopsPerMm2);
+/// <summary>
+/// The figures of a point that a design-space exploration stores (<see cref="PerformanceReport.Objectives"/>),
+/// named as in the report: the eight the estimator also gives (<see cref="Estimate"/>, one record for
+/// both fidelities) and the latency's lower bound, which only a program has.
+/// </summary>
+public sealed record PerformanceObjectives(Estimate Figures, double LowerBoundLatencyNs);
 
 /// <summary>One line of the energy account in report.json: count x pJ per event = pJ.</summary>
 public sealed record EnergyLine(string Component, string Event, long Count, double CostPj, double EnergyPj);
@@ -238,8 +233,7 @@ public sealed record PerformanceReport(
         TimingResult timing = input.Batch == 1 ? single : TimingSimulator.Run(input, analysis, plan, TimingSimulator.Mode.Real, criticalPath: false);
         double lowerBound = TimingBounds.LatencyOf(input, analysis, plan);
         Priced p = Price(input, analysis, single);
-        return new PerformanceObjectives(single.LatencyNs, timing.ThroughputPerS, p.EnergyNj, p.AreaMm2, p.Crossbars.Count, p.UsedCores.Count,
-            lowerBound, p.TopsPerW, p.TopsPerMm2(timing));
+        return new PerformanceObjectives(Estimate.Of(single.LatencyNs, timing.ThroughputPerS, p.EnergyNj, p.AreaMm2, p.Crossbars.Count, p.UsedCores.Count, p.Ops), lowerBound);
     }
 
     /// <summary>What both <see cref="Evaluate"/> and <see cref="Objectives"/> price: energy of one inference on an idle chip, area, the used cores and crossbars.</summary>

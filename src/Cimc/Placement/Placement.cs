@@ -169,10 +169,20 @@ public static class Placer
             return coresNeeded - vector;
         }
 
+        throw TooManyCores(mapped.Crossbars, coresNeeded - vector, perCore, vector, chip, ReloadNeed(mapped, chip));
+    }
+
+    /// <summary>
+    /// The refusal of a network that needs more cores than the node has (the place pass's, and the
+    /// estimator's, which has no mapped model to offer weight reloading from: <paramref name="more"/> is empty there).
+    /// </summary>
+    public static CimcException TooManyCores(long crossbars, int layerCores, int perCore, int vector, ChipShape chip, string more = "")
+    {
+        int needed = layerCores + vector;
         string has = chip.Chips == 1 ? $"the chip has {chip.Crossbars} crossbars ({chip.Cores} cores)"
             : $"the node of {chip.Chips} chips has {chip.Crossbars} crossbars ({chip.Cores} cores)";
-        throw new CimcException("does-not-fit", "placement",
-            $"the network needs {mapped.Crossbars} crossbars ({coresNeeded - vector} cores of {perCore}, one layer per core{(vector > 0 ? $", and {vector} more cores for its pooling and add nodes, {coresNeeded} in all" : "")}) but {has}; it needs {ChipsFor(coresNeeded, chip.CoresPerChip)} chips (--chips {ChipsFor(coresNeeded, chip.CoresPerChip)} or --chips auto){ReloadNeed(mapped, chip)}");
+        return new CimcException("does-not-fit", "placement",
+            $"the network needs {crossbars} crossbars ({layerCores} cores of {perCore}, one layer per core{(vector > 0 ? $", and {vector} more cores for its pooling and add nodes, {needed} in all" : "")}) but {has}; it needs {ChipsFor(needed, chip.CoresPerChip)} chips (--chips {ChipsFor(needed, chip.CoresPerChip)} or --chips auto){more}");
     }
 
     /// <summary>What `--when-too-large reload` would need on this node: its segments, or why it cannot.</summary>
