@@ -67,7 +67,7 @@ internal sealed class GraphEstimateWalk
             work[copy] = CopyWork.Of(copy, AccumulatorBits(copy));
         }
 
-        Used = [.. plan.Copies.SelectMany(c => c).SelectMany(c => c.Cores.Select(s => s.Core)).Concat(plan.Exec.Values).Distinct().Order()];
+        Used = [.. plan.Copies.SelectMany(c => c).SelectMany(c => c.Cores.Select(s => s.Core)).Concat(plan.Exec.Values.SelectMany(cores => cores)).Distinct().Order()];
     }
 
     /// <summary>The cores the program runs on: every copy's, and the pools' and adds'.</summary>
@@ -248,18 +248,20 @@ internal sealed class GraphEstimateWalk
     private void VectorRow(int n, int oy)
     {
         QuantizedNode node = graph.Nodes[n];
-        int core = plan.Exec[n], c = node.Shape.Channels;
+        int[] cores = plan.Exec[n];
+        int c = node.Shape.Channels;
         MapShape input = plan.ShapeOf(node.Inputs[0]);
         int bits = node.Inputs[0] == QuantizedGraph.NetworkInput ? plan.InputQuant.Bits : graph.Nodes[node.Inputs[0]].Output.Bits;
         for (int ox = 0; ox < node.Shape.Width; ox++)
         {
+            int core = cores[ox % cores.Length]; // split pools and adds: core j of k computes the columns x mod k = j
             switch (node)
             {
                 case MaxPoolNode pool:
-                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VMaxV);
+                    Cells(core, Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VMaxV);
                     break;
                 case AvgPoolNode pool:
-                    Cells(Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VAdd);
+                    Cells(core, Window.Cells(pool.Window, input, oy, ox).Count(), Opcode.VAdd);
                     Op(core, Opcode.VAxpy, c);
                     Op(core, Opcode.VRequant, c);
                     break;
@@ -279,7 +281,7 @@ internal sealed class GraphEstimateWalk
             Deliver(core, n, oy, ox, c, node.Output.Bits);
         }
 
-        void Cells(int cells, Opcode combine)
+        void Cells(int core, int cells, Opcode combine)
         {
             tally.Transfer(core, c, bits);
             for (int k = 1; k < cells; k++)
