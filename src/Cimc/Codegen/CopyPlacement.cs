@@ -23,7 +23,12 @@ namespace Cimc.Codegen;
 internal static class CopyPlacement
 {
     /// <summary>The better of <paramref name="placed"/>'s copies as they are and greedily placed ones (unchanged without copies, hops or on several chips).</summary>
-    public static PlacedModel Place(PlacedModel placed, ArchHeader arch)
+    /// <param name="fits">
+    /// Whether a candidate fits; the pass's own check (a trial schedule, tile buffers and core
+    /// memories) when not given. The estimator passes the tile buffers' check alone
+    /// (<see cref="GraphCodeGenerator.MapsFit"/>), which takes no emission.
+    /// </param>
+    public static PlacedModel Place(PlacedModel placed, ArchHeader arch, Func<PlacedModel, bool>? fits = null)
     {
         QuantizedGraph? graph = placed.Mapped.Model.Graph;
         if (graph is null || placed.ExtraReplicas.IsEmpty || placed.Chip.TileHops is not { } hops || placed.Chip.Chips > 1)
@@ -38,7 +43,7 @@ internal static class CopyPlacement
         // ResNet-18's critical path). The first candidate that fits, split first: one trial
         // schedule in the usual case (ResNet-18's takes seconds).
         PlacedModel[] candidates = [.. copies.Select(p => p with { Lowering = p.Lowering with { VectorCopies = true } }), .. copies];
-        return candidates.SkipLast(1).FirstOrDefault(p => Fits(p, arch)) ?? placed;
+        return candidates.SkipLast(1).FirstOrDefault(fits ?? (p => Fits(p, arch))) ?? placed;
     }
 
     private static bool Fits(PlacedModel placed, ArchHeader arch)

@@ -67,7 +67,8 @@ public static class Estimator
             // from the blocks' shapes): cut it the same way.
             MappedModel mapped = CoreCrossbars.Choose(CrossbarMapper.Map(model, Compiler.Geometry(arch)),
                 arch.Core.Crossbars, arch.Core.LocalMemoryWords, Math.Max(arch.Core.Crossbar.Rows, arch.Core.Crossbar.Cols));
-            return Graph(mapped, arch, batch, new Lowering(ring, tree) { BiasFirst = foldBias }, replication, budget ?? ReplicationBudget.WholeChip);
+            // delivery-best's one choice for a convolutional network is input-tiles (Passes/PassCatalog.cs).
+            return Graph(mapped, arch, batch, new Lowering(ring, tree) { BiasFirst = foldBias, InputPerTile = delivery }, replication, budget ?? ReplicationBudget.WholeChip);
         }
 
         var layers = new List<EstimatedLayer>(model.Layers.Length);
@@ -121,17 +122,27 @@ public static class Estimator
             : Replication.ApplyWindows(plain, Walked(plain, arch, new Lowering(true, true), 1).LayerLoads(plain, chip.CrossbarsPerCore), budget.Of(chip.Crossbars),
                 (chip.Cores - Placer.VectorCores(plain)) * chip.CrossbarsPerCore, replication == ReplicationChoice.Max ? Replication.WindowMax : Replication.WindowGreedy,
                 copies => GraphCodeGenerator.MapsFit(Placer.Place(Replication.Apply(plain, copies), chip), header));
-        return Priced(Walked(chosen, arch, lowering, Math.Min(batch, StreamedInferences)), chosen, batch);
+        return Priced(Walked(chosen, arch, lowering, Math.Min(batch, StreamedInferences), placeCopies: replication != ReplicationChoice.None), chosen, batch);
     }
 
     /// <summary>A convolutional network's estimate with the copies <paramref name="mapped"/> has (its <see cref="MappedLayer.Replicas"/>), placed linearly.</summary>
     internal static Estimate OfGraph(MappedModel mapped, Architecture arch, int batch, Lowering lowering) =>
         Priced(Walked(mapped, arch, lowering, Math.Min(batch, StreamedInferences)), mapped, batch);
 
-    private static GraphEstimateWalk Walked(MappedModel m, Architecture arch, Lowering lowering, int iterations)
+    /// <param name="placeCopies">
+    /// The place-copies pass runs (with a replicate pass): the copies go where it puts them, and the
+    /// pools and adds split as it splits them, by its own decision (Codegen/CopyPlacement.cs), except
+    /// that a candidate's fit is the tile buffers' check alone, not a trial schedule.
+    /// </param>
+    private static GraphEstimateWalk Walked(MappedModel m, Architecture arch, Lowering lowering, int iterations, bool placeCopies = false)
     {
         ArchHeader header = Compiler.Header(arch);
         PlacedModel placed = Placer.Place(m, Compiler.Shape(arch)) with { Lowering = lowering };
+        if (placeCopies)
+        {
+            placed = CopyPlacement.Place(placed, header, p => GraphCodeGenerator.MapsFit(p, header));
+        }
+
         GraphPlan plan = GraphPlan.Make(placed, m.Model.Graph!, header);
         GraphWavefront wave = GraphWavefront.Of(m.Model.Graph!);
         var buffers = new TileBuffers(header.BufferWords);

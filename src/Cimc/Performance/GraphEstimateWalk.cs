@@ -313,12 +313,12 @@ internal sealed class GraphEstimateWalk
         }
     }
 
-    /// <summary>MapDelivery.SpreadInputRow: the input's first hub loads each pixel and hands it to the other copies.</summary>
+    /// <summary>MapDelivery.SpreadInputRow: the input's first hub loads each pixel and hands it to the other copies the host does not write (input-tiles).</summary>
     private void SpreadInputRow(int y)
     {
         MapCopy first = plan.Input;
         MapShape shape = graph.InputShape;
-        var targets = plan.Targets(QuantizedGraph.NetworkInput).Where(t => t.Copy != first).ToList();
+        var targets = plan.Targets(QuantizedGraph.NetworkInput).Where(t => t.Copy != first && !t.Copy.HostWritten).ToList();
         if (targets.Count == 0)
         {
             return;
