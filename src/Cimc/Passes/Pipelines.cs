@@ -50,7 +50,14 @@ public static class Pipelines
 {
     public const OptLevel Default = OptLevel.O2;
 
-    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null, ReplicationChoice? replication = null)
+    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null, ReplicationChoice? replication = null, SliceSplitChoice? sliceSplit = null)
+    {
+        ImmutableArray<Pass> levelPasses = For(level, placement, replication);
+        // split-slices runs after map, before replication: copies for latency take spare crossbars first.
+        return sliceSplit is { Copies: not 1 } ? levelPasses.Insert(levelPasses.IndexOf(PassCatalog.Map) + 1, PassCatalog.SplitSlices) : levelPasses;
+    }
+
+    private static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement, ReplicationChoice? replication)
     {
         Pass place = Place(placement ?? level switch
         {
