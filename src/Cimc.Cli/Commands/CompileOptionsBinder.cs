@@ -136,7 +136,8 @@ internal sealed class CompileOptionsBinder
         foreach (Cimc.Passes.AppliedPass p in c.Passes)
         {
             string traffic = p.TrafficHops is { } th ? $"  traffic x hops {th}, busiest link {p.BusiestLinkWords} words"
-                : p.Replicas is { } k ? $"  replicas {string.Join(",", k)}, estimated {p.EstimatedInferencesPerSecond:F0} inferences/s" : "";
+                : p.Replicas is { } k ? $"  replicas {string.Join(",", k)}, estimated {p.EstimatedInferencesPerSecond:F0} inferences/s"
+                : p.SliceCopies is { } copies ? $"  input-slice copies {string.Join(",", copies)}" : "";
             output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"pass {p.Name,-15} {p.Milliseconds,9:F2} ms{traffic}"));
         }
     }

@@ -39,11 +39,15 @@ public static class SliceSplit
 {
     /// <summary>
     /// Each layer's blocks copied per window of its input (<paramref name="copies"/>[l], 1: as
-    /// mapped). Copies of a block follow it (<paramref name="adjacent"/>: consecutive, so placement
-    /// puts them on one core, in its other ADC groups) or, per column block, one whole set of row
-    /// blocks per window (copies on other cores, reduced across them).
+    /// mapped). The order of <see cref="MappedLayer.Blocks"/> is what every placement pass fills
+    /// cores with, so it is the placement choice: copies of a block follow it (<paramref name="adjacent"/>:
+    /// consecutive, so they share a core, in its other ADC groups, and its accumulators) or, the
+    /// default, per column block one whole set of row blocks per window (a window's copies on cores
+    /// of their own, reduced across cores with the rest of the column block). Apart measured faster on
+    /// MLP-L4 -O2 in 3 of 4 cases (puma k = 2: 8.33 vs 8.40 us, k = 4: 9.84 vs 9.72; isaac k = 2:
+    /// 8.66 vs 8.75, k = 4: 7.88 vs 8.93; docs/optimizations.md).
     /// </summary>
-    public static MappedModel Apply(MappedModel mapped, IReadOnlyList<int> copies, int dacBits, bool adjacent = true) =>
+    public static MappedModel Apply(MappedModel mapped, IReadOnlyList<int> copies, int dacBits, bool adjacent = false) =>
         mapped with { Layers = [.. mapped.Layers.Select((l, i) => Split(Unsplit(l), copies[i], dacBits, adjacent))] };
 
     /// <summary>The layer as the map pass cut it (one block per cell and plane): the top window's copies, whole again.</summary>

@@ -63,6 +63,9 @@ public sealed record AppliedPass(string Name, double Milliseconds)
     /// <summary>After a replicate pass: the replica count of each layer (null for other passes).</summary>
     public System.Collections.Immutable.ImmutableArray<int>? Replicas { get; init; }
 
+    /// <summary>After the split-slices pass: each layer's copies per crossbar block (null for other passes).</summary>
+    public System.Collections.Immutable.ImmutableArray<int>? SliceCopies { get; init; }
+
     /// <summary>After a replicate pass: the throughput its balance estimates (1 / slowest stage), inferences per second.</summary>
     public double? EstimatedInferencesPerSecond { get; init; }
 }

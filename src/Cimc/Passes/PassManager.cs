@@ -129,7 +129,11 @@ public static class PassManager
             }
 
             var record = new AppliedPass(pass.Name, ms);
-            if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
+            if (pass.Name == PassCatalog.SplitSlices.Name && c.Mapped is { } split)
+            {
+                record = record with { SliceCopies = [.. split.Layers.Select(l => l.SliceCopies)] };
+            }
+            else if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
             {
                 record = record with
                 {
