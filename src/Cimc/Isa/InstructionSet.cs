@@ -44,7 +44,7 @@ public sealed record FieldSpec(string Name, int Bits, bool Signed)
     public string Describe() => $"{Name}:{(Signed ? "i" : "u")}{Bits}";
 
     /// <summary>The operand semantics in words for docs/isa.md, or null for an immediate: "writes mem[dst, +len)".</summary>
-    public string? Semantics() => Role switch
+    public string? Semantics() => Optional ? "optional (0 when left out of assembly; zero bits in older programs)" : Role switch
     {
         FieldRole.Address => $"{Verb(Access)} {(Space == MemorySpace.Local ? "mem" : "buffer")}[{Name}, +{Extent.Describe()})" +
             (Gathers is { } g ? $", then {g.Describe()} data-indexed words after it" : ""),
