@@ -190,4 +190,32 @@ public sealed class SliceSplitTests
         Assert.Contains("21504 crossbars", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Fact]
+    public void The_option_adds_the_pass_after_map_and_bad_values_and_convolutional_networks_are_refused_in_one_line()
+    {
+        Assert.Equal(["quantize", "map", "split-slices", "place-linear", "schedule", "emit"],
+            Pipelines.For(OptLevel.O0, sliceSplit: new SliceSplitChoice(3)).Select(p => p.Name));
+        Assert.Equal(Pipelines.For(OptLevel.O2).Select(p => p.Name), Pipelines.For(OptLevel.O2, sliceSplit: SliceSplitChoice.None).Select(p => p.Name));
+        Assert.Equal(new SliceSplitChoice(4), SliceSplitChoice.Parse("4"));
+        Assert.True(SliceSplitChoice.Parse("auto").IsAuto);
+        foreach (string bad in new[] { "0", "33", "two", "-2" })
+        {
+            CimcException e = Assert.Throws<CimcException>(() => SliceSplitChoice.Parse(bad));
+            Assert.Equal("bad-option", e.Diagnostic.Code);
+        }
+
+        Architecture isaac = ArchitectureCatalog.Preset("isaac");
+        string dir = Path.Combine(TestPaths.Examples, "fashion-mnist");
+        Graph lenet = Cimc.Import.ModelLoader.Load(Path.Combine(dir, "lenet.onnx"));
+        NdArray calibration = Npy.Read(Path.Combine(dir, "calibration.npy")).Take(16);
+        CimcException refused = Assert.Throws<CimcException>(() => Compiler.Compile(lenet, isaac, Compiler.OptionsFor(isaac, 8, 8), calibration,
+            CompileStage.Asm, new CompileSettings { SliceSplit = new SliceSplitChoice(2) }));
+        Assert.Equal("unsupported-for-compile", refused.Diagnostic.Code);
+        Assert.DoesNotContain('\n', refused.Message);
+
+        // auto leaves a convolutional network as mapped.
+        Compilation auto = Compiler.Compile(lenet, isaac, Compiler.OptionsFor(isaac, 8, 8), calibration, CompileStage.Mapped, new CompileSettings { SliceSplit = SliceSplitChoice.Auto });
+        Assert.All(auto.Mapped!.Layers, l => Assert.Equal(1, l.SliceCopies));
+    }
 }
