@@ -56,7 +56,7 @@ internal static class AccuracyCommand
                 return 0;
             }
 
-            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, modelPath, x, y);
+            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, modelPath, graph, x, y);
             AccuracyResult floatResult = Measure(context, "float reference", x, y, batch => FloatExecutor.Run(graph, batch));
             IReadOnlyList<CompileOptionsBinder.DesignChoice> grid = binder.Grid(parse);
             if (grid.Count > 1)
@@ -91,7 +91,7 @@ internal static class AccuracyCommand
                 Seeds = seeded.Seeds,
                 Accuracies = seeded.Accuracies,
                 Device = seeded.Device,
-                Calibration = calibration.Describe(),
+                Calibration = GraphQuantizer.NeedsCalibration(graph) ? calibration.Describe() : "none: the model file quantizes every activation (QDQ)",
                 Warnings = summary.Warnings,
             } with
             { Accuracy = seeded.Mean });

@@ -70,7 +70,11 @@ internal static class CompileCommand
 
             CompileOptionsBinder.WritePassTimes(parse, binder, c, context.Output);
 
-            if (c.Calibration is { } calibration)
+            if (c.Quantized is not null && !GraphQuantizer.NeedsCalibration(graph))
+            {
+                context.Note("the model file quantizes every activation (QDQ); no calibration is used");
+            }
+            else if (c.Calibration is { } calibration)
             {
                 context.Note(calibration.Describe());
             }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Cimc.Data;
 using Cimc.Diagnostics;
 using Cimc.Evaluation;
+using Cimc.Ir;
 using Cimc.Quantization;
 
 namespace Cimc.Cli.Commands;
@@ -56,11 +57,18 @@ internal sealed class LabelledDataOptions(string what, int? defaultLimit)
     /// What calibrates a compile measured on this set: the command line's calibration
     /// (<see cref="CompileOptionsBinder.FindCalibration"/>), or, when that is only the default input
     /// range, a part of the set, which is then left out of the measurement (the images and labels
-    /// returned are the rest). Notes which it is.
+    /// returned are the rest). Notes which it is. A QDQ file that quantizes every activation itself
+    /// needs no calibration, so the whole set is measured.
     /// </summary>
-    public (CalibrationSource Calibration, NdArray Images, Labels Labels) Calibration(CliContext context, ParseResult parse, CompileOptionsBinder binder, string modelPath, NdArray images, Labels labels)
+    public (CalibrationSource Calibration, NdArray Images, Labels Labels) Calibration(CliContext context, ParseResult parse, CompileOptionsBinder binder, string modelPath, Graph graph, NdArray images, Labels labels)
     {
         CalibrationSource calibration = binder.FindCalibration(parse, modelPath);
+        if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null && !GraphQuantizer.NeedsCalibration(graph))
+        {
+            context.Note("the model file quantizes every activation (QDQ); no calibration samples are used, every image is measured");
+            return (calibration, images, labels);
+        }
+
         if (calibration is InputRangeCalibration && parse.GetValue(binder.InputRange) is null)
         {
             CalibrationSplit.Result split = CalibrationSplit.Split(images, labels, parse.GetValue(Images)!);

@@ -46,7 +46,7 @@ internal static class SearchPrecisionCommand
 
             Graph graph = model.Load(parse);
             (NdArray x, Labels y) = data.Load(parse);
-            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, model.Path(parse), x, y);
+            (CalibrationSource calibration, x, y) = data.Calibration(context, parse, binder, model.Path(parse), graph, x, y);
             Architecture arch = binder.LoadArchitecture(parse);
             QuantizationOptions baseOptions = binder.Quantization(parse, arch);
             SearchObjective goal = parse.GetValue(objective) == "energy" ? SearchObjective.Energy : SearchObjective.Crossbars;

@@ -40,9 +40,8 @@ public static class BatchNormFold
         var newWeight = new FloatTensor(weight.Shape, scaled);
         return layer switch
         {
-            Conv2d c => c with { Weight = newWeight, Bias = FloatTensor.Vector(folded) },
-
             // The file's integer weights no longer describe the scaled weights.
+            Conv2d c => c with { Weight = newWeight, Bias = FloatTensor.Vector(folded), Quantized = null },
             Dense d => d with { Weight = newWeight, Bias = FloatTensor.Vector(folded), Quantized = null },
             _ => throw new InvalidOperationException(),
         };

@@ -46,9 +46,10 @@ public sealed record Window2d(int KernelH, int KernelW, int StrideH = 1, int Str
 /// 2-D convolution of an NCHW tensor: y[n, o] = sum over the window of W[o, c] * x[n, g*Cg + c] + b[o],
 /// with Cg = InChannels / Group input channels per group. Weight is [out, in / group, kh, kw] as
 /// in ONNX and PyTorch; bias, if any, is [out]. A batch norm after the convolution is folded into
-/// the weight and bias at import.
+/// the weight and bias at import. <see cref="Quantized"/> keeps a QDQ file's integer weights, one
+/// row per output channel in the weight's [in / group, kh, kw] order (as a Dense keeps them).
 /// </summary>
-public sealed record Conv2d(FloatTensor Weight, FloatTensor? Bias, Window2d Window, int Group = 1) : Op
+public sealed record Conv2d(FloatTensor Weight, FloatTensor? Bias, Window2d Window, int Group = 1, IntegerWeights? Quantized = null) : Op
 {
     public override string Mnemonic => "conv2d";
 

@@ -41,7 +41,7 @@ public static class GraphPrinter
         Clip c => string.Create(CultureInfo.InvariantCulture, $"[min={c.Min:R}, max={c.Max:R}]"),
         Flatten f => $"[axis={f.Axis}]",
         Reshape r => $"[shape=({string.Join(",", r.Shape)})]",
-        Conv2d c => $"[out={c.OutChannels}, in={c.InChannels}, {c.Window}{(c.Group == 1 ? "" : $", group={c.Group}")}, bias={(c.Bias is null ? "no" : "yes")}]",
+        Conv2d c => $"[out={c.OutChannels}, in={c.InChannels}, {c.Window}{(c.Group == 1 ? "" : $", group={c.Group}")}, bias={(c.Bias is null ? "no" : "yes")}{IntegerWeights(c.Quantized)}]",
         MaxPool2d p => $"[{p.Window}]",
         AvgPool2d p => $"[{p.Window}, count_pad={(p.CountIncludePad ? "yes" : "no")}]",
         Concat c => $"[axis={c.Axis}]",

@@ -25,52 +25,61 @@ public static class GraphQuantizer
     public static (LayerChain Layers, QuantizedModel Model) Quantize(Graph graph, CalibrationSource? source, QuantizationOptions options)
     {
         options.Validate();
-        if (source is not SampleCalibration calibration)
+        SampleCalibration? calibration = source as SampleCalibration;
+        if (calibration is null && !FileFixesAll(graph))
         {
             throw new CimcException("no-calibration", "--calibration-data",
                 "a convolutional network is quantized from calibration samples: pass --calibration-data FILE (N x C x H x W images as .npy or IDX) or put calibration.npy beside the model");
         }
 
-        FiniteValues.Check(calibration.Samples, $"calibration data ({calibration.Origin})");
-        if (calibration.Samples.Data.Length > 0 && !calibration.Samples.Data.AsSpan().ContainsAnyExcept(0f))
+        Graph given = graph;
+        NdArray? samples = null;
+        if (calibration is not null)
         {
-            throw new CimcException("bad-calibration", $"calibration data ({calibration.Origin})", "every value is zero, so every range would be empty; give real sample inputs");
+            FiniteValues.Check(calibration.Samples, $"calibration data ({calibration.Origin})");
+            if (calibration.Samples.Data.Length > 0 && !calibration.Samples.Data.AsSpan().ContainsAnyExcept(0f))
+            {
+                throw new CimcException("bad-calibration", $"calibration data ({calibration.Origin})", "every value is zero, so every range would be empty; give real sample inputs");
+            }
+
+            samples = FloatExecutor.Conform(graph.Inputs[0].Type, calibration.Samples);
+            graph = WithInputShape(graph, samples);
         }
 
-        Graph given = graph;
-        NdArray samples = FloatExecutor.Conform(graph.Inputs[0].Type, calibration.Samples);
-        graph = WithInputShape(graph, samples);
         LayerGraph lg = LayerGraph.FromGraph(graph);
         ImmutableArray<GraphStep> steps = lg.Steps;
 
         // Slot 0 is the network input, slot s + 1 step s.
         var groups = new Groups(steps.Length + 1);
-        for (int s = 0; s < steps.Length; s++)
-        {
-            if (steps[s] is MaxPoolStep or ConcatStep)
-            {
-                foreach (int i in steps[s].Inputs)
-                {
-                    groups.Join(i + 1, s + 1);
-                }
-            }
-        }
+        JoinShared(lg, groups);
 
         int[] bits = GroupBits(lg, groups, options);
         string ValueOf(int slot) => slot == 0 ? lg.InputValue : steps[slot - 1].Value;
+        FakeQuant? FileQuantOf(int slot) => slot == 0 ? lg.InputQuant : steps[slot - 1].FileQuant;
+        Dictionary<int, FakeQuant> fileQuants = FileQuants(lg, groups, FileQuantOf);
         var wanted = new HashSet<string>(Enumerable.Range(0, steps.Length + 1).Select(ValueOf).Concat(lg.Layers.Select(l => l.PreActivation)), StringComparer.Ordinal);
         // The captured values depend only on the graph and the samples: a search that compiles one
         // model at many precisions (search-precision) runs the float network over them once.
-        IReadOnlyDictionary<string, CapturedValue> captured = Captures.GetValue(calibration, _ => new(ReferenceEqualityComparer.Instance)).GetOrAdd(given, _ => GraphCalibration.Capture(graph, samples, wanted));
-        Range RangeOf(IEnumerable<string> values, int b) => options.Calibration is MinMaxCalibration
+        IReadOnlyDictionary<string, CapturedValue>? captured = calibration is null ? null
+            : Captures.GetValue(calibration, _ => new(ReferenceEqualityComparer.Instance)).GetOrAdd(given, _ => GraphCalibration.Capture(graph, samples!, wanted));
+        Range RangeOf(IEnumerable<string> values, int b) => captured is null
+            ? throw new InvalidOperationException("quantize: a range asked for that the file fixes")
+            : options.Calibration is MinMaxCalibration
             ? values.Select(v => captured[v].MinMax).Aggregate((a, r) => new Range(Math.Min(a.Min, r.Min), Math.Max(a.Max, r.Max)))
             : Calibration.RangeOf([.. values.SelectMany(v => captured[v].Values)], options.Calibration, b, options.AsymmetricActivations);
 
-        // One range and quantization per group.
+        // One range and quantization per group: the file's where it gives one (a ceiling is then
+        // checked by the layer's quantization, as in a chain), else calibrated.
         var ranges = new Dictionary<int, Range>();
         var quants = new Dictionary<int, ActivationQuant>();
         foreach (IGrouping<int, int> group in Enumerable.Range(0, steps.Length + 1).GroupBy(groups.Find))
         {
+            if (fileQuants.TryGetValue(group.Key, out FakeQuant? fq))
+            {
+                quants[group.Key] = ActivationQuant.FromFile(fq);
+                continue;
+            }
+
             Range range = WithinCeiling(lg, [.. group], RangeOf(group.Select(ValueOf), bits[group.Key]));
             ranges[group.Key] = range;
             quants[group.Key] = ActivationQuant.ForRange(range, bits[group.Key], options.AsymmetricActivations);
@@ -104,13 +113,18 @@ public static class GraphQuantizer
                     Quantizer.LayerPoint.PreActivation => RangeOf([l.PreActivation], b),
                     _ => throw new InvalidOperationException("quantize: a graph layer's input quantization is its producer's"),
                 };
-                QuantizedLayer layer = Quantizer.QuantizeLayer(l.Layer, Ranges, In(0), options.BitsFor(index, l.Name).WeightBits, bits[group], options, isLast, notes);
+                ChainLayer chainLayer = fileQuants.TryGetValue(group, out FakeQuant? fq) ? l.Layer with { OutputQuant = fq } : l.Layer;
+                QuantizedLayer layer = Quantizer.QuantizeLayer(chainLayer, Ranges, In(0), options.BitsFor(index, l.Name).WeightBits, bits[group], options, isLast, notes);
                 if (!layer.OutputsAccumulator && layer.Output != output)
                 {
                     throw new InvalidOperationException($"quantize: layer {l.Name} did not take its group's quantization");
                 }
 
                 layers.Add(layer);
+                if (layer.OutputsAccumulator && l.FileQuant is not null)
+                {
+                    notes.Add($"layer {l.Name}: the file quantizes the network output; cimc returns the accumulator, dequantized by the host, instead");
+                }
 
                 // A last layer that outputs accumulators has no output codes; its node carries its input quantization as a placeholder.
                 return new LayerNode(l.Name, l.Inputs, l.Shape, layer.Output ?? layer.Input, index, l.Conv);
@@ -120,6 +134,66 @@ public static class GraphQuantizer
         var quantizedGraph = new QuantizedGraph(lg.InputShape, nodes.MoveToImmutable()) { InputQuant = quants[groups.Find(0)] };
         var model = new QuantizedModel(lg.Name, options, layers.ToImmutable(), lg.SoftmaxAtEnd) { Notes = notes.ToImmutable(), Graph = quantizedGraph };
         return (new LayerChain(lg.Name, [.. lg.Layers.Select(l => l.Layer)], lg.SoftmaxAtEnd), model);
+    }
+
+    /// <summary>
+    /// The file's quantization of each group that has one. The values of a group share one
+    /// quantization on the chip (a max pool keeps its input's, a concat's inputs take its own), so
+    /// two different ones in a group cannot be honoured and are refused in one line.
+    /// </summary>
+    private static Dictionary<int, FakeQuant> FileQuants(LayerGraph lg, Groups groups, Func<int, FakeQuant?> fileQuantOf)
+    {
+        var found = new Dictionary<int, (FakeQuant Quant, int Slot)>();
+        string Name(int slot) => slot == 0 ? "the network input" : $"'{lg.Steps[slot - 1].Name}'";
+        for (int slot = 0; slot <= lg.Steps.Length; slot++)
+        {
+            if (fileQuantOf(slot) is not { } fq)
+            {
+                continue;
+            }
+
+            int g = groups.Find(slot);
+            if (found.TryGetValue(g, out var first) && first.Quant != fq)
+            {
+                throw new CimcException("unsupported-for-compile", $"node {Name(slot)}", FormattableString.Invariant(
+                    $"the file quantizes its output (scale {fq.Scale:R}, zero point {fq.ZeroPoint}) unlike {Name(first.Slot)}'s (scale {first.Quant.Scale:R}, zero point {first.Quant.ZeroPoint}); cimc gives a max pool's input and output, and a concat's inputs and output, one quantization"));
+            }
+
+            found.TryAdd(g, (fq, slot));
+        }
+
+        return found.ToDictionary(p => p.Key, p => p.Value.Quant);
+    }
+
+    /// <summary>
+    /// True unless the model is a QDQ file that quantizes every activation the quantizer would
+    /// calibrate (a chain or a convolutional network), so that calibration samples would go unused.
+    /// </summary>
+    public static bool NeedsCalibration(Graph graph) =>
+        !graph.Nodes.Any(n => n.Op is FakeQuant)
+        || (LayerGraph.IsConvolutional(graph) ? !FileFixesAll(graph) : Quantizer.NeedsCalibration(LayerChain.FromGraph(graph)));
+
+    /// <summary>
+    /// True when the file quantizes every value calibration would measure: the network input, every
+    /// step's output (a max pool or concat through its group), but a last layer's accumulators, and
+    /// the pre-activation of every sigmoid, tanh or leaky relu layer. Then no samples are needed.
+    /// </summary>
+    private static bool FileFixesAll(Graph graph)
+    {
+        if (graph.Inputs.Length != 1 || graph.Inputs[0].Type.Dims.Skip(1).Any(d => d < 0) || !graph.Nodes.Any(n => n.Op is FakeQuant))
+        {
+            return false;
+        }
+
+        LayerGraph lg = LayerGraph.FromGraph(graph);
+        var groups = new Groups(lg.Steps.Length + 1);
+        JoinShared(lg, groups);
+        var fixedGroups = new HashSet<int>(Enumerable.Range(0, lg.Steps.Length + 1)
+            .Where(slot => (slot == 0 ? lg.InputQuant : lg.Steps[slot - 1].FileQuant) is not null).Select(groups.Find));
+        return Enumerable.Range(0, lg.Steps.Length + 1).All(slot =>
+            fixedGroups.Contains(groups.Find(slot))
+            || (slot == lg.Steps.Length && lg.Steps[^1] is LayerStep { Layer.Activation: ActivationKind.None }))
+            && lg.Layers.All(l => !l.Layer.UsesActivationUnit || l.Layer.PreActivationQuant is not null);
     }
 
     /// <summary>
@@ -218,6 +292,21 @@ public static class GraphQuantizer
         }
 
         return range;
+    }
+
+    /// <summary>A max pool's or concat's output shares its inputs' quantization.</summary>
+    private static void JoinShared(LayerGraph lg, Groups groups)
+    {
+        for (int s = 0; s < lg.Steps.Length; s++)
+        {
+            if (lg.Steps[s] is MaxPoolStep or ConcatStep)
+            {
+                foreach (int i in lg.Steps[s].Inputs)
+                {
+                    groups.Join(i + 1, s + 1);
+                }
+            }
+        }
     }
 
     /// <summary>Union-find over value slots.</summary>

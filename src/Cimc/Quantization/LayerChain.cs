@@ -138,7 +138,7 @@ public sealed record LayerChain(string Name, ImmutableArray<ChainLayer> Layers, 
     }
 
     /// <summary>Two fake quantizations of one value compose to something cimc cannot hold, unless they are the same.</summary>
-    private static FakeQuant Single(FakeQuant? existing, FakeQuant next, string where) =>
+    internal static FakeQuant Single(FakeQuant? existing, FakeQuant next, string where) =>
         existing is null || existing == next ? next
             : throw new CimcException("unsupported-for-compile", where, "a second, different quantization of the same value cannot be compiled");
 

@@ -7,9 +7,14 @@ namespace Cimc.Quantization;
 /// <summary>
 /// One step of a canonical convolutional network: a crossbar layer (with its activation), a pool,
 /// a residual add or a concat. <see cref="Value"/> is the float graph's value the step's output
-/// equals (after a fused activation), whose calibrated range quantizes it.
+/// equals (after a fused activation), whose calibrated range quantizes it, unless the file
+/// quantized it (<see cref="FileQuant"/>, a QDQ model's fake_quant on that value).
 /// </summary>
-public abstract record GraphStep(string Name, ImmutableArray<int> Inputs, MapShape Shape, string Value);
+public abstract record GraphStep(string Name, ImmutableArray<int> Inputs, MapShape Shape, string Value)
+{
+    /// <summary>The file's quantization of <see cref="Value"/> (docs/quantization.md section 8), used instead of a calibrated range.</summary>
+    public FakeQuant? FileQuant { get; init; }
+}
 
 /// <summary>
 /// A convolution or dense layer and the activation after it, as a <see cref="ChainLayer"/> whose
@@ -45,6 +50,9 @@ public sealed record ConcatStep(string Name, ImmutableArray<int> Inputs, MapShap
 /// </summary>
 public sealed record LayerGraph(string Name, string InputValue, MapShape InputShape, ImmutableArray<GraphStep> Steps, bool SoftmaxAtEnd)
 {
+    /// <summary>The file's quantization of the network input (a QDQ model's first fake_quant), or null.</summary>
+    public FakeQuant? InputQuant { get; init; }
+
     /// <summary>The crossbar layers in step order: the model's Layers.</summary>
     public IEnumerable<LayerStep> Layers => Steps.OfType<LayerStep>();
 
@@ -80,7 +88,7 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
                 uses[Root(name)] = uses.GetValueOrDefault(Root(name)) + 1;
             }
 
-            if (node.Op is Identity or Flatten or Reshape)
+            if (node.Op is Identity or Flatten or Reshape or FakeQuant)
             {
                 uses[Root(node.Input)]--;
                 root[node.Output] = Root(node.Input);
@@ -90,6 +98,7 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
         var steps = new List<GraphStep>();
         var sources = new Dictionary<string, Source>(StringComparer.Ordinal) { [input.Name] = new(QuantizedGraph.NetworkInput, inputShape, inputShape.Pixels == 1) };
         bool softmaxAtEnd = false;
+        FakeQuant? inputQuant = null;
         foreach (Node node in graph.Nodes)
         {
             string where = ShapeInference.Where(node);
@@ -99,7 +108,7 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
             }
 
             Source Read(string value) => sources[value];
-            MapShape outShape = node.Op is Softmax or Flatten or Reshape or Identity ? Read(node.Input).Shape : ShapeOf(types[node.Output], where);
+            MapShape outShape = node.Op is Softmax or Flatten or Reshape or Identity or FakeQuant ? Read(node.Input).Shape : ShapeOf(types[node.Output], where);
             GraphStep? step = node.Op switch
             {
                 Conv2d conv => Map(node, Read(node.Input), where) is var x
@@ -107,7 +116,7 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
                         new ConvGeometry(x.Shape, conv.Window, conv.Group), node.Output)
                     : null,
                 Dense dense => Read(node.Input) is var v && v.Flattened
-                    ? new LayerStep(node.Name, [v.Step], outShape, node.Output, new ChainLayer(node.Name, Hwc(dense, v.Shape, where), ActivationKind.None, 0f), null, node.Output)
+                    ? new LayerStep(node.Name, [v.Step], outShape, node.Output, new ChainLayer(node.Name, Hwc(dense, v.Shape), ActivationKind.None, 0f), null, node.Output)
                     : throw new CimcException("unsupported-for-compile", where, $"a dense layer over the {v.Shape} map needs a flatten before it"),
                 MaxPool2d pool => new MaxPoolStep(node.Name, [Map(node, Read(node.Input), where).Step], outShape, node.Output, pool.Window),
                 AvgPool2d pool => new AvgPoolStep(node.Name, [Map(node, Read(node.Input), where).Step], outShape, node.Output, pool.Window, pool.CountIncludePad),
@@ -153,8 +162,24 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
                 case LogSoftmax:
                     throw new CimcException("unsupported-for-compile", where,
                         "a final log_softmax runs in the float reference (inspect, infer, accuracy without --arch) but is not compiled; export the model without it (the predicted class is the same) or end it with Softmax");
-                case FakeQuant:
-                    throw new CimcException("unsupported-for-compile", where, "a quantized (QDQ) convolutional network is not compiled yet; export the float model and let cimc calibrate it");
+                case FakeQuant fq:
+                    // The file's quantization of the value: of the network input, or of the step that made it.
+                    Source q = Read(node.Input);
+                    sources[node.Output] = q;
+                    if (q.Step == QuantizedGraph.NetworkInput)
+                    {
+                        inputQuant = LayerChain.Single(inputQuant, fq, where);
+                    }
+                    else if (steps[q.Step].Value == Root(node.Input))
+                    {
+                        steps[q.Step] = steps[q.Step] with { FileQuant = LayerChain.Single(steps[q.Step].FileQuant, fq, where) };
+                    }
+                    else
+                    {
+                        throw new CimcException("unsupported-for-compile", where, $"quantizes '{node.Input}', which no step of the compiled network outputs as it is");
+                    }
+
+                    break;
                 default:
                     throw new CimcException("unsupported-for-compile", where, "this op cannot be compiled to crossbars");
             }
@@ -166,7 +191,7 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
             throw new CimcException("unsupported-for-compile", graph.Name, "the compiler needs a network that ends in a dense layer (a classifier), optionally followed by softmax");
         }
 
-        return new LayerGraph(graph.Name, input.Name, inputShape, [.. steps], softmaxAtEnd);
+        return new LayerGraph(graph.Name, input.Name, inputShape, [.. steps], softmaxAtEnd) { InputQuant = inputQuant };
     }
 
     /// <summary>A value read as a map (NCHW, not flattened).</summary>
@@ -197,12 +222,16 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
         };
         steps[input.Step] = producer switch
         {
+            // A fake_quant between the layer and its activation quantized the pre-activation (as in a chain).
             LayerStep { Layer.Activation: ActivationKind.None } l => l with
             {
                 Value = node.Output,
-                Layer = l.Layer with { Activation = kind, Alpha = alpha, Ceiling = ceiling },
+                Layer = l.Layer with { Activation = kind, Alpha = alpha, Ceiling = ceiling, PreActivationQuant = l.FileQuant },
+                FileQuant = null,
             },
-            AddStep { Relu: false } a when kind == ActivationKind.Relu && float.IsPositiveInfinity(ceiling) => a with { Value = node.Output, Relu = true },
+
+            // The add's codes are the ReLU's; a quantization of the sum before it is not used (as a ReLU layer's pre-activation).
+            AddStep { Relu: false } a when kind == ActivationKind.Relu && float.IsPositiveInfinity(ceiling) => a with { Value = node.Output, Relu = true, FileQuant = null },
             _ => throw new CimcException("unsupported-for-compile", where, $"{node.Op.Mnemonic} after {Describe(producer)} cannot be compiled"),
         };
     }
@@ -234,14 +263,15 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
     /// <summary>
     /// A convolution's im2col matrix, [out, kh * kw * Cin]: column ((kh * KW) + kw) * Cin + c holds
     /// W[o, c - g * Cg, kh, kw] for c in output channel o's group g, zero for the other groups.
+    /// The file's integer weights (a QDQ model) move the same way, a zero being the channel's zero point.
     /// </summary>
     public static Dense Im2Col(Conv2d conv, MapShape input)
     {
         Window2d win = conv.Window;
         int outC = conv.OutChannels, inC = input.Channels, groupIn = inC / conv.Group, groupOut = outC / conv.Group;
         int k = win.KernelH * win.KernelW * inC;
-        var w = new float[(long)outC * k];
-        ReadOnlySpan<float> src = conv.Weight.Span;
+        var from = new int[(long)outC * k];
+        Array.Fill(from, -1);
         for (int o = 0; o < outC; o++)
         {
             int g = o / groupOut;
@@ -252,45 +282,65 @@ public sealed record LayerGraph(string Name, string InputValue, MapShape InputSh
                 {
                     for (int kw = 0; kw < win.KernelW; kw++)
                     {
-                        w[((long)o * k) + (((kh * win.KernelW) + kw) * inC) + c] = src[(((((o * groupIn) + ci) * win.KernelH) + kh) * win.KernelW) + kw];
+                        from[((long)o * k) + (((kh * win.KernelW) + kw) * inC) + c] = (((((o * groupIn) + ci) * win.KernelH) + kh) * win.KernelW) + kw;
                     }
                 }
             }
         }
 
-        return new Dense(FloatTensor.Matrix(outC, k, w), conv.Bias);
+        return Moved(new Dense(conv.Weight, conv.Bias, conv.Quantized), outC, k, from);
     }
 
     /// <summary>
     /// A dense layer reading a flattened C x H x W map: the file's column c * H * W + y * W + x
-    /// becomes column (y * W + x) * C + c, the map's HWC order on the chip.
+    /// becomes column (y * W + x) * C + c, the map's HWC order on the chip (the file's integer
+    /// weights, if any, move with them).
     /// </summary>
-    public static Dense Hwc(Dense dense, MapShape map, string where)
+    public static Dense Hwc(Dense dense, MapShape map)
     {
         if (map.Pixels == 1 || map.Channels == 1)
         {
             return dense;
         }
 
-        if (dense.Quantized is not null)
-        {
-            throw new CimcException("unsupported-for-compile", where, "integer (QDQ) weights after a flattened map are not compiled yet");
-        }
-
         int outF = dense.OutFeatures, inF = dense.InFeatures;
-        var w = new float[(long)outF * inF];
-        ReadOnlySpan<float> src = dense.Weight.Span;
+        var from = new int[(long)outF * inF];
         for (int o = 0; o < outF; o++)
         {
             for (int c = 0; c < map.Channels; c++)
             {
                 for (int p = 0; p < map.Pixels; p++)
                 {
-                    w[((long)o * inF) + (p * map.Channels) + c] = src[(o * inF) + (c * map.Pixels) + p];
+                    from[((long)o * inF) + (p * map.Channels) + c] = (o * inF) + (c * map.Pixels) + p;
                 }
             }
         }
 
-        return dense with { Weight = FloatTensor.Matrix(outF, inF, w) };
+        return Moved(dense, outF, inF, from);
+    }
+
+    /// <summary>The [rows, cols] layer whose element i is <paramref name="layer"/>'s element from[i] (zero, or the row's zero point, where from[i] is -1).</summary>
+    private static Dense Moved(Dense layer, int rows, int cols, int[] from)
+    {
+        var w = new float[from.Length];
+        ReadOnlySpan<float> src = layer.Weight.Span;
+        for (int i = 0; i < w.Length; i++)
+        {
+            w[i] = from[i] < 0 ? 0f : src[from[i]];
+        }
+
+        IntegerWeights? q = layer.Quantized;
+        if (q is not null)
+        {
+            var values = new int[from.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = from[i] < 0 ? (int)q.ZeroPointOf(i / cols) : q.Values[from[i]];
+            }
+
+            q = q with { Values = [.. values] };
+        }
+
+        return new Dense(FloatTensor.Matrix(rows, cols, w), layer.Bias, q);
     }
 }

@@ -30,7 +30,7 @@ internal sealed partial class OnnxLowering
         int group = Int32(node, "group", 1);
         Window2d window = Window(node, x, (int)w.Dims[2], (int)w.Dims[3], pad, allowCeil: false);
         FloatTensor? bias = HasInput(node, 2) ? BiasVector(node, Constant(node, 2, "bias B"), (int)w.Dims[0], rank: 1) : null;
-        Emit(node, new Conv2d(w.ToFloatTensor(), bias, window, group), x);
+        Emit(node, new Conv2d(w.ToFloatTensor(), bias, window, group, ConvWeightsOf(w)), x);
     }
 
     private void Pool(NodeProto node, bool max)

@@ -347,4 +347,14 @@ internal sealed partial class OnnxLowering
 
         return new IntegerWeights([.. values], [.. d.Scales], [.. d.ZeroPoints], d.QMin, d.QMax);
     }
+
+    /// <summary>
+    /// The file's integer weights for a Conv whose [out, in / group, kh, kw] weight came from
+    /// <paramref name="w"/>: already one row per output channel. Null when the weight was not
+    /// dequantized from integers, or its scales are neither per tensor nor per output channel (axis 0).
+    /// </summary>
+    private static IntegerWeights? ConvWeightsOf(OnnxConstant w) =>
+        w.Dequantized is { Axis: -1 or 0 } d && d.QMin >= int.MinValue && d.QMax <= int.MaxValue
+            ? new IntegerWeights([.. d.Values.Select(v => (int)v)], [.. d.Scales], [.. d.ZeroPoints], d.QMin, d.QMax)
+            : null;
 }
