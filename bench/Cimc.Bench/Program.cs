@@ -4,7 +4,7 @@ using Cimc.Bench;
 // prints the tables and writes bench/results.md. --only N runs just case N (for iterating on one
 // case) and leaves results.md alone, since a partial table would overwrite the others' figures.
 // --only 11 [--arch NAME|FILE] runs the ResNet-18 case (not part of a plain run; --arch chooses its chip); --scale 10m,134m[,1b] runs case 9 alone (large generated models; see bench/README.md);
-// --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18.
+// --scale-write SIZE PATH only writes that model; --resnet18-write PATH [WIDTH] writes the ResNet-18; --mlp-l4-write PATH writes MLP-L4.
 TextWriter output = Console.Out;
 if (args is ["--scale-child", string childModel, string childOut])
 {
@@ -20,6 +20,15 @@ if (args is ["--scale-write", string writeSize, string writePath] && ScaleBench.
 {
     // The model alone, to try `cimc compile` on by hand.
     output.WriteLine($"wrote {StateDictFile.Write(writePath, writeWidths, seed: 1):N0} weights to {writePath}");
+    return 0;
+}
+
+if (args is ["--mlp-l4-write", string mlpPath])
+{
+    // MLP-L4 as case 6 compiles it (seed 4, 64 calibration samples of seed 5 beside it), to try cimc on by hand.
+    File.WriteAllBytes(mlpPath, Google.Protobuf.MessageExtensions.ToByteArray(MlpL4.Build(seed: 4)));
+    Cimc.Data.Npy.Write(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(mlpPath))!, "calibration.npy"), MlpL4.Calibration(64, 5));
+    output.WriteLine($"wrote MLP-L4 ({MlpL4.Describe}) to {mlpPath} and calibration.npy beside it");
     return 0;
 }
 
@@ -74,7 +83,7 @@ for (int a = 0; a < args.Length; a++)
     }
     else
     {
-        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8|10|11] [--arch NAME|FILE (case 11)] | --scale SIZES | --scale-write SIZE PATH | --resnet18-write PATH [WIDTH]");
+        Console.Error.WriteLine($"cimc-bench: bad argument '{args[a]}'; usage: Cimc.Bench [--quick] [--only 1..8|10|11] [--arch NAME|FILE (case 11)] | --scale SIZES | --scale-write SIZE PATH | --resnet18-write PATH [WIDTH] | --mlp-l4-write PATH");
         return 1;
     }
 }

@@ -94,6 +94,9 @@ public sealed record CompileSummary(
         /// <summary>ADC bits this layer's reads need to be exact: bitlen(rows at once x largest digit x largest level).</summary>
         public int AdcLosslessBits { get; init; }
 
+        /// <summary>Copies of each crossbar block that each convert a window of the input's bit slices (split-slices, --slice-split; 1: none); crossbars counts them.</summary>
+        public int SliceCopies { get; init; } = 1;
+
         /// <summary>Copies of the layer; replica r serves samples r mod replicas.</summary>
         public int Replicas { get; init; } = 1;
 
@@ -131,13 +134,14 @@ public sealed record CompileSummary(
             string rowBlocks = positionRows > 0 && positionRows < q.InFeatures
                 ? $"{q.InFeatures / positionRows} * ceil({positionRows}/{g.Rows})" // per kernel position: KH * KW * ceil(Cin / R)
                 : $"ceil({q.InFeatures}/{g.Rows})";
-            string formula = $"{rowBlocks} * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities} = {l.Crossbars}";
+            string formula = $"{rowBlocks} * ceil({q.OutFeatures}/{g.Cols}) * {l.Slices} * {l.Polarities}{(l.SliceCopies > 1 ? $" * {l.SliceCopies} input-slice copies" : "")} = {l.Crossbars}";
             return new LayerInfo(q.Name, q.InFeatures, q.OutFeatures, q.Activation.ToString().ToLowerInvariant(), l.StoredWeightBits, l.Slices,
                 l.Polarities, l.RowBlocks, l.ColBlocks, l.InputBits, IntMath.CeilDiv(l.InputBits, g.DacBits), l.Crossbars, formula,
                 l.Utilization(g), pl.Cores)
             {
                 AdcLosslessBits = AdcResolution.Of(l, g, mapped.Encoding).LosslessBits,
                 Replicas = mapped.Layers[index].Replicas,
+                SliceCopies = l.SliceCopies,
                 ReplicaCores = [.. placed.Replicas(index).Skip(1).Select(r => r.Cores)],
                 Windows = graph.IsDefault ? null : graph[index].Windows,
                 Inputs = graph.IsDefault ? null : graph[index].Inputs,

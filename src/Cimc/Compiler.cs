@@ -112,7 +112,7 @@ public static class Compiler
             return CompileTooLarge(result, arch, options, calibration, stopAfter, stageDone, settings);
         }
 
-        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(result, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto }, settings, StopStage(stopAfter), stageDone);
     }
 
     /// <summary>
@@ -124,9 +124,9 @@ public static class Compiler
     private static Compilation CompileSizingNode(Compilation start, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
         CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
     {
-        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, IrStage.Mapped, stageDone);
+        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto }, settings, IrStage.Mapped, stageDone);
         Architecture sized = arch.WithChips(Placer.ChipsFor(Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars), arch.CoresPerChip));
-        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        Compilation placed = PassManager.Run(mapped with { Architecture = sized }, new PassContext(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto }, settings, StopStage(stopAfter), stageDone);
         return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
     }
 
@@ -139,7 +139,7 @@ public static class Compiler
     private static Compilation CompileTooLarge(Compilation start, Architecture arch, QuantizationOptions options, CalibrationSource? calibration,
         CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
     {
-        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget }, settings, IrStage.Mapped, stageDone);
+        Compilation mapped = PassManager.Run(start, new PassContext(arch, options, calibration, settings.Seed) { ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto }, settings, IrStage.Mapped, stageDone);
         int needed = Placer.CoresNeeded(mapped.Mapped!, arch.Core.Crossbars);
         Architecture sized = arch;
         if (needed > arch.TotalCores)
@@ -157,7 +157,7 @@ public static class Compiler
             }
         }
 
-        PassContext context = new(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget };
+        PassContext context = new(sized, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto };
         Compilation placed = PassManager.Run(mapped with { Architecture = sized }, context, settings, StopStage(stopAfter), stageDone);
         return placed with { Passes = mapped.Passes.AddRange(placed.Passes) };
     }
@@ -167,7 +167,7 @@ public static class Compiler
         CompileStage stopAfter, Action<CompileStage>? stageDone, CompileSettings settings)
     {
         ImmutableArray<Segment> cuts = Segmentation.Cut(mapped.Mapped!, arch.Core.Crossbars, arch.TotalCores);
-        PassContext context = new(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget };
+        PassContext context = new(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto };
         ImmutableArray<Compilation> segments = [.. cuts.Select((cut, k) =>
         {
             MappedModel sub = Segmentation.Sub(mapped.Mapped!, cut);
@@ -191,7 +191,7 @@ public static class Compiler
         }
 
         settings ??= CompileSettings.Default;
-        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget }, settings, StopStage(stopAfter), stageDone);
+        return PassManager.Run(quantizedStage with { Architecture = arch }, new PassContext(arch, options, calibration, settings.Seed) { WeightImage = settings.WeightImage, ReplicationBudget = settings.ReplicationBudget, SliceSplit = settings.SliceSplit ?? Mapping.SliceSplitChoice.Auto }, settings, StopStage(stopAfter), stageDone);
     }
 
     private static IrStage StopStage(CompileStage stopAfter) => stopAfter switch

@@ -79,6 +79,11 @@ internal sealed class CompileOptionsBinder
         Description = "crossbars replication may fill in all: a count (e.g. 4096) or a fraction of the chip (e.g. 0.5); the whole chip when not given",
     };
 
+    public Option<string?> SliceSplit { get; } = new("--slice-split")
+    {
+        Description = "input bit-slice split for latency: none, auto or K (each crossbar block gets K copies on spare crossbars, each converting 1/K of the input's bit slices; dense networks; none when not given; docs/optimizations.md)",
+    };
+
     public Option<string?> DumpAfter { get; } = new("--dump-after") { Description = "print the IR after this pass in its text form" };
 
     public Option<bool> TimePasses { get; } = new("--time-passes") { Description = "print each pass's time" };
@@ -100,6 +105,7 @@ internal sealed class CompileOptionsBinder
         Passes = parse.GetValue(Passes) is { } list ? Cimc.Passes.Pipelines.Parse(list) : null,
         Replication = parse.GetValue(Replication) is { } replication ? Cimc.Passes.Pipelines.ParseReplication(replication) : null,
         ReplicationBudget = parse.GetValue(ReplicationBudget) is { } budget ? Cimc.Mapping.ReplicationBudget.Parse(budget) : Cimc.Mapping.ReplicationBudget.WholeChip,
+        SliceSplit = parse.GetValue(SliceSplit) is { } split ? Cimc.Mapping.SliceSplitChoice.Parse(split) : null,
         Verify = parse.GetValue(Verify),
         PassEstimates = parse.GetValue(PassEstimates) is { } scope ? ParsePassEstimates(scope) : Cimc.Passes.PassEstimates.Auto,
         DumpAfter = parse.GetValue(DumpAfter),
@@ -130,7 +136,8 @@ internal sealed class CompileOptionsBinder
         foreach (Cimc.Passes.AppliedPass p in c.Passes)
         {
             string traffic = p.TrafficHops is { } th ? $"  traffic x hops {th}, busiest link {p.BusiestLinkWords} words"
-                : p.Replicas is { } k ? $"  replicas {string.Join(",", k)}, estimated {p.EstimatedInferencesPerSecond:F0} inferences/s" : "";
+                : p.Replicas is { } k ? $"  replicas {string.Join(",", k)}, estimated {p.EstimatedInferencesPerSecond:F0} inferences/s"
+                : p.SliceCopies is { } copies ? $"  input-slice copies {string.Join(",", copies)}" : "";
             output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"pass {p.Name,-15} {p.Milliseconds,9:F2} ms{traffic}"));
         }
     }
@@ -148,7 +155,7 @@ internal sealed class CompileOptionsBinder
         }
 
         foreach (Option option in new Option[] { Arch, Chips, WhenTooLarge, WeightBits, ActivationBits, CellBits, DacBits, AdcBits, Granularity, SignedWeights, Calibration, CalibrationData, CalibrationDivideBy, InputRange, Precision, Asymmetric, AdcRange, RowsPerRead, ConvMapping,
-            OptLevel, Passes, Placement, Replication, ReplicationBudget, DumpAfter, TimePasses, PassEstimates, Verify, Seed })
+            OptLevel, Passes, Placement, Replication, ReplicationBudget, SliceSplit, DumpAfter, TimePasses, PassEstimates, Verify, Seed })
         {
             command.Options.Add(option);
         }

@@ -238,7 +238,7 @@ public static class CodeGenerator
             CrossbarBlock b = pb.Block;
             CoreMemoryLayout core = memory[pb.Core];
             em[pb.Core].Add(Instruction.Mvm(pb.Crossbar, core.InputAddr(b.RowStart), core.AccAddr(b.ColStart),
-                b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift));
+                b.RowCount, b.ColCount, m.InputBits, b.Shift, b.Polarity < 0, m.Layer.RowsPerRead, m.Layer.AdcShift, b.Window));
         }
 
         if (encoding == SignedWeightEncoding.Offset)

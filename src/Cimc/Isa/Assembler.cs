@@ -305,6 +305,11 @@ public static class Assembler
                 }
             }
 
+            for (int k = 0; k < values.Length; k++)
+            {
+                values[k] ??= spec.Fields[k].Optional ? 0 : null;
+            }
+
             int missing = Array.IndexOf(values, null);
             if (missing >= 0)
             {

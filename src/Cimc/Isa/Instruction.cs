@@ -59,7 +59,11 @@ public sealed record Instruction
         Mvm(xb, src, dst, rows, cols, ibits, shift, neg, group: 0, ashift: 0);
 
     public static Instruction Mvm(long xb, long src, long dst, long rows, long cols, long ibits, long shift, bool neg, long group, long ashift) =>
-        Create(Opcode.Mvm, xb, src, dst, rows, cols, ibits, shift, neg ? 1 : 0, group, ashift);
+        Mvm(xb, src, dst, rows, cols, ibits, shift, neg, group, ashift, InputWindow.Whole);
+
+    /// <summary>An mvm converting only the input bits of <paramref name="window"/> (a copy of a block with a split input, docs/isa.md).</summary>
+    public static Instruction Mvm(long xb, long src, long dst, long rows, long cols, long ibits, long shift, bool neg, long group, long ashift, InputWindow window) =>
+        Create(Opcode.Mvm, xb, src, dst, rows, cols, window.IsWhole ? ibits : window.Bits, shift, neg ? 1 : 0, group, ashift, window.Low, window.Lower ? 1 : 0);
 
     public static Instruction VClear(long dst, long len) => Create(Opcode.VClear, dst, len);
 
@@ -109,6 +113,7 @@ public sealed record Instruction
             return spec.Mnemonic;
         }
 
-        return spec.Mnemonic + " " + string.Join(", ", spec.Fields.Select((f, i) => $"{f.Name}={Fields[i]}"));
+        // An optional field at 0 is left out, so programs that do not use it print as before.
+        return spec.Mnemonic + " " + string.Join(", ", spec.Fields.Select((f, i) => (f, i)).Where(x => !x.f.Optional || Fields[x.i] != 0).Select(x => $"{x.f.Name}={Fields[x.i]}"));
     }
 }

@@ -27,6 +27,13 @@ public sealed record FieldSpec(string Name, int Bits, bool Signed)
     /// </summary>
     public Extent? Gathers { get; init; }
 
+    /// <summary>
+    /// A field added after programs without it were written: it may be left out of an assembly line
+    /// (it reads 0) and the assembly form leaves it out when it is 0, so old text and old binaries
+    /// (whose bits there are zero) keep their meaning.
+    /// </summary>
+    public bool Optional { get; init; }
+
     public long Min => Signed ? -(1L << (Bits - 1)) : 0;
 
     public long Max => Signed ? (1L << (Bits - 1)) - 1 : (1L << Bits) - 1;
@@ -37,7 +44,7 @@ public sealed record FieldSpec(string Name, int Bits, bool Signed)
     public string Describe() => $"{Name}:{(Signed ? "i" : "u")}{Bits}";
 
     /// <summary>The operand semantics in words for docs/isa.md, or null for an immediate: "writes mem[dst, +len)".</summary>
-    public string? Semantics() => Role switch
+    public string? Semantics() => Optional ? "optional (0 when left out of assembly; zero bits in older programs)" : Role switch
     {
         FieldRole.Address => $"{Verb(Access)} {(Space == MemorySpace.Local ? "mem" : "buffer")}[{Name}, +{Extent.Describe()})" +
             (Gathers is { } g ? $", then {g.Describe()} data-indexed words after it" : ""),
@@ -161,10 +168,11 @@ public static class InstructionSet
         Op(Opcode.Set, "set", LatencyClasses.Alu, "mem[dst] = imm",
             Writes("dst", Extent.Constant(1)), I("imm", 32)),
         Op(Opcode.Mvm, "mvm", LatencyClasses.Mvm,
-            "bit-serial product of mem[src..src+rows) with crossbar xb, rows read in groups of group (0 = all); mem[dst+o] += (neg ? -1 : 1) * sum_k sum_g (adc(p_o,k,g) << (ashift + shift + dac_bits*k)) for o < cols, adc step 2^ashift",
+            "bit-serial product of mem[src..src+rows) with crossbar xb, rows read in groups of group (0 = all); mem[dst+o] += (neg ? -1 : 1) * sum_k sum_g (adc(p_o,k,g) << (ashift + shift + ilo + dac_bits*k)) for o < cols, adc step 2^ashift, slice k < ceil(ibits/dac_bits) of the input bits [ilo, ilo+ibits) (bits from ilo+ibits up ignored when lower = 1)",
             U("xb", 8) with { Role = FieldRole.Crossbar }, Reads("src", Words("rows")), Range("dst", AccessKind.Accumulate, Words("cols"), MemorySpace.Local),
             U("rows", 13) with { Role = FieldRole.CrossbarRows }, U("cols", 13) with { Role = FieldRole.CrossbarCols },
-            U("ibits", 5), U("shift", 7), U("neg", 1), U("group", 13), U("ashift", 6)),
+            U("ibits", 5), U("shift", 7), U("neg", 1), U("group", 13), U("ashift", 6),
+            U("ilo", 5) with { Optional = true }, U("lower", 1) with { Optional = true }),
         Vector(Opcode.VClear, "vclear", default, "mem[dst+i] = 0 for i < len",
             Writes("dst", Words("len")), Len),
         Vector(Opcode.VCopy, "vcopy", default, "mem[dst+i] = mem[src+i] for i < len, ascending i",

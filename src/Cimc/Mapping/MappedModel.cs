@@ -20,7 +20,14 @@ public sealed record CrossbarBlock(
     int RowCount,
     int ColStart,
     int ColCount,
-    CellLevels Levels);
+    CellLevels Levels)
+{
+    /// <summary>
+    /// The input bits this block converts: the whole input, or one window of it when the split-slices
+    /// pass gave the block copies that each convert some of the input's slices (Mapping/SliceSplit.cs).
+    /// </summary>
+    public Isa.InputWindow Window { get; init; }
+}
 
 /// <summary>
 /// A quantized layer cut into crossbar blocks (docs/quantization.md sections 6 and 7). The row cut is
@@ -59,6 +66,12 @@ public sealed record MappedLayer(
     /// (Codegen/CoreCrossbars.cs), so the layer spreads over more cores.
     /// </summary>
     public int CoreCrossbars { get; init; }
+
+    /// <summary>
+    /// Copies of each crossbar block that each convert a window of the input's bit slices (1: none),
+    /// all in <see cref="Blocks"/> and <see cref="Crossbars"/>; set by the split-slices pass (Mapping/SliceSplit.cs).
+    /// </summary>
+    public int SliceCopies { get; init; } = 1;
 
     /// <summary>Blocks per core on a chip of <paramref name="chipPerCore"/> crossbars a core.</summary>
     public int PerCore(int chipPerCore) => CoreCrossbars > 0 ? Math.Min(CoreCrossbars, chipPerCore) : chipPerCore;

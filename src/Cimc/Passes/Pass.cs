@@ -20,6 +20,9 @@ public sealed record PassContext(Architecture Architecture, QuantizationOptions 
     /// <summary>The crossbars the replicate passes may fill (default: the whole chip).</summary>
     public Mapping.ReplicationBudget ReplicationBudget { get; init; } = Mapping.ReplicationBudget.WholeChip;
 
+    /// <summary>Copies per crossbar block for the split-slices pass (--slice-split); auto when the pass is named without it.</summary>
+    public Mapping.SliceSplitChoice SliceSplit { get; init; } = Mapping.SliceSplitChoice.Auto;
+
     /// <summary>Whether emit builds the weight image; cost-only flows (estimates, `simulate MODEL`) need only the program.</summary>
     public bool WeightImage { get; init; } = true;
 }
@@ -59,6 +62,9 @@ public sealed record AppliedPass(string Name, double Milliseconds)
 
     /// <summary>After a replicate pass: the replica count of each layer (null for other passes).</summary>
     public System.Collections.Immutable.ImmutableArray<int>? Replicas { get; init; }
+
+    /// <summary>After the split-slices pass: each layer's copies per crossbar block (null for other passes).</summary>
+    public System.Collections.Immutable.ImmutableArray<int>? SliceCopies { get; init; }
 
     /// <summary>After a replicate pass: the throughput its balance estimates (1 / slowest stage), inferences per second.</summary>
     public double? EstimatedInferencesPerSecond { get; init; }

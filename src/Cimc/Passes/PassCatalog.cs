@@ -65,6 +65,56 @@ public static class PassCatalog
             return c with { Quantized = mapped.Model, Mapped = mapped };
         });
 
+    public static Pass SplitSlices { get; } = new("split-slices", IrStage.Mapped, IrStage.Mapped,
+        "give every crossbar block k copies, copy j converting only the input's bit slices in window j (bits [j*w, (j+1)*w)), their partial sums added like other blocks of the column block, so each mvm streams about 1/k of the slices; --slice-split K, or auto: the uniform k (1, 2, 4, ...) that fits the chip and that the timing model finds fastest for one inference (Mapping/SliceSplit.cs)",
+        "outputs bit-identical to the unsplit program (the same ADC codes, shifted the same); crossbars and cores within the chip's, else a one-line refusal naming those needed and available; a convolutional network is refused with K and left unsplit with auto",
+        (c, ctx) =>
+        {
+            SliceSplitChoice choice = ctx.SliceSplit;
+            MappedModel plain = c.Mapped! with { Layers = [.. c.Mapped!.Layers.Select(SliceSplit.Unsplit)] };
+            if (plain.Model.Graph is not null)
+            {
+                return choice.IsAuto || choice.Copies == 1 ? c with { Mapped = plain }
+                    : throw new CimcException("unsupported-for-compile", "--slice-split", "the input bit-slice split is for chains of dense layers; a convolutional network is not split (use --slice-split none)");
+            }
+
+            ChipShape chip = Compiler.Shape(ctx.Architecture);
+            int dac = ctx.Architecture.Core.Dac.Bits, slices = plain.Layers.Max(l => ctx.Architecture.Core.InputSlices(l.InputBits));
+            MappedModel Split(int k) => SliceSplit.Apply(plain, [.. plain.Layers.Select(_ => k)], dac);
+            bool Fits(MappedModel m) => Placer.CoresNeeded(m, chip.CrossbarsPerCore) <= chip.Cores;
+            if (!choice.IsAuto)
+            {
+                MappedModel split = Split(choice.Copies);
+                return Fits(split) ? c with { Mapped = split }
+                    : throw new CimcException("does-not-fit", "--slice-split",
+                        $"{choice.Copies} copies per crossbar block need {split.Crossbars} crossbars ({Placer.CoresNeeded(split, chip.CrossbarsPerCore)} cores of {chip.CrossbarsPerCore}) but the chip has {chip.Crossbars} crossbars ({chip.Cores} cores); try --slice-split auto");
+            }
+
+            // auto: each k that fits, placed linearly and lowered with -O2's shapes, timed for one inference.
+            var candidates = Enumerable.Range(0, 6).Select(e => 1 << e).Where(k => k == 1 || k <= slices).Select(Split).Where(Fits).ToList();
+            return c with { Mapped = candidates.Count == 1 ? plain : FastestSingle(candidates, c, ctx, chip) };
+        });
+
+    /// <summary>The mapped model whose linear placement under -O2's shapes the timing model finds fastest for one inference; ties keep the earlier.</summary>
+    private static MappedModel FastestSingle(IReadOnlyList<MappedModel> candidates, Compilation c, PassContext ctx, ChipShape chip)
+    {
+        var timed = new List<(MappedModel Mapped, double LatencyNs)>();
+        foreach (MappedModel m in candidates)
+        {
+            try
+            {
+                Compilation program = ToProgram(c with { Mapped = m, Placed = Placer.Place(m, chip) with { Lowering = O2Shapes } }, ctx with { WeightImage = false });
+                timed.Add((m, Performance.PerformanceReport.SingleLatencyNs(Performance.PerformanceInputs.For(program, 1))));
+            }
+            catch (CimcException e) when (e.Diagnostic.Code == "does-not-fit")
+            {
+                // a candidate whose cores' memories or tile buffers do not hold it is no candidate
+            }
+        }
+
+        return timed.Count == 0 ? candidates[0] : timed.OrderBy(t => t.LatencyNs).First().Mapped;
+    }
+
     public static Pass ReplicateGreedy { get; } = Replicate("replicate-greedy",
         "PIMCOMP's greedy balance: give the bottleneck layer (time per inference / replicas, from the timing model's per-layer bound) one more replica while it fits the budget",
         Replication.Greedy, Replication.WindowGreedy);
@@ -293,7 +343,7 @@ public static class PassCatalog
         placed.ExtraReplicas.IsEmpty ? placed : placed with { Mapped = Replication.Apply(placed.Mapped, [.. placed.Layers.Select(_ => 1)]), ExtraReplicas = [] };
 
     /// <summary>All passes, in pipeline order.</summary>
-    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, ReduceArrival, RingGroups, SpreadRoots, InputTiles, BroadcastChain, DeliveryBest, PlaceCopies, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
+    public static ImmutableArray<Pass> All { get; } = [Quantize, Map, SplitSlices, ReplicateGreedy, ReplicateMinMax, ReplicateMax, PlaceLinear, PlaceGreedy, PlaceAnneal, PlaceRows, PlaceBest, ShapesBest, ReduceTree, BroadcastRing, BroadcastTree, ReduceArrival, RingGroups, SpreadRoots, InputTiles, BroadcastChain, DeliveryBest, PlaceCopies, SignalChunks, FoldBias, Schedule, OrderCritical, OrderBest, Emit];
 
     public static Pass Named(string name, string option) =>
         All.FirstOrDefault(p => p.Name == name)

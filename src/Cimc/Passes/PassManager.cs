@@ -29,6 +29,9 @@ public sealed record CompileSettings
     /// <summary>The crossbars replication may fill.</summary>
     public ReplicationBudget ReplicationBudget { get; init; } = ReplicationBudget.WholeChip;
 
+    /// <summary>The input bit-slice split (--slice-split); null keeps the level's (none at every level).</summary>
+    public SliceSplitChoice? SliceSplit { get; init; }
+
     /// <summary>An explicit pass list; overrides <see cref="Level"/> and <see cref="Placement"/>.</summary>
     public ImmutableArray<Pass>? Passes { get; init; }
 
@@ -63,7 +66,7 @@ public sealed record CompileSettings
     /// <summary>Whether emit builds the weight image (false for flows that only cost the program: `simulate MODEL`).</summary>
     public bool WeightImage { get; init; } = true;
 
-    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication);
+    public ImmutableArray<Pass> Pipeline() => Passes ?? Pipelines.For(Level, Placement, Replication, SliceSplit);
 }
 
 /// <summary>
@@ -126,7 +129,11 @@ public static class PassManager
             }
 
             var record = new AppliedPass(pass.Name, ms);
-            if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
+            if (pass.Name == PassCatalog.SplitSlices.Name && c.Mapped is { } split)
+            {
+                record = record with { SliceCopies = [.. split.Layers.Select(l => l.SliceCopies)] };
+            }
+            else if (pass.Needs == IrStage.Mapped && pass.Produces == IrStage.Mapped && c.Mapped is { } replicated)
             {
                 record = record with
                 {

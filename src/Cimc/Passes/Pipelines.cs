@@ -41,6 +41,10 @@ public enum PlacementChoice
 ///   (order-critical), whichever the timing model finds faster (slower searches). order-critical is
 ///   not in -O2: it helps on some chips and models and hurts on others.</item>
 /// </list>
+/// split-slices (the input bit-slice split, --slice-split) is in no level: at -O3 it takes the
+/// crossbars replication streams with (MLP-L4 on puma at batch 64: 1.55 M/s -> 0.95 M/s), at -O2 its
+/// auto search costs seconds of compile and 11-42 % more energy for 22-31 % less latency on MLP-L4
+/// (docs/optimizations.md, "Input bit-slice split"); --slice-split adds it after map at any level.
 /// Why -O2 keeps linear placement: on MLP-L4 on puma the greedy placement cuts traffic x hops
 /// by 59 % and the busiest link by 39 %, yet the timing model finds it only 1 % faster for one
 /// inference and 5 % slower streamed (batch 64), and the annealed one (lowest mesh objective) 62 %
@@ -52,7 +56,14 @@ public static class Pipelines
 {
     public const OptLevel Default = OptLevel.O2;
 
-    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null, ReplicationChoice? replication = null)
+    public static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement = null, ReplicationChoice? replication = null, SliceSplitChoice? sliceSplit = null)
+    {
+        ImmutableArray<Pass> levelPasses = For(level, placement, replication);
+        // split-slices runs after map, before replication: copies for latency take spare crossbars first.
+        return sliceSplit is { Copies: not 1 } ? levelPasses.Insert(levelPasses.IndexOf(PassCatalog.Map) + 1, PassCatalog.SplitSlices) : levelPasses;
+    }
+
+    private static ImmutableArray<Pass> For(OptLevel level, PlacementChoice? placement, ReplicationChoice? replication)
     {
         Pass place = Place(placement ?? level switch
         {

@@ -86,9 +86,15 @@ public static class Verifier
                 return $"layer {l.Layer.Name} has a block that does not fit a {g.Rows}x{g.Cols} crossbar";
             }
 
-            if (l.Blocks.Length != l.RowBlocks * l.ColBlocks * l.Slices * l.Polarities)
+            if (l.Blocks.Length != l.RowBlocks * l.ColBlocks * l.Slices * l.Polarities * l.SliceCopies)
             {
-                return $"layer {l.Layer.Name} has {l.Blocks.Length} blocks, not {l.RowBlocks} x {l.ColBlocks} x {l.Slices} x {l.Polarities}";
+                return $"layer {l.Layer.Name} has {l.Blocks.Length} blocks, not {l.RowBlocks} x {l.ColBlocks} x {l.Slices} x {l.Polarities}{(l.SliceCopies > 1 ? $" x {l.SliceCopies} copies" : "")}";
+            }
+
+            // A split block's copies convert input windows that cover its input bits once, the top one last.
+            if (l.Blocks.GroupBy(b => (b.RowBlock, b.ColBlock, b.Polarity, b.Slice)).Any(cell => !WindowsCover([.. cell.Select(b => b.Window).OrderBy(w => w.Low)], l.InputBits)))
+            {
+                return $"layer {l.Layer.Name} has a block whose input windows do not cover its {l.InputBits} input bits once";
             }
 
             // The row cut tiles the input rows in order, and every block reads its row block's rows.
@@ -101,6 +107,11 @@ public static class Verifier
 
         return null;
     }
+
+    private static bool WindowsCover(IReadOnlyList<Isa.InputWindow> windows, int bits) =>
+        windows is [{ IsWhole: true }]
+        || (windows.Count > 1 && windows[0].Low == 0 && windows[^1].Low + windows[^1].Bits == bits
+            && windows.Select((w, j) => w.Bits > 0 && w.Lower == (j < windows.Count - 1) && (j == 0 || windows[j - 1].Low + windows[j - 1].Bits == w.Low)).All(ok => ok));
 
     private static string? Placed(PlacedModel p)
     {

@@ -16,12 +16,12 @@ public sealed record Message(int From, int To, int Tag, int Words, int ElementBi
 /// (no branches), so every count is exact. Fixes the width of every value that moves (the ISA
 /// moves 64-bit words, but hardware would move only the bits a value has):
 /// <list type="bullet">
-/// <item>a message whose receiver feeds it to an <c>mvm</c> carries activation codes of that mvm's <c>ibits</c>;</item>
+/// <item>a message whose receiver feeds it to an <c>mvm</c> carries activation codes of that mvm's <c>ilo + ibits</c> (its top window's);</item>
 /// <item>otherwise a value keeps its width as it moves: a message or <c>store</c> of words last written
 ///   by a <c>load</c>, <c>vrequant</c>, <c>vlut</c> or <c>vact</c> carries codes (bits of the input's largest code;
 ///   all layers use the same activation bits), of words last written by a <c>recv</c> what that message
 ///   carried (so a relayed or buffered activation stays a code), and of anything else partial sums of
-///   the core's accumulator width <c>adc_bits + max shift + max ibits + ceil(log2 mvms) + 1</c> (sign), at most 64;</item>
+///   the core's accumulator width <c>adc_bits + max shift + max (ilo + ibits) + ceil(log2 mvms) + 1</c> (sign), at most 64;</item>
 /// <item>a <c>load</c> moves input codes.</item>
 /// </list>
 /// </summary>
@@ -207,20 +207,24 @@ public sealed class ProgramAnalysis
         int perSample = core.Code.Select((i, pc) => (i, Slot: slots[pc])).Where(x => x.i.Opcode == Opcode.Mvm)
             .GroupBy(x => x.Slot).Select(g => (g.Key, Count: g.Count()))
             .Aggregate((Common: 0, Most: 0), (acc, g) => g.Key < 0 ? (g.Count, acc.Most) : (acc.Common, Math.Max(acc.Most, g.Count)), acc => acc.Common + acc.Most);
-        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ibits"]) + IntMath.BitLength(perSample - 1) + 1;
+        long bits = adcBits + mvms.Max(i => i["shift"]) + mvms.Max(i => i["ilo"] + i["ibits"]) + IntMath.BitLength(perSample - 1) + 1;
         return (int)Math.Min(64, bits);
     }
 
-    /// <summary>ibits of the first later mvm on this core that reads the recv's destination, if any.</summary>
+    /// <summary>
+    /// Bits of the input the first later mvm on this core that reads the recv's destination converts
+    /// (ilo + ibits), if any; an mvm of a lower input window does not say how wide the input is, so the
+    /// search goes on past it.
+    /// </summary>
     private static int? ConsumerIbits(CoreProgram core, int recvPc)
     {
         MemoryAccess landed = MemoryAccesses.Of(core.Code[recvPc]).Single(a => a.Writes);
         for (int pc = recvPc + 1; pc < core.Code.Length; pc++)
         {
             Instruction i = core.Code[pc];
-            if (i.Opcode == Opcode.Mvm && MemoryAccesses.Of(i).Any(a => a.Kind == AccessKind.Read && a.Overlaps(landed)))
+            if (i.Opcode == Opcode.Mvm && i["lower"] == 0 && MemoryAccesses.Of(i).Any(a => a.Kind == AccessKind.Read && a.Overlaps(landed)))
             {
-                return (int)i["ibits"];
+                return (int)(i["ilo"] + i["ibits"]);
             }
 
             if (MemoryAccesses.ChannelOf(i) is { Sends: false } && MemoryAccesses.Of(i).Any(a => a.Writes && a.Overlaps(landed)))

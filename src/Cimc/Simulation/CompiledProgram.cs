@@ -17,6 +17,8 @@ internal readonly struct DecodedOp(Instruction instruction)
     public readonly long F7 = Field(instruction, 7);
     public readonly long F8 = Field(instruction, 8);
     public readonly long F9 = Field(instruction, 9);
+    public readonly long F10 = Field(instruction, 10);
+    public readonly long F11 = Field(instruction, 11);
 
     private static long Field(Instruction instruction, int i) => i < instruction.Fields.Length ? instruction.Fields[i] : 0;
 }

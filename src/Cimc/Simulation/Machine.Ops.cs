@@ -17,13 +17,18 @@ internal sealed partial class Machine
         ArchHeader arch = _p.Arch;
         CrossbarPlanes planes = _p.Crossbars[slot][xb] ?? throw Fault(slot, pc, $"crossbar {xb} of core {_p.CoreIds[slot]} is not programmed in the weight image");
         ReadOnlySpan<long> x = mem.AsSpan((int)src, rows);
-        long limit = 1L << ibits;
-        for (int i = 0; i < x.Length; i++)
+        var window = new InputWindow((int)op.F10, ibits, op.F11 != 0);
+        if (window.Low != 0 || window.Lower)
         {
-            if ((ulong)x[i] >= (ulong)limit)
-            {
-                throw Fault(slot, pc, $"input mem[{src + i}] = {x[i]} is outside [0, 2^{ibits})");
-            }
+            // A window of the input: its bits from bit 0, weighted by shifting the codes ilo further.
+            _mvmWindow ??= new long[arch.Rows];
+            Span<long> part = _mvmWindow.AsSpan(0, rows);
+            x = MvmWindow.Take(x, window, part) is int bad and >= 0 ? throw Fault(slot, pc, $"input mem[{src + bad}] = {x[bad]} is {MvmWindow.Outside(window)}") : part;
+            shift += window.Low;
+        }
+        else if (MvmWindow.FirstOutside(x, ibits) is int bad and >= 0)
+        {
+            throw Fault(slot, pc, $"input mem[{src + bad}] = {x[bad]} is outside [0, 2^{ibits})");
         }
 
         Span<long> acc = _mvmAcc.AsSpan(0, cols);

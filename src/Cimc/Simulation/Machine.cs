@@ -19,6 +19,9 @@ internal sealed partial class Machine : CoreScheduler
     private readonly Dictionary<long, Queue<long[]>> _channels = [];
     private readonly long[] _mvmAcc;
     private readonly ulong[] _mvmPlanes;
+
+    /// <summary>An mvm's input window (bits [ilo, ilo+ibits) of each input) when it converts only part of its inputs.</summary>
+    private long[]? _mvmWindow;
     private readonly float[] _analogSums;
     private readonly float[] _analogSquares;
 

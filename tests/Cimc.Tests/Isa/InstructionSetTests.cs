@@ -44,7 +44,7 @@ public sealed class InstructionSetTests
     [Fact]
     public void Encode_then_decode_is_the_identity_on_random_instructions()
     {
-        Gen.Select(Gen.Int[0, InstructionSet.All.Length - 1], Gen.ULong.Array[10])
+        Gen.Select(Gen.Int[0, InstructionSet.All.Length - 1], Gen.ULong.Array[12])
             .Sample((index, raw) =>
             {
                 Instruction instruction = IsaSamples.FromRaw(InstructionSet.All[index], raw);

@@ -26,7 +26,7 @@ internal static class IsaSamples
     public static Instruction RandomInstruction(Random random)
     {
         OpcodeSpec spec = InstructionSet.All[random.Next(InstructionSet.All.Length)];
-        Span<ulong> raw = stackalloc ulong[10];
+        Span<ulong> raw = stackalloc ulong[12];
         for (int i = 0; i < raw.Length; i++)
         {
             raw[i] = (ulong)random.NextInt64() ^ ((ulong)random.Next() << 40);

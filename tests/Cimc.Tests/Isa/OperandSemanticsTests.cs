@@ -172,7 +172,8 @@ public sealed class OperandSemanticsTests
                 "group" => rng.Next(5),
                 "ashift" => rng.Next(4),
                 "fn" => rng.Next(3),
-                "neg" => rng.Next(2),
+                "neg" or "lower" => rng.Next(2),
+                "ilo" => rng.Next(4),
                 _ => rng.Next(-5, 6),
             },
         })]);

@@ -14,6 +14,13 @@ internal sealed partial class MvmBlock
     public void Execute(Span<long> mem, int n, int adcBits, BatchScratch scratch)
     {
         ReadOnlySpan<long> x = mem.Slice(Src * n, Rows * n);
+        if (Window.Low != 0 || Window.Lower)
+        {
+            // The window's bits from bit 0 (a copy, so outputs never overwrite them); the members' shifts include ilo.
+            Span<long> part = scratch.Inputs(Rows * n);
+            x = MvmWindow.Take(x, Window, part) >= 0 ? throw new BatchFallbackException("mvm input outside its window's range") : part;
+        }
+
         bool gemm = Packed is not null && MinShift < 64 && Rows > 0 && Cols > 0;
         if (!gemm)
         {

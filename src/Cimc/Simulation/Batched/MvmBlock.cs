@@ -47,6 +47,7 @@ internal sealed partial class MvmBlock
         Rows = (int)first.F3;
         Cols = (int)first.F4;
         Ibits = (int)first.F5;
+        Window = new InputWindow((int)first.F10, Ibits, first.F11 != 0);
         Count = count;
         Weights = weights;
     }
@@ -60,6 +61,9 @@ internal sealed partial class MvmBlock
     public int Cols { get; }
 
     public int Ibits { get; }
+
+    /// <summary>The input bits the block converts (whole inputs unless its mvms carry ilo or lower).</summary>
+    public InputWindow Window { get; }
 
     /// <summary>How many instructions the block stands for.</summary>
     public int Count { get; }
@@ -105,12 +109,13 @@ internal sealed partial class MvmBlock
         {
             DecodedOp op = ops[j];
             if (op.F1 != first.F1 || op.F2 != first.F2 || op.F3 != first.F3 || op.F4 != first.F4 || op.F5 != first.F5 ||
-                crossbars[op.F0] is not { } planes)
+                op.F10 != first.F10 || op.F11 != first.F11 || crossbars[op.F0] is not { } planes)
             {
                 return null;
             }
 
-            members[j] = new MvmMember(planes, (int)op.F6, op.F7 != 0, (int)op.F8, (int)op.F9, (int)op.F3);
+            // An input window's codes weigh 2^ilo more: the block runs on the window's bits from bit 0 (MvmWindow).
+            members[j] = new MvmMember(planes, (int)(op.F6 + op.F10), op.F7 != 0, (int)op.F8, (int)op.F9, (int)op.F3);
         }
 
         long src = first.F1, dst = first.F2, rows = first.F3, cols = first.F4;
