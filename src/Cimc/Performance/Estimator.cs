@@ -30,7 +30,9 @@ namespace Cimc.Performance;
 /// map and place passes do, with the replicate pass's copies, and walked window by window in the
 /// wavefront order (<see cref="GraphEstimateWalk"/>): each convolution's crossbars run once per
 /// output window (a copy's, its ceil(W / k) windows a row), a layer's row waits for the input rows
-/// its windows reach, pools and adds work pixel by pixel on their cores.
+/// its windows reach, pools and adds work pixel by pixel on their cores. With the replicate pass the
+/// copies go where the place-copies pass puts them (its own decision), and from -O2 the network input
+/// is written per tile, as delivery-best chooses for a convolutional network.
 /// What it leaves out: contention between messages on links (a tile's bus is queued), the
 /// placement passes other than linear (-O2's and -O3's search, --placement), and memory
 /// overflow (a point that fits the crossbars but not the core memories is found out by
