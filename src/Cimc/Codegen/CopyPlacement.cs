@@ -134,6 +134,11 @@ internal static class CopyPlacement
             QuantizedNode node = graph.Nodes[n];
             var readerTiles = ReaderLayers(graph, n).SelectMany(r => coresOf[r]).Select(arch.TileOf).ToList();
             long outWords = node.Shape.Size / Math.Max(1, mapped.Replicas) / slots;
+
+            // Neither the producers' nor the readers' cores change while this layer's copies are
+            // placed (its own cores join after), so each tile's costs are summed once per layer.
+            var inCosts = new Dictionary<(int Map, int Tile), long>();
+            var outCosts = new Dictionary<int, long>();
             var copies = ImmutableArray.CreateBuilder<PlacedLayer>();
             for (int r = 1; r < mapped.Replicas; r++)
             {
@@ -151,8 +156,9 @@ internal static class CopyPlacement
                             continue;
                         }
 
-                        long cost = node.Inputs.Distinct().Sum(m => holding.GetValueOrDefault(m)?.Contains(tile) == true ? 0 : InCost(m, tile))
-                            + readerTiles.Sum(t => outWords * hops(tile, t));
+                        long cost = node.Inputs.Distinct().Sum(m => holding.GetValueOrDefault(m)?.Contains(tile) == true ? 0
+                                : inCosts.TryGetValue((m, tile), out long c) ? c : inCosts[(m, tile)] = InCost(m, tile))
+                            + (outCosts.TryGetValue(tile, out long o) ? o : outCosts[tile] = readerTiles.Sum(t => outWords * hops(tile, t)));
                         if (cost < bestCost)
                         {
                             (best, bestCost) = (core, cost);
