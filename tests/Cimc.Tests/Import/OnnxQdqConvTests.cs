@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cimc.Architectures;
 using Cimc.Data;
 using Cimc.Diagnostics;
+using Cimc.Evaluation;
 using Cimc.Import;
 using Cimc.Import.Onnx;
 using Cimc.Ir;
@@ -156,20 +157,9 @@ public sealed class OnnxQdqConvTests
         NdArray images = TestSet.Value.Images.Take(count);
         int[] labels = [.. TestSet.Value.Labels.Values.Take(count)];
         float[] logits = GoldenGraph.Run(Quantize(LeNet()), Quantization.ConvQuantizationTests.Isaac, images);
-        int correct = Enumerable.Range(0, count).Count(r => ArgMax(logits.AsSpan(r * 10, 10)) == labels[r]);
+        int correct = Enumerable.Range(0, count).Count(r => Accuracy.ArgMax(logits.AsSpan(r * 10, 10)) == labels[r]);
         Console.WriteLine($"qdq_lenet: golden on isaac {correct}/{count}, PyTorch fake-quantized {pytorch:P2}");
         Assert.InRange((double)correct / count, pytorch - 0.02, pytorch + 0.02);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int i = 1; i < row.Length; i++)
-        {
-            best = row[i] > row[best] ? i : best;
-        }
-
-        return best;
     }
 
     [Fact]

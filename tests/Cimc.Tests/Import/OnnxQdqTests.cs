@@ -1,5 +1,6 @@
 using Cimc.Data;
 using Cimc.Diagnostics;
+using Cimc.Evaluation;
 using Cimc.Import.Onnx;
 using Cimc.Import.Onnx.Proto;
 using Cimc.Ir;
@@ -200,22 +201,11 @@ public sealed class OnnxQdqTests
         double meanError = ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Average();
         for (int r = 0; r < rows; r++)
         {
-            same += ArgMax(ours.AsSpan(r * 10, 10)) == ArgMax(theirs.AsSpan(r * 10, 10)) ? 1 : 0;
+            same += Accuracy.ArgMax(ours.AsSpan(r * 10, 10)) == Accuracy.ArgMax(theirs.AsSpan(r * 10, 10)) ? 1 : 0;
         }
 
         Assert.True(same >= rows - 2, $"{same}/{rows} predictions agree");
         Assert.True(meanError < 0.2, $"mean |difference| {meanError}");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int i = 1; i < row.Length; i++)
-        {
-            best = row[i] > row[best] ? i : best;
-        }
-
-        return best;
     }
 
     [Fact]
